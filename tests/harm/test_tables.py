@@ -104,7 +104,8 @@ def test_unknown_name(tmp_path: Path) -> None:
 
 def test_missing_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "crime_type,harm\nRobbery,3\n")
-    with pytest.raises(InputError, match=r"lacks column\(s\) weight, source; received columns crime_type, harm"):
+    expected = r"lacks column\(s\) weight, source; received columns crime_type, harm"
+    with pytest.raises(InputError, match=expected):
         load_harm_table(path)
 
 
@@ -122,7 +123,7 @@ def test_negative_weight(tmp_path: Path) -> None:
 
 def test_duplicate_crime_type(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + "Robbery,1,x,\nRobbery,2,x,\n")
-    with pytest.raises(InputError, match="more than once: Robbery. Keep one row"):
+    with pytest.raises(InputError, match=r"more than once: Robbery\. Keep one row"):
         load_harm_table(path)
 
 
@@ -154,7 +155,8 @@ def test_apply_harm_none_weighs_one() -> None:
 def test_apply_harm_unknown_types_named(tmp_path: Path) -> None:
     table = load_harm_table(write(tmp_path, HEADER + "Robbery,2,x,\n"))
     crimes = pd.DataFrame({"crime_type": ["Robbery", "Drugs", "Drugs", None]})
-    with pytest.raises(InputError, match=r"no weight for crime type\(s\) 'Drugs' \(2 rows\), '<blank>' \(1 rows\)"):
+    expected = r"no weight for crime type\(s\) 'Drugs' \(2 rows\), '<blank>' \(1 rows\)"
+    with pytest.raises(InputError, match=expected):
         apply_harm(crimes, table)
 
 

@@ -86,11 +86,7 @@ def list_harm_tables() -> list[str]:
     >>> list_harm_tables()
     ['cchi', 'ons_css']
     """
-    names = [
-        entry.name[: -len(".csv")]
-        for entry in _tables_dir().iterdir()
-        if entry.name.endswith(".csv")
-    ]
+    names = [entry.name[: -len(".csv")] for entry in _tables_dir().iterdir() if entry.name.endswith(".csv")]
     return sorted(n for n in names if n not in _NOT_HARM_TABLES)
 
 
