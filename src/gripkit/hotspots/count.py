@@ -1,0 +1,165 @@
+"""Count crimes and sum harm per spatial unit: the first hotspot verb.
+
+``count(crimes, units)`` returns every unit (empty ones included) with the columns of
+:data:`gripkit.columns.HOTSPOT_COLUMNS`, ranked by harm.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gripkit import columns as col
+from gripkit.errors import InputError
+from gripkit.units.base import UNIT_ID_DTYPE, Units, check_crimes
+
+logger = logging.getLogger("gripkit")
+
+
+def count(crimes: pd.DataFrame, units: Units, *, harm_column: str | None = col.HARM) -> gpd.GeoDataFrame:
+    """Count crimes and total harm in every unit, ranked from most to least harm.
+
+    Parameters
+    ----------
+    crimes : pandas.DataFrame
+        Canonical crime frame (see :mod:`gripkit.columns`); needs what ``units.assign`` needs
+        (``x``/``y`` for grids, ``lsoa_code`` for LSOAs). Not modified.
+    units : gripkit.units.Units
+        The spatial units, e.g. :class:`~gripkit.units.GridUnits`.
+    harm_column : str or None, default "harm"
+        Column of non-negative finite harm weights. If it is the default ``"harm"`` and absent,
+        or None, every crime weighs 1 and ``harm`` equals ``crimes``. A non-default name that is
+        absent is an error.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per unit, columns exactly ``unit_id, crimes, harm, harm_rank, share_of_harm,
+        cumulative_share, area_m2, geometry``, sorted by ``harm_rank``:
+
+        - ``crimes``: number of crimes assigned to the unit (int);
+        - ``harm``: sum of their harm weights (float);
+        - ``harm_rank``: 1 = most harm; ties broken by more crimes first, then by ``unit_id``
+          in ascending string order, so ranks are unique and reproducible;
+        - ``share_of_harm``: ``harm`` / total harm of all assigned crimes (NaN if the total is 0);
+        - ``cumulative_share``: running sum of ``share_of_harm`` in rank order (ends at 1).
+
+        ``attrs`` holds ``unassigned`` (crimes in no unit, also logged), ``unassigned_harm``,
+        ``harm_column`` (None when every crime weighed 1) and ``units`` (``units.describe()``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gripkit.units import GridUnits
+    >>> crimes = pd.DataFrame({"x": [10.0, 150.0, 160.0], "y": [10.0, 20.0, 30.0],
+    ...                        "harm": [1.0, 2.0, 5.0]})
+    >>> result = count(crimes, GridUnits(100, (0, 0, 199, 99)))
+    >>> result[["unit_id", "crimes", "harm", "harm_rank"]].values.tolist()
+    [['g1_0', 2, 7.0, 1], ['g0_0', 1, 1.0, 2]]
+    >>> result["cumulative_share"].tolist()  # 7/8, then 8/8
+    [0.875, 1.0]
+    """
+    if not isinstance(units, Units):
+        raise InputError(
+            f"'units' must be a gripkit Units object; received {type(units).__name__}. "
+            "Build one with gripkit.units.GridUnits.from_crimes(crimes) or LsoaUnits(boundaries)."
+        )
+    frame = check_crimes(crimes, ())
+    weights, used_column = _harm_weights(frame, harm_column)
+    ids = units.assign(frame)
+    assigned = ids.notna().to_numpy()
+    unassigned = int((~assigned).sum())
+    unassigned_harm = float(weights[~assigned].sum())
+    if unassigned:
+        logger.info(
+            "%d of %d crimes (harm %g) fall in no %s unit; they are not in the counts "
+            "(see result.attrs['unassigned'])",
+            unassigned, len(frame), unassigned_harm, units.kind,
+        )
+
+    totals = (
+        pd.DataFrame({col.UNIT_ID: ids.to_numpy(dtype=object)[assigned], "w": weights[assigned]})
+        .groupby(col.UNIT_ID, sort=False)["w"]
+        .agg(["size", "sum"])
+    )
+    result = _unit_table(units, totals.index)
+    by_id = totals.reindex(result[col.UNIT_ID].astype(object))
+    result[col.CRIMES] = by_id["size"].fillna(0).to_numpy(dtype=np.int64)
+    result[col.HARM] = by_id["sum"].fillna(0.0).to_numpy(dtype=float)
+    result = _rank(result)
+    result.attrs = {
+        "unassigned": unassigned,
+        "unassigned_harm": unassigned_harm,
+        "harm_column": used_column,
+        "units": units.describe(),
+    }
+    return result
+
+
+def _harm_weights(frame: pd.DataFrame, harm_column: str | None) -> tuple[np.ndarray, str | None]:
+    """Harm weight per crime (ones when there is no harm column) and the column used."""
+    if harm_column is None or (harm_column == col.HARM and harm_column not in frame.columns):
+        return np.ones(len(frame)), None
+    if harm_column not in frame.columns:
+        raise InputError(
+            f"harm_column {harm_column!r} is not a column of crimes; received columns "
+            f"{', '.join(map(str, frame.columns))}. Apply a harm table first or pass harm_column=None."
+        )
+    try:
+        weights = pd.to_numeric(frame[harm_column]).to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"harm column {harm_column!r} must be numeric; received dtype {frame[harm_column].dtype}."
+        ) from exc
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        example = frame[harm_column].to_numpy()[np.flatnonzero(bad)[0]]
+        raise InputError(
+            f"harm column {harm_column!r} must hold finite weights >= 0; received {int(bad.sum())} "
+            f"missing, infinite or negative value(s), e.g. {example!r}. Give every crime type a weight "
+            "(0 to exclude it) in the harm table."
+        )
+    return weights, harm_column
+
+
+def _unit_table(units: Units, seen: pd.Index) -> gpd.GeoDataFrame:
+    """The units' frame, plus (for open unit sets only) ids the crimes brought in."""
+    table = units.frame[[col.UNIT_ID, col.AREA_M2, col.GEOMETRY]]
+    extra = seen.difference(pd.Index(table[col.UNIT_ID].astype(object)))
+    if len(extra):
+        if units.closed:
+            raise InputError(
+                f"{type(units).__name__}.assign returned {len(extra)} id(s) not in its frame, e.g. "
+                f"{extra[0]!r}; a closed unit set must only return its own ids."
+            )
+        more = gpd.GeoDataFrame(
+            {
+                col.UNIT_ID: pd.array(sorted(extra), dtype=UNIT_ID_DTYPE),
+                col.AREA_M2: np.nan,
+            },
+            geometry=gpd.GeoSeries([None] * len(extra), crs=table.crs),
+            crs=table.crs,
+        )
+        table = pd.concat([table, more], ignore_index=True)
+    return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=col.GEOMETRY, crs=table.crs)
+
+
+def _rank(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Sort by harm (desc), crimes (desc), unit_id (asc); add rank and shares; fix column order."""
+    ranked = table.sort_values(
+        [col.HARM, col.CRIMES, col.UNIT_ID], ascending=[False, False, True], kind="mergesort"
+    ).reset_index(drop=True)
+    ranked[col.HARM_RANK] = np.arange(1, len(ranked) + 1, dtype=np.int64)
+    running = np.cumsum(ranked[col.HARM].to_numpy(dtype=float))
+    total = float(running[-1]) if len(running) else 0.0
+    if total > 0:
+        # dividing the running sum by its own last value makes the last share exactly 1
+        share, cumulative = ranked[col.HARM].to_numpy(dtype=float) / total, running / total
+    else:
+        share = cumulative = np.full(len(ranked), np.nan)
+    ranked[col.SHARE_OF_HARM] = share
+    ranked[col.CUMULATIVE_SHARE] = cumulative
+    return gpd.GeoDataFrame(ranked[list(col.HOTSPOT_COLUMNS)], geometry=col.GEOMETRY, crs=table.crs)

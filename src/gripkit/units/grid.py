@@ -1,0 +1,324 @@
+"""Square grid cells of a fixed size in metres.
+
+Cells are half-open boxes ``[x0 + i*s, x0 + (i+1)*s) × [y0 + j*s, y0 + (j+1)*s)``: a crime on
+a shared edge belongs to the cell to its right (or above). The origin ``(x0, y0)`` is snapped
+to multiples of the cell size, so a cell's id depends only on its position and the cell size,
+never on the extent of the data: ``g{i}_{j}`` with ``i = floor(x / s)`` and ``j = floor(y / s)``
+counted from the CRS's own origin. Two grids of the same cell size therefore share ids.
+
+When no cell size is given, :meth:`GridUnits.from_crimes` uses Chainey's rule: the shorter side
+of the study area's bounding box divided by 150 (DOMAIN.md, "Hotspot statistics"), rounded to the
+nearest whole metre (halves up) and at least 1 m. The choice is logged on the ``gripkit`` logger
+and recorded in :meth:`GridUnits.describe`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, ClassVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gripkit import columns as col
+from gripkit.errors import InputError
+from gripkit.units.base import UNIT_ID_DTYPE, Units, as_geometry, crime_xy, metre_crs, unit_frame
+from gripkit.validate import positive
+
+logger = logging.getLogger("gripkit")
+
+#: Divisor of Chainey's cell-size rule: shorter side of the bounding box / 150.
+CHAINEY_DIVISOR = 150
+#: Largest grid (columns × rows of the extent) built before asking for a larger cell size.
+MAX_CELLS = 10_000_000
+
+
+def chainey_cell_size(bounds: tuple[float, float, float, float]) -> float:
+    """Return Chainey's cell size for a bounding box: shorter side / 150, in whole metres.
+
+    Rounded to the nearest whole metre, halves up, and never below 1 m.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        ``(xmin, ymin, xmax, ymax)`` in metres.
+
+    Examples
+    --------
+    >>> chainey_cell_size((0, 0, 30_000, 21_450))  # 21,450 / 150 = 143.0
+    143.0
+    >>> chainey_cell_size((0, 0, 30_000, 21_525))  # 143.5 rounds half up
+    144.0
+    """
+    xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+    shorter = min(xmax - xmin, ymax - ymin)
+    if not shorter > 0:
+        raise InputError(
+            f"cannot choose a cell size: the study area's bounding box has a side of length "
+            f"{shorter:g} m (bounds {xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}); the crimes lie on a line "
+            "or a point. Pass cell_size explicitly, e.g. cell_size=150."
+        )
+    return float(max(1, math.floor(shorter / CHAINEY_DIVISOR + 0.5)))
+
+
+class GridUnits(Units):
+    """Square cells of ``cell_size`` metres covering a bounding box, optionally clipped to an area.
+
+    Parameters
+    ----------
+    cell_size : float
+        Side of a cell in metres (> 0).
+    bounds : tuple of float
+        ``(xmin, ymin, xmax, ymax)`` in metres to cover; the grid origin is snapped down to
+        multiples of ``cell_size`` and enough cells are added to contain ``(xmax, ymax)``.
+    area : shapely geometry, GeoSeries or GeoDataFrame, optional
+        Keep only cells whose interior overlaps this polygon (cells merely touching its edge are
+        dropped). Must be in ``crs``.
+    crs : str or pyproj.CRS, default "EPSG:27700"
+        Projected CRS in metres of the cells and of the crimes' ``x``/``y``.
+    cell_size_auto : bool, default False
+        Record that ``cell_size`` was chosen automatically (set by :meth:`from_crimes`).
+
+    Attributes
+    ----------
+    cell_size : float
+    origin : tuple of float
+        Lower-left corner ``(x0, y0)`` of the grid extent.
+    n_cols, n_rows : int
+        Size of the grid extent; :attr:`frame` may hold fewer cells when an area is given.
+
+    Examples
+    --------
+    >>> units = GridUnits(100, (10, 10, 199.9, 199.9))
+    >>> units.origin, units.n_cols, units.n_rows
+    ((0.0, 0.0), 2, 2)
+    >>> units.frame["unit_id"].tolist()
+    ['g0_0', 'g1_0', 'g0_1', 'g1_1']
+    """
+
+    kind: ClassVar[str] = "grid"
+
+    def __init__(
+        self,
+        cell_size: float,
+        bounds: tuple[float, float, float, float],
+        *,
+        area: Any = None,
+        crs: str | pyproj.CRS = col.BNG,
+        cell_size_auto: bool = False,
+    ) -> None:
+        self.cell_size = positive("cell_size", cell_size, unit="metres", example="150")
+        self.crs = metre_crs("crs", crs)
+        xmin, ymin, xmax, ymax = _check_bounds(bounds)
+        self.cell_size_auto = bool(cell_size_auto)
+        size = self.cell_size
+        self._col0 = math.floor(xmin / size)
+        self._row0 = math.floor(ymin / size)
+        self.n_cols = math.floor(xmax / size) - self._col0 + 1
+        self.n_rows = math.floor(ymax / size) - self._row0 + 1
+        self.origin = (self._col0 * size, self._row0 * size)
+        if self.n_cols * self.n_rows > MAX_CELLS:
+            raise InputError(
+                f"a grid of {size:g} m cells over bounds ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) would "
+                f"have {self.n_cols * self.n_rows:,} cells (more than {MAX_CELLS:,}). Pass a larger "
+                "cell_size, or an area= polygon and drop crimes far outside it."
+            )
+        self.area = None if area is None else as_geometry("area", area, self.crs)
+        cols, rows = self._extent_indices()
+        if self.area is not None:
+            keep = self._overlaps_area(cols, rows)
+            cols, rows = cols[keep], rows[keep]
+        self._cols, self._rows = cols, rows
+        # position of each extent cell in the frame, -1 for cells dropped by the area filter
+        self._position = np.full(self.n_cols * self.n_rows, -1, dtype=np.int64)
+        self._position[(rows - self._row0) * self.n_cols + (cols - self._col0)] = np.arange(len(cols))
+        self._ids = _cell_ids(cols, rows)
+
+    @classmethod
+    def from_crimes(
+        cls,
+        crimes: pd.DataFrame,
+        cell_size: float | None = None,
+        area: Any = None,
+        *,
+        crs: str | pyproj.CRS = col.BNG,
+    ) -> GridUnits:
+        """Build a grid over the crimes' bounding box, or over ``area`` when given.
+
+        Parameters
+        ----------
+        crimes : pandas.DataFrame
+            Crimes with ``x``/``y`` in metres (``crs``); rows with missing coordinates are ignored.
+        cell_size : float, optional
+            Cell side in metres. If None, Chainey's rule on the study area's bounding box (the
+            area's if given, else the crimes'): shorter side / 150, rounded to the nearest whole
+            metre (halves up), announced through ``logging.getLogger("gripkit")``.
+        area : shapely geometry, GeoSeries or GeoDataFrame, optional
+            Study area (e.g. a police force area) in ``crs``: the grid covers its bounds and keeps
+            only cells overlapping it.
+        crs : str or pyproj.CRS, default "EPSG:27700"
+
+        Returns
+        -------
+        GridUnits
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> crimes = pd.DataFrame({"x": [0.0, 30_000.0], "y": [0.0, 21_450.0]})
+        >>> GridUnits.from_crimes(crimes).cell_size  # 21,450 m / 150
+        143.0
+        """
+        parsed = metre_crs("crs", crs)
+        if cell_size is not None:
+            positive("cell_size", cell_size, unit="metres", example="150")
+        x, y = crime_xy(crimes, parsed)
+        if area is not None:
+            geom = as_geometry("area", area, parsed)
+            bounds = tuple(float(b) for b in geom.bounds)
+            source = "the area's extent"
+        else:
+            ok = np.isfinite(x) & np.isfinite(y)
+            if not ok.any():
+                raise InputError(
+                    f"crimes have no finite x/y coordinates among {len(x)} rows; received only missing "
+                    "values. Drop or geocode crimes without a location first."
+                )
+            geom = None
+            bounds = (x[ok].min(), y[ok].min(), x[ok].max(), y[ok].max())
+            source = "the data extent"
+        auto = cell_size is None
+        if cell_size is None:
+            cell_size = chainey_cell_size(bounds)  # type: ignore[arg-type]
+            width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
+            logger.info(
+                "cell size %g m chosen from %s (shorter side of the %.0f m x %.0f m bounding box / %d, "
+                "rounded to the nearest metre); pass cell_size= to override",
+                cell_size, source, width, height, CHAINEY_DIVISOR,
+            )
+        return cls(cell_size, bounds, area=geom, crs=parsed, cell_size_auto=auto)  # type: ignore[arg-type]
+
+    @property
+    def frame(self) -> gpd.GeoDataFrame:
+        """Every cell (row-major from the lower left): ``unit_id``, ``area_m2``, ``geometry``."""
+        size = self.cell_size
+        x0, y0 = self._cols * size, self._rows * size
+        boxes = shapely.box(x0, y0, x0 + size, y0 + size)
+        return unit_frame(self._ids, np.full(len(self._ids), size * size), boxes, self.crs)
+
+    def assign(self, crimes: pd.DataFrame) -> pd.Series:
+        """Return the id of the cell containing each crime (``<NA>`` outside the grid).
+
+        Parameters
+        ----------
+        crimes : pandas.DataFrame
+            Crimes with ``x``/``y`` in metres; missing coordinates give ``<NA>``.
+
+        Returns
+        -------
+        pandas.Series
+            String dtype, aligned to ``crimes.index``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> crimes = pd.DataFrame({"x": [10.0, 100.0, 999.0], "y": [10.0, 50.0, 10.0]})
+        >>> GridUnits(100, (0, 0, 199, 199)).assign(crimes).tolist()
+        ['g0_0', 'g1_0', <NA>]
+        """
+        x, y = crime_xy(crimes, self.crs)
+        ok = np.isfinite(x) & np.isfinite(y)
+        cols = np.zeros(len(x), dtype=np.int64)
+        rows = np.zeros(len(x), dtype=np.int64)
+        cols[ok] = np.floor(x[ok] / self.cell_size).astype(np.int64) - self._col0
+        rows[ok] = np.floor(y[ok] / self.cell_size).astype(np.int64) - self._row0
+        ok &= (cols >= 0) & (cols < self.n_cols) & (rows >= 0) & (rows < self.n_rows)
+        position = np.full(len(x), -1, dtype=np.int64)
+        position[ok] = self._position[rows[ok] * self.n_cols + cols[ok]]
+        found = position >= 0
+        ids = np.full(len(x), None, dtype=object)
+        ids[found] = self._ids[position[found]]
+        return pd.Series(pd.array(ids, dtype=UNIT_ID_DTYPE), index=crimes.index, name=col.UNIT_ID)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the JSON-safe parameters of the grid.
+
+        Examples
+        --------
+        >>> d = GridUnits(100, (10, 10, 199.9, 199.9)).describe()
+        >>> d["cell_size_m"], d["origin"], d["n_units"], d["cell_size_auto"]
+        (100.0, [0.0, 0.0], 4, False)
+        """
+        return {
+            "kind": self.kind,
+            "cell_size_m": self.cell_size,
+            "cell_size_auto": self.cell_size_auto,
+            "cell_size_rule": f"shorter side of bounding box / {CHAINEY_DIVISOR}, nearest metre"
+            if self.cell_size_auto
+            else "given",
+            "origin": [float(self.origin[0]), float(self.origin[1])],
+            "n_cols": int(self.n_cols),
+            "n_rows": int(self.n_rows),
+            "n_units": len(self._ids),
+            "area_filter": self.area is not None,
+            "crs": self.crs.to_string(),
+            "unit_id": "g{floor(x / cell_size)}_{floor(y / cell_size)}",
+        }
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _extent_indices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Absolute column and row index of every cell of the extent, row-major."""
+        rows, cols = np.divmod(np.arange(self.n_cols * self.n_rows, dtype=np.int64), self.n_cols)
+        return cols + self._col0, rows + self._row0
+
+    def _overlaps_area(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Boolean mask of cells whose interior overlaps :attr:`area` (vectorised STRtree query)."""
+        assert self.area is not None
+        size = self.cell_size
+        boxes = shapely.box(cols * size, rows * size, (cols + 1) * size, (rows + 1) * size)
+        parts = _polygon_parts(self.area)
+        tree = shapely.STRtree(boxes)
+        hits = tree.query(parts, predicate="intersects")  # (2, k): part index, box index
+        keep = np.zeros(len(boxes), dtype=bool)
+        if hits.shape[1]:
+            part_idx, box_idx = hits
+            touching = shapely.touches(boxes[box_idx], parts[part_idx])
+            keep[box_idx[~touching]] = True
+        return keep
+
+
+def _cell_ids(cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Vectorised ``g{col}_{row}`` ids as an object array of str."""
+    if len(cols) == 0:
+        return np.array([], dtype=object)
+    ids = np.char.add(np.char.add(np.char.add("g", cols.astype(str)), "_"), rows.astype(str))
+    return ids.astype(object)
+
+
+def _polygon_parts(geom: BaseGeometry) -> np.ndarray:
+    """Split a (multi)polygon into its polygon parts, so the tree query works part by part."""
+    parts = shapely.get_parts(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]  # Polygon, MultiPolygon
+    return shapely.get_parts(parts)
+
+
+def _check_bounds(bounds: Any) -> tuple[float, float, float, float]:
+    try:
+        xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"'bounds' must be four numbers (xmin, ymin, xmax, ymax) in metres; received {bounds!r}."
+        ) from exc
+    if not all(map(math.isfinite, (xmin, ymin, xmax, ymax))) or xmin > xmax or ymin > ymax:
+        raise InputError(
+            f"'bounds' must be finite with xmin <= xmax and ymin <= ymax; received {bounds!r}. "
+            "Pass e.g. geometry.bounds."
+        )
+    return xmin, ymin, xmax, ymax

@@ -1,0 +1,274 @@
+"""Lower-layer Super Output Areas (LSOAs), keyed by the code police.uk publishes with each crime.
+
+police.uk gives every crime an ``LSOA code`` (canonical column ``lsoa_code``), so assignment is a
+lookup, not a point-in-polygon test. The series switched from 2011 to 2021 codes part-way through;
+codes the boundary file does not know (e.g. 2021 codes against 2011 boundaries) are assigned
+``<NA>`` and counted in :meth:`LsoaUnits.describe` under ``last_assignment``.
+
+Without boundaries the units are the codes themselves: geometry is empty and ``area_m2`` is NaN,
+so maps and concentration *by area* (share of harm in the top k% of area, PAI) need boundaries;
+concentration by number of units works either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from gripkit import columns as col
+from gripkit.errors import InputError
+from gripkit.units.base import UNIT_ID_DTYPE, Units, check_crimes, metre_crs, unit_frame
+
+logger = logging.getLogger("gripkit")
+
+#: How many unmatched codes :meth:`LsoaUnits.describe` lists as examples.
+UNMATCHED_EXAMPLES = 10
+
+
+class LsoaUnits(Units):
+    """LSOAs as units: crimes are assigned by their published ``lsoa_code``.
+
+    Parameters
+    ----------
+    boundaries : geopandas.GeoDataFrame, optional
+        LSOA polygons in a projected metre CRS (e.g. from :func:`read_lsoa_boundaries`), one row
+        per code. The units are exactly these polygons; ``area_m2`` is computed from geometry.
+    code_column : str, default "lsoa11cd"
+        Column of ``boundaries`` holding the LSOA code.
+    codes : iterable of str, optional
+        Without boundaries: the unit codes (geometry empty, area NaN). If neither ``boundaries``
+        nor ``codes`` is given the unit set is *open*: every non-blank code a crime carries is a
+        unit (``closed`` is False), see :meth:`from_crimes` for a closed equivalent.
+
+    Attributes
+    ----------
+    last_assignment : dict or None
+        Counts from the latest :meth:`assign` call: ``crimes``, ``matched``, ``unmatched`` (code
+        not among the units), ``no_code`` (blank code) and example ``unmatched_codes``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> crimes = pd.DataFrame({"lsoa_code": ["E01000001", "E01000002", None]})
+    >>> units = LsoaUnits(codes=["E01000001"])
+    >>> units.assign(crimes).tolist()
+    ['E01000001', <NA>, <NA>]
+    >>> units.describe()["last_assignment"]["unmatched"]
+    1
+    """
+
+    kind: ClassVar[str] = "lsoa"
+
+    def __init__(
+        self,
+        boundaries: gpd.GeoDataFrame | None = None,
+        code_column: str = "lsoa11cd",
+        *,
+        codes: Iterable[str] | None = None,
+    ) -> None:
+        self.code_column = code_column
+        self.last_assignment: dict[str, Any] | None = None
+        if boundaries is not None and codes is not None:
+            raise InputError(
+                "pass either 'boundaries' or 'codes', not both; received both. The boundaries "
+                "already define the units."
+            )
+        if boundaries is not None:
+            self._frame = _boundary_frame(boundaries, code_column)
+            self.has_boundaries = True
+        else:
+            given = [] if codes is None else list(codes)
+            ids = sorted(set(_clean_codes(pd.Series(given, dtype=object)).dropna()))
+            self._frame = unit_frame(ids, np.full(len(ids), np.nan), [None] * len(ids), col.BNG)
+            self.has_boundaries = False
+            self.closed = codes is not None
+        self._known = pd.Index(self._frame[col.UNIT_ID].astype(object))
+
+    @classmethod
+    def from_crimes(
+        cls,
+        crimes: pd.DataFrame,
+        boundaries: gpd.GeoDataFrame | None = None,
+        code_column: str = "lsoa11cd",
+    ) -> LsoaUnits:
+        """Units from boundaries if given, else from the distinct codes the crimes carry.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> crimes = pd.DataFrame({"lsoa_code": ["E01000002", "E01000001", "E01000002"]})
+        >>> LsoaUnits.from_crimes(crimes).frame["unit_id"].tolist()
+        ['E01000001', 'E01000002']
+        """
+        if boundaries is not None:
+            return cls(boundaries, code_column)
+        frame = check_crimes(crimes, (col.LSOA_CODE,))
+        return cls(codes=_clean_codes(frame[col.LSOA_CODE]).dropna().unique().tolist())
+
+    @property
+    def frame(self) -> gpd.GeoDataFrame:
+        """Every LSOA: ``unit_id`` (the code), ``area_m2`` (NaN without boundaries), ``geometry``."""
+        return self._frame.copy()
+
+    def assign(self, crimes: pd.DataFrame) -> pd.Series:
+        """Return each crime's LSOA code if it is one of the units, else ``<NA>``.
+
+        Also records match counts in :attr:`last_assignment` and logs unmatched codes.
+
+        Parameters
+        ----------
+        crimes : pandas.DataFrame
+            Crimes with an ``lsoa_code`` column (blank or missing codes give ``<NA>``).
+
+        Returns
+        -------
+        pandas.Series
+            String dtype, aligned to ``crimes.index``.
+        """
+        frame = check_crimes(crimes, (col.LSOA_CODE,))
+        codes = _clean_codes(frame[col.LSOA_CODE])
+        has_code = codes.notna()
+        matched = has_code & codes.isin(self._known) if self.closed else has_code
+        unmatched = codes[has_code & ~matched]
+        self.last_assignment = {
+            "crimes": len(frame),
+            "matched": int(matched.sum()),
+            "unmatched": len(unmatched),
+            "no_code": int((~has_code).sum()),
+            "unmatched_codes": [str(c) for c in unmatched.value_counts().index[:UNMATCHED_EXAMPLES]],
+        }
+        if len(unmatched):
+            logger.info(
+                "%d of %d crimes carry LSOA codes not among the %d units (%d distinct, e.g. %s); they are "
+                "unassigned. 2021 codes need 2021 boundaries or a 2011-2021 lookup.",
+                len(unmatched), len(frame), len(self._known), unmatched.nunique(),
+                ", ".join(self.last_assignment["unmatched_codes"][:3]),
+            )
+        ids = codes.where(matched, None)
+        return pd.Series(pd.array(ids.to_numpy(dtype=object), dtype=UNIT_ID_DTYPE),
+                         index=frame.index, name=col.UNIT_ID)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the JSON-safe parameters, with match counts of the latest :meth:`assign`."""
+        crs = self._frame.crs
+        return {
+            "kind": self.kind,
+            "n_units": len(self._frame),
+            "has_boundaries": self.has_boundaries,
+            "closed": self.closed,
+            "code_column": self.code_column if self.has_boundaries else None,
+            "crs": crs.to_string() if (crs is not None and self.has_boundaries) else None,
+            "last_assignment": None if self.last_assignment is None else dict(self.last_assignment),
+        }
+
+
+def read_lsoa_boundaries(
+    path: str | Path, force: str | None = None, layer: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read LSOA polygons, optionally only those of one police force.
+
+    Parameters
+    ----------
+    path : str or Path
+        A vector file readable by pyogrio, e.g. ``lsoa_2011_ew.gpkg``.
+    force : str, optional
+        Keep rows whose ``police_force`` equals this name (case-insensitive), e.g.
+        ``"Bedfordshire"``.
+    layer : str, optional
+        Layer to read; defaults to the file's only (or first) layer.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The file's columns with a ``geometry`` column, in the file's (projected) CRS.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, its CRS is not projected in metres, or ``force`` is unknown (the
+        message lists the available forces).
+
+    Examples
+    --------
+    >>> lsoas = read_lsoa_boundaries("lsoa_2011_ew.gpkg", force="Bedfordshire")  # doctest: +SKIP
+    >>> len(lsoas)  # doctest: +SKIP
+    381
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise InputError(
+            f"LSOA boundary file not found; received {str(path)!r}. Pass the path of a GeoPackage "
+            "such as boundaries/lsoa_2011_ew.gpkg."
+        )
+    layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
+    if layer is None:
+        layer = layers[0]
+    elif layer not in layers:
+        raise InputError(f"layer {layer!r} is not in {source.name}; available: {', '.join(layers)}.")
+    where = None
+    if force is not None:
+        where = _force_filter(source, layer, force)
+    frame = pyogrio.read_dataframe(source, layer=layer, where=where)
+    metre_crs("LSOA boundaries CRS", frame.crs)
+    return frame
+
+
+def _force_filter(source: Path, layer: str, force: str) -> str:
+    """SQL filter selecting one force, after checking it exists (case-insensitive)."""
+    info = pyogrio.read_info(source, layer=layer)
+    if "police_force" not in list(info["fields"]):
+        raise InputError(
+            f"{source.name} layer {layer!r} has no 'police_force' column to filter on; received "
+            f"columns {', '.join(info['fields'])}. Pass force=None and filter yourself."
+        )
+    names = pyogrio.read_dataframe(source, layer=layer, columns=["police_force"], read_geometry=False)
+    available = sorted(set(names["police_force"].dropna().astype(str)))
+    match = [name for name in available if name.casefold() == str(force).strip().casefold()]
+    if not match:
+        raise InputError(
+            f"unknown police force {force!r} in {source.name}; available forces: "
+            f"{', '.join(available)}."
+        )
+    escaped = match[0].replace("'", "''")
+    return f"police_force = '{escaped}'"
+
+
+def _clean_codes(codes: pd.Series) -> pd.Series:
+    """Codes as stripped strings (object dtype), blank or missing as None."""
+    text = codes.astype(object).where(codes.notna(), None)
+    text = text.map(lambda v: None if v is None else (str(v).strip() or None))
+    return text.astype(object)
+
+
+def _boundary_frame(boundaries: Any, code_column: str) -> gpd.GeoDataFrame:
+    """Validate LSOA polygons and turn them into a unit frame."""
+    if not isinstance(boundaries, gpd.GeoDataFrame):
+        raise InputError(
+            f"'boundaries' must be a GeoDataFrame of LSOA polygons; received {type(boundaries).__name__}. "
+            "Read them with gripkit.units.read_lsoa_boundaries."
+        )
+    if code_column not in boundaries.columns:
+        raise InputError(
+            f"'boundaries' lacks the code column {code_column!r}; received columns "
+            f"{', '.join(map(str, boundaries.columns))}. Pass code_column= e.g. 'lsoa21cd'."
+        )
+    crs = metre_crs("boundaries CRS", boundaries.crs) if boundaries.crs is not None else None
+    if crs is None:
+        raise InputError("'boundaries' has no CRS; received crs=None. Set it, e.g. .set_crs('EPSG:27700').")
+    codes = _clean_codes(boundaries[code_column])
+    duplicated = codes[codes.duplicated() & codes.notna()]
+    if codes.isna().any() or len(duplicated):
+        raise InputError(
+            f"'boundaries' column {code_column!r} must hold one non-blank code per row; received "
+            f"{int(codes.isna().sum())} blank and {len(duplicated)} duplicated codes "
+            f"(e.g. {', '.join(map(str, duplicated.unique()[:3]))}). Dissolve by code first."
+        )
+    geometry = boundaries.geometry
+    return unit_frame(codes.to_numpy(), geometry.area.to_numpy(), geometry.to_numpy(), crs)
