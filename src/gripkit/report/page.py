@@ -1,0 +1,290 @@
+"""One self-contained HTML page about a set of hotspots: map, Lorenz curve, tables, provenance.
+
+The page loads nothing from the network: figures are PNGs drawn with matplotlib's Agg renderer
+and embedded as base64 ``data:`` URIs, the CSS is inline, and there is no script.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
+
+from gripkit import columns as col
+from gripkit.errors import InputError
+from gripkit.hotspots.concentration import Concentration, units_in_top
+from gripkit.validate import projected_crs
+
+__all__ = ["write_hotspot_page"]
+
+TOP_ROWS = 20
+_ATTRIBUTION_KEYS = ("licence", "license", "attribution")
+_CMAP = "YlOrRd"
+_ZERO_COLOUR = (0.93, 0.93, 0.93, 1.0)
+_OUTLINE = "#1f3a93"
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#222;
+background:#fafafa;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:1.5rem}
+h1{font-size:1.6rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.6rem 0 .6rem;
+border-bottom:1px solid #ddd;padding-bottom:.2rem}
+.figs{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}
+figure{margin:0;background:#fff;border:1px solid #e2e2e2;padding:.6rem}
+figure img{display:block;max-width:100%;height:auto}figcaption{font-size:.85rem;color:#555;max-width:40rem}
+table{border-collapse:collapse;background:#fff;font-size:.9rem;margin-bottom:.5rem}
+th,td{border:1px solid #e2e2e2;padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:#f1f1f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
+footer{margin-top:2rem;font-size:.85rem;color:#555;border-top:1px solid #ddd;padding-top:.6rem}
+"""
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _pct(share: float, digits: int = 1) -> str:
+    return f"{share * 100:.{digits}f}%"
+
+
+def _label(k: float) -> str:
+    return f"{k * 100:g}%"
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _check(hotspots: object, concentration: object, title: object, meta: object) -> gpd.GeoDataFrame:
+    if not isinstance(hotspots, gpd.GeoDataFrame):
+        raise InputError(
+            f"'hotspots' must be a GeoDataFrame; received {type(hotspots).__name__}. "
+            "Pass the result of gripkit.hotspots.count()."
+        )
+    missing = [c for c in col.HOTSPOT_COLUMNS if c not in hotspots.columns]
+    if missing:
+        raise InputError(
+            f"'hotspots' lacks column(s) {', '.join(missing)}; received columns "
+            f"{', '.join(map(str, hotspots.columns))}. Pass the result of gripkit.hotspots.count()."
+        )
+    if hotspots.empty:
+        raise InputError("'hotspots' has no rows; received an empty frame. Pass at least one unit.")
+    if hotspots.crs is not None:
+        projected_crs("hotspots.crs", hotspots.crs)
+    if not isinstance(concentration, Concentration):
+        raise InputError(
+            f"'concentration' must be a Concentration; received {type(concentration).__name__}. "
+            "Pass gripkit.hotspots.concentration(hotspots.harm, hotspots.area_m2, counts=hotspots.crimes)."
+        )
+    if not isinstance(title, str) or not title.strip():
+        raise InputError(f"'title' must be a non-empty string; received {title!r}.")
+    if not isinstance(meta, Mapping):
+        raise InputError(
+            f"'meta' must be a dict of labels to text; received {type(meta).__name__}. "
+            'Pass e.g. {"harm table": "cchi (sha256 …)", "months": "2024-01 to 2024-12"}.'
+        )
+    return hotspots.sort_values(col.HARM_RANK, kind="stable")
+
+
+def _map_figure(ranked: gpd.GeoDataFrame, n_top: int) -> str:
+    harm = ranked[col.HARM].to_numpy(dtype=float)
+    vmax = float(harm.max()) if harm.max() > 0 else 1.0
+    norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
+    sm = ScalarMappable(norm=norm, cmap=_CMAP)
+    colours = sm.to_rgba(harm)
+    colours[harm <= 0] = _ZERO_COLOUR
+    fig = Figure(figsize=(7.5, 7.0))
+    ax = fig.subplots()
+    ranked.geometry.plot(ax=ax, color=colours, linewidth=0)
+    top = ranked.iloc[:n_top]
+    top = top[top[col.HARM] > 0]
+    if not top.empty:
+        top.geometry.boundary.plot(ax=ax, color=_OUTLINE, linewidth=1.4)
+    fig.colorbar(sm, ax=ax, shrink=0.7, label="harm per unit (square-root scale)")
+    ax.set_aspect("equal")
+    ax.set_xlabel("easting (m)")
+    ax.set_ylabel("northing (m)")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
+    return _png(fig)
+
+
+def _lorenz_figure(conc: Concentration) -> str:
+    fig = Figure(figsize=(4.8, 4.6))
+    ax = fig.subplots()
+    lorenz = conc.lorenz
+    ax.plot(lorenz["unit_share"] * 100, lorenz["value_share"] * 100, color="#c0392b", lw=2, label="harm")
+    ax.plot([0, 100], [0, 100], color="#777", lw=1, ls="--", label="perfect equality")
+    if conc.n_crimes is not None and conc.n_crimes < conc.n_units:
+        reach = 100 * conc.n_crimes / conc.n_units
+        ax.plot([0, reach, 100], [0, 100, 100], color="#777", lw=1, ls=":", label="maximal equality given N")
+    xs = [k * 100 for k in conc.tops]
+    ys = [conc.top_unit_share[k] * 100 for k in conc.tops]
+    label = "top " + ", ".join(_label(k) for k in conc.tops) + " of units"
+    ax.plot(xs, ys, "o", color=_OUTLINE, ms=4, label=label)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("% of units (highest harm first)")
+    ax.set_ylabel("% of harm")
+    ax.legend(fontsize=7, loc="lower right")
+    return _png(fig)
+
+
+def _concentration_table(conc: Concentration) -> str:
+    rows = []
+    for k in conc.tops:
+        n_units = units_in_top(conc.n_units, k)
+        noun = "unit" if n_units == 1 else "units"
+        rows.append(
+            f"<tr><th>top {_esc(_label(k))}</th>"
+            f'<td class="num">{_pct(conc.top_unit_share[k])} <small>({n_units:,} {noun})</small></td>'
+            f'<td class="num">{_pct(conc.top_area_share[k])} '
+            f"<small>(units covering {_pct(conc.top_area_covered[k])} of area)</small></td></tr>"
+        )
+    corrected = "n/a (crime count unknown)" if conc.gini_corrected is None else f"{conc.gini_corrected:.3f}"
+    crimes = "unknown" if conc.n_crimes is None else f"{conc.n_crimes:,}"
+    return (
+        "<table><thead><tr><th></th><th>share of harm in top units</th><th>share of harm in top area</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        "<table><tbody>"
+        f'<tr><th>Gini coefficient</th><td class="num">{conc.gini:.3f}</td></tr>'
+        f"<tr><th>Gini corrected for sparse data (Bernasco &amp; Steenbeek 2017)</th>"
+        f'<td class="num">{_esc(corrected)}</td></tr>'
+        f'<tr><th>units</th><td class="num">{conc.n_units:,}</td></tr>'
+        f'<tr><th>crimes</th><td class="num">{_esc(crimes)}</td></tr>'
+        f'<tr><th>total harm</th><td class="num">{conc.total:,.1f}</td></tr>'
+        "</tbody></table>"
+        "<p><small>Top units: k% of all units (zero-harm units included), rounded to whole units. Top area: "
+        "the highest-harm units taken in order until they cover k% of the total area.</small></p>"
+    )
+
+
+def _top_table(ranked: gpd.GeoDataFrame) -> str:
+    head = ranked.iloc[:TOP_ROWS]
+    rows = []
+    for rec in head.itertuples(index=False):
+        row = rec._asdict()
+        rows.append(
+            "<tr>"
+            f'<td class="num">{int(row[col.HARM_RANK])}</td><td>{_esc(row[col.UNIT_ID])}</td>'
+            f'<td class="num">{int(row[col.CRIMES]):,}</td><td class="num">{float(row[col.HARM]):,.1f}</td>'
+            f'<td class="num">{_fmt_share(row[col.SHARE_OF_HARM])}</td>'
+            f'<td class="num">{_fmt_share(row[col.CUMULATIVE_SHARE])}</td>'
+            f'<td class="num">{float(row[col.AREA_M2]):,.0f}</td>'
+            "</tr>"
+        )
+    return (
+        "<table><thead><tr><th>rank</th><th>unit</th><th>crimes</th><th>harm</th><th>share of harm</th>"
+        "<th>cumulative share</th><th>area (m²)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _fmt_share(value: object) -> str:
+    number = float(value)  # type: ignore[arg-type]
+    return "–" if not np.isfinite(number) else _pct(number)
+
+
+def _meta_parts(meta: Mapping[str, object]) -> tuple[str, list[str]]:
+    attribution = [str(v) for k, v in meta.items() if str(k).strip().lower() in _ATTRIBUTION_KEYS]
+    rows = "".join(
+        f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
+        for k, v in meta.items()
+        if str(k).strip().lower() not in _ATTRIBUTION_KEYS
+    )
+    table = f"<table><tbody>{rows}</tbody></table>" if rows else "<p>No provenance was given.</p>"
+    return table, attribution
+
+
+def write_hotspot_page(
+    path: str | Path,
+    hotspots: gpd.GeoDataFrame,
+    concentration: Concentration,
+    *,
+    title: str,
+    meta: Mapping[str, str],
+) -> Path:
+    """Write one self-contained, offline HTML page describing the hotspots.
+
+    The page holds a map of the units coloured by harm (top 1% of units by ``harm_rank`` outlined),
+    the Lorenz curve, a table of concentration figures (share of harm in the top k% of units and of
+    area, Gini, corrected Gini), the top 20 units, the ``meta`` provenance table and a footer with any
+    ``licence`` / ``license`` / ``attribution`` entries of ``meta``. All text is HTML-escaped.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        File to write (overwritten); its folder must exist.
+    hotspots : geopandas.GeoDataFrame
+        Columns of :data:`gripkit.columns.HOTSPOT_COLUMNS`, e.g. from ``gripkit.hotspots.count``;
+        polygons in a projected CRS (EPSG:27700). Not modified.
+    concentration : Concentration
+        From :func:`gripkit.hotspots.concentration` on the same units.
+    title : str
+        Page heading.
+    meta : mapping of str to str
+        Provenance shown as a table, e.g. harm table name and hash, data source, months, cell size.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, tempfile, pathlib
+    >>> from shapely.geometry import box
+    >>> from gripkit.hotspots.concentration import concentration
+    >>> units = gpd.GeoDataFrame({"unit_id": ["a", "b"], "crimes": [3, 0], "harm": [365.0, 0.0],
+    ...     "harm_rank": [1, 2], "share_of_harm": [1.0, 0.0], "cumulative_share": [1.0, 1.0],
+    ...     "area_m2": [1e4, 1e4]}, geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=27700)
+    >>> conc = concentration(units.harm, units.area_m2, counts=units.crimes)
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "hotspots.html"
+    >>> write_hotspot_page(out, units, conc, title="Demo", meta={"harm table": "cchi"}).exists()
+    True
+    """
+    ranked = _check(hotspots, concentration, title, meta)
+    target = Path(path).expanduser()
+    if not target.parent.is_dir():
+        raise InputError(
+            f"'path' folder {str(target.parent)!r} does not exist; received {str(path)!r}. "
+            "Create the folder first or write elsewhere."
+        )
+    n_top = units_in_top(len(ranked), 0.01)
+    meta_table, attribution = _meta_parts(meta)
+    footer = "".join(f"<p>{_esc(line)}</p>" for line in attribution)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_esc(title)}</title><style>{_CSS}</style></head>
+<body><main>
+<h1>{_esc(title)}</h1>
+<h2>Map and concentration</h2>
+<div class="figs">
+<figure><img src="{_map_figure(ranked, n_top)}" alt="Map of units coloured by harm">
+<figcaption>Units coloured by harm (square-root colour scale; grey: no harm). The top 1% of units by
+harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
+<figure><img src="{_lorenz_figure(concentration)}" alt="Lorenz curve of harm across units">
+<figcaption>Lorenz curve: share of harm held by the highest-harm share of units.</figcaption></figure>
+</div>
+<h2>How concentrated is harm?</h2>
+{_concentration_table(concentration)}
+<h2>Top {min(TOP_ROWS, len(ranked))} hotspots</h2>
+{_top_table(ranked)}
+<h2>Provenance</h2>
+{meta_table}
+<footer>{footer}<p>Made with gripkit. Harm weights are editable defaults; check the harm table's sources
+and notes before relying on them.</p></footer>
+</main></body></html>
+"""
+    target.write_text(page, encoding="utf-8")
+    return target
