@@ -178,3 +178,9 @@ def test_serious_violence_user_file(tmp_path: Path) -> None:
     bad = write(tmp_path, "crime_type,serious_violence,source\nRobbery,maybe,me\n", "bad.csv")
     with pytest.raises(InputError, match="not True/False: Robbery='maybe'"):
         serious_violence_types(bad)
+
+
+def test_apply_harm_categorical_crime_type() -> None:
+    # cchi weights (DOMAIN.md): robbery 365, drugs midpoint of 3.3-4 = 3.65.
+    crimes = pd.DataFrame({"crime_type": pd.Categorical(["Robbery", "Drugs", "Robbery"])})
+    assert apply_harm(crimes, load_harm_table("cchi")).tolist() == pytest.approx([365.0, 3.65, 365.0])
