@@ -1,0 +1,95 @@
+"""Find input files: police.uk month folders, bulk zips, single CSVs (optionally gzipped)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gripkit.errors import InputError
+
+#: ``2023-05-bedfordshire-street.csv`` -> month, force slug, kind.
+POLICE_UK_NAME = re.compile(
+    r"(?P<month>\d{4}-\d{2})-(?P<force>.+?)-(?P<kind>street|outcomes|stop-and-search)\.csv(\.gz)?$",
+    re.IGNORECASE,
+)
+KIND_ORDER = {"street": 0, "outcomes": 1, "stop-and-search": 2}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One CSV to ingest, wherever it lives (plain file, gzip, or zip member)."""
+
+    display: str
+    name: str
+    read: Callable[[], bytes]
+
+    @property
+    def name_kind(self) -> str | None:
+        """The police.uk kind given by the file name, if it follows the naming scheme."""
+        match = POLICE_UK_NAME.search(self.name)
+        return match.group("kind").lower() if match else None
+
+
+def _file_reader(path: Path) -> Callable[[], bytes]:
+    if path.suffix.lower() == ".gz":
+        return lambda: gzip.decompress(path.read_bytes())
+    return path.read_bytes
+
+
+def _zip_members(path: Path) -> list[InputFile]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{path} is not a readable zip archive ({exc}).") from exc
+    out = []
+    for info in archive.infolist():
+        if info.is_dir() or not _is_csv(info.filename):
+            continue
+
+        def read(member: str = info.filename) -> bytes:
+            with zipfile.ZipFile(path) as zf:
+                data = zf.read(member)
+            return gzip.decompress(data) if member.lower().endswith(".gz") else data
+
+        out.append(InputFile(f"{path}!{info.filename}", Path(info.filename).name, read))
+    return out
+
+
+def _is_csv(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith((".csv", ".csv.gz")) and not Path(lower).name.startswith(("._", "~$"))
+
+
+def discover(paths: Iterable[str | Path]) -> list[InputFile]:
+    """Expand folders (recursively) and zips into CSV files, street files first.
+
+    Raises
+    ------
+    InputError
+        If a path does not exist, or nothing CSV-like is found under any path.
+    """
+    found: list[InputFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError(f"no such file or folder: {raw}. Check the path.")
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and _is_csv(child.name):
+                    found.append(InputFile(str(child), child.name, _file_reader(child)))
+                elif child.is_file() and child.suffix.lower() == ".zip":
+                    found.extend(_zip_members(child))
+        elif path.suffix.lower() == ".zip":
+            found.extend(_zip_members(path))
+        else:
+            found.append(InputFile(str(path), path.name, _file_reader(path)))
+    if not found:
+        raise InputError(
+            f"no CSV files found under {', '.join(map(str, paths))}. Expected police.uk month folders, "
+            "bulk zip archives or *-street.csv files."
+        )
+    return sorted(found, key=lambda f: (KIND_ORDER.get(f.name_kind or "", 3), f.name, f.display))

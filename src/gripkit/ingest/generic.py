@@ -1,0 +1,168 @@
+"""A force's own CSV: map its columns and crime-type vocabulary onto gripkit's canonical columns.
+
+A mapping is a TOML file (``--map mapping.toml``) or ``--col target=Source`` pairs::
+
+    force = "Bedfordshire"          # optional: force area name, checks coordinates lie within it
+    crs = "EPSG:27700"              # of x/y; lon/lat are always EPSG:4326
+    date_format = "%d/%m/%Y %H:%M"  # optional; otherwise parsed day-first
+    [columns]
+    crime_id = "URN"
+    occurred_at = "Date"
+    crime_type = "Offence"
+    x = "Easting"
+    y = "Northing"
+    [crime_types]
+    "Assault with injury" = "Violence and sexual offences"
+    "Theft of motor vehicle" = "Vehicle crime"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from gripkit import columns as C
+from gripkit.datasets import normalise_force
+from gripkit.errors import InputError
+from gripkit.ingest.checks import (
+    RowChecker,
+    canonical_crime_types,
+    check_coordinates,
+    check_duplicates,
+    months_of,
+    parse_months,
+    stripped,
+)
+from gripkit.ingest.records import FileResult, Stack
+from gripkit.ingest.table import ParsedTable, normalise_name
+
+TARGETS = (
+    C.CRIME_ID, C.MONTH, C.OCCURRED_AT, C.CRIME_TYPE, C.FORCE, C.LON, C.LAT, C.X, C.Y,
+    C.LSOA_CODE, C.LSOA_NAME, C.LOCATION, C.OUTCOME,
+)
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How a force's CSV maps onto canonical columns (see the module docstring)."""
+
+    columns: Mapping[str, str]
+    crime_types: Mapping[str, str] = field(default_factory=dict)
+    crs: str | None = None
+    date_format: str | None = None
+    force: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.columns) - set(TARGETS))
+        if unknown:
+            raise InputError(
+                f"unknown target column(s) {unknown} in the mapping; received {dict(self.columns)}. "
+                f"Map onto: {', '.join(TARGETS)}."
+            )
+        cols = set(self.columns)
+        if C.CRIME_TYPE not in cols:
+            raise InputError("the mapping must name the crime type column, e.g. --col crime_type=Offence.")
+        if not cols & {C.MONTH, C.OCCURRED_AT}:
+            raise InputError("the mapping must name a date column: --col occurred_at=Date (or month=...).")
+        if not ({C.LON, C.LAT} <= cols or {C.X, C.Y} <= cols):
+            raise InputError(
+                "the mapping must name coordinates: --col x=Easting --col y=Northing, or lon=... lat=...; "
+                f"received {sorted(cols)}."
+            )
+        bad = sorted({v for v in self.crime_types.values() if v not in C.CRIME_TYPES})
+        if bad:
+            raise InputError(
+                f"crime_types maps onto {bad}, which are not police.uk categories. Use one of: "
+                f"{', '.join(C.CRIME_TYPES)}."
+            )
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> ColumnMapping:
+        """Read a mapping TOML file."""
+        try:
+            doc: dict[str, Any] = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"cannot read the mapping file {path}: {exc}.") from exc
+        return cls(
+            columns=dict(doc.get("columns", {})),
+            crime_types=dict(doc.get("crime_types", {})),
+            crs=doc.get("crs"),
+            date_format=doc.get("date_format"),
+            force=doc.get("force"),
+        )
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[str], **options: Any) -> ColumnMapping:
+        """Build a mapping from ``target=Source`` strings (the CLI's ``--col``)."""
+        columns: dict[str, str] = {}
+        for pair in pairs:
+            target, sep, source = pair.partition("=")
+            if not sep or not target.strip() or not source.strip():
+                raise InputError(f"--col takes target=SourceColumn; received {pair!r}. E.g. --col crime_type=Offence.")
+            columns[target.strip()] = source.strip()
+        return cls(columns=columns, **options)
+
+
+def check_mapping(parsed: ParsedTable, mapping: ColumnMapping, display: str) -> None:
+    """Raise InputError if a column named in ``mapping`` is not in the file's header."""
+    missing = [src for src in mapping.columns.values() if normalise_name(src) not in parsed.header]
+    if missing:
+        raise InputError(
+            f"{display}: column(s) {missing} named in the mapping are not in the file; "
+            f"found: {', '.join(parsed.header)}. Fix the mapping."
+        )
+
+
+def read_generic(stack: Stack, mapping: ColumnMapping) -> list[FileResult]:
+    """Check and canonicalise force CSV rows with ``mapping`` (files checked by :func:`check_mapping`)."""
+
+    def get(target: str) -> pa.Array:
+        source = mapping.columns.get(target)
+        return stack.column(normalise_name(source) if source else "\0")
+
+    checker = stack.checker()
+    occurred = _parse_datetimes(get(C.OCCURRED_AT), mapping.date_format)
+    if C.OCCURRED_AT in mapping.columns:
+        checker.fail(_null(occurred), "bad_date")
+    month = parse_months(get(C.MONTH)) if C.MONTH in mapping.columns else months_of(occurred)
+    checker.fail(_null(month), "bad_month")
+    crime_type = canonical_crime_types(get(C.CRIME_TYPE), mapping.crime_types)
+    raw_type = np.asarray(get(C.CRIME_TYPE).to_numpy(zero_copy_only=False), dtype=object)
+    checker.fail(_null(crime_type), "unknown_crime_type", np.array([f"crime type {t!r}" for t in raw_type]))
+    if mapping.force:
+        force = pa.array([normalise_force(mapping.force)] * stack.n, pa.string())
+    else:
+        force = stripped(get(C.FORCE))
+    lonlat = {C.LON, C.LAT} <= set(mapping.columns)
+    crs = C.WGS84 if lonlat else (mapping.crs or C.BNG)
+    first, second = (get(C.LON), get(C.LAT)) if lonlat else (get(C.X), get(C.Y))
+    coords = check_coordinates(checker, first, second, crs=crs, force=force)
+    crime_id = get(C.CRIME_ID)
+    check_duplicates(checker, crime_id, stack.owner)
+    values: dict[str, pa.Array | np.ndarray] = {
+        C.CRIME_ID: stripped(crime_id), C.MONTH: month, C.OCCURRED_AT: occurred, C.CRIME_TYPE: crime_type,
+        C.FORCE: force, **coords,
+        C.LSOA_CODE: stripped(get(C.LSOA_CODE)), C.LSOA_NAME: stripped(get(C.LSOA_NAME)),
+        C.LOCATION: stripped(get(C.LOCATION)), C.OUTCOME: stripped(get(C.OUTCOME)),
+    }
+    return stack.split("csv", checker, values, identity=(C.FORCE, C.MONTH))
+
+
+def _null(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _parse_datetimes(raw: pa.Array, fmt: str | None) -> pa.Array:
+    values = pd.Series(np.asarray(stripped(raw).to_numpy(zero_copy_only=False), dtype=object), dtype="string")
+    if fmt:
+        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    else:
+        parsed = pd.to_datetime(values, format="mixed", dayfirst=True, errors="coerce")
+    return pa.array(parsed.astype("datetime64[us]"), pa.timestamp("us"))

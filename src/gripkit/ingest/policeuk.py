@@ -1,0 +1,130 @@
+"""police.uk street, outcomes and stop-and-search files (data.police.uk/about/#columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gripkit import columns as C
+from gripkit.datasets import normalise_force
+from gripkit.ingest.checks import (
+    RowChecker,
+    blank,
+    canonical_crime_types,
+    check_coordinates,
+    check_duplicates,
+    parse_months,
+    stripped,
+)
+from gripkit.ingest.records import FileResult, Stack
+
+STREET_REQUIRED = ("month", "longitude", "latitude", "crime type")
+OUTCOMES_REQUIRED = ("crime id", "month", "outcome type")
+STOP_SEARCH_REQUIRED = ("type", "date", "latitude", "longitude", "object of search")
+KINDS = {"street": STREET_REQUIRED, "outcomes": OUTCOMES_REQUIRED, "stop-and-search": STOP_SEARCH_REQUIRED}
+
+
+def detect_kind(header: list[str]) -> str | None:
+    """The police.uk file kind whose required columns the header has, or None."""
+    for kind, required in KINDS.items():
+        if all(name in header for name in required):
+            return kind
+    return None
+
+
+def expected_header() -> str:
+    """Human-readable description of what a police.uk street file's header looks like."""
+    return "a police.uk street file header with Month, Longitude, Latitude and Crime type"
+
+
+def force_of(stack: Stack) -> pa.Array:
+    """Force area names from ``Falls within`` (or ``Reported by``), normalised."""
+    falls = pc.coalesce(stripped(stack.column("falls within")), stripped(stack.column("reported by")))
+    uniques = pc.unique(falls).to_pylist()
+    names = [normalise_force(u) for u in uniques if u is not None]
+    keys = pa.array([u for u in uniques if u is not None], pa.string())
+    idx = pc.index_in(falls, value_set=keys)
+    return pc.take(pa.array(names, pa.string()), idx) if len(names) else falls
+
+
+def read_street(stack: Stack) -> list[FileResult]:
+    """Check and canonicalise a street file's rows; every row is loaded or quarantined."""
+    checker = stack.checker()
+    month = parse_months(stack.column("month"))
+    checker.fail(np.asarray(month.is_null().to_numpy(zero_copy_only=False)), "bad_month")
+    crime_type = canonical_crime_types(stack.column("crime type"))
+    checker.fail(np.asarray(crime_type.is_null().to_numpy(zero_copy_only=False)), "unknown_crime_type")
+    force = force_of(stack)
+    coords = check_coordinates(
+        checker, stack.column("longitude"), stack.column("latitude"), crs=C.WGS84, force=force
+    )
+    crime_id = stack.column("crime id")
+    check_duplicates(checker, crime_id, stack.owner)
+    values: dict[str, pa.Array | np.ndarray] = {
+        C.CRIME_ID: stripped(crime_id),
+        C.MONTH: month,
+        C.CRIME_TYPE: crime_type,
+        C.FORCE: force,
+        **coords,
+        C.LSOA_CODE: stripped(stack.column("lsoa code")),
+        C.LSOA_NAME: stripped(stack.column("lsoa name")),
+        C.LOCATION: stripped(stack.column("location")),
+        C.OUTCOME: stripped(stack.column("last outcome category")),
+    }
+    return stack.split("street", checker, values, identity=(C.FORCE, C.MONTH))
+
+
+def _optional_coordinates(stack: Stack, checker: RowChecker) -> dict[str, np.ndarray]:
+    """Coordinates that may be blank (outcomes, searches): only present-but-bad ones quarantine."""
+    lon, lat = stack.column("longitude"), stack.column("latitude")
+    present = ~(blank(lon) | blank(lat))
+    sub = stack.checker()
+    coords = check_coordinates(sub, lon, lat, crs=C.WGS84, force=None)
+    checker.fail(present & ~sub.ok, "bad_coordinates")
+    return coords
+
+
+def read_outcomes(stack: Stack) -> list[FileResult]:
+    """Outcomes rows, loaded as published (coordinates projected when present)."""
+    checker = stack.checker()
+    month = parse_months(stack.column("month"))
+    checker.fail(np.asarray(month.is_null().to_numpy(zero_copy_only=False)), "bad_month")
+    force = force_of(stack)
+    values: dict[str, pa.Array | np.ndarray] = {
+        "crime_id": stripped(stack.column("crime id")),
+        "month": month,
+        "force": force,
+        **_optional_coordinates(stack, checker),
+        "lsoa_code": stripped(stack.column("lsoa code")),
+        "outcome_type": stripped(stack.column("outcome type")),
+    }
+    return stack.split("outcomes", checker, values, identity=("force", "month"))
+
+
+def read_stop_search(stack: Stack) -> list[FileResult]:
+    """Stop-and-search rows, loaded as published (coordinates projected when present)."""
+    checker = stack.checker()
+    names = {
+        "search_type": "type",
+        "occurred_at": "date",
+        "gender": "gender",
+        "age_range": "age range",
+        "ethnicity": "self-defined ethnicity",
+        "legislation": "legislation",
+        "object_of_search": "object of search",
+        "outcome": "outcome",
+    }
+    values: dict[str, pa.Array | np.ndarray] = {k: stripped(stack.column(v)) for k, v in names.items()}
+    values.update(_optional_coordinates(stack, checker))
+    values["month"] = parse_months(pc.utf8_slice_codeunits(stack.column("date"), 0, 7))
+    return stack.split("stop-and-search", checker, values, identity=("force", "month"))
+
+
+READERS: dict[str, Callable[[Stack], list[FileResult]]] = {
+    "street": read_street,
+    "outcomes": read_outcomes,
+    "stop-and-search": read_stop_search,
+}

@@ -1,0 +1,229 @@
+"""The DuckDB workspace: one embedded database file holding every stage's tables.
+
+The schema is versioned: :data:`MIGRATIONS` lists the SQL that takes the schema from version
+``i`` to ``i + 1``, applied in one transaction each when a workspace is opened. Ingest writes in
+transactions, so a killed run leaves the workspace as it was before the uncommitted part.
+
+Example
+-------
+>>> from gripkit import Workspace
+>>> with Workspace(":memory:") as ws:
+...     ws.schema_version
+1
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from gripkit import columns as C
+from gripkit.errors import InputError, WorkspaceError
+
+DEFAULT_PATH = "gripkit.duckdb"
+ENV_VAR = "GRIPKIT_WORKSPACE"
+
+_CRIMES_DDL = """
+CREATE TABLE crimes (
+    crime_id VARCHAR, month DATE, occurred_at TIMESTAMP, crime_type VARCHAR, force VARCHAR,
+    lon DOUBLE, lat DOUBLE, x DOUBLE, y DOUBLE, lsoa_code VARCHAR, lsoa_name VARCHAR,
+    location VARCHAR, outcome VARCHAR, source_id INTEGER, source_row INTEGER
+)"""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1: the foundation tables.
+    f"""
+    CREATE TABLE sources (
+        source_id INTEGER, path VARCHAR, name VARCHAR, sha256 VARCHAR, kind VARCHAR,
+        format VARCHAR, source_key VARCHAR, force VARCHAR, month DATE, encoding VARCHAR,
+        rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, status VARCHAR,
+        ingested_at TIMESTAMP, replaced_at TIMESTAMP, note VARCHAR
+    );
+    {_CRIMES_DDL};
+    CREATE TABLE quarantine (
+        source_id INTEGER, source_row INTEGER, raw VARCHAR, reason VARCHAR, detail VARCHAR
+    );
+    CREATE TABLE outcomes (
+        crime_id VARCHAR, month DATE, force VARCHAR, lon DOUBLE, lat DOUBLE, x DOUBLE, y DOUBLE,
+        lsoa_code VARCHAR, outcome_type VARCHAR, source_id INTEGER, source_row INTEGER
+    );
+    CREATE TABLE stop_search (
+        search_type VARCHAR, occurred_at VARCHAR, lon DOUBLE, lat DOUBLE, x DOUBLE, y DOUBLE,
+        gender VARCHAR, age_range VARCHAR, ethnicity VARCHAR, legislation VARCHAR,
+        object_of_search VARCHAR, outcome VARCHAR, source_id INTEGER, source_row INTEGER
+    );
+    CREATE TABLE results (
+        result_id INTEGER, kind VARCHAR, created_at TIMESTAMP, harm_table VARCHAR,
+        harm_sha256 VARCHAR, params VARCHAR, payload VARCHAR
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_path() -> Path:
+    """The workspace path used when none is given: ``$GRIPKIT_WORKSPACE`` or ``./gripkit.duckdb``."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+class Workspace:
+    """An embedded DuckDB workspace file, migrated to the current schema on open.
+
+    Parameters
+    ----------
+    path
+        Database file (created if missing), ``":memory:"``, or None for :func:`default_path`.
+    read_only
+        Open without write access (the file must exist and be at the current schema).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.path = str(default_path() if path is None else path)
+        if read_only and self.path != ":memory:" and not Path(self.path).exists():
+            raise WorkspaceError(
+                f"no workspace at {self.path}; received read_only=True for a missing file. "
+                "Run `gripkit ingest PATH` first or pass --workspace to an existing file."
+            )
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            raise WorkspaceError(
+                f"cannot open workspace {self.path}: {exc}. Is another gripkit process using it?"
+            ) from exc
+        if not read_only:
+            self._migrate()
+        elif self.schema_version != SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"workspace {self.path} is at schema version {self.schema_version}, this gripkit "
+                f"expects {SCHEMA_VERSION}. Open it once without read_only to migrate it."
+            )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block atomically: committed when it ends, rolled back if it raises."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- schema ----------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the file (0 for a new, empty file)."""
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return 0
+        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _migrate(self) -> None:
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)"
+        )
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"workspace {self.path} is at schema version {current}, newer than this gripkit "
+                f"({SCHEMA_VERSION}). Upgrade gripkit to open it."
+            )
+        for version in range(current, SCHEMA_VERSION):
+            with self.transaction() as con:
+                con.execute(MIGRATIONS[version])
+                con.execute("INSERT INTO schema_version VALUES (?, now())", [version + 1])
+
+    # -- reading ---------------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        """Return a whole table as a DataFrame (``sources``, ``quarantine``, ...)."""
+        return self.con.execute(f'SELECT * FROM "{name}"').df()
+
+    def crimes(
+        self,
+        *,
+        crime_types: Sequence[str] | None = None,
+        months: tuple[date | str | None, date | str | None] | None = None,
+        force: str | None = None,
+    ) -> pd.DataFrame:
+        """Return the canonical crime frame (see :mod:`gripkit.columns`), optionally filtered.
+
+        Parameters
+        ----------
+        crime_types
+            Keep only these police.uk categories.
+        months
+            ``(first, last)`` inclusive, as dates or ``"YYYY-MM"`` strings; either end may be None.
+        force
+            Keep only this force.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if crime_types is not None:
+            types = list(crime_types)
+            unknown = sorted(set(types) - set(C.CRIME_TYPES))
+            if unknown:
+                raise InputError(
+                    f"unknown crime type(s) {unknown}; choose from: {', '.join(C.CRIME_TYPES)}."
+                )
+            where.append(f"crime_type IN ({', '.join('?' for _ in types)})")
+            params += types
+        if months is not None:
+            first, last = (parse_month(m) if m is not None else None for m in months)
+            if first is not None:
+                where.append("month >= ?")
+                params.append(first)
+            if last is not None:
+                where.append("month <= ?")
+                params.append(last)
+        if force is not None:
+            where.append("force = ?")
+            params.append(force)
+        sql = f"SELECT {', '.join(C.CRIME_COLUMNS)} FROM crimes"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY source_id, source_row"
+        return self.con.execute(sql, params).df()
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables."""
+        out: dict[str, int] = {}
+        for name in ("sources", "crimes", "quarantine", "outcomes", "stop_search"):
+            row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
+            out[name] = int(row[0]) if row else 0
+        return out
+
+
+def parse_month(value: date | str) -> date:
+    """Parse ``"YYYY-MM"`` (or a date) into the first day of that month."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    text = str(value).strip()
+    try:
+        year, month = text.split("-")[:2]
+        return date(int(year), int(month), 1)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"month must look like YYYY-MM; received {value!r}. Pass e.g. 2023-05.") from exc
