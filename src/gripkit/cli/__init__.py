@@ -1,0 +1,26 @@
+"""The ``gripkit`` command line: thin Typer shells over the Python API.
+
+Each subcommand lives in its own module and registers itself on :data:`app`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gripkit.cli.common import app, console_err
+from gripkit.errors import GripkitError
+
+# Subcommand modules register on ``app`` when imported.
+from gripkit.cli import demo, hotspots, info, ingest  # noqa: E402,F401  isort: skip
+
+
+def main() -> None:
+    """Entry point of the ``gripkit`` console script."""
+    try:
+        app()
+    except GripkitError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+__all__ = ["app", "main"]

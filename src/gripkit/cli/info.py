@@ -1,0 +1,91 @@
+"""``gripkit status``, ``gripkit quarantine`` and ``gripkit harm``: look inside the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json
+from gripkit.harm import list_harm_tables, load_harm_table
+from gripkit.ingest import REASONS
+
+
+@app.command("status")
+def status_command(workspace: WorkspaceOption = None, json_out: JsonOption = False) -> None:
+    """Row counts, sources and quarantine reasons of the workspace."""
+    with open_workspace(workspace) as ws:
+        counts = ws.counts()
+        reasons = dict(ws.con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall())
+        span = ws.con.execute("SELECT min(month), max(month) FROM crimes").fetchone()
+        path = ws.path
+    payload = {"workspace": path, **counts, "quarantine_by_reason": reasons,
+               "months": [str(span[0]), str(span[1])] if span and span[0] else None}
+    if json_out:
+        print_json(payload)
+        return
+    table = Table(title=f"Workspace {path}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    if payload["months"]:
+        console.print(f"crimes from {payload['months'][0]} to {payload['months'][1]}")
+    for reason, n in reasons.items():
+        console.print(f"  quarantined {n:,}: {reason} ({REASONS.get(reason, '')})")
+
+
+@app.command("quarantine")
+def quarantine_command(
+    workspace: WorkspaceOption = None,
+    reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write all matching rows to this CSV.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
+) -> None:
+    """Show (or export) quarantined rows with their source file, line, raw text and reason."""
+    sql = ("SELECT s.path, q.source_row, q.reason, q.detail, q.raw FROM quarantine q "
+           "JOIN sources s USING (source_id)" + (" WHERE q.reason = ?" if reason else "") +
+           " ORDER BY s.source_id, q.source_row")
+    with open_workspace(workspace) as ws:
+        frame = ws.con.execute(sql, [reason] if reason else []).df()
+    if out is not None:
+        frame.to_csv(out, index=False)
+        console.print(f"Wrote {len(frame):,} quarantined rows to {out}")
+        return
+    table = Table(title=f"{len(frame):,} quarantined rows" + (f" ({reason})" if reason else ""))
+    for name in ("path", "source_row", "reason", "raw"):
+        table.add_column(name, overflow="fold")
+    for _, row in frame.head(limit).iterrows():
+        table.add_row(Path(str(row["path"]).split("!")[-1]).name, str(row["source_row"]), row["reason"], row["raw"][:120])
+    console.print(table)
+
+
+harm_app = typer.Typer(help="Harm tables: list them or show one.", no_args_is_help=True)
+app.add_typer(harm_app, name="harm")
+
+
+@harm_app.command("list")
+def harm_list() -> None:
+    """The bundled harm tables."""
+    for name in list_harm_tables():
+        table = load_harm_table(name)
+        assert table is not None
+        console.print(f"{name}  sha256 {table.sha256[:12]}  ({len(table.weights)} crime types)")
+
+
+@harm_app.command("show")
+def harm_show(name: Annotated[str, typer.Argument(help="Table name or CSV path.")] = "cchi") -> None:
+    """Weights, sources and notes of one harm table."""
+    table = load_harm_table(name)
+    if table is None:
+        console.print("harm 'none': every crime weighs 1")
+        return
+    listing = Table(title=f"{table.name} (sha256 {table.sha256[:12]})")
+    for col in ("crime_type", "weight", "note"):
+        listing.add_column(col, overflow="fold")
+    for _, row in table.frame.iterrows():
+        listing.add_row(str(row["crime_type"]), f"{row['weight']:g}", str(row.get("note", "")))
+    console.print(listing)

@@ -1,0 +1,209 @@
+"""The first-hotspots job: crimes from the workspace -> harm -> units -> counts -> concentration.
+
+This is what ``gripkit hotspots`` and ``gripkit demo`` run; every choice made automatically
+(cell size, study area) is announced through ``logging`` and recorded in :attr:`HotspotResult.meta`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gripkit import columns as C
+from gripkit import datasets
+from gripkit.errors import InputError
+from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
+from gripkit.hotspots.concentration import Concentration, concentration
+from gripkit.hotspots.count import count
+from gripkit.units import GridUnits, LsoaUnits, Units, read_lsoa_boundaries
+from gripkit.validate import one_of
+from gripkit.workspace import Workspace
+
+log = logging.getLogger("gripkit")
+UNITS = ("grid", "lsoa")
+
+
+@dataclass
+class HotspotResult:
+    """Hotspots per unit, their concentration, and the provenance of both."""
+
+    hotspots: gpd.GeoDataFrame
+    concentration: Concentration
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def top(self, n: int = 20) -> pd.DataFrame:
+        """The ``n`` units with most harm, as a plain table with centroid coordinates."""
+        head = self.hotspots[self.hotspots[C.CRIMES] > 0].head(n)
+        table = pd.DataFrame(head.drop(columns=C.GEOMETRY))
+        has_geom = head.geometry.notna() & ~head.geometry.is_empty
+        if has_geom.any():
+            centres = head.geometry.centroid
+            lonlat = centres.to_crs(C.WGS84)
+            table["x"], table["y"] = centres.x.round(1), centres.y.round(1)
+            table["lon"], table["lat"] = lonlat.x.round(6), lonlat.y.round(6)
+        return table
+
+
+def select_crimes(
+    ws: Workspace,
+    *,
+    crime_types: list[str] | None = None,
+    serious_violence: bool = False,
+    months: tuple[str | date | None, str | date | None] | None = None,
+    force: str | None = None,
+) -> pd.DataFrame:
+    """Crimes from the workspace after the usual filters (serious violence = the police.uk proxy)."""
+    types = list(crime_types) if crime_types else None
+    if serious_violence:
+        sv = sorted(serious_violence_types())
+        types = [t for t in types if t in sv] if types else sv
+    crimes = ws.crimes(crime_types=types, months=months, force=force)
+    if crimes.empty:
+        raise InputError(
+            f"no crimes in workspace {ws.path} match the selection (crime types {types or 'all'}, "
+            f"months {months or 'all'}, force {force or 'all'}). Ingest data with `gripkit ingest PATH` "
+            "or widen the filters."
+        )
+    return crimes
+
+
+def build_units(
+    crimes: pd.DataFrame, unit: str, *, cell_size: float | None = None, boundaries: str | Path | None = None
+) -> tuple[Units, dict[str, Any]]:
+    """Grid over the crimes' force area (when known) or LSOA units; with what was chosen."""
+    one_of("unit", unit, UNITS)
+    forces = crimes[C.FORCE].dropna()
+    force = str(forces.mode().iloc[0]) if len(forces) else None
+    meta: dict[str, Any] = {"unit": unit}
+    if unit == "grid":
+        area = datasets.force_area(force) if force else None
+        if area is not None:
+            log.info("grid covers the %s force area (bundled boundary)", force)
+            meta["study_area"] = f"{force} force area"
+        else:
+            meta["study_area"] = "bounding box of the crimes"
+        units: Units = GridUnits.from_crimes(crimes, cell_size=cell_size, area=area)
+    else:
+        polygons = read_lsoa_boundaries(boundaries, force=force) if boundaries else _bundled_lsoa(force)
+        units = LsoaUnits.from_crimes(crimes, boundaries=polygons)
+        meta["boundaries"] = str(boundaries) if boundaries else ("bundled" if polygons is not None else "none")
+    meta.update(units.describe())
+    return units, meta
+
+
+def _bundled_lsoa(force: str | None) -> gpd.GeoDataFrame | None:
+    if force == "Bedfordshire":
+        log.info("LSOA polygons: bundled Bedfordshire LSOA 2011 boundaries")
+        return datasets.bedfordshire_lsoa()
+    log.info("no LSOA boundary file given: units are the LSOA codes in the data, without polygons")
+    return None
+
+
+def find_hotspots(
+    ws: Workspace,
+    *,
+    unit: str = "grid",
+    cell_size: float | None = None,
+    crime_types: list[str] | None = None,
+    serious_violence: bool = False,
+    months: tuple[str | date | None, str | date | None] | None = None,
+    harm: str | Path | None = "cchi",
+    boundaries: str | Path | None = None,
+    force: str | None = None,
+    store: bool = True,
+) -> HotspotResult:
+    """Count crimes and harm per unit, rank them and measure concentration.
+
+    Parameters
+    ----------
+    ws
+        Workspace holding ingested crimes.
+    unit
+        ``"grid"`` (square cells over the force area) or ``"lsoa"``.
+    cell_size
+        Grid cell side in metres; None chooses it from the study area (announced).
+    crime_types, serious_violence, months, force
+        Filters; ``serious_violence`` keeps the police.uk proxy categories.
+    harm
+        Harm table name (``cchi``, ``ons_css``), a CSV path, or ``"none"`` to count crimes.
+    boundaries
+        LSOA boundary file (GeoPackage etc.) for ``unit="lsoa"``.
+    store
+        Record the result's parameters and concentration in the workspace ``results`` table.
+
+    Examples
+    --------
+    >>> from gripkit import Workspace, datasets
+    >>> from gripkit.ingest import ingest
+    >>> ws = Workspace(":memory:")
+    >>> _ = ingest(datasets.bedfordshire_street_files()[:1], ws)
+    >>> result = find_hotspots(ws, cell_size=500)
+    >>> round(result.hotspots["share_of_harm"].sum(), 6)
+    1.0
+    """
+    table = load_harm_table(harm)
+    crimes = select_crimes(ws, crime_types=crime_types, serious_violence=serious_violence, months=months, force=force)
+    crimes[C.HARM] = apply_harm(crimes, table)
+    if float(crimes[C.HARM].sum()) <= 0:
+        raise InputError(
+            f"the selected {len(crimes)} crimes carry no harm under table {table.name if table else 'none'} "
+            "(e.g. only anti-social behaviour, weighted 0). Choose other crime types or --harm none."
+        )
+    units, meta = build_units(crimes, unit, cell_size=cell_size, boundaries=boundaries)
+    hotspots = count(crimes, units)
+    areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
+    conc = concentration(
+        hotspots[C.HARM].to_numpy(dtype=float),
+        areas if (areas > 0).all() else None,
+        counts=hotspots[C.CRIMES].to_numpy(),
+    )
+    first, last = crimes[C.MONTH].min(), crimes[C.MONTH].max()
+    meta.update(
+        harm_table=table.name if table else "none",
+        harm_sha256=table.sha256 if table else None,
+        crimes=len(crimes),
+        unassigned=int(hotspots.attrs.get("unassigned", 0)),
+        months=f"{pd.Timestamp(first):%Y-%m} to {pd.Timestamp(last):%Y-%m}",
+        crime_types=sorted(crimes[C.CRIME_TYPE].unique().tolist()),
+        serious_violence=serious_violence,
+        workspace=ws.path,
+    )
+    result = HotspotResult(hotspots, conc, meta)
+    if store:
+        _store(ws, result)
+    return result
+
+
+def _store(ws: Workspace, result: HotspotResult) -> None:
+    row = ws.con.execute("SELECT coalesce(max(result_id), 0) + 1 FROM results").fetchone()
+    rid = int(row[0]) if row else 1
+    ws.con.execute(
+        "INSERT INTO results VALUES (?, 'hotspots', now(), ?, ?, ?, ?)",
+        [rid, result.meta.get("harm_table"), result.meta.get("harm_sha256"),
+         json.dumps(result.meta, default=str), json.dumps(result.concentration.to_dict(lorenz_points=101))],
+    )
+    result.meta["result_id"] = rid
+
+
+def write_layer(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write a hotspot layer by extension: ``.parquet`` (GeoParquet), ``.gpkg``, ``.geojson``, ``.csv``."""
+    out = Path(path)
+    suffix = out.suffix.lower()
+    one_of("output extension", suffix, (".parquet", ".gpkg", ".geojson", ".csv"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    elif suffix == ".gpkg":
+        frame.to_file(out, layer="hotspots", driver="GPKG")
+    elif suffix == ".geojson":
+        frame.to_crs(C.WGS84).to_file(out, driver="GeoJSON")
+    else:
+        pd.DataFrame(frame.drop(columns=C.GEOMETRY)).to_csv(out, index=False)
+    return out
