@@ -78,7 +78,7 @@ def test_bad_mappings_say_how_to_fix() -> None:
         ColumnMapping.from_pairs(["crime_type=Offence", "occurred_at=Date"])
     with pytest.raises(InputError, match="target=SourceColumn"):
         ColumnMapping.from_pairs(["crime_type"])
-    with pytest.raises(InputError, match="not police.uk categories"):
+    with pytest.raises(InputError, match=r"not police\.uk categories"):
         ColumnMapping(
             columns={"crime_type": "a", "month": "b", "x": "c", "y": "d"}, crime_types={"x": "Murder"}
         )
