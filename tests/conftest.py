@@ -1,0 +1,87 @@
+"""Shared fixtures reading the real data in ``../shared/data`` (README.md there).
+
+``bedfordshire_crimes`` is a minimal stand-in for the workspace loader: it reads the police.uk zip
+with pandas, keeps rows with coordinates and projects them with pyproj. Replace it with the loader
+once ingest/workspace land.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyproj
+import pytest
+
+DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+BEDFORDSHIRE_ZIP = DATA / "bedfordshire" / "police-uk-bedfordshire-2021-05-to-2024-04.zip"
+LSOA_GPKG = DATA / "boundaries" / "lsoa_2011_ew.gpkg"
+FORCE_GPKG = DATA / "boundaries" / "police_force_areas_ew.gpkg"
+
+_RENAME = {
+    "Crime ID": "crime_id",
+    "Month": "month",
+    "Crime type": "crime_type",
+    "Longitude": "lon",
+    "Latitude": "lat",
+    "LSOA code": "lsoa_code",
+    "LSOA name": "lsoa_name",
+    "Location": "location",
+    "Last outcome category": "outcome",
+}
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real data not found at {path}; set GRIPKIT_DATA")
+    return path
+
+
+@functools.cache
+def _read_bedfordshire(months: int) -> pd.DataFrame:
+    """First ``months`` monthly street files as a canonical-ish crime frame (x/y in EPSG:27700)."""
+    frames = []
+    with zipfile.ZipFile(BEDFORDSHIRE_ZIP) as archive:
+        names = sorted(n for n in archive.namelist() if n.endswith("-street.csv"))[:months]
+        for name in names:
+            raw = pd.read_csv(archive.open(name))
+            raw["source_row"] = range(2, len(raw) + 2)
+            frames.append(raw)
+    crimes = pd.concat(frames, ignore_index=True).rename(columns=_RENAME)
+    crimes = crimes.dropna(subset=["lon", "lat"]).reset_index(drop=True)
+    crimes["month"] = pd.to_datetime(crimes["month"], format="%Y-%m")
+    crimes["force"] = "Bedfordshire"
+    to_bng = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    crimes["x"], crimes["y"] = to_bng.transform(crimes["lon"].to_numpy(), crimes["lat"].to_numpy())
+    keep = ["crime_id", "month", "crime_type", "force", "lon", "lat", "x", "y", "lsoa_code",
+            "lsoa_name", "location", "outcome", "source_row"]
+    return crimes[keep]
+
+
+@pytest.fixture(scope="session")
+def bedfordshire_crimes() -> Callable[..., pd.DataFrame]:
+    """Return ``bedfordshire_crimes(months=3)``: real Bedfordshire crimes with coordinates (a copy)."""
+    _need(BEDFORDSHIRE_ZIP)
+
+    def load(months: int = 3) -> pd.DataFrame:
+        return _read_bedfordshire(months).copy()
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def bedfordshire_area() -> gpd.GeoDataFrame:
+    """The Bedfordshire police force area polygon (EPSG:27700), one row."""
+    areas = gpd.read_file(_need(FORCE_GPKG), layer="police_force_areas")
+    return areas[areas["police_force"] == "Bedfordshire"].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def lsoa_gpkg() -> Path:
+    """Path of the 2011 LSOA boundaries of England and Wales."""
+    return _need(LSOA_GPKG)
