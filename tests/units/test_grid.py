@@ -99,7 +99,7 @@ def test_bad_inputs() -> None:
         GridUnits.from_crimes(pd.DataFrame({"x": [np.nan], "y": [np.nan]}), cell_size=100)
     with pytest.raises(InputError, match="lie on a line or a point"):
         GridUnits.from_crimes(pd.DataFrame({"x": [5.0, 5.0], "y": [1.0, 9.0]}))
-    with pytest.raises(InputError, match="would have .* cells"):
+    with pytest.raises(InputError, match=r"would have .* cells"):
         GridUnits(1, (0, 0, 100_000, 100_000))
     with pytest.raises(InputError, match="projected CRS in metres"):
         GridUnits(100, (0, 0, 1, 1), crs="EPSG:4326")
