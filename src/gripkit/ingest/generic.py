@@ -32,7 +32,6 @@ from gripkit import columns as C
 from gripkit.datasets import normalise_force
 from gripkit.errors import InputError
 from gripkit.ingest.checks import (
-    RowChecker,
     canonical_crime_types,
     check_coordinates,
     check_duplicates,
@@ -44,8 +43,19 @@ from gripkit.ingest.records import FileResult, Stack
 from gripkit.ingest.table import ParsedTable, normalise_name
 
 TARGETS = (
-    C.CRIME_ID, C.MONTH, C.OCCURRED_AT, C.CRIME_TYPE, C.FORCE, C.LON, C.LAT, C.X, C.Y,
-    C.LSOA_CODE, C.LSOA_NAME, C.LOCATION, C.OUTCOME,
+    C.CRIME_ID,
+    C.MONTH,
+    C.OCCURRED_AT,
+    C.CRIME_TYPE,
+    C.FORCE,
+    C.LON,
+    C.LAT,
+    C.X,
+    C.Y,
+    C.LSOA_CODE,
+    C.LSOA_NAME,
+    C.LOCATION,
+    C.OUTCOME,
 )
 
 
@@ -105,7 +115,9 @@ class ColumnMapping:
         for pair in pairs:
             target, sep, source = pair.partition("=")
             if not sep or not target.strip() or not source.strip():
-                raise InputError(f"--col takes target=SourceColumn; received {pair!r}. E.g. --col crime_type=Offence.")
+                raise InputError(
+                    f"--col takes target=SourceColumn; received {pair!r}. E.g. --col crime_type=Offence."
+                )
             columns[target.strip()] = source.strip()
         return cls(columns=columns, **options)
 
@@ -147,10 +159,16 @@ def read_generic(stack: Stack, mapping: ColumnMapping) -> list[FileResult]:
     crime_id = get(C.CRIME_ID)
     check_duplicates(checker, crime_id, stack.owner)
     values: dict[str, pa.Array | np.ndarray] = {
-        C.CRIME_ID: stripped(crime_id), C.MONTH: month, C.OCCURRED_AT: occurred, C.CRIME_TYPE: crime_type,
-        C.FORCE: force, **coords,
-        C.LSOA_CODE: stripped(get(C.LSOA_CODE)), C.LSOA_NAME: stripped(get(C.LSOA_NAME)),
-        C.LOCATION: stripped(get(C.LOCATION)), C.OUTCOME: stripped(get(C.OUTCOME)),
+        C.CRIME_ID: stripped(crime_id),
+        C.MONTH: month,
+        C.OCCURRED_AT: occurred,
+        C.CRIME_TYPE: crime_type,
+        C.FORCE: force,
+        **coords,
+        C.LSOA_CODE: stripped(get(C.LSOA_CODE)),
+        C.LSOA_NAME: stripped(get(C.LSOA_NAME)),
+        C.LOCATION: stripped(get(C.LOCATION)),
+        C.OUTCOME: stripped(get(C.OUTCOME)),
     }
     return stack.split("csv", checker, values, identity=(C.FORCE, C.MONTH))
 

@@ -71,7 +71,11 @@ class Stack:
         return RowChecker(self.n)
 
     def split(
-        self, kind: str, checker: RowChecker, values: dict[str, pa.Array | np.ndarray], identity: Sequence[str] = ()
+        self,
+        kind: str,
+        checker: RowChecker,
+        values: dict[str, pa.Array | np.ndarray],
+        identity: Sequence[str] = (),
     ) -> list[FileResult]:
         """One FileResult per file: its loaded rows (with ``source_row``) and its quarantine.
 

@@ -53,7 +53,7 @@ class IngestReport:
             self.stop_and_search.add(result)
         else:
             self.crimes.add(result)
-            self.by_reason.update(result.quarantine["reason"].value_counts().to_dict())
+            self.by_reason.update(str(r) for r in result.quarantine["reason"])
 
     def reject(self, path: str, reason: str) -> None:
         """Record a whole file rejected."""

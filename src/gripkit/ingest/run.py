@@ -14,10 +14,10 @@ import hashlib
 import logging
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,8 @@ class _Writer:
         self.known_sha = {sha: path for _, sha, _, path in active}
         self.by_key = {key: (sid, path) for sid, _, key, path in active}
 
-    def _check(self, batch: list[_Pending]) -> None:
+    def check(self, batch: list[_Pending]) -> None:
+        """Run the row checks of a batch (per kind, vectorised over all its files)."""
         for kind in dict.fromkeys(p.kind for p in batch):
             items = [p for p in batch if p.kind == kind]
             stack = Stack([p.parsed for p in items])
@@ -111,9 +112,9 @@ class _Writer:
                 item.key = _source_key(item.file, result)
 
     def write(self, batch: list[_Pending]) -> None:
+        """Store a checked batch in one transaction."""
         if not batch:
             return
-        self._check(batch)
         last = {item.key: i for i, item in enumerate(batch)}
         tables: dict[str, list[pa.Table]] = {}
         quarantined: list[pd.DataFrame] = []
@@ -140,10 +141,24 @@ class _Writer:
         self.next_id += 1
         con.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)",
-            [sid, item.file.display, item.file.name, item.sha256, res.kind,
-             "csv" if res.kind == "csv" else "police.uk", item.key, res.force, res.month,
-             item.encoding, res.rows_read, res.rows_loaded, len(res.quarantine), status,
-             None, "; ".join(res.notes) or None],
+            [
+                sid,
+                item.file.display,
+                item.file.name,
+                item.sha256,
+                res.kind,
+                "csv" if res.kind == "csv" else "police.uk",
+                item.key,
+                res.force,
+                res.month,
+                item.encoding,
+                res.rows_read,
+                res.rows_loaded,
+                len(res.quarantine),
+                status,
+                None,
+                "; ".join(res.notes) or None,
+            ],
         )
         self.by_key[item.key] = (sid, item.file.display)
         self.known_sha[item.sha256] = item.file.display
@@ -213,29 +228,41 @@ def ingest(
     writer = _Writer(workspace, report, mapping)
     batch: list[_Pending] = []
     seen: dict[str, str] = {}
-    # Files are read and parsed ahead on worker threads (Arrow's parser releases the GIL) while
-    # this thread checks and writes batches.
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+    # Pipeline: worker threads read and parse files ahead (Arrow's parser releases the GIL), this
+    # thread checks each batch, and one writer thread stores the previous batch meanwhile (DuckDB
+    # releases the GIL too). Batches are written in order, one transaction each.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool, ThreadPoolExecutor(max_workers=1) as store:
+        writing: Future[None] | None = None
+
+        def flush(items: list[_Pending]) -> Future[None] | None:
+            writer.check(items)
+            if writing is not None:
+                writing.result()  # keep order, and surface a failed write before going on
+            return store.submit(writer.write, items) if items else None
+
+        known = frozenset(writer.known_sha)  # files committed before this run: hashed, not parsed
         ahead: deque[Future[_Loaded]] = deque()
         todo = iter(files)
         for file in islice(todo, _PREFETCH):
-            ahead.append(pool.submit(_load, file, mapping, frozenset(writer.known_sha)))
+            ahead.append(pool.submit(_load, file, mapping, known))
         done = 0
         while ahead:
             loaded = ahead.popleft().result()
             nxt = next(todo, None)
             if nxt is not None:
-                ahead.append(pool.submit(_load, nxt, mapping, frozenset(writer.known_sha)))
+                ahead.append(pool.submit(_load, nxt, mapping, known))
             pending = _accept(loaded, writer, report, seen)
             if pending is not None:
                 batch.append(pending)
             if sum(p.parsed.rows for p in batch) >= batch_rows:
-                writer.write(batch)
-                batch.clear()
+                writing = flush(batch)
+                batch = []
             done += 1
             if progress is not None:
                 progress(done, len(files), loaded.file.display)
-    writer.write(batch)
+        writing = flush(batch)
+        if writing is not None:
+            writing.result()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -268,7 +295,9 @@ def _accept(loaded: _Loaded, writer: _Writer, report: IngestReport, seen: dict[s
     file = loaded.file
     earlier = writer.known_sha.get(loaded.sha256) or seen.get(loaded.sha256)
     if loaded.sha256 and earlier is not None:
-        report.skipped_files.append({"path": file.display, "reason": f"already ingested (same SHA-256 as {earlier})"})
+        report.skipped_files.append(
+            {"path": file.display, "reason": f"already ingested (same SHA-256 as {earlier})"}
+        )
         return None
     if loaded.error is not None or loaded.parsed is None:
         report.reject(file.display, loaded.error or "unreadable")

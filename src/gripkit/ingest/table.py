@@ -184,7 +184,9 @@ def _recover(parsed: ParsedTable, invalid: list[tuple[int, str]], start: int, de
             recovered.append(fixed)
             rows.append(row)
     if recovered:
-        extra = pa.table({name: pa.array([r[j] for r in recovered], pa.string()) for j, name in enumerate(header)})
+        extra = pa.table(
+            {name: pa.array([r[j] for r in recovered], pa.string()) for j, name in enumerate(header)}
+        )
         parsed.table = pa.concat_tables([parsed.table, extra])
         parsed.row_numbers = np.concatenate([parsed.row_numbers, np.array(rows, dtype=np.int64)])
 
