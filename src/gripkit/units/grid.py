@@ -138,6 +138,7 @@ class GridUnits(Units):
         self._position = np.full(self.n_cols * self.n_rows, -1, dtype=np.int64)
         self._position[(rows - self._row0) * self.n_cols + (cols - self._col0)] = np.arange(len(cols))
         self._ids = _cell_ids(cols, rows)
+        self._frame: gpd.GeoDataFrame | None = None  # built on first use, then copied out
 
     @classmethod
     def from_crimes(
@@ -206,10 +207,12 @@ class GridUnits(Units):
     @property
     def frame(self) -> gpd.GeoDataFrame:
         """Every cell (row-major from the lower left): ``unit_id``, ``area_m2``, ``geometry``."""
-        size = self.cell_size
-        x0, y0 = self._cols * size, self._rows * size
-        boxes = shapely.box(x0, y0, x0 + size, y0 + size)
-        return unit_frame(self._ids, np.full(len(self._ids), size * size), boxes, self.crs)
+        if self._frame is None:
+            size = self.cell_size
+            x0, y0 = self._cols * size, self._rows * size
+            boxes = shapely.box(x0, y0, x0 + size, y0 + size)
+            self._frame = unit_frame(self._ids, np.full(len(self._ids), size * size), boxes, self.crs)
+        return self._frame.copy()
 
     def assign(self, crimes: pd.DataFrame) -> pd.Series:
         """Return the id of the cell containing each crime (``<NA>`` outside the grid).
