@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from gripkit.ingest.checks import RowChecker
 from gripkit.ingest.table import ParsedTable
 
-QUARANTINE_COLUMNS = ("source_row", "raw", "reason", "detail")
+QUARANTINE_SCHEMA = pa.schema(
+    [("source_row", pa.int32()), ("raw", pa.string()), ("reason", pa.string()), ("detail", pa.string())]
+)
 
 
 @dataclass
@@ -27,7 +28,7 @@ class FileResult:
 
     kind: str
     table: pa.Table
-    quarantine: pd.DataFrame
+    quarantine: pa.Table
     force: str | None = None
     month: date | None = None
     notes: list[str] = field(default_factory=list)
@@ -40,7 +41,12 @@ class FileResult:
     @property
     def rows_read(self) -> int:
         """Rows read = rows loaded + rows quarantined (by construction)."""
-        return int(self.table.num_rows) + len(self.quarantine)
+        return int(self.table.num_rows) + int(self.quarantine.num_rows)
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Rows quarantined."""
+        return int(self.quarantine.num_rows)
 
 
 def most_common(values: pa.Array | pa.ChunkedArray) -> object:
@@ -100,8 +106,13 @@ class Stack:
         return results
 
 
-def _quarantine(parsed: ParsedTable, rows: np.ndarray, bad: np.ndarray, checker: RowChecker) -> pd.DataFrame:
-    records = [(int(rows[i]), parsed.raw(int(rows[i])), checker.reason[i], checker.detail[i]) for i in bad]
-    records += [(r.row, r.raw, r.reason, r.detail) for r in parsed.rejects]
-    frame = pd.DataFrame(records, columns=list(QUARANTINE_COLUMNS))
-    return frame.sort_values("source_row", kind="stable").reset_index(drop=True)
+def _quarantine(parsed: ParsedTable, rows: np.ndarray, bad: np.ndarray, checker: RowChecker) -> pa.Table:
+    numbers = [int(rows[i]) for i in bad] + [r.row for r in parsed.rejects]
+    order = np.argsort(np.asarray(numbers, dtype=np.int64), kind="stable")
+    columns = {
+        "source_row": numbers,
+        "raw": [parsed.raw(n) for n in numbers[: len(bad)]] + [r.raw for r in parsed.rejects],
+        "reason": list(checker.reason[bad]) + [r.reason for r in parsed.rejects],
+        "detail": list(checker.detail[bad]) + [r.detail for r in parsed.rejects],
+    }
+    return pa.table(columns, schema=QUARANTINE_SCHEMA).take(pa.array(order, pa.int64()))

@@ -23,7 +23,7 @@ class KindTally:
         self.files += 1
         self.read += result.rows_read
         self.loaded += result.rows_loaded
-        self.quarantined += len(result.quarantine)
+        self.quarantined += result.rows_quarantined
 
 
 @dataclass
@@ -53,7 +53,7 @@ class IngestReport:
             self.stop_and_search.add(result)
         else:
             self.crimes.add(result)
-            self.by_reason.update(str(r) for r in result.quarantine["reason"])
+            self.by_reason.update(result.quarantine.column("reason").to_pylist())
 
     def reject(self, path: str, reason: str) -> None:
         """Record a whole file rejected."""

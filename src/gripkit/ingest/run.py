@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from gripkit.errors import InputError
@@ -117,7 +116,7 @@ class _Writer:
             return
         last = {item.key: i for i, item in enumerate(batch)}
         tables: dict[str, list[pa.Table]] = {}
-        quarantined: list[pd.DataFrame] = []
+        quarantined: list[pa.Table] = []
         with self.ws.transaction() as con:
             for i, item in enumerate(batch):
                 res = item.result
@@ -130,11 +129,15 @@ class _Writer:
                 self.report.add(res)
                 ids = pa.array(np.full(res.rows_loaded, sid, dtype=np.int32))
                 tables.setdefault(_TABLES[res.kind], []).append(res.table.append_column("source_id", ids))
-                quarantined.append(res.quarantine.assign(source_id=sid))
+                quarantined.append(
+                    res.quarantine.append_column(
+                        "source_id", pa.array(np.full(res.rows_quarantined, sid, dtype=np.int32))
+                    )
+                )
             for name, parts in tables.items():
                 self._insert(con, name, pa.concat_tables(parts, promote_options="permissive"))
             if quarantined:
-                self._insert(con, "quarantine", pd.concat(quarantined, ignore_index=True))
+                self._insert(con, "quarantine", pa.concat_tables(quarantined))
 
     def _record_source(self, con: Any, item: _Pending, res: FileResult, status: str) -> int:
         sid = self.next_id
@@ -154,7 +157,7 @@ class _Writer:
                 item.encoding,
                 res.rows_read,
                 res.rows_loaded,
-                len(res.quarantine),
+                res.rows_quarantined,
                 status,
                 None,
                 "; ".join(res.notes) or None,
@@ -176,10 +179,10 @@ class _Writer:
         log.info("%s replaces %s (same %s, new content)", item.file.display, path, item.key)
 
     @staticmethod
-    def _insert(con: Any, table: str, frame: pa.Table | pd.DataFrame) -> None:
-        if len(frame) == 0:
+    def _insert(con: Any, table: str, frame: pa.Table) -> None:
+        if frame.num_rows == 0:
             return
-        present = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+        present = frame.column_names
         names = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
         cols = ", ".join(f'"{n}"' for n in names if n in present)
         con.register("_batch", frame)
