@@ -60,6 +60,11 @@ def run_demo(out: str | Path = "gripkit-demo", *, progress: Progress | None = No
         "workspace": str(files["workspace"]),
         "licence": datasets.ATTRIBUTION + " " + datasets.BOUNDARY_ATTRIBUTION,
     }
-    write_hotspot_page(files["page"], result.hotspots, result.concentration,
-                       title="gripkit demo: harm hotspots in Bedfordshire", meta=meta)
+    write_hotspot_page(
+        files["page"],
+        result.hotspots,
+        result.concentration,
+        title="gripkit demo: harm hotspots in Bedfordshire",
+        meta=meta,
+    )
     return DemoResult(folder, files, report, result)

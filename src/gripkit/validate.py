@@ -37,8 +37,7 @@ def fraction(name: str, value: Any, *, inclusive_zero: bool = False) -> float:
     low_ok = number >= 0 if inclusive_zero else number > 0
     if not (low_ok and number <= 1):
         raise InputError(
-            f"'{name}' must be a fraction between 0 and 1; received {value!r}. "
-            "Pass e.g. 0.05 for 5%."
+            f"'{name}' must be a fraction between 0 and 1; received {value!r}. Pass e.g. 0.05 for 5%."
         )
     return number
 

@@ -143,9 +143,7 @@ class Workspace:
         return int(row[0]) if row and row[0] is not None else 0
 
     def _migrate(self) -> None:
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)"
-        )
+        self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
         current = self.schema_version
         if current > SCHEMA_VERSION:
             raise WorkspaceError(
@@ -186,9 +184,7 @@ class Workspace:
             types = list(crime_types)
             unknown = sorted(set(types) - set(C.CRIME_TYPES))
             if unknown:
-                raise InputError(
-                    f"unknown crime type(s) {unknown}; choose from: {', '.join(C.CRIME_TYPES)}."
-                )
+                raise InputError(f"unknown crime type(s) {unknown}; choose from: {', '.join(C.CRIME_TYPES)}.")
             where.append(f"crime_type IN ({', '.join('?' for _ in types)})")
             params += types
         if months is not None:

@@ -11,7 +11,7 @@ from gripkit.cli.common import app, console_err
 from gripkit.errors import GripkitError
 
 # Subcommand modules register on ``app`` when imported.
-from gripkit.cli import demo, hotspots, info, ingest  # noqa: E402,F401  isort: skip
+from gripkit.cli import demo, hotspots, info, ingest  # noqa: F401  isort: skip
 
 
 def main() -> None:

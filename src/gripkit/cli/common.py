@@ -67,8 +67,13 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
     if not enabled:
         yield lambda done, total, name: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[name]}", style="dim"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[name]}", style="dim"),
+    )
     with Progress(*columns, console=console_err, transient=True) as bar:
         task = bar.add_task(label, total=None, name="")
 

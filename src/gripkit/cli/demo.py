@@ -14,7 +14,9 @@ from gripkit.demo import run_demo
 
 @app.command("demo")
 def demo_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's outputs.")] = Path("gripkit-demo"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's outputs.")] = Path(
+        "gripkit-demo"
+    ),
 ) -> None:
     """Ingest 12 months of Bedfordshire street crime (bundled), find harm hotspots, write a page."""
     setup_logging()
@@ -23,10 +25,13 @@ def demo_command(
     d = result.ingest.to_dict()
     console.print(
         f"Ingested {d['read']:,} rows: {d['loaded']:,} loaded, {d['quarantined']:,} quarantined "
-        f"{d['by_reason']}" + (f"; {len(d['skipped_files'])} files already there" if d["skipped_files"] else "")
+        f"{d['by_reason']}"
+        + (f"; {len(d['skipped_files'])} files already there" if d["skipped_files"] else "")
     )
     print_summary(result.hotspots, top=5)
     for label, path in result.files.items():
         console.print(f"  {label:<11} {path}")
-    console.print(f"[bold green]Done.[/] Open [bold]{result.files['page']}[/] in a browser; "
-                  f"load {result.files['geopackage']} in QGIS.")
+    console.print(
+        f"[bold green]Done.[/] Open [bold]{result.files['page']}[/] in a browser; "
+        f"load {result.files['geopackage']} in QGIS."
+    )

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json, setup_logging
+from gripkit.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    app,
+    console,
+    open_workspace,
+    print_json,
+    setup_logging,
+)
 from gripkit.errors import InputError
 from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
 
@@ -32,12 +40,19 @@ def split_list(text: str | None) -> list[str] | None:
 
 @app.command("hotspots")
 def hotspots_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output layer: .parquet, .gpkg, .geojson or .csv.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output layer: .parquet, .gpkg, .geojson or .csv.")
+    ],
     workspace: WorkspaceOption = None,
     unit: Annotated[str, typer.Option(help="Spatial unit: grid or lsoa.")] = "grid",
-    cell_size: Annotated[float | None, typer.Option(help="Grid cell size in metres [default: chosen from the area].")] = None,
+    cell_size: Annotated[
+        float | None, typer.Option(help="Grid cell size in metres [default: chosen from the area].")
+    ] = None,
     crime_types: Annotated[str | None, typer.Option(help="Comma-separated police.uk crime types.")] = None,
-    serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence proxy categories.")] = False,
+    serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence categories.")] = False,
+    sv_table: Annotated[
+        Path | None, typer.Option(help="CSV crime_type,serious_violence [default: police.uk proxy].")
+    ] = None,
     months: Annotated[str | None, typer.Option(help="FROM..TO, e.g. 2023-05..2024-04.")] = None,
     harm: Annotated[str, typer.Option(help="Harm table: cchi, ons_css, a CSV path, or none.")] = "cchi",
     boundaries: Annotated[Path | None, typer.Option(help="LSOA boundary file for --unit lsoa.")] = None,
@@ -50,13 +65,26 @@ def hotspots_command(
         raise InputError(f"--top must be >= 0; received {top}.")
     with open_workspace(workspace) as ws:
         result = find_hotspots(
-            ws, unit=unit, cell_size=cell_size, crime_types=split_list(crime_types),
-            serious_violence=serious_violence, months=parse_months(months), harm=harm, boundaries=boundaries,
+            ws,
+            unit=unit,
+            cell_size=cell_size,
+            crime_types=split_list(crime_types),
+            serious_violence=serious_violence,
+            sv_table=sv_table,
+            months=parse_months(months),
+            harm=harm,
+            boundaries=boundaries,
         )
     written = write_layer(result.hotspots, out)
     if json_out:
-        print_json({"out": str(written), "units": len(result.hotspots), "meta": result.meta,
-                    "concentration": result.concentration.to_dict(lorenz_points=101)})
+        print_json(
+            {
+                "out": str(written),
+                "units": len(result.hotspots),
+                "meta": result.meta,
+                "concentration": result.concentration.to_dict(lorenz_points=101),
+            }
+        )
         return
     print_summary(result, top)
     console.print(f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]")
@@ -65,7 +93,9 @@ def hotspots_command(
 def print_summary(result: HotspotResult, top: int) -> None:
     """Concentration figures and the top hotspots as Rich tables."""
     conc = result.concentration
-    table = Table(title=f"Concentration of harm ({result.meta.get('harm_table')}) over {conc.n_units:,} units")
+    table = Table(
+        title=f"Concentration of harm ({result.meta.get('harm_table')}) over {conc.n_units:,} units"
+    )
     table.add_column("top")
     table.add_column("of units", justify="right")
     table.add_column("of area", justify="right")
@@ -80,6 +110,11 @@ def print_summary(result: HotspotResult, top: int) -> None:
         for name in ("harm_rank", "unit_id", "crimes", "harm", "share_of_harm"):
             listing.add_column(name, justify="right" if name != "unit_id" else "left")
         for _, row in head.iterrows():
-            listing.add_row(str(row["harm_rank"]), str(row["unit_id"]), f"{row['crimes']:,}",
-                            f"{row['harm']:,.1f}", f"{row['share_of_harm']:.2%}")
+            listing.add_row(
+                str(row["harm_rank"]),
+                str(row["unit_id"]),
+                f"{row['crimes']:,}",
+                f"{row['harm']:,.1f}",
+                f"{row['share_of_harm']:.2%}",
+            )
         console.print(listing)

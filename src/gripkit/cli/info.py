@@ -18,11 +18,18 @@ def status_command(workspace: WorkspaceOption = None, json_out: JsonOption = Fal
     """Row counts, sources and quarantine reasons of the workspace."""
     with open_workspace(workspace) as ws:
         counts = ws.counts()
-        reasons = dict(ws.con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall())
+        reasons = dict(
+            ws.con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
+        )
         span = ws.con.execute("SELECT min(month), max(month) FROM crimes").fetchone()
         path = ws.path
-    payload = {"workspace": path, **counts, "quarantine_by_reason": reasons,
-               "months": [str(span[0]), str(span[1])] if span and span[0] else None}
+    months = [str(span[0]), str(span[1])] if span and span[0] else None
+    payload = {
+        "workspace": path,
+        **counts,
+        "quarantine_by_reason": reasons,
+        "months": months,
+    }
     if json_out:
         print_json(payload)
         return
@@ -32,8 +39,8 @@ def status_command(workspace: WorkspaceOption = None, json_out: JsonOption = Fal
     for name, n in counts.items():
         table.add_row(name, f"{n:,}")
     console.print(table)
-    if payload["months"]:
-        console.print(f"crimes from {payload['months'][0]} to {payload['months'][1]}")
+    if months:
+        console.print(f"crimes from {months[0]} to {months[1]}")
     for reason, n in reasons.items():
         console.print(f"  quarantined {n:,}: {reason} ({REASONS.get(reason, '')})")
 
@@ -42,13 +49,18 @@ def status_command(workspace: WorkspaceOption = None, json_out: JsonOption = Fal
 def quarantine_command(
     workspace: WorkspaceOption = None,
     reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write all matching rows to this CSV.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write all matching rows to this CSV.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
 ) -> None:
     """Show (or export) quarantined rows with their source file, line, raw text and reason."""
-    sql = ("SELECT s.path, q.source_row, q.reason, q.detail, q.raw FROM quarantine q "
-           "JOIN sources s USING (source_id)" + (" WHERE q.reason = ?" if reason else "") +
-           " ORDER BY s.source_id, q.source_row")
+    sql = (
+        "SELECT s.path, q.source_row, q.reason, q.detail, q.raw FROM quarantine q "
+        "JOIN sources s USING (source_id)"
+        + (" WHERE q.reason = ?" if reason else "")
+        + " ORDER BY s.source_id, q.source_row"
+    )
     with open_workspace(workspace) as ws:
         frame = ws.con.execute(sql, [reason] if reason else []).df()
     if out is not None:
@@ -59,7 +71,12 @@ def quarantine_command(
     for name in ("path", "source_row", "reason", "raw"):
         table.add_column(name, overflow="fold")
     for _, row in frame.head(limit).iterrows():
-        table.add_row(Path(str(row["path"]).split("!")[-1]).name, str(row["source_row"]), row["reason"], row["raw"][:120])
+        table.add_row(
+            Path(str(row["path"]).split("!")[-1]).name,
+            str(row["source_row"]),
+            row["reason"],
+            row["raw"][:120],
+        )
     console.print(table)
 
 

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json, progress_bar, setup_logging
+from gripkit.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    app,
+    console,
+    open_workspace,
+    print_json,
+    progress_bar,
+    setup_logging,
+)
 from gripkit.errors import InputError
 from gripkit.ingest import REASONS, ColumnMapping, IngestReport, ingest
 
@@ -17,9 +26,15 @@ from gripkit.ingest import REASONS, ColumnMapping, IngestReport, ingest
 def ingest_command(
     paths: Annotated[list[Path], typer.Argument(help="Files, month folders or zip archives (any mix).")],
     workspace: WorkspaceOption = None,
-    format: Annotated[str, typer.Option("--format", help="police.uk (default) or csv (a force's own).")] = "police.uk",
-    map_file: Annotated[Path | None, typer.Option("--map", help="TOML column mapping for --format csv.")] = None,
-    col: Annotated[list[str] | None, typer.Option("--col", help="target=SourceColumn (repeatable) for --format csv.")] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="police.uk (default) or csv (a force's own).")
+    ] = "police.uk",
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="TOML column mapping for --format csv.")
+    ] = None,
+    col: Annotated[
+        list[str] | None, typer.Option("--col", help="target=SourceColumn (repeatable) for --format csv.")
+    ] = None,
     force: Annotated[str | None, typer.Option(help="Force area of a force CSV (checks coordinates).")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of x/y in a force CSV [default EPSG:27700].")] = None,
     date_format: Annotated[str | None, typer.Option(help="strftime format of the date column.")] = None,
@@ -39,7 +54,12 @@ def ingest_command(
 
 
 def _mapping(
-    format: str, map_file: Path | None, cols: list[str], force: str | None, crs: str | None, date_format: str | None
+    format: str,
+    map_file: Path | None,
+    cols: list[str],
+    force: str | None,
+    crs: str | None,
+    date_format: str | None,
 ) -> ColumnMapping | None:
     fmt = format.lower().replace("_", ".")
     if fmt in ("police.uk", "policeuk"):
@@ -49,14 +69,19 @@ def _mapping(
     if fmt != "csv":
         raise InputError(f"--format must be police.uk or csv; received {format!r}.")
     if map_file is None and not cols:
-        raise InputError("--format csv needs --map mapping.toml or --col target=Source pairs (see `gripkit ingest --help`).")
+        raise InputError(
+            "--format csv needs --map mapping.toml or --col target=Source pairs "
+            "(see `gripkit ingest --help`)."
+        )
     options = {k: v for k, v in (("force", force), ("crs", crs), ("date_format", date_format)) if v}
     if map_file is not None:
         base = ColumnMapping.from_toml(map_file)
         extra = ColumnMapping.from_pairs(cols, **options).columns if cols else {}
         return ColumnMapping(
-            columns={**base.columns, **extra}, crime_types=base.crime_types,
-            crs=options.get("crs", base.crs), date_format=options.get("date_format", base.date_format),
+            columns={**base.columns, **extra},
+            crime_types=base.crime_types,
+            crs=options.get("crs", base.crs),
+            date_format=options.get("date_format", base.date_format),
             force=options.get("force", base.force),
         )
     return ColumnMapping.from_pairs(cols, **options)
@@ -69,10 +94,18 @@ def _print_report(report: IngestReport, path: str) -> None:
     table.add_column("read", justify="right")
     table.add_column("loaded", justify="right")
     table.add_column("quarantined", justify="right")
-    for label, tally in (("street crimes", report.crimes), ("outcomes", report.outcomes),
-                         ("stop and search", report.stop_and_search)):
+    for label, tally in (
+        ("street crimes", report.crimes),
+        ("outcomes", report.outcomes),
+        ("stop and search", report.stop_and_search),
+    ):
         if tally.files:
-            table.add_row(f"{label} ({tally.files} files)", f"{tally.read:,}", f"{tally.loaded:,}", f"{tally.quarantined:,}")
+            table.add_row(
+                f"{label} ({tally.files} files)",
+                f"{tally.read:,}",
+                f"{tally.loaded:,}",
+                f"{tally.quarantined:,}",
+            )
     console.print(table)
     for reason, n in d["by_reason"].items():
         console.print(f"  quarantined {n:,}: {reason} ({REASONS.get(reason, '')})")
@@ -84,4 +117,6 @@ def _print_report(report: IngestReport, path: str) -> None:
         console.print(f"  {item['path']} replaced {item['replaces']}")
     for item in report.rejected_files:
         console.print(f"  [red]rejected[/] {item['reason']}", highlight=False)
-    console.print(f"{d['files']} files in {d['seconds']:.2f} s. See quarantined rows with `gripkit quarantine`.")
+    console.print(
+        f"{d['files']} files in {d['seconds']:.2f} s. See quarantined rows with `gripkit quarantine`."
+    )

@@ -58,11 +58,16 @@ def select_crimes(
     serious_violence: bool = False,
     months: tuple[str | date | None, str | date | None] | None = None,
     force: str | None = None,
+    sv_table: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Crimes from the workspace after the usual filters (serious violence = the police.uk proxy)."""
+    """Crimes from the workspace after the usual filters.
+
+    ``serious_violence`` keeps the crime types flagged in ``sv_table`` (a CSV with
+    ``crime_type, serious_violence``; default: the bundled police.uk proxy).
+    """
     types = list(crime_types) if crime_types else None
     if serious_violence:
-        sv = sorted(serious_violence_types())
+        sv = sorted(serious_violence_types(sv_table))
         types = [t for t in types if t in sv] if types else sv
     crimes = ws.crimes(crime_types=types, months=months, force=force)
     if crimes.empty:
@@ -93,7 +98,9 @@ def build_units(
     else:
         polygons = read_lsoa_boundaries(boundaries, force=force) if boundaries else _bundled_lsoa(force)
         units = LsoaUnits.from_crimes(crimes, boundaries=polygons)
-        meta["boundaries"] = str(boundaries) if boundaries else ("bundled" if polygons is not None else "none")
+        meta["boundaries"] = (
+            str(boundaries) if boundaries else ("bundled" if polygons is not None else "none")
+        )
     meta.update(units.describe())
     return units, meta
 
@@ -117,6 +124,7 @@ def find_hotspots(
     harm: str | Path | None = "cchi",
     boundaries: str | Path | None = None,
     force: str | None = None,
+    sv_table: str | Path | None = None,
     store: bool = True,
 ) -> HotspotResult:
     """Count crimes and harm per unit, rank them and measure concentration.
@@ -129,8 +137,9 @@ def find_hotspots(
         ``"grid"`` (square cells over the force area) or ``"lsoa"``.
     cell_size
         Grid cell side in metres; None chooses it from the study area (announced).
-    crime_types, serious_violence, months, force
-        Filters; ``serious_violence`` keeps the police.uk proxy categories.
+    crime_types, serious_violence, months, force, sv_table
+        Filters; ``serious_violence`` keeps the categories flagged in ``sv_table`` (default: the
+        police.uk proxy of violence and sexual offences, robbery, possession of weapons).
     harm
         Harm table name (``cchi``, ``ons_css``), a CSV path, or ``"none"`` to count crimes.
     boundaries
@@ -149,7 +158,9 @@ def find_hotspots(
     1.0
     """
     table = load_harm_table(harm)
-    crimes = select_crimes(ws, crime_types=crime_types, serious_violence=serious_violence, months=months, force=force)
+    crimes = select_crimes(
+        ws, crime_types=crime_types, serious_violence=serious_violence, months=months, force=force
+    )
     crimes[C.HARM] = apply_harm(crimes, table)
     if float(crimes[C.HARM].sum()) <= 0:
         raise InputError(
@@ -186,8 +197,13 @@ def _store(ws: Workspace, result: HotspotResult) -> None:
     rid = int(row[0]) if row else 1
     ws.con.execute(
         "INSERT INTO results VALUES (?, 'hotspots', now(), ?, ?, ?, ?)",
-        [rid, result.meta.get("harm_table"), result.meta.get("harm_sha256"),
-         json.dumps(result.meta, default=str), json.dumps(result.concentration.to_dict(lorenz_points=101))],
+        [
+            rid,
+            result.meta.get("harm_table"),
+            result.meta.get("harm_sha256"),
+            json.dumps(result.meta, default=str),
+            json.dumps(result.concentration.to_dict(lorenz_points=101)),
+        ],
     )
     result.meta["result_id"] = rid
 

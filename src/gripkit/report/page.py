@@ -109,7 +109,7 @@ def _map_figure(ranked: gpd.GeoDataFrame, n_top: int) -> str:
     top = ranked.iloc[:n_top]
     top = top[top[col.HARM] > 0]
     if not top.empty:
-        top.geometry.boundary.plot(ax=ax, color=_OUTLINE, linewidth=1.4)
+        top.geometry.boundary.plot(ax=ax, color=_OUTLINE, linewidth=0.5)
     fig.colorbar(sm, ax=ax, shrink=0.7, label="harm per unit (square-root scale)")
     ax.set_aspect("equal")
     ax.set_xlabel("easting (m)")
