@@ -172,7 +172,9 @@ def test_bad_input(kwargs: dict[str, object], message: str) -> None:
 values_strategy = arrays(
     np.float64,
     st.integers(1, 60),
-    elements=st.floats(0, 1e6, allow_nan=False, allow_infinity=False),
+    # harm per unit is 0 or a sum of table weights (>= 1 in the bundled tables): values far below
+    # that, e.g. subnormal floats, only test float underflow in the reference formula
+    elements=st.one_of(st.just(0.0), st.floats(1e-3, 1e6, allow_nan=False, allow_infinity=False)),
 ).filter(lambda x: x.sum() > 0)
 
 
