@@ -36,9 +36,10 @@ def test_failure_mid_batch_rolls_back_that_batch(bedfordshire_zip: Path, tmp_pat
     original = ingest_run._Writer._insert
 
     def failing(con, table, frame):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 3:  # the second batch's first insert
-            raise RuntimeError("simulated crash")
+        if table == "crimes":
+            calls["n"] += 1
+            if calls["n"] == 2:  # the second batch, after its sources rows went in
+                raise RuntimeError("simulated crash")
         original(con, table, frame)
 
     monkeypatch.setattr(ingest_run._Writer, "_insert", staticmethod(failing))

@@ -39,7 +39,6 @@ EW_BOUNDS_BNG = (-10_000.0, -10_000.0, 670_000.0, 670_000.0)
 #: Points up to this far outside a force's (generalised) boundary are accepted.
 FORCE_TOLERANCE_M = 1_000.0
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 _MONTH_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%Y", "%b-%y", "%b %Y", "%B %Y", "%Y/%m")
 _CRIME_TYPE_KEYS = {t.casefold(): t for t in C.CRIME_TYPES}
 
@@ -88,10 +87,8 @@ def to_float(values: pa.Array) -> np.ndarray:
 def parse_months(values: pa.Array) -> pa.Array:
     """Months as date32 (first of the month), police.uk ``YYYY-MM`` or Excel-mangled; null if none fits."""
     s = stripped(values)
-    exact = pc.match_substring_regex(s, _MONTH)
-    padded = pc.binary_join_element_wise(pc.if_else(exact, s, pa.scalar(None, pa.string())), "01", "-")
-    out = pc.cast(pc.strptime(padded, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-    todo = _np(pc.and_(pc.invert(pc.fill_null(exact, False)), pc.is_valid(s)))
+    out = pc.cast(pc.strptime(s, format="%Y-%m", unit="s", error_is_null=True), pa.date32())
+    todo = _np(pc.and_(pc.is_null(out), pc.is_valid(s)))
     if not todo.any():
         return out
     text = pd.Series(np.asarray(s.to_numpy(zero_copy_only=False), dtype=object)[todo], dtype="string")

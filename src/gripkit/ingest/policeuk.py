@@ -42,7 +42,9 @@ def expected_header() -> str:
 
 def force_of(stack: Stack) -> pa.Array:
     """Force area names from ``Falls within`` (or ``Reported by``), normalised."""
-    falls = pc.coalesce(stripped(stack.column("falls within")), stripped(stack.column("reported by")))
+    falls = stripped(stack.column("falls within"))
+    if falls.null_count:
+        falls = pc.coalesce(falls, stripped(stack.column("reported by")))
     uniques = pc.unique(falls).to_pylist()
     names = [normalise_force(u) for u in uniques if u is not None]
     keys = pa.array([u for u in uniques if u is not None], pa.string())
@@ -69,10 +71,11 @@ def read_street(stack: Stack) -> list[FileResult]:
         C.CRIME_TYPE: crime_type,
         C.FORCE: force,
         **coords,
-        C.LSOA_CODE: stripped(stack.column("lsoa code")),
-        C.LSOA_NAME: stripped(stack.column("lsoa name")),
-        C.LOCATION: stripped(stack.column("location")),
-        C.OUTCOME: stripped(stack.column("last outcome category")),
+        # stored as published (the workspace insert stores blanks as NULL)
+        C.LSOA_CODE: stack.column("lsoa code"),
+        C.LSOA_NAME: stack.column("lsoa name"),
+        C.LOCATION: stack.column("location"),
+        C.OUTCOME: stack.column("last outcome category"),
     }
     return stack.split("street", checker, values, identity=(C.FORCE, C.MONTH))
 

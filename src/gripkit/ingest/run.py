@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,26 @@ from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
 Progress = Callable[[int, int, str], None]
+_SOURCES_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.int32()),
+        ("path", pa.string()),
+        ("name", pa.string()),
+        ("sha256", pa.string()),
+        ("kind", pa.string()),
+        ("format", pa.string()),
+        ("source_key", pa.string()),
+        ("force", pa.string()),
+        ("month", pa.date32()),
+        ("encoding", pa.string()),
+        ("rows_read", pa.int64()),
+        ("rows_loaded", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("status", pa.string()),
+        ("ingested_at", pa.timestamp("us")),
+        ("note", pa.string()),
+    ]
+)
 _WORKERS = 2
 _PREFETCH = 4
 _TABLES = {"street": "crimes", "csv": "crimes", "outcomes": "outcomes", "stop-and-search": "stop_search"}
@@ -117,13 +138,15 @@ class _Writer:
         last = {item.key: i for i, item in enumerate(batch)}
         tables: dict[str, list[pa.Table]] = {}
         quarantined: list[pa.Table] = []
+        sources: list[dict[str, Any]] = []
         with self.ws.transaction() as con:
             for i, item in enumerate(batch):
                 res = item.result
                 assert res is not None
                 superseded = last[item.key] != i
                 self._replace_earlier(con, item)
-                sid = self._record_source(con, item, res, "replaced" if superseded else "active")
+                sources.append(self._record_source(item, res, "replaced" if superseded else "active"))
+                sid = sources[-1]["source_id"]
                 if superseded:  # a corrected version follows in this same batch
                     continue
                 self.report.add(res)
@@ -134,38 +157,36 @@ class _Writer:
                         "source_id", pa.array(np.full(res.rows_quarantined, sid, dtype=np.int32))
                     )
                 )
+            self._insert(con, "sources", pa.Table.from_pylist(sources, schema=_SOURCES_SCHEMA))
             for name, parts in tables.items():
                 self._insert(con, name, pa.concat_tables(parts, promote_options="permissive"))
             if quarantined:
                 self._insert(con, "quarantine", pa.concat_tables(quarantined))
 
-    def _record_source(self, con: Any, item: _Pending, res: FileResult, status: str) -> int:
+    def _record_source(self, item: _Pending, res: FileResult, status: str) -> dict[str, Any]:
+        """The ``sources`` row of a file (written with the batch); assigns its source_id."""
         sid = self.next_id
         self.next_id += 1
-        con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)",
-            [
-                sid,
-                item.file.display,
-                item.file.name,
-                item.sha256,
-                res.kind,
-                "csv" if res.kind == "csv" else "police.uk",
-                item.key,
-                res.force,
-                res.month,
-                item.encoding,
-                res.rows_read,
-                res.rows_loaded,
-                res.rows_quarantined,
-                status,
-                None,
-                "; ".join(res.notes) or None,
-            ],
-        )
         self.by_key[item.key] = (sid, item.file.display)
         self.known_sha[item.sha256] = item.file.display
-        return sid
+        return {
+            "source_id": sid,
+            "path": item.file.display,
+            "name": item.file.name,
+            "sha256": item.sha256,
+            "kind": res.kind,
+            "format": "csv" if res.kind == "csv" else "police.uk",
+            "source_key": item.key,
+            "force": res.force,
+            "month": res.month,
+            "encoding": item.encoding,
+            "rows_read": res.rows_read,
+            "rows_loaded": res.rows_loaded,
+            "rows_quarantined": res.rows_quarantined,
+            "status": status,
+            "ingested_at": datetime.now(UTC).replace(tzinfo=None),
+            "note": "; ".join(res.notes) or None,
+        }
 
     def _replace_earlier(self, con: Any, item: _Pending) -> None:
         earlier = self.by_key.get(item.key)
@@ -180,14 +201,21 @@ class _Writer:
 
     @staticmethod
     def _insert(con: Any, table: str, frame: pa.Table) -> None:
+        """Insert an Arrow table, storing blank text as NULL (in DuckDB, on the writer thread)."""
         if frame.num_rows == 0:
             return
-        present = frame.column_names
-        names = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-        cols = ", ".join(f'"{n}"' for n in names if n in present)
+        present = set(frame.column_names)
+        schema = con.execute(f"DESCRIBE {table}").fetchall()
+        names = [name for name, *_ in schema if name in present]
+        exprs = [
+            f"NULLIF(\"{name}\", '')" if kind == "VARCHAR" and name != "raw" else f'"{name}"'
+            for name, kind, *_ in schema
+            if name in present
+        ]
         con.register("_batch", frame)
         try:
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _batch")
+            columns = ", ".join(f'"{n}"' for n in names)
+            con.execute(f"INSERT INTO {table} ({columns}) SELECT {', '.join(exprs)} FROM _batch")
         finally:
             con.unregister("_batch")
 
