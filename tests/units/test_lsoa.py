@@ -30,7 +30,30 @@ def test_assign_by_code_with_boundaries() -> None:
     assert frame["unit_id"].tolist() == ["A", "B"]
     assert frame["area_m2"].tolist() == [20_000.0, 30_000.0]
     last = units.describe()["last_assignment"]
-    assert last == {"crimes": 6, "matched": 3, "unmatched": 1, "no_code": 2, "unmatched_codes": ["C"]}
+    assert last == {
+        "crimes": 6,
+        "matched": 3,
+        "unmatched": 1,
+        "no_code": 2,
+        "located": 0,
+        "unmatched_codes": ["C"],
+    }
+
+
+def test_unknown_codes_are_placed_by_coordinates() -> None:
+    """A 2021 code unknown to 2011 boundaries goes to the polygon containing the point (by hand:
+    (250, 50) lies in B = box(100, 0, 400, 100); (50, 150) in A; (900, 900) in neither)."""
+    crimes = pd.DataFrame(
+        {
+            "lsoa_code": ["E01099999", None, "E01099998", "A"],
+            "x": [250.0, 50.0, 900.0, 250.0],
+            "y": [50.0, 150.0, 900.0, 50.0],
+        }
+    )
+    units = LsoaUnits(SQUARES)
+    assert units.assign(crimes).tolist() == ["B", "A", pd.NA, "A"]  # a known code wins over location
+    last = units.describe()["last_assignment"]
+    assert (last["matched"], last["unmatched"], last["located"], last["no_code"]) == (1, 2, 2, 1)
     json.dumps(units.describe())
 
 
@@ -93,7 +116,15 @@ def test_real_bedfordshire_assignment(bedfordshire_crimes, lsoa_gpkg) -> None:  
     has_code = crimes["lsoa_code"].notna()
     expected_matched = int((has_code & crimes["lsoa_code"].isin(known)).sum())
     last = units.describe()["last_assignment"]
-    assert ids.notna().sum() == last["matched"] == expected_matched
+    assert last["matched"] == expected_matched
+    # crimes whose code is not in the 2011 file are placed by location: reference = geopandas sjoin
+    rest = crimes[~(has_code & crimes["lsoa_code"].isin(known))]
+    points = gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(rest["x"], rest["y"]), crs="EPSG:27700")
+    joined = gpd.sjoin(points, units.frame, predicate="intersects")
+    joined = joined[~joined.index.duplicated()]
+    assert last["located"] == len(joined)
+    assert (ids.loc[joined.index] == joined["unit_id"]).all()
+    assert ids.notna().sum() == last["matched"] + last["located"]
     assert last["matched"] + last["unmatched"] + last["no_code"] == len(crimes)
     # out-of-force coordinates carry other forces' codes, so some crimes are unmatched
     assert last["unmatched"] > 0

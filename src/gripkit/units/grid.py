@@ -238,8 +238,8 @@ class GridUnits(Units):
         ok = np.isfinite(x) & np.isfinite(y)
         cols = np.zeros(len(x), dtype=np.int64)
         rows = np.zeros(len(x), dtype=np.int64)
-        cols[ok] = np.floor(x[ok] / self.cell_size).astype(np.int64) - self._col0
-        rows[ok] = np.floor(y[ok] / self.cell_size).astype(np.int64) - self._row0
+        cols[ok] = _cell_index(x[ok], self.cell_size) - self._col0
+        rows[ok] = _cell_index(y[ok], self.cell_size) - self._row0
         ok &= (cols >= 0) & (cols < self.n_cols) & (rows >= 0) & (rows < self.n_rows)
         position = np.full(len(x), -1, dtype=np.int64)
         position[ok] = self._position[rows[ok] * self.n_cols + cols[ok]]
@@ -295,6 +295,18 @@ class GridUnits(Units):
             touching = shapely.touches(boxes[box_idx], parts[part_idx])
             keep[box_idx[~touching]] = True
         return keep
+
+
+def _cell_index(values: np.ndarray, size: float) -> np.ndarray:
+    """floor(values / size), corrected where rounding of the division puts a value in a neighbour.
+
+    Cell k is the half-open interval [k * size, (k + 1) * size); e.g. -5e-324 / 25 rounds to -0.0,
+    whose floor (0) would put a negative value in cell 0.
+    """
+    index = np.floor(values / size).astype(np.int64)
+    index -= values < index * size
+    index += values >= (index + 1) * size
+    return index
 
 
 def _cell_ids(cols: np.ndarray, rows: np.ndarray) -> np.ndarray:

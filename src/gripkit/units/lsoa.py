@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from gripkit import columns as col
 from gripkit.errors import InputError
@@ -35,33 +36,34 @@ UNMATCHED_EXAMPLES = 10
 class LsoaUnits(Units):
     """LSOAs as units: crimes are assigned by their published ``lsoa_code``.
 
-    Parameters
-    ----------
-    boundaries : geopandas.GeoDataFrame, optional
-        LSOA polygons in a projected metre CRS (e.g. from :func:`read_lsoa_boundaries`), one row
-        per code. The units are exactly these polygons; ``area_m2`` is computed from geometry.
-    code_column : str, default "lsoa11cd"
-        Column of ``boundaries`` holding the LSOA code.
-    codes : iterable of str, optional
-        Without boundaries: the unit codes (geometry empty, area NaN). If neither ``boundaries``
-        nor ``codes`` is given the unit set is *open*: every non-blank code a crime carries is a
-        unit (``closed`` is False), see :meth:`from_crimes` for a closed equivalent.
+        Parameters
+        ----------
+        boundaries : geopandas.GeoDataFrame, optional
+            LSOA polygons in a projected metre CRS (e.g. from :func:`read_lsoa_boundaries`), one row
+            per code. The units are exactly these polygons; ``area_m2`` is computed from geometry.
+        code_column : str, default "lsoa11cd"
+            Column of ``boundaries`` holding the LSOA code.
+        codes : iterable of str, optional
+            Without boundaries: the unit codes (geometry empty, area NaN). If neither ``boundaries``
+            nor ``codes`` is given the unit set is *open*: every non-blank code a crime carries is a
+            unit (``closed`` is False), see :meth:`from_crimes` for a closed equivalent.
 
-    Attributes
-    ----------
-    last_assignment : dict or None
-        Counts from the latest :meth:`assign` call: ``crimes``, ``matched``, ``unmatched`` (code
-        not among the units), ``no_code`` (blank code) and example ``unmatched_codes``.
+        Attributes
+        ----------
+        last_assignment : dict or None
+            Counts from the latest :meth:`assign` call: ``crimes``, ``matched``, ``unmatched`` (code
+            not among the units), ``no_code`` (blank code) and example ``unmatched_codes``.
 
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> crimes = pd.DataFrame({"lsoa_code": ["E01000001", "E01000002", None]})
-    >>> units = LsoaUnits(codes=["E01000001"])
-    >>> units.assign(crimes).tolist()
-    ['E01000001', <NA>, <NA>]
-    >>> units.describe()["last_assignment"]["unmatched"]
-    1
+        Examples
+        --------
+        >>> import pandas as pd
+    import shapely
+        >>> crimes = pd.DataFrame({"lsoa_code": ["E01000001", "E01000002", None]})
+        >>> units = LsoaUnits(codes=["E01000001"])
+        >>> units.assign(crimes).tolist()
+        ['E01000001', <NA>, <NA>]
+        >>> units.describe()["last_assignment"]["unmatched"]
+        1
     """
 
     kind: ClassVar[str] = "lsoa"
@@ -100,12 +102,13 @@ class LsoaUnits(Units):
     ) -> LsoaUnits:
         """Units from boundaries if given, else from the distinct codes the crimes carry.
 
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> crimes = pd.DataFrame({"lsoa_code": ["E01000002", "E01000001", "E01000002"]})
-        >>> LsoaUnits.from_crimes(crimes).frame["unit_id"].tolist()
-        ['E01000001', 'E01000002']
+                Examples
+                --------
+                >>> import pandas as pd
+        import shapely
+                >>> crimes = pd.DataFrame({"lsoa_code": ["E01000002", "E01000001", "E01000002"]})
+                >>> LsoaUnits.from_crimes(crimes).frame["unit_id"].tolist()
+                ['E01000001', 'E01000002']
         """
         if boundaries is not None:
             return cls(boundaries, code_column)
@@ -137,23 +140,46 @@ class LsoaUnits(Units):
         has_code = codes.notna()
         matched = has_code & codes.isin(self._known) if self.closed else has_code
         unmatched = codes[has_code & ~matched]
+        located = self._locate(frame, ~matched) if self.has_boundaries else pd.Series(dtype=object)
         self.last_assignment = {
             "crimes": len(frame),
             "matched": int(matched.sum()),
             "unmatched": len(unmatched),
             "no_code": int((~has_code).sum()),
+            "located": len(located),
             "unmatched_codes": [str(c) for c in unmatched.value_counts().index[:UNMATCHED_EXAMPLES]],
         }
         if len(unmatched):
             logger.info(
-                "%d of %d crimes carry LSOA codes not among the %d units (%d distinct, e.g. %s); they are "
-                "unassigned. 2021 codes need 2021 boundaries or a 2011-2021 lookup.",
-                len(unmatched), len(frame), len(self._known), unmatched.nunique(),
+                "%d of %d crimes carry LSOA codes not among the %d units (%d distinct, e.g. %s): %d of "
+                "them placed in the unit whose polygon contains their coordinates (e.g. 2021 codes in "
+                "2011 boundaries), the rest are unassigned.",
+                len(unmatched),
+                len(frame),
+                len(self._known),
+                unmatched.nunique(),
                 ", ".join(self.last_assignment["unmatched_codes"][:3]),
+                len(located),
             )
-        ids = codes.where(matched, None)
-        return pd.Series(pd.array(ids.to_numpy(dtype=object), dtype=UNIT_ID_DTYPE),
-                         index=frame.index, name=col.UNIT_ID)
+        ids = codes.where(matched, None).astype(object)
+        ids.loc[located.index] = located
+        return pd.Series(
+            pd.array(ids.to_numpy(dtype=object), dtype=UNIT_ID_DTYPE), index=frame.index, name=col.UNIT_ID
+        )
+
+    def _locate(self, frame: pd.DataFrame, todo: pd.Series) -> pd.Series:
+        """Unit ids, by point in polygon, of rows in ``todo`` that have x/y coordinates."""
+        if col.X not in frame.columns or col.Y not in frame.columns or not todo.any():
+            return pd.Series(dtype=object)
+        rows = frame.loc[todo, [col.X, col.Y]].dropna()
+        if rows.empty:
+            return pd.Series(dtype=object)
+        points = shapely.points(rows[col.X].to_numpy(dtype=float), rows[col.Y].to_numpy(dtype=float))
+        polygons = self._frame.geometry.to_numpy()
+        point_idx, polygon_idx = shapely.STRtree(polygons).query(points, predicate="intersects")
+        first = pd.Series(polygon_idx, index=point_idx).groupby(level=0).min()  # a point on a shared edge
+        ids = self._frame[col.UNIT_ID].to_numpy(dtype=object)[first.to_numpy()]
+        return pd.Series(ids, index=rows.index[first.index.to_numpy()], dtype=object)
 
     def describe(self) -> dict[str, Any]:
         """Return the JSON-safe parameters, with match counts of the latest :meth:`assign`."""
@@ -233,8 +259,7 @@ def _force_filter(source: Path, layer: str, force: str) -> str:
     match = [name for name in available if name.casefold() == str(force).strip().casefold()]
     if not match:
         raise InputError(
-            f"unknown police force {force!r} in {source.name}; available forces: "
-            f"{', '.join(available)}."
+            f"unknown police force {force!r} in {source.name}; available forces: {', '.join(available)}."
         )
     escaped = match[0].replace("'", "''")
     return f"police_force = '{escaped}'"
