@@ -33,13 +33,11 @@ from gripkit.datasets import normalise_force
 from gripkit.errors import InputError
 from gripkit.ingest.checks import (
     canonical_crime_types,
-    check_coordinates,
-    check_duplicates,
     months_of,
     parse_months,
     stripped,
 )
-from gripkit.ingest.records import FileResult, Stack
+from gripkit.ingest.records import CrimeColumns, FileResult, Stack, crime_results
 from gripkit.ingest.table import ParsedTable, normalise_name
 
 TARGETS = (
@@ -143,34 +141,25 @@ def read_generic(stack: Stack, mapping: ColumnMapping) -> list[FileResult]:
     occurred = _parse_datetimes(get(C.OCCURRED_AT), mapping.date_format)
     if C.OCCURRED_AT in mapping.columns:
         checker.fail(_null(occurred), "bad_date")
-    month = parse_months(get(C.MONTH)) if C.MONTH in mapping.columns else months_of(occurred)
-    checker.fail(_null(month), "bad_month")
-    crime_type = canonical_crime_types(get(C.CRIME_TYPE), mapping.crime_types)
     raw_type = np.asarray(get(C.CRIME_TYPE).to_numpy(zero_copy_only=False), dtype=object)
-    checker.fail(_null(crime_type), "unknown_crime_type", np.array([f"crime type {t!r}" for t in raw_type]))
     if mapping.force:
         force = pa.array([normalise_force(mapping.force)] * stack.n, pa.string())
     else:
         force = stripped(get(C.FORCE))
     lonlat = {C.LON, C.LAT} <= set(mapping.columns)
-    crs = C.WGS84 if lonlat else (mapping.crs or C.BNG)
-    first, second = (get(C.LON), get(C.LAT)) if lonlat else (get(C.X), get(C.Y))
-    coords = check_coordinates(checker, first, second, crs=crs, force=force)
-    crime_id = get(C.CRIME_ID)
-    check_duplicates(checker, crime_id, stack.owner)
-    values: dict[str, pa.Array | np.ndarray] = {
-        C.CRIME_ID: stripped(crime_id),
-        C.MONTH: month,
-        C.OCCURRED_AT: occurred,
-        C.CRIME_TYPE: crime_type,
-        C.FORCE: force,
-        **coords,
-        C.LSOA_CODE: stripped(get(C.LSOA_CODE)),
-        C.LSOA_NAME: stripped(get(C.LSOA_NAME)),
-        C.LOCATION: stripped(get(C.LOCATION)),
-        C.OUTCOME: stripped(get(C.OUTCOME)),
-    }
-    return stack.split("csv", checker, values, identity=(C.FORCE, C.MONTH))
+    cols = CrimeColumns(
+        month=parse_months(get(C.MONTH)) if C.MONTH in mapping.columns else months_of(occurred),
+        crime_type=canonical_crime_types(get(C.CRIME_TYPE), mapping.crime_types),
+        force=force,
+        crime_id=get(C.CRIME_ID),
+        first=get(C.LON) if lonlat else get(C.X),
+        second=get(C.LAT) if lonlat else get(C.Y),
+        crs=C.WGS84 if lonlat else (mapping.crs or C.BNG),
+        text={name: get(name) for name in (C.LSOA_CODE, C.LSOA_NAME, C.LOCATION, C.OUTCOME)},
+        occurred_at=occurred,
+        crime_type_detail=np.array([f"crime type {t!r}" for t in raw_type], dtype=object),
+    )
+    return crime_results(stack, checker, "csv", cols)
 
 
 def _null(values: pa.Array) -> np.ndarray:

@@ -15,11 +15,10 @@ from gripkit.ingest.checks import (
     blank,
     canonical_crime_types,
     check_coordinates,
-    check_duplicates,
     parse_months,
     stripped,
 )
-from gripkit.ingest.records import FileResult, Stack
+from gripkit.ingest.records import CrimeColumns, FileResult, Stack, crime_results
 
 STREET_REQUIRED = ("month", "longitude", "latitude", "crime type")
 OUTCOMES_REQUIRED = ("crime id", "month", "outcome type")
@@ -54,30 +53,23 @@ def force_of(stack: Stack) -> pa.Array:
 
 def read_street(stack: Stack) -> list[FileResult]:
     """Check and canonicalise a street file's rows; every row is loaded or quarantined."""
-    checker = stack.checker()
-    month = parse_months(stack.column("month"))
-    checker.fail(np.asarray(month.is_null().to_numpy(zero_copy_only=False)), "bad_month")
-    crime_type = canonical_crime_types(stack.column("crime type"))
-    checker.fail(np.asarray(crime_type.is_null().to_numpy(zero_copy_only=False)), "unknown_crime_type")
-    force = force_of(stack)
-    coords = check_coordinates(
-        checker, stack.column("longitude"), stack.column("latitude"), crs=C.WGS84, force=force
-    )
-    crime_id = stack.column("crime id")
-    check_duplicates(checker, crime_id, stack.owner)
-    values: dict[str, pa.Array | np.ndarray] = {
-        C.CRIME_ID: stripped(crime_id),
-        C.MONTH: month,
-        C.CRIME_TYPE: crime_type,
-        C.FORCE: force,
-        **coords,
+    cols = CrimeColumns(
+        month=parse_months(stack.column("month")),
+        crime_type=canonical_crime_types(stack.column("crime type")),
+        force=force_of(stack),
+        crime_id=stack.column("crime id"),
+        first=stack.column("longitude"),
+        second=stack.column("latitude"),
+        crs=C.WGS84,
         # stored as published (the workspace insert stores blanks as NULL)
-        C.LSOA_CODE: stack.column("lsoa code"),
-        C.LSOA_NAME: stack.column("lsoa name"),
-        C.LOCATION: stack.column("location"),
-        C.OUTCOME: stack.column("last outcome category"),
-    }
-    return stack.split("street", checker, values, identity=(C.FORCE, C.MONTH))
+        text={
+            C.LSOA_CODE: stack.column("lsoa code"),
+            C.LSOA_NAME: stack.column("lsoa name"),
+            C.LOCATION: stack.column("location"),
+            C.OUTCOME: stack.column("last outcome category"),
+        },
+    )
+    return crime_results(stack, stack.checker(), "street", cols)
 
 
 def _optional_coordinates(stack: Stack, checker: RowChecker) -> dict[str, np.ndarray]:

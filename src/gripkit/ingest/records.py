@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gripkit.ingest.checks import RowChecker
+from gripkit import columns as C
+from gripkit.ingest.checks import RowChecker, check_coordinates, check_duplicates, stripped
 from gripkit.ingest.table import ParsedTable
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -104,6 +105,49 @@ class Stack:
             ident += [None] * (2 - len(ident))
             results.append(FileResult(kind, mine, quarantine, ident[0], ident[1]))  # type: ignore[arg-type]
         return results
+
+
+@dataclass
+class CrimeColumns:
+    """Parsed columns of crime rows, whatever file format they came from.
+
+    ``first``/``second`` are the raw coordinates in ``crs`` (lon/lat for EPSG:4326, else x/y);
+    ``text`` holds the pass-through text columns (``lsoa_code``, ``location``...), stored as read.
+    """
+
+    month: pa.Array
+    crime_type: pa.Array
+    force: pa.Array
+    crime_id: pa.Array
+    first: pa.Array
+    second: pa.Array
+    crs: str
+    text: dict[str, pa.Array]
+    occurred_at: pa.Array | None = None
+    crime_type_detail: np.ndarray | None = None
+
+
+def crime_results(stack: Stack, checker: RowChecker, kind: str, cols: CrimeColumns) -> list[FileResult]:
+    """The checks every crime row gets (month, type, coordinates, force, duplicates), then split."""
+    checker.fail(_is_null(cols.month), "bad_month")
+    checker.fail(_is_null(cols.crime_type), "unknown_crime_type", cols.crime_type_detail)
+    coords = check_coordinates(checker, cols.first, cols.second, crs=cols.crs, force=cols.force)
+    check_duplicates(checker, cols.crime_id, stack.owner)
+    values: dict[str, pa.Array | np.ndarray] = {
+        C.CRIME_ID: stripped(cols.crime_id),
+        C.MONTH: cols.month,
+        C.CRIME_TYPE: cols.crime_type,
+        C.FORCE: cols.force,
+        **coords,
+        **cols.text,
+    }
+    if cols.occurred_at is not None:
+        values[C.OCCURRED_AT] = cols.occurred_at
+    return stack.split(kind, checker, values, identity=(C.FORCE, C.MONTH))
+
+
+def _is_null(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _quarantine(parsed: ParsedTable, rows: np.ndarray, bad: np.ndarray, checker: RowChecker) -> pa.Table:
