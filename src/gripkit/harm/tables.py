@@ -26,15 +26,6 @@ import pandas as pd
 from gripkit.columns import CRIME_TYPE, CRIME_TYPES, HARM
 from gripkit.errors import InputError
 
-__all__ = [
-    "DEFAULT_TABLE",
-    "HarmTable",
-    "apply_harm",
-    "list_harm_tables",
-    "load_harm_table",
-    "serious_violence_types",
-]
-
 DEFAULT_TABLE = "cchi"
 """Name of the bundled table used when no table is named."""
 
