@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from scipy import sparse
 from shapely.geometry.base import BaseGeometry
 
 from gripkit import columns as col
@@ -80,6 +81,15 @@ class Units(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """Return the JSON-safe parameters of these units (always includes ``kind``)."""
+
+    def neighbours(self) -> sparse.csr_matrix:
+        """Binary adjacency between units, in :attr:`frame` order, without self-links.
+
+        Grid cells: the 8 surrounding cells (a distance band of cell size x sqrt(2)); polygons:
+        contiguity (shared boundary or corner); H3 cells: the 6 adjacent cells; street segments:
+        segments sharing a junction. Gi* adds the self-link itself.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define neighbours yet")
 
     def __len__(self) -> int:
         return len(self.frame)
