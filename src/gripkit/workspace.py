@@ -64,6 +64,41 @@ MIGRATIONS: tuple[str, ...] = (
         harm_sha256 VARCHAR, params VARCHAR, payload VARCHAR
     );
     """,
+    # patrol plans and GPS dosage (issue 6): plans with their seed and parameters, the areas and
+    # the full area-day assignment; GPS sources, pings (UTC), quarantined pings, visits.
+    """
+    CREATE TABLE plans (
+        plan_id INTEGER, kind VARCHAR, created_at TIMESTAMP, seed BIGINT, params VARCHAR,
+        summary VARCHAR
+    );
+    CREATE TABLE plan_areas (
+        plan_id INTEGER, area_id VARCHAR, harm DOUBLE, area_m2 DOUBLE, geometry_wkb BLOB
+    );
+    CREATE TABLE plan_assignments (
+        plan_id INTEGER, date DATE, area_id VARCHAR, treated SMALLINT, block INTEGER,
+        visits INTEGER
+    );
+    CREATE TABLE plan_visits (
+        plan_id INTEGER, date DATE, area_id VARCHAR, visit INTEGER, start_utc TIMESTAMP,
+        end_utc TIMESTAMP, officers INTEGER
+    );
+    CREATE TABLE gps_sources (
+        gps_source_id INTEGER, path VARCHAR, sha256 VARCHAR, format VARCHAR, rows_read BIGINT,
+        rows_loaded BIGINT, rows_quarantined BIGINT, ingested_at TIMESTAMP, params VARCHAR
+    );
+    CREATE TABLE gps_pings (
+        gps_source_id INTEGER, source_row BIGINT, officer_id VARCHAR, ts_utc TIMESTAMP,
+        lon DOUBLE, lat DOUBLE, x DOUBLE, y DOUBLE
+    );
+    CREATE TABLE gps_quarantine (
+        gps_source_id INTEGER, source_row BIGINT, officer_id VARCHAR, raw VARCHAR,
+        reason VARCHAR, detail VARCHAR
+    );
+    CREATE TABLE visits (
+        plan_id INTEGER, area_id VARCHAR, officer_id VARCHAR, start_utc TIMESTAMP,
+        end_utc TIMESTAMP, dwell_minutes DOUBLE, pings BIGINT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
