@@ -1,0 +1,157 @@
+"""hotspots.classify: Mann–Kendall vs scipy/hand formulas; categories known by construction."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from gripkit.errors import InputError
+from gripkit.hotspots.classify import CATEGORIES, classify_trends, mann_kendall
+
+T = 10
+
+
+def _s_and_var(x: np.ndarray) -> tuple[float, float]:
+    """Mann–Kendall S by the double loop and its tie-corrected variance (Kendall 1975 formula)."""
+    n = len(x)
+    s = sum(np.sign(x[j] - x[i]) for i, j in itertools.combinations(range(n), 2))
+    ties = sum(t * (t - 1) * (2 * t + 5) for t in Counter(x.tolist()).values())
+    return float(s), (n * (n - 1) * (2 * n + 5) - ties) / 18
+
+
+def test_mann_kendall_hand_example() -> None:
+    # [1, 2, 3, 4]: all 6 pairs increase, S = 6, Var = 4*3*13/18 = 26/3, z = (6 - 1)/sqrt(26/3)
+    tau, z, p = mann_kendall(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert tau[0] == 1.0
+    assert z[0] == pytest.approx(5 / np.sqrt(26 / 3))
+    assert p[0] == pytest.approx(2 * stats.norm.sf(5 / np.sqrt(26 / 3)))
+    # a constant row: every value tied, Var(S) = 0 -> z = 0, p = 1
+    tau, z, p = mann_kendall(np.full((1, 6), 2.5))
+    assert (tau[0], z[0], p[0]) == (0.0, 0.0, 1.0)
+
+
+def test_mann_kendall_matches_kendalltau_without_ties() -> None:
+    rng = np.random.default_rng(7)
+    series = np.array([rng.permutation(12) + rng.uniform(0, 0.1) for _ in range(40)])  # tie-free rows
+    tau, z, _ = mann_kendall(series)
+    t = np.arange(12)
+    for row, tau_i, z_i in zip(series, tau, z, strict=True):
+        ref = stats.kendalltau(t, row, method="asymptotic")
+        # without ties tau-b (scipy) = tau-a (Mann–Kendall)
+        assert tau_i == pytest.approx(ref.statistic, abs=1e-12)
+        # scipy's asymptotic z = S / sqrt(Var); ours subtracts sign(S) (continuity correction)
+        s, var = _s_and_var(row)
+        assert s == pytest.approx(tau_i * 66)  # 12*11/2 = 66 pairs
+        assert abs(z_i) == pytest.approx(max(abs(s) - 1, 0) / np.sqrt(var))
+        assert stats.norm.isf(ref.pvalue / 2) == pytest.approx(abs(s) / np.sqrt(var))
+
+
+def test_mann_kendall_tie_corrected_variance_matches_scipy() -> None:
+    rng = np.random.default_rng(11)
+    series = rng.integers(0, 4, size=(30, 15)).astype(float)  # many ties
+    series = series[series.std(axis=1) > 0]
+    tau, z, _ = mann_kendall(series)
+    t = np.arange(15)
+    n0 = 15 * 14 / 2
+    for row, tau_i, z_i in zip(series, tau, z, strict=True):
+        s, var = _s_and_var(row)  # independent double loop
+        assert tau_i == pytest.approx(s / n0)  # tau-a
+        ref = stats.kendalltau(t, row, method="asymptotic")
+        # tau-b = S / sqrt(n0 (n0 - n2)), n2 = tied pairs in row (none in t)
+        n2 = sum(c * (c - 1) / 2 for c in Counter(row.tolist()).values())
+        assert ref.statistic * np.sqrt(n0 * (n0 - n2)) == pytest.approx(s)
+        # scipy's asymptotic variance with ties in y only is the Mann–Kendall tie-corrected one
+        assert stats.norm.isf(ref.pvalue / 2) == pytest.approx(abs(s) / np.sqrt(var))
+        assert z_i == pytest.approx(np.sign(s) * max(abs(s) - 1, 0) / np.sqrt(var))
+
+
+def test_mann_kendall_bad_input() -> None:
+    with pytest.raises(InputError, match="at least 2 time steps"):
+        mann_kendall(np.ones((3, 1)))
+    with pytest.raises(InputError, match="must be finite"):
+        mann_kendall(np.array([[1.0, np.nan, 2.0]]))
+
+
+def _row(hot_at: list[int], z: list[float] | None = None, cold_at: tuple[int, ...] = ()) -> tuple:
+    hot = np.zeros(T, dtype=bool)
+    hot[hot_at] = True
+    cold = np.zeros(T, dtype=bool)
+    cold[list(cold_at)] = True
+    values = np.asarray(z, dtype=float) if z is not None else np.where(hot, 3.0, np.where(cold, -3.0, 0.0))
+    return values, hot, cold
+
+
+# Each case is built to fit exactly one rule of classify_trends (T = 10 slices, 90% = 9 slices).
+CASES = {
+    # hot only in the last slice
+    "new": _row([9]),
+    # one run of 3 hot slices ending in the last, never hot before, 3 < 9
+    "consecutive": _row([7, 8, 9]),
+    # 8-slice run ending last: 80% < 90%, so consecutive even with a rising trend
+    "consecutive_80": _row(list(range(2, 10)), z=list(range(1, 11))),
+    # hot in 9 of 10 incl. last; z strictly rising: S = 45, Var = 10*9*25/18 = 125, z = 44/sqrt(125) = 3.9
+    "intensifying": _row(list(range(1, 10)), z=list(range(1, 11))),
+    # hot in all 10; z strictly falling: z = -3.9
+    "diminishing": _row(list(range(10)), z=list(range(10, 0, -1))),
+    # hot in all 10; z alternates 3, 4: S = 15 - 10 = 5, z = 4/sqrt(Var) ~ 0.4, not significant
+    "persistent": _row(list(range(10)), z=[3, 4] * 5),
+    # hot in the first 9 (90%), not in the last
+    "historical": _row(list(range(9))),
+    # hot last, on and off before, never cold
+    "sporadic": _row([2, 5, 9]),
+    # hot last, on and off, cold in slice 2
+    "oscillating": _row([5, 9], cold_at=(2,)),
+    # cold in slice 2, then hot only in the last: new wins over oscillating (documented choice)
+    "new_after_cold": _row([9], cold_at=(2,)),
+    # cold only in the last slice
+    "new cold": _row([], cold_at=(9,)),
+    # cold in the last 2 slices only
+    "consecutive cold": _row([], cold_at=(8, 9)),
+    # hot in slice 4 only, not recently: nothing
+    "none": _row([4]),
+    "none_never": _row([]),
+}
+EXPECTED = {
+    "consecutive_80": "consecutive",
+    "new_after_cold": "new",
+    "none_never": "none",
+}
+
+
+def test_categories_known_by_construction() -> None:
+    names = list(CASES)
+    z = np.vstack([CASES[k][0] for k in names])
+    hot = np.vstack([CASES[k][1] for k in names])
+    cold = np.vstack([CASES[k][2] for k in names])
+    result = classify_trends(z, hot, cold=cold)
+    got = dict(zip(names, result["category"].astype(str), strict=True))
+    assert got == {k: EXPECTED.get(k, k) for k in names}
+    assert result["n_hot_slices"].tolist() == hot.sum(axis=1).tolist()
+    assert result["n_cold_slices"].tolist() == cold.sum(axis=1).tolist()
+    inten = names.index("intensifying")
+    assert result["trend_z"].iloc[inten] == pytest.approx(44 / np.sqrt(125))  # hand: see CASES
+    assert list(result["category"].cat.categories) == list(CATEGORIES)
+
+
+def test_trend_alpha_and_missing_z() -> None:
+    # intensifying row: z = 3.935, p = 2*sf(3.935) = 8.3e-5; alpha=1e-5 makes the trend not significant
+    z, hot, _ = CASES["intensifying"]
+    assert classify_trends(z[None], hot[None], alpha=1e-5)["category"][0] == "persistent"
+    # NaN z-scores (e.g. an empty slice) count as 0 for the trend
+    z_nan = z.copy()
+    z_nan[0] = np.nan
+    assert classify_trends(z_nan[None], hot[None])["category"][0] == "intensifying"
+
+
+def test_classify_bad_input() -> None:
+    z, hot, _ = CASES["new"]
+    with pytest.raises(InputError, match="boolean array"):
+        classify_trends(z[None], hot[None].astype(int))
+    with pytest.raises(InputError, match="hot and cold in the same slice"):
+        classify_trends(z[None], hot[None], cold=hot[None])
+    with pytest.raises(InputError, match="fraction"):
+        classify_trends(z[None], hot[None], alpha=2)
