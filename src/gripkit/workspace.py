@@ -99,6 +99,27 @@ MIGRATIONS: tuple[str, ...] = (
         end_utc TIMESTAMP, dwell_minutes DOUBLE, pings BIGINT
     );
     """,
+    # dashboard (issue 8): users (argon2 hashes), login sessions (sha256 of the cookie token),
+    # patrols assigned to officers and the visits they record (start/stop) on the phone page.
+    """
+    CREATE TABLE users (
+        username VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, password_hash VARCHAR NOT NULL,
+        created_at TIMESTAMP, disabled BOOLEAN DEFAULT false
+    );
+    CREATE TABLE sessions (
+        token_sha256 VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, csrf_token VARCHAR NOT NULL,
+        created_at TIMESTAMP, expires_at TIMESTAMP
+    );
+    CREATE TABLE officer_patrols (
+        patrol_id INTEGER PRIMARY KEY, officer VARCHAR NOT NULL, area_id VARCHAR NOT NULL,
+        date DATE NOT NULL, start_time VARCHAR, minutes INTEGER, plan_id INTEGER, note VARCHAR,
+        created_by VARCHAR, created_at TIMESTAMP
+    );
+    CREATE TABLE officer_visits (
+        visit_id INTEGER PRIMARY KEY, patrol_id INTEGER NOT NULL, officer VARCHAR NOT NULL,
+        area_id VARCHAR, started_at TIMESTAMP NOT NULL, stopped_at TIMESTAMP
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
