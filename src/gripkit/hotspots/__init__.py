@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import count
+from gripkit.hotspots.gistar import gistar
+from gripkit.hotspots.multiple import adjust_pvalues
 
-__all__ = ["Concentration", "concentration", "count", "units_in_top"]
+__all__ = ["Concentration", "adjust_pvalues", "concentration", "count", "gistar", "units_in_top"]
