@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from gripkit.hotspots.classify import classify_trends, emerging, mann_kendall
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import count
 from gripkit.hotspots.gistar import gistar
 from gripkit.hotspots.multiple import adjust_pvalues
+from gripkit.hotspots.profile import peak_windows, time_profile
 
-__all__ = ["Concentration", "adjust_pvalues", "concentration", "count", "gistar", "units_in_top"]
+__all__ = [
+    "Concentration",
+    "adjust_pvalues",
+    "classify_trends",
+    "concentration",
+    "count",
+    "emerging",
+    "gistar",
+    "mann_kendall",
+    "peak_windows",
+    "time_profile",
+    "units_in_top",
+]
