@@ -6,6 +6,7 @@ from gripkit.hotspots.classify import classify_trends, emerging, mann_kendall
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import count
 from gripkit.hotspots.gistar import gistar
+from gripkit.hotspots.kde import dual_kde, kde
 from gripkit.hotspots.multiple import adjust_pvalues
 from gripkit.hotspots.profile import peak_windows, time_profile
 
@@ -15,8 +16,10 @@ __all__ = [
     "classify_trends",
     "concentration",
     "count",
+    "dual_kde",
     "emerging",
     "gistar",
+    "kde",
     "mann_kendall",
     "peak_windows",
     "time_profile",
