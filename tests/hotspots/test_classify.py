@@ -6,11 +6,14 @@ import itertools
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from gripkit.errors import InputError
-from gripkit.hotspots.classify import CATEGORIES, classify_trends, mann_kendall
+from gripkit.hotspots import count, gistar
+from gripkit.hotspots.classify import CATEGORIES, classify_trends, emerging, mann_kendall
+from gripkit.units import GridUnits
 
 T = 10
 
@@ -155,3 +158,96 @@ def test_classify_bad_input() -> None:
         classify_trends(z[None], hot[None], cold=hot[None])
     with pytest.raises(InputError, match="fraction"):
         classify_trends(z[None], hot[None], alpha=2)
+
+
+# --- emerging(): the wrapper over count + gistar -------------------------------------------------
+
+GRID = GridUnits(100, (0, 0, 999, 999))  # 10 x 10 cells of 100 m
+
+
+def _cell_crimes(cells: dict[tuple[int, int], int], month: str) -> pd.DataFrame:
+    """``n`` crimes at the centre of each cell (i, j) of GRID, all in ``month``."""
+    xs, ys = [], []
+    for (i, j), n in cells.items():
+        xs += [i * 100 + 50.0] * n
+        ys += [j * 100 + 50.0] * n
+    return pd.DataFrame({"x": xs, "y": ys, "month": pd.Timestamp(month)})
+
+
+# One scattered crime in a third of the cells (a fixed pattern), every month.
+BACKGROUND = {(i, j): 1 for i in range(10) for j in range(10) if (i + 2 * j) % 3 == 0}
+# A block of 3 x 3 cells around (7, 7) with 12 crimes each, every month: hot in every slice.
+PERSISTENT = {(i, j): 12 for i in (6, 7, 8) for j in (6, 7, 8)}
+# The same block around (2, 2), in the last month only: hot only in the final slice.
+NEW = {(i, j): 12 for i in (1, 2, 3) for j in (1, 2, 3)}
+MONTHS = [f"2023-{m:02d}-01" for m in range(1, 13)]
+
+
+def _twelve_months() -> pd.DataFrame:
+    frames = [_cell_crimes({**BACKGROUND, **PERSISTENT}, m) for m in MONTHS]
+    frames.append(_cell_crimes(NEW, MONTHS[-1]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_emerging_known_patterns() -> None:
+    crimes = _twelve_months()
+    result = emerging(crimes, GRID)
+    assert result.attrs["slices"] == [m[:7] for m in MONTHS]
+    cat = result.set_index("unit_id")["category"].astype(str)
+    # the centre of each block is hot (9 x 12 crimes among 3 x 3 neighbours); the persistent block's
+    # z is the same in months 1-11 and lower in month 12 (the new block raises the mean):
+    # S = -11, Var = (12*11*29 - 11*10*27)/18 = 47.67, z = -10/6.9 = -1.45, p = 0.15 -> no trend
+    assert cat["g7_7"] == "persistent"
+    assert cat["g2_2"] == "new"
+    assert result.set_index("unit_id").loc["g7_7", "n_hot_slices"] == 12
+    assert set(cat.unique()) <= set(CATEGORIES)
+    assert len(result) == 100 and crimes.shape[1] == 3  # every unit; input not mutated
+
+
+def test_emerging_equals_composition_of_verbs() -> None:
+    crimes = _twelve_months()
+    result = emerging(crimes, GRID, value="crimes").set_index("unit_id")
+    ids = result.index
+    z = np.zeros((len(ids), 12))
+    hot = np.zeros_like(z, dtype=bool)
+    cold = np.zeros_like(z, dtype=bool)
+    for k, month in enumerate(MONTHS):
+        gi = gistar(count(crimes[crimes["month"] == month], GRID), GRID).set_index("unit_id").loc[ids]
+        z[:, k] = gi["gi_z"]
+        hot[:, k] = gi["hot"]
+        cold[:, k] = (gi["gi_q"] < 0.05) & (gi["gi_z"] < 0)
+    expected = classify_trends(z, hot, cold=cold)
+    assert result["category"].astype(str).tolist() == expected["category"].astype(str).tolist()
+    np.testing.assert_allclose(result["trend_z"], expected["trend_z"])
+    assert result["n_hot_slices"].tolist() == expected["n_hot_slices"].tolist()
+
+
+def test_emerging_empty_slice_and_bad_period() -> None:
+    crimes = _twelve_months()
+    crimes = crimes[crimes["month"] != "2023-06-01"]  # no crimes in June: z = 0, not hot
+    result = emerging(crimes, GRID).set_index("unit_id")
+    assert len(result.attrs["slices"]) == 12 and "2023-06" in result.attrs["slices"]
+    assert result.loc["g7_7", "n_hot_slices"] == 11  # 11 of 12 = 92% >= 90%
+    with pytest.raises(InputError, match="month only"):
+        emerging(crimes, GRID, period="W")
+    with pytest.raises(InputError, match="'value' must be one of"):
+        emerging(crimes, GRID, value="count")
+
+
+def test_emerging_real_bedfordshire(bedfordshire_crimes, bedfordshire_area) -> None:
+    crimes = bedfordshire_crimes(12)  # 12 police.uk months, May 2021 - April 2022
+    units = GridUnits.from_crimes(crimes, cell_size=500, area=bedfordshire_area)
+    result = emerging(crimes, units)
+    assert len(result.attrs["slices"]) == 12
+    assert len(result) == len(units.frame)
+    assert result["n_hot_slices"].between(0, 12).all()
+    assert result["category"].notna().all()
+    # a unit hot in all 12 slices is intensifying, persistent or diminishing, by the rules
+    always = result[result["n_hot_slices"] == 12]
+    assert len(always) > 0
+    assert set(always["category"].astype(str)) <= {"intensifying", "persistent", "diminishing"}
+    # hot in the last slice <=> a hot category other than historical
+    last = gistar(count(crimes[crimes["month"] == crimes["month"].max()], units), units)
+    hot_last = set(last.loc[last["hot"], "unit_id"])
+    hot_cats = set(CATEGORIES[:8]) - {"historical"}
+    assert hot_last == set(result.loc[result["category"].isin(hot_cats), "unit_id"])

@@ -255,16 +255,18 @@ def emerging(
     period: str = "M",
     value: str = "crimes",
     alpha: float = 0.05,
+    distance: float | None = None,
+    correction: str = "fdr_bh",
 ) -> gpd.GeoDataFrame:
     """Emerging hot spot analysis: Gi* per time slice, Mann–Kendall trend, category per unit.
 
     Crimes are split into slices of ``period`` (every slice from the first to the last, empty
     ones included) by ``occurred_at`` when that column has no missing value, else by ``month``;
     each slice is counted with :func:`gripkit.hotspots.count` and tested with
-    :func:`gripkit.hotspots.gistar.gistar` (its default FDR correction). A unit is *hot* in a
-    slice where Gi* marks it hot, *cold* where ``gi_q < alpha`` and ``gi_z < 0``. A slice
-    without crimes has no defined Gi*: z = 0, neither hot nor cold. Categories:
-    :func:`classify_trends`.
+    :func:`gripkit.hotspots.gistar.gistar`. A unit is *hot* in a slice where Gi* marks it hot,
+    *cold* where ``gi_q < alpha`` and ``gi_z < 0``. A slice without crimes (or with the same
+    value in every unit) has no defined Gi*: z = 0, neither hot nor cold. Categories:
+    :func:`classify_trends`. The loop is over slices, not units.
 
     Parameters
     ----------
@@ -278,6 +280,9 @@ def emerging(
         Column Gi* is computed on.
     alpha : float, default 0.05
         Significance level of Gi* (after correction) and of the trend.
+    distance, correction
+        Passed to :func:`~gripkit.hotspots.gistar.gistar` (neighbourhood band in metres;
+        multiple-testing correction within each slice).
 
     Returns
     -------
@@ -309,7 +314,10 @@ def emerging(
     codes = pd.Categorical(slices, categories=labels).codes
     for k in np.unique(codes[codes >= 0]):
         part = count(frame[codes == k], units)
-        gi = gistar(part, units, value=value, alpha=alpha).set_index(col.UNIT_ID)
+        if part[value].nunique() < 2:
+            continue  # Gi* undefined for a constant slice
+        gi = gistar(part, units, value=value, alpha=alpha, distance=distance, correction=correction)
+        gi = gi.set_index(col.UNIT_ID)
         gi = gi.reindex(pd.Index(ids, dtype=gi.index.dtype))
         z[:, k] = gi["gi_z"].to_numpy(dtype=float, na_value=np.nan)
         hot[:, k] = gi["hot"].fillna(False).to_numpy(dtype=bool)
