@@ -1,0 +1,256 @@
+"""Exports for officers: schedule CSV, iCalendar (.ics) and a printable HTML briefing sheet.
+
+All three are deterministic (no creation timestamps), so a plan re-derived from its seed exports
+byte-identical files. The .ics follows RFC 5545 (UTC times, CRLF lines folded at 75 octets).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gripkit import columns as C
+from gripkit.datasets import ATTRIBUTION
+from gripkit.errors import InputError
+from gripkit.patrol.areas import AREA_ID
+from gripkit.patrol.schedule import SCHEDULE_COLUMNS
+
+CSV_COLUMNS = ("date", "shift", "area_id", "visit", "start_local", "end_local", "officers")
+
+
+def schedule_csv(schedule: pd.DataFrame, path: str | Path | None = None) -> str:
+    """The schedule as CSV (local Europe/London times with offsets, plus UTC); return the text.
+
+    Examples
+    --------
+    >>> import datetime as dt, pandas as pd
+    >>> from gripkit.patrol.schedule import schedule_visits
+    >>> plan = pd.DataFrame({"date": [dt.date(2024, 6, 1)], "area_id": ["A"], "visits": [1]})
+    >>> schedule_csv(schedule_visits(plan, seed=1)).splitlines()[0]
+    'date,shift,area_id,visit,start_local,end_local,officers,start_utc,end_utc'
+    """
+    _check(schedule)
+    frame = schedule[[*CSV_COLUMNS, "start_utc", "end_utc"]].copy()
+    frame["date"] = [pd.Timestamp(d).date().isoformat() for d in frame["date"]]
+    for name in ("start_utc", "end_utc"):
+        frame[name] = pd.to_datetime(frame[name]).dt.strftime("%Y-%m-%dT%H:%MZ")
+    buffer = StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return _write(buffer.getvalue(), path)
+
+
+def schedule_ics(
+    schedule: pd.DataFrame, areas: gpd.GeoDataFrame | None = None, path: str | Path | None = None,
+    *, plan_id: int | str = "plan",
+) -> str:
+    """The schedule as an iCalendar file: one VEVENT per visit, times in UTC.
+
+    Parameters
+    ----------
+    schedule : DataFrame
+        From :func:`~gripkit.patrol.schedule.schedule_visits`.
+    areas : GeoDataFrame, optional
+        Area polygons; adds ``GEO`` (centroid latitude;longitude) to each event.
+    path : str or Path, optional
+        Where to write the file.
+    plan_id : int or str
+        Used in event UIDs (``<plan>-<date>-<area>-<visit>@gripkit``).
+
+    Examples
+    --------
+    >>> import datetime as dt, pandas as pd
+    >>> from gripkit.patrol.schedule import schedule_visits
+    >>> plan = pd.DataFrame({"date": [dt.date(2024, 6, 1)], "area_id": ["A"], "visits": [1]})
+    >>> text = schedule_ics(schedule_visits(plan, seed=1))
+    >>> text.startswith("BEGIN:VCALENDAR\\r\\n"), text.count("BEGIN:VEVENT")
+    (True, 1)
+    """
+    _check(schedule)
+    centres = _centres(areas)
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//gripkit//patrol plan//EN", "CALSCALE:GREGORIAN",
+             "METHOD:PUBLISH", f"X-WR-CALNAME:Patrol plan {plan_id}"]
+    stamp = pd.to_datetime(schedule["start_utc"]).min()
+    for row in schedule.to_dict("records"):
+        start, end = pd.Timestamp(row["start_utc"]), pd.Timestamp(row["end_utc"])
+        minutes = int((end - start).total_seconds() // 60)
+        area, visit = str(row["area_id"]), row["visit"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{plan_id}-{pd.Timestamp(row['date']).date().isoformat()}-{area}-{visit}@gripkit",
+            f"DTSTAMP:{_ics_time(stamp)}",
+            f"DTSTART:{_ics_time(start)}",
+            f"DTEND:{_ics_time(end)}",
+            _escape_line("SUMMARY", f"Patrol {area}: {minutes} min, {row['officers']} officers"),
+            _escape_line("DESCRIPTION", f"Visit {visit} in window {row['shift']} (Europe/London). "
+                         f"Start {row['start_local']}. Stay inside the area for the whole visit."),
+            _escape_line("LOCATION", area),
+        ]
+        if area in centres:
+            lat, lon = centres[area]
+            lines.append(f"GEO:{lat:.6f};{lon:.6f}")
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    text = "".join(_fold(line) + "\r\n" for line in lines)
+    return _write(text, path)
+
+
+def briefing_html(
+    schedule: pd.DataFrame, areas: gpd.GeoDataFrame | None = None, path: str | Path | None = None,
+    *, day: Any = None, title: str = "Patrol briefing",
+) -> str:
+    """A printable one-page HTML briefing for one day: visits by shift, with a map of each area.
+
+    Parameters
+    ----------
+    schedule : DataFrame
+        From :func:`~gripkit.patrol.schedule.schedule_visits`.
+    areas : GeoDataFrame, optional
+        Area polygons (EPSG:27700) for the maps.
+    path : str or Path, optional
+        Where to write the page.
+    day : date or str, optional
+        The day to brief (default: the first day in the schedule).
+
+    Examples
+    --------
+    >>> import datetime as dt, pandas as pd
+    >>> from gripkit.patrol.schedule import schedule_visits
+    >>> plan = pd.DataFrame({"date": [dt.date(2024, 6, 1)], "area_id": ["A"], "visits": [1]})
+    >>> "Patrol briefing" in briefing_html(schedule_visits(plan, seed=1))
+    True
+    """
+    _check(schedule)
+    dates = sorted({pd.Timestamp(d).date() for d in schedule["date"]})
+    if not dates:
+        raise InputError(
+            "the schedule has no visits to brief; received an empty schedule. Plan visits first."
+        )
+    chosen = pd.Timestamp(day).date() if day is not None else dates[0]
+    if chosen not in dates:
+        raise InputError(
+            f"no visits planned on {chosen}; received day={day!r}. Pick a day from {dates[0]} to {dates[-1]}."
+        )
+    rows = schedule[[pd.Timestamp(d).date() == chosen for d in schedule["date"]]]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)} {chosen}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)} — {chosen:%A %d %B %Y}</h1>",
+        "<p>Times are local (Europe/London). Start times were drawn at random inside each window so "
+        "patrols are not predictable: keep to them. Stay inside the area for the whole visit; GPS "
+        "records the dose.</p>",
+    ]
+    for shift, group in rows.groupby("shift", sort=True):
+        parts.append(f"<h2>Shift {html.escape(str(shift))}</h2><table><tr><th>Start</th><th>End</th>"
+                     "<th>Area</th><th>Visit</th><th>Officers</th><th>Done (initials)</th></tr>")
+        for row in group.to_dict("records"):
+            parts.append(
+                f"<tr><td>{str(row['start_local'])[11:16]}</td><td>{str(row['end_local'])[11:16]}</td>"
+                f"<td>{html.escape(str(row['area_id']))}</td><td>{row['visit']}</td><td>{row['officers']}</td>"
+                "<td class='blank'></td></tr>"
+            )
+        parts.append("</table>")
+    maps = _maps(areas, sorted(rows["area_id"].astype(str).unique()))
+    if maps:
+        parts.append("<h2>Areas</h2><div class='maps'>")
+        parts += [f"<figure><img alt='map of {html.escape(a)}' src='data:image/png;base64,{png}'>"
+                  f"<figcaption>{html.escape(a)}</figcaption></figure>" for a, png in maps]
+        parts.append("</div>")
+    parts.append(f"<footer>{html.escape(ATTRIBUTION)}</footer></body></html>")
+    return _write("\n".join(parts) + "\n", path)
+
+
+_CSS = (
+    "body{font-family:sans-serif;margin:1.5cm;color:#111}table{border-collapse:collapse;width:100%}"
+    "td,th{border:1px solid #999;padding:4px 8px;text-align:left}td.blank{width:8em}"
+    ".maps{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:30%}img{width:100%}"
+    "footer{margin-top:2em;font-size:small;color:#555}@media print{h2{break-before:auto}"
+    "figure{break-inside:avoid}}"
+)
+
+
+def _maps(areas: gpd.GeoDataFrame | None, ids: list[str]) -> list[tuple[str, str]]:
+    """Small PNG maps (base64) of each area outline, with a 200 m scale bar."""
+    if areas is None or len(areas) == 0:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out: list[tuple[str, str]] = []
+    by_id = areas.set_index(areas[AREA_ID].astype(str))
+    for area_id in ids:
+        if area_id not in by_id.index:
+            continue
+        geom = by_id.loc[area_id, C.GEOMETRY]
+        if geom is None or geom.is_empty:
+            continue
+        fig, ax = plt.subplots(figsize=(3, 3), dpi=80)
+        gpd.GeoSeries([geom], crs=areas.crs).plot(ax=ax, facecolor="#fde0c5", edgecolor="#c0392b")
+        x0, y0, _, _ = geom.bounds
+        ax.plot([x0, x0 + 200], [y0, y0], color="black", linewidth=2)
+        ax.annotate("200 m", (x0, y0), xytext=(0, 3), textcoords="offset points", fontsize=7)
+        ax.set_axis_off()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        out.append((area_id, base64.b64encode(buffer.getvalue()).decode("ascii")))
+    return out
+
+
+def _centres(areas: gpd.GeoDataFrame | None) -> dict[str, tuple[float, float]]:
+    if areas is None or len(areas) == 0 or areas.crs is None:
+        return {}
+    has = ~(areas.geometry.isna() | areas.geometry.is_empty)
+    centres = areas[has].geometry.centroid.to_crs(C.WGS84)
+    ids = areas.loc[has, AREA_ID].astype(str)
+    return {a: (float(p.y), float(p.x)) for a, p in zip(ids, centres, strict=True)}
+
+
+def _ics_time(moment: pd.Timestamp) -> str:
+    return f"{moment:%Y%m%dT%H%M%S}Z"
+
+
+def _escape_line(name: str, text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    return f"{name}:{escaped}"
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets (RFC 5545 §3.1)."""
+    data = line.encode("utf-8")
+    if len(data) <= 75:
+        return line
+    pieces: list[str] = []
+    current = b""
+    for char in line:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > (75 if not pieces else 74):
+            pieces.append(current.decode("utf-8"))
+            current = b""
+        current += encoded
+    pieces.append(current.decode("utf-8"))
+    return "\r\n ".join(pieces)
+
+
+def _check(schedule: Any) -> None:
+    if not isinstance(schedule, pd.DataFrame) or set(SCHEDULE_COLUMNS) - set(schedule.columns):
+        raise InputError(
+            "the schedule must be a DataFrame from gripkit.patrol.schedule_visits with columns "
+            f"{', '.join(SCHEDULE_COLUMNS)}; received {type(schedule).__name__}."
+        )
+
+
+def _write(text: str, path: str | Path | None) -> str:
+    if path is not None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text.encode("utf-8"))
+    return text
