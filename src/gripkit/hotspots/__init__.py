@@ -9,10 +9,12 @@ from gripkit.hotspots.gistar import gistar
 from gripkit.hotspots.kde import dual_kde, kde
 from gripkit.hotspots.multiple import adjust_pvalues
 from gripkit.hotspots.profile import peak_windows, time_profile
+from gripkit.hotspots.select import candidate_areas
 
 __all__ = [
     "Concentration",
     "adjust_pvalues",
+    "candidate_areas",
     "classify_trends",
     "concentration",
     "count",

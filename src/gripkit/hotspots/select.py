@@ -1,0 +1,276 @@
+"""Patrol-area candidates: grow small, separated areas from the most harmful units.
+
+A patrol area is what one ~15-minute foot-patrol visit can cover (Koper 1995: stops of about
+10–15 minutes maximise residual deterrence; DOMAIN.md, "Patrols"). The default cap,
+:data:`DEFAULT_MAX_AREA_M2` = 62,500 m², is a 250 m × 250 m square: its edge is 1 km, about what
+two officers walk in 15 minutes at a slow patrol pace of ~4 km/h, and it sits between the 150 m
+hot spot cells of the Southend-on-Sea trial (22,500 m²) and a whole LSOA. With 150 m cells it
+admits 2 cells (45,000 m²); with 100 m cells, 6.
+
+The default separation, :data:`DEFAULT_MIN_SEPARATION_M` = 200 m between area *boundaries*,
+is twice the 100 m displacement buffer Operation Rowan measured around its areas, so two areas'
+buffers do not overlap (and a patrol in one is not seen as a patrol in the other).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+
+from gripkit import columns as col
+from gripkit.errors import InputError
+from gripkit.units.base import Units
+from gripkit.validate import has_columns, one_of, positive
+
+logger = logging.getLogger("gripkit")
+
+#: 250 m x 250 m: what one ~15-minute foot-patrol visit covers (module docstring).
+DEFAULT_MAX_AREA_M2 = 62_500.0
+#: Boundary-to-boundary gap: twice Operation Rowan's 100 m displacement buffer.
+DEFAULT_MIN_SEPARATION_M = 200.0
+#: Output columns of :func:`candidate_areas`.
+AREA_COLUMNS: tuple[str, ...] = (
+    "area_id", "unit_ids", "n_units", col.CRIMES, col.HARM, col.SHARE_OF_HARM, col.AREA_M2,
+    "over_cap", col.GEOMETRY,
+)
+
+
+def candidate_areas(
+    hotspots: gpd.GeoDataFrame,
+    units: Units | None,
+    *,
+    n: int = 20,
+    max_area_m2: float | None = None,
+    max_cells: int | None = None,
+    min_separation_m: float = DEFAULT_MIN_SEPARATION_M,
+    value: str = col.HARM,
+    contiguity: str = "queen",
+) -> gpd.GeoDataFrame:
+    """Up to ``n`` patrol areas grown greedily from the highest-``value`` units.
+
+    Greedy and deterministic: the unit with the most ``value`` (ties: more crimes, then
+    ``unit_id``) not yet used or blocked seeds an area; the area repeatedly absorbs its adjacent
+    free unit with the most ``value`` while the total area stays ``<= max_area_m2`` and the
+    number of units ``<= max_cells``; then every unit closer than ``min_separation_m`` to the
+    area's boundary is blocked. Repeat until ``n`` areas or no free unit is left. Only units
+    with ``value > 0`` and a geometry take part. Adjacency is ``units.neighbours()`` (queen for
+    grids and polygons) when implemented, else geometries that intersect (share an edge or a
+    corner); ``contiguity="rook"`` keeps only pairs sharing an edge. A single unit larger than
+    the cap (e.g. an LSOA) still forms an area on its own, flagged ``over_cap``.
+
+    Parameters
+    ----------
+    hotspots : geopandas.GeoDataFrame
+        Output of :func:`gripkit.hotspots.count` (``unit_id``, ``crimes``, ``harm``, ``area_m2``,
+        ``geometry``) in a projected CRS in metres. Not modified.
+    units : gripkit.units.Units or None
+        The units counted in, for :meth:`~gripkit.units.base.Units.neighbours`; None uses
+        geometry adjacency.
+    n : int, default 20
+        Most areas to return.
+    max_area_m2 : float, optional
+        Cap on an area's size; None means :data:`DEFAULT_MAX_AREA_M2` (62,500 m²).
+    max_cells : int, optional
+        Cap on the number of units in an area (no cap when None).
+    min_separation_m : float, default 200
+        Least boundary-to-boundary distance between two areas, in metres (0: may touch).
+    value : {"harm", "crimes"}, default "harm"
+        What ranks units and chooses which neighbour to absorb.
+    contiguity : {"queen", "rook"}, default "queen"
+        Whether units meeting only at a corner count as adjacent (queen, as in Gi*) or not
+        (rook: more compact areas, e.g. two diagonal grid cells are never merged).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per area in the order found (``area_id`` 1, 2, ...): ``unit_ids``
+        (comma-separated, in the order absorbed, seed first), ``n_units``, ``crimes`` and
+        ``harm`` (sums over the members), ``share_of_harm`` (of the total harm in ``hotspots``),
+        ``area_m2`` (sum of the members'), ``over_cap`` and ``geometry`` (the dissolved members).
+        ``attrs["candidate_areas"]`` records the parameters and the adjacency used.
+
+    Examples
+    --------
+    >>> from gripkit.hotspots import count
+    >>> from gripkit.units import GridUnits
+    >>> units = GridUnits(100, (0, 0, 999, 999))
+    >>> crimes = pd.DataFrame({"x": [250.0, 350.0, 950.0], "y": [250.0, 250.0, 950.0],
+    ...                        "harm": [10.0, 8.0, 3.0]})
+    >>> areas = candidate_areas(count(crimes, units), units, max_area_m2=30_000)
+    >>> areas[["unit_ids", "harm", "area_m2"]].values.tolist()
+    [['g2_2,g3_2', 18.0, 20000.0], ['g9_9', 3.0, 10000.0]]
+    """
+    n = int(positive("n", n, example="20"))
+    cap = DEFAULT_MAX_AREA_M2 if max_area_m2 is None else positive(
+        "max_area_m2", max_area_m2, unit="m²", example="62500")
+    cells = None if max_cells is None else int(positive("max_cells", max_cells, example="4"))
+    sep = _non_negative("min_separation_m", min_separation_m)
+    one_of("value", value, (col.HARM, col.CRIMES))
+    one_of("contiguity", contiguity, ("queen", "rook"))
+    pool, total_harm = _pool(hotspots, value)
+    neighbours, adjacency = _adjacency(pool, units, rook=contiguity == "rook")
+    geoms = pool[col.GEOMETRY].to_numpy()
+    areas = pool["_area"].to_numpy(dtype=float)
+    tree = shapely.STRtree(geoms)
+    status = np.zeros(len(pool), dtype=np.int8)  # 0 free, 1 used, 2 blocked
+    found: list[list[int]] = []
+    while len(found) < n:
+        free = np.flatnonzero(status == 0)
+        if not len(free):
+            break
+        members = _grow(int(free[0]), neighbours, status, areas, cap, cells)
+        status[members] = 1
+        found.append(members)
+        shape = shapely.union_all(geoms[members])
+        near = tree.query(shape, predicate="dwithin", distance=sep) if sep > 0 else np.array([], int)
+        near = near[(status[near] == 0) & (shapely.distance(shape, geoms[near]) < sep - 1e-6)]
+        status[near] = 2  # with sep == 0 areas may touch; used units never join another area
+    if len(found) < n:
+        logger.info("only %d of the %d patrol areas requested fit the caps and separation", len(found), n)
+    result = _table(pool, found, total_harm, cap, hotspots.crs)
+    result.attrs = {"candidate_areas": {
+        "n": n, "max_area_m2": cap, "max_area_default": max_area_m2 is None, "max_cells": cells,
+        "min_separation_m": sep, "separation": "boundary to boundary", "value": value,
+        "adjacency": adjacency, "contiguity": contiguity, "n_areas": len(found),
+    }}
+    return result
+
+
+def _non_negative(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (number >= 0 and np.isfinite(number)):
+        raise InputError(f"'{name}' must be >= 0 metres; received {value!r}. Pass e.g. 200.")
+    return number
+
+
+def _pool(hotspots: Any, value: str) -> tuple[pd.DataFrame, float]:
+    """Eligible units (value > 0, with geometry) in greedy order, and the total harm."""
+    if not isinstance(hotspots, gpd.GeoDataFrame):
+        raise InputError(
+            f"'hotspots' must be the GeoDataFrame of gripkit.hotspots.count; received "
+            f"{type(hotspots).__name__}."
+        )
+    has_columns(hotspots, (col.UNIT_ID, col.CRIMES, col.HARM, col.GEOMETRY), what="hotspots")
+    crs = hotspots.crs
+    if crs is None or not pyproj.CRS(crs).is_projected:
+        raise InputError(
+            f"'hotspots' must be in a projected CRS in metres; received "
+            f"{'no CRS' if crs is None else pyproj.CRS(crs).to_string()}. Reproject, e.g. to EPSG:27700."
+        )
+    frame = pd.DataFrame({
+        col.UNIT_ID: hotspots[col.UNIT_ID].astype(object).to_numpy(),
+        col.CRIMES: hotspots[col.CRIMES].to_numpy(dtype=float),
+        col.HARM: hotspots[col.HARM].to_numpy(dtype=float),
+        col.GEOMETRY: hotspots.geometry.to_numpy(),
+    })
+    geom_area = shapely.area(frame[col.GEOMETRY].to_numpy())
+    if col.AREA_M2 in hotspots.columns:
+        given = hotspots[col.AREA_M2].to_numpy(dtype=float, na_value=np.nan)
+        frame["_area"] = np.where(np.isfinite(given), given, geom_area)
+    else:
+        frame["_area"] = geom_area
+    total_harm = float(frame[col.HARM].sum())
+    geoms = frame[col.GEOMETRY].to_numpy()
+    usable = (frame[value].to_numpy() > 0) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    if not usable.any():
+        raise InputError(
+            f"no unit has {value} > 0 and a geometry among {len(frame)} units; nothing to patrol. "
+            "Check the crime selection and harm table."
+        )
+    pool = frame[usable].sort_values(
+        [value, col.CRIMES, col.UNIT_ID], ascending=[False, False, True], kind="mergesort"
+    ).reset_index(drop=True)
+    return pool, total_harm
+
+
+def _adjacency(pool: pd.DataFrame, units: Units | None, *, rook: bool) -> tuple[sparse.csr_matrix, str]:
+    """Adjacency among the pool units (``units.neighbours()`` if available, else geometry)."""
+    matrix, source = _queen(pool, units)
+    if not rook:
+        return matrix, source
+    coo = matrix.tocoo()
+    geoms = pool[col.GEOMETRY].to_numpy()
+    shared = shapely.intersection(shapely.boundary(geoms[coo.row]), shapely.boundary(geoms[coo.col]))
+    edge = shapely.length(shared) > 0
+    m = len(pool)
+    return sparse.csr_matrix((coo.data[edge], (coo.row[edge], coo.col[edge])), shape=(m, m)), source
+
+
+def _queen(pool: pd.DataFrame, units: Units | None) -> tuple[sparse.csr_matrix, str]:
+    if units is not None:
+        try:
+            matrix = units.neighbours()
+        except NotImplementedError:
+            matrix = None
+        if matrix is not None:
+            frame_ids = pd.Index(units.frame[col.UNIT_ID].astype(object))
+            pos = frame_ids.get_indexer(pool[col.UNIT_ID])
+            if (pos >= 0).all():
+                return sparse.csr_matrix(matrix[pos][:, pos]), "units.neighbours()"
+    geoms = pool[col.GEOMETRY].to_numpy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left != right
+    m = len(pool)
+    return sparse.csr_matrix((np.ones(int(keep.sum())), (left[keep], right[keep])), shape=(m, m)), "geometry"
+
+
+def _grow(
+    seed: int,
+    neighbours: sparse.csr_matrix,
+    status: np.ndarray,
+    areas: np.ndarray,
+    cap: float,
+    cells: int | None,
+) -> list[int]:
+    """Members of the area grown from ``seed``: absorb the best free neighbour while it fits."""
+    members = [seed]
+    size = float(areas[seed])
+    inside = {seed}
+    while cells is None or len(members) < cells:
+        frontier = {int(j) for i in members for j in _row(neighbours, i)}
+        fits = sorted(j for j in frontier - inside if status[j] == 0 and size + areas[j] <= cap * (1 + 1e-9))
+        if not fits:
+            break
+        pick = fits[0]  # pool order = most value first, ties already broken
+        members.append(pick)
+        inside.add(pick)
+        size += float(areas[pick])
+    return members
+
+
+def _row(matrix: sparse.csr_matrix, i: int) -> np.ndarray:
+    return matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]]
+
+
+def _table(
+    pool: pd.DataFrame, found: list[list[int]], total_harm: float, cap: float, crs: Any
+) -> gpd.GeoDataFrame:
+    ids = pool[col.UNIT_ID].to_numpy(dtype=object)
+    geoms = pool[col.GEOMETRY].to_numpy()
+    rows = []
+    for k, members in enumerate(found, start=1):
+        area = float(pool["_area"].to_numpy()[members].sum())
+        harm = float(pool[col.HARM].to_numpy()[members].sum())
+        rows.append({
+            "area_id": k,
+            "unit_ids": ",".join(str(i) for i in ids[members]),
+            "n_units": len(members),
+            col.CRIMES: int(pool[col.CRIMES].to_numpy()[members].sum()),
+            col.HARM: harm,
+            col.SHARE_OF_HARM: harm / total_harm if total_harm > 0 else np.nan,
+            col.AREA_M2: area,
+            "over_cap": area > cap * (1 + 1e-9),
+            col.GEOMETRY: shapely.union_all(geoms[members]),
+        })
+    frame = pd.DataFrame(rows, columns=list(AREA_COLUMNS))
+    return gpd.GeoDataFrame(frame, geometry=col.GEOMETRY, crs=crs)
