@@ -136,7 +136,7 @@ def test_missing_times_and_units_are_reported() -> None:
 
 def test_bad_arguments() -> None:
     crimes = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-01-01 10:00"]), "w": [-1.0]})
-    with pytest.raises(InputError, match="finite values >= 0"):
+    with pytest.raises(InputError, match="finite weights >= 0"):
         time_profile(crimes, weights="w")
     with pytest.raises(InputError, match="not a column"):
         time_profile(crimes, weights="harm")

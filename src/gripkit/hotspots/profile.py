@@ -15,6 +15,7 @@ import pandas as pd
 
 from gripkit import columns as col
 from gripkit.errors import InputError
+from gripkit.hotspots.count import _harm_weights
 from gripkit.units.base import check_crimes
 from gripkit.validate import positive
 
@@ -105,25 +106,15 @@ def time_profile(
 
 
 def _weights(frame: pd.DataFrame, weights: str | None) -> np.ndarray:
+    """Weight per crime: ones, or the checked ``weights`` column (shared with ``count``)."""
     if weights is None:
         return np.ones(len(frame))
-    if weights not in frame.columns:
+    if weights not in frame.columns:  # count() would fall back to ones for "harm"; here it is an error
         raise InputError(
             f"weights column {weights!r} is not a column of crimes; received columns "
             f"{', '.join(map(str, frame.columns))}. Apply a harm table first or pass weights=None."
         )
-    try:
-        w = pd.to_numeric(frame[weights]).to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"weights column {weights!r} must be numeric; received dtype "
-                         f"{frame[weights].dtype}.") from exc
-    bad = ~np.isfinite(w) | (w < 0)
-    if bad.any():
-        raise InputError(
-            f"weights column {weights!r} must hold finite values >= 0; received {int(bad.sum())} "
-            "missing, infinite or negative value(s). Give every crime type a weight (0 to exclude it)."
-        )
-    return w
+    return _harm_weights(frame, weights)[0]
 
 
 def _unit_ids(by: object, frame: pd.DataFrame) -> pd.Series:
