@@ -8,6 +8,7 @@ from gripkit.hotspots.count import count
 from gripkit.hotspots.gistar import gistar
 from gripkit.hotspots.kde import dual_kde, kde
 from gripkit.hotspots.multiple import adjust_pvalues
+from gripkit.hotspots.netkde import network_kde
 from gripkit.hotspots.profile import peak_windows, time_profile
 from gripkit.hotspots.select import candidate_areas
 
@@ -23,6 +24,7 @@ __all__ = [
     "gistar",
     "kde",
     "mann_kendall",
+    "network_kde",
     "peak_windows",
     "time_profile",
     "units_in_top",

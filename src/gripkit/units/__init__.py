@@ -1,4 +1,4 @@
-"""Spatial units crimes are counted in: grid cells, LSOAs (H3 hexagons and street segments later).
+"""Spatial units crimes are counted in: grid cells, LSOAs, H3 hexagons, street segments.
 
 Every kind implements :class:`~gripkit.units.base.Units`: ``frame``, ``assign(crimes)``,
 ``describe()``.
@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from gripkit.units.base import Units
 from gripkit.units.grid import GridUnits, chainey_cell_size
+from gripkit.units.hexgrid import H3Units
 from gripkit.units.lsoa import LsoaUnits, read_lsoa_boundaries
+from gripkit.units.segments import SegmentUnits
 
-__all__ = ["GridUnits", "LsoaUnits", "Units", "chainey_cell_size", "read_lsoa_boundaries"]
+__all__ = [
+    "GridUnits",
+    "H3Units",
+    "LsoaUnits",
+    "SegmentUnits",
+    "Units",
+    "chainey_cell_size",
+    "read_lsoa_boundaries",
+]

@@ -196,3 +196,25 @@ def cap_length(segments: Segments, max_length: float) -> Segments:
         np.r_[segments.node_xy, cut_xy],
         segments.source[piece_owner],
     )
+
+
+class Edges:
+    """The straight edges (consecutive vertex pairs) of every segment, for snapping."""
+
+    def __init__(self, geometry: np.ndarray) -> None:
+        xy, owner = shapely.get_coordinates(geometry, return_index=True)
+        inner = owner[1:] == owner[:-1]
+        self.start, self.end = xy[:-1][inner], xy[1:][inner]
+        self.segment = owner[:-1][inner]
+        self.length = np.hypot(*(self.end - self.start).T)
+        along = np.cumsum(self.length)
+        first = np.searchsorted(self.segment, self.segment)  # first edge of the same segment
+        self.along = along - self.length - (along[first] - self.length[first])
+        self.lines = shapely.linestrings(np.stack([self.start, self.end], axis=1))
+
+    def locate(self, edge: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """Distance along the segment of each point's projection on the given edge."""
+        start, step = self.start[edge], self.end[edge] - self.start[edge]
+        squared = (step**2).sum(axis=1)
+        t = np.clip(((xy - start) * step).sum(axis=1) / np.where(squared > 0, squared, 1.0), 0.0, 1.0)
+        return self.along[edge] + t * self.length[edge]

@@ -41,7 +41,7 @@ from scipy import sparse
 from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.units.base import UNIT_ID_DTYPE, Units, crime_xy, metre_crs, unit_frame
-from gripkit.units.network import Segments, cap_length, single_lines, split_at_junctions
+from gripkit.units.network import Edges, Segments, cap_length, single_lines, split_at_junctions
 from gripkit.validate import positive
 
 logger = logging.getLogger("gripkit")
@@ -99,7 +99,7 @@ class SegmentUnits(Units):
         self._ids = np.char.add("s", np.arange(len(self._geometry)).astype(str)).astype(object)
         self._meta = meta
         self._tree: shapely.STRtree | None = None
-        self._edges: _Edges
+        self._edges: Edges
         self.last_assignment: dict[str, int] | None = None
 
     @classmethod
@@ -230,7 +230,7 @@ class SegmentUnits(Units):
         nearest edge is the distance to its segment.
         """
         if self._tree is None:
-            self._edges = _Edges(self._geometry)
+            self._edges = Edges(self._geometry)
             self._tree = shapely.STRtree(self._edges.lines)
         edges = self._edges
         points = shapely.points(xy)
@@ -300,28 +300,6 @@ class SegmentUnits(Units):
 
     def __len__(self) -> int:
         return len(self._ids)
-
-
-class _Edges:
-    """The straight edges (consecutive vertex pairs) of every segment, for snapping."""
-
-    def __init__(self, geometry: np.ndarray) -> None:
-        xy, owner = shapely.get_coordinates(geometry, return_index=True)
-        inner = owner[1:] == owner[:-1]
-        self.start, self.end = xy[:-1][inner], xy[1:][inner]
-        self.segment = owner[:-1][inner]
-        self.length = np.hypot(*(self.end - self.start).T)
-        along = np.cumsum(self.length)
-        first = np.searchsorted(self.segment, self.segment)  # first edge of the same segment
-        self.along = along - self.length - (along[first] - self.length[first])
-        self.lines = shapely.linestrings(np.stack([self.start, self.end], axis=1))
-
-    def locate(self, edge: np.ndarray, xy: np.ndarray) -> np.ndarray:
-        """Distance along the segment of each point's projection on the given edge."""
-        start, step = self.start[edge], self.end[edge] - self.start[edge]
-        squared = (step**2).sum(axis=1)
-        t = np.clip(((xy - start) * step).sum(axis=1) / np.where(squared > 0, squared, 1.0), 0.0, 1.0)
-        return self.along[edge] + t * self.length[edge]
 
 
 def _read_network(network: Any, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
