@@ -1,0 +1,213 @@
+"""The FastAPI application: login wall, security headers, error pages, routers, docs behind login.
+
+Example
+-------
+>>> from gripkit.dashboard import create_app
+>>> app = create_app(":memory:")
+>>> sorted({r.path for r in app.routes} & {"/login", "/api/hotspots", "/docs", "/openapi.json"})
+['/api/hotspots', '/docs', '/openapi.json', '/login']
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gripkit.dashboard.pages import STATIC, render
+from gripkit.dashboard.state import ANYONE, SESSION_COOKIE, DashboardState, Settings, require
+from gripkit.errors import GripkitError, InputError
+from gripkit.workspace import Workspace
+
+log = logging.getLogger("gripkit.dashboard")
+PUBLIC_PREFIXES = ("/static/",)
+PUBLIC_PATHS = ("/login", "/favicon.ico")
+_CSP = (
+    "default-src 'self'; img-src 'self' data: {tiles}; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'{docs}; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def _wants_json(path: str) -> bool:
+    return path.startswith("/api/") or path in ("/openapi.json", "/docs", "/redoc")
+
+
+class LoginWall:
+    """ASGI middleware: attaches the session, refuses everything but /login and /static without one.
+
+    Pages redirect (303) to ``/login?next=...``; the API, ``/docs`` and ``/openapi.json`` answer 401.
+    Every response gets security headers (CSP, no framing, no sniffing, same-origin referrer).
+    """
+
+    def __init__(self, app: ASGIApp, state: DashboardState) -> None:
+        self.app = app
+        self.state = state
+        tiles = state.settings.tiles_url
+        host = "/".join(tiles.split("/")[:3]) if tiles else ""
+        self.csp = _CSP.format(tiles=host, docs="").encode()
+        self.csp_docs = _CSP.format(tiles=host, docs=" 'unsafe-inline'").encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        token = _cookie(scope, SESSION_COOKIE)
+        session = None
+        if token:
+            session = self.state.cached_session(token)
+            if session is None:
+                session = await run_in_threadpool(self.state.session, token)
+        scope.setdefault("state", {})["session"] = session
+        scope["state"]["session_token"] = token if session else None
+        csp = self.csp_docs if path == "/docs" else self.csp
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", csp),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                if not path.startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+        if session is None and not public:
+            response: Response
+            if _wants_json(path):
+                response = JSONResponse({"detail": "login required"}, status_code=401,
+                                        headers={"WWW-Authenticate": 'Cookie realm="gripkit"'})
+            else:
+                target = path + (("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string") else "")
+                response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            await response(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == name:
+                    return v
+    return None
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request.url.path):
+        return JSONResponse({"detail": message}, status_code=status)
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404:
+            detail = "no such page"
+        response = _error(request, exc.status_code, detail)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())
+        return _error(request, 422, f"invalid request parameter(s): {fields}")
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError) -> Response:
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(GripkitError)
+    async def gripkit_error(request: Request, exc: GripkitError) -> Response:
+        return _error(request, 409, str(exc))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "internal error; the details are in the server log")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    state: DashboardState = app.state.dashboard
+    with state.lock:
+        state.ws.close()
+
+
+def create_app(
+    workspace: str | Path | Workspace,
+    *,
+    settings: Settings | None = None,
+    **options: Any,
+) -> FastAPI:
+    """Build the dashboard app over a workspace (path, ``":memory:"`` or an open Workspace).
+
+    ``options`` are :class:`~gripkit.dashboard.state.Settings` fields (``secure_cookies``,
+    ``tiles_url``, ``login_per_user``...). The workspace stays open for the app's lifetime.
+    """
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    conf = settings or Settings(workspace=Path(ws.path), **options)
+    state = DashboardState(conf, ws)
+    state.throttle = type(state.throttle)(conf.login_per_user, conf.login_per_client, conf.login_window_s)
+    app = FastAPI(
+        title="gripkit dashboard",
+        description="Hotspots, patrols, dosage, evaluation. Every route needs a logged-in session.",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        debug=False,
+        lifespan=_lifespan,
+    )
+    app.state.dashboard = state
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    from gripkit.dashboard import routes_api, routes_auth, routes_officer, routes_pages, routes_users
+
+    for module in (routes_auth, routes_pages, routes_officer, routes_users, routes_api):
+        app.include_router(module.router)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require(*ANYONE))])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(require(*ANYONE))])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="gripkit API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
+    _install_error_pages(app)
+    app.add_middleware(LoginWall, state=state)
+
+    return app

@@ -1,0 +1,265 @@
+"""What the dashboard shows, read or computed from the workspace: one small function per need.
+
+Hotspot maps are computed by :func:`gripkit.hotspots.find.find_hotspots` (``store=False``) for a
+:class:`HotspotQuery` and served as GeoJSON in WGS84. New hotspot methods plug in through
+:data:`METHODS`; patrols come from the ``officer_patrols`` table, which the lead can later fill from
+the patrol planner's ``plan_visits``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gripkit import columns as C
+from gripkit.errors import InputError
+from gripkit.hotspots.find import UNITS, HotspotResult, build_units, find_hotspots, select_crimes
+from gripkit.validate import one_of
+from gripkit.workspace import Workspace, parse_month
+
+MAX_FEATURES = 5000
+DEFAULT_LIMIT = 500
+
+
+def _count_method(ws: Workspace, query: HotspotQuery) -> HotspotResult:
+    return find_hotspots(
+        ws,
+        unit=query.unit,
+        crime_types=list(query.crime_types) or None,
+        months=(query.month_from, query.month_to),
+        harm=query.harm,
+        store=False,
+    )
+
+
+#: hotspot methods offered by the map: name -> (description, function). Others join here.
+METHODS: dict[str, tuple[str, Callable[[Workspace, HotspotQuery], HotspotResult]]] = {
+    "count": ("harm-weighted crime counts per unit", _count_method),
+}
+
+
+@dataclass(frozen=True)
+class HotspotQuery:
+    """The map's filters: unit, method, crime types, months (inclusive ``YYYY-MM``), harm table, limit."""
+
+    unit: str = "grid"
+    method: str = "count"
+    crime_types: tuple[str, ...] = ()
+    month_from: str | None = None
+    month_to: str | None = None
+    harm: str = "cchi"
+    limit: int = DEFAULT_LIMIT
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        one_of("unit", self.unit, UNITS)
+        if self.method not in METHODS:
+            raise InputError(
+                f"method {self.method!r} is not available yet; received {self.method!r}. "
+                f"Choose from: {', '.join(METHODS)}."
+            )
+        unknown = sorted(set(self.crime_types) - set(C.CRIME_TYPES))
+        if unknown:
+            raise InputError(f"unknown crime type(s) {unknown}; choose from: {', '.join(C.CRIME_TYPES)}.")
+        for name in ("month_from", "month_to"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, f"{parse_month(value):%Y-%m}")
+        if not 1 <= int(self.limit) <= MAX_FEATURES:
+            raise InputError(f"'limit' must be between 1 and {MAX_FEATURES}; received {self.limit!r}.")
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Hashable identity of the computation (the limit only trims the output)."""
+        return (self.unit, self.method, tuple(sorted(self.crime_types)), self.month_from, self.month_to, self.harm)
+
+    def as_params(self) -> dict[str, Any]:
+        """The query as JSON-friendly parameters."""
+        return {
+            "unit": self.unit,
+            "method": self.method,
+            "crime_types": list(self.crime_types),
+            "month_from": self.month_from,
+            "month_to": self.month_to,
+            "harm": self.harm,
+            "limit": self.limit,
+        }
+
+
+def compute_hotspots(ws: Workspace, query: HotspotQuery) -> HotspotResult:
+    """Run the query's hotspot method on the workspace's crimes."""
+    return METHODS[query.method][1](ws, query)
+
+
+def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, Any]:
+    """The top ``query.limit`` units with crimes as a GeoJSON FeatureCollection in WGS84.
+
+    Properties: ``unit_id, crimes, harm, harm_rank, share_of_harm, cumulative_share, area_m2``; the
+    collection carries ``query`` and ``meta`` members (method parameters and provenance).
+    """
+    frame = result.hotspots
+    frame = frame[(frame[C.CRIMES] > 0) & frame.geometry.notna()].head(query.limit)
+    wgs = frame.to_crs(C.WGS84)
+    features = []
+    geoms = json.loads(wgs.geometry.to_json(to_wgs84=False))["features"]
+    for row, geom in zip(wgs.drop(columns=C.GEOMETRY).itertuples(index=False), geoms, strict=True):
+        props = {
+            C.UNIT_ID: str(row.unit_id),
+            C.CRIMES: int(row.crimes),
+            C.HARM: round(float(row.harm), 3),
+            C.HARM_RANK: int(row.harm_rank),
+            C.SHARE_OF_HARM: _finite(row.share_of_harm),
+            C.CUMULATIVE_SHARE: _finite(row.cumulative_share),
+            C.AREA_M2: _finite(row.area_m2, 1),
+        }
+        features.append({"type": "Feature", "id": props[C.UNIT_ID], "properties": props,
+                         "geometry": _round_coords(geom["geometry"])})
+    meta = {k: v for k, v in result.meta.items() if k != "workspace"}
+    return {"type": "FeatureCollection", "features": features, "query": query.as_params(), "meta": meta}
+
+
+def _finite(value: Any, digits: int = 6) -> float | None:
+    number = float(value)
+    return round(number, digits) if np.isfinite(number) else None
+
+
+def _round_coords(geometry: dict[str, Any]) -> dict[str, Any]:
+    def walk(item: Any) -> Any:
+        if isinstance(item, list | tuple):
+            if item and isinstance(item[0], int | float):
+                return [round(float(v), 6) for v in item]
+            return [walk(v) for v in item]
+        return item
+
+    return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
+
+
+def unit_detail(ws: Workspace, result: HotspotResult, query: HotspotQuery, unit_id: str) -> dict[str, Any]:
+    """One unit's rank, monthly trend, crime-type profile and hour × weekday counts (when times exist)."""
+    row = result.hotspots[result.hotspots[C.UNIT_ID].astype(str) == unit_id]
+    if row.empty:
+        raise KeyError(unit_id)
+    crimes = select_crimes(ws, crime_types=list(query.crime_types) or None,
+                           months=(query.month_from, query.month_to))
+    cell = result.meta.get("cell_size_m") if query.unit == "grid" else None
+    units, _ = build_units(crimes, query.unit, cell_size=cell)
+    ids = units.assign(crimes)
+    mine = crimes[ids.eq(unit_id).fillna(False).to_numpy(dtype=bool)]
+    months = mine.groupby(pd.to_datetime(mine[C.MONTH]).dt.strftime("%Y-%m")).size()
+    all_months = sorted(pd.to_datetime(crimes[C.MONTH]).dt.strftime("%Y-%m").unique())
+    trend = [{"month": m, "crimes": int(months.get(m, 0))} for m in all_months]
+    profile = mine[C.CRIME_TYPE].value_counts()
+    timed = pd.to_datetime(mine[C.OCCURRED_AT]).dropna()
+    hours: list[list[int]] | None = None
+    if len(timed):
+        grid = np.zeros((7, 24), dtype=int)
+        np.add.at(grid, (timed.dt.weekday.to_numpy(), timed.dt.hour.to_numpy()), 1)
+        hours = grid.tolist()
+    first = row.iloc[0]
+    centre = row.to_crs(C.WGS84).geometry.iloc[0].centroid if first.geometry is not None else None
+    return {
+        C.UNIT_ID: unit_id,
+        C.HARM_RANK: int(first[C.HARM_RANK]),
+        C.CRIMES: int(first[C.CRIMES]),
+        C.HARM: float(first[C.HARM]),
+        C.SHARE_OF_HARM: _finite(first[C.SHARE_OF_HARM]),
+        "centre": [round(centre.x, 6), round(centre.y, 6)] if centre is not None else None,
+        "trend": trend,
+        "profile": [{"crime_type": str(k), "crimes": int(v)} for k, v in profile.items()],
+        "hour_weekday": hours,
+    }
+
+
+def filter_options(ws: Workspace) -> dict[str, Any]:
+    """Crime types and months present in the workspace, for the map's filter form."""
+    types = [r[0] for r in ws.con.execute("SELECT DISTINCT crime_type FROM crimes ORDER BY 1").fetchall()]
+    months = [f"{r[0]:%Y-%m}" for r in ws.con.execute("SELECT DISTINCT month FROM crimes ORDER BY 1").fetchall()]
+    return {"crime_types": types, "months": months, "units": list(UNITS), "methods": {
+        name: desc for name, (desc, _) in METHODS.items()}}
+
+
+# -- patrols and visits (officer_patrols / officer_visits) ---------------------------------------
+def patrols(ws: Workspace, officer: str | None = None) -> list[dict[str, Any]]:
+    """Assigned patrols, newest day first; only ``officer``'s when given; with any open visit."""
+    sql = (
+        "SELECT p.patrol_id, p.officer, p.area_id, p.date, p.start_time, p.minutes, p.plan_id, p.note, "
+        "(SELECT max(v.visit_id) FROM officer_visits v WHERE v.patrol_id = p.patrol_id "
+        " AND v.stopped_at IS NULL) AS open_visit, "
+        "(SELECT count(*) FROM officer_visits v WHERE v.patrol_id = p.patrol_id) AS visits "
+        "FROM officer_patrols p"
+    )
+    params: list[Any] = []
+    if officer is not None:
+        sql += " WHERE p.officer = ?"
+        params.append(officer)
+    rows = ws.con.execute(sql + " ORDER BY p.date DESC, p.start_time, p.patrol_id", params).fetchall()
+    names = ("patrol_id", "officer", "area_id", "date", "start_time", "minutes", "plan_id", "note",
+             "open_visit", "visits")
+    return [_jsonable(dict(zip(names, r, strict=True))) for r in rows]
+
+
+def patrol(ws: Workspace, patrol_id: int) -> dict[str, Any] | None:
+    """One patrol by id, or None."""
+    found = [p for p in patrols(ws) if p["patrol_id"] == patrol_id]
+    return found[0] if found else None
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in record.items()}
+
+
+def assign_patrol(
+    ws: Workspace, *, officer: str, area_id: str, day: date | str, start_time: str | None = None,
+    minutes: int = 15, created_by: str | None = None, plan_id: int | None = None, note: str | None = None,
+) -> int:
+    """Assign a patrol of ``minutes`` in ``area_id`` on ``day`` to ``officer``; returns its id."""
+    user = ws.con.execute("SELECT role FROM users WHERE username = ?", [officer]).fetchone()
+    if user is None or user[0] != "officer":
+        raise InputError(f"'officer' must be an existing officer's user name; received {officer!r}.")
+    if not area_id or len(area_id) > 100:
+        raise InputError(f"'area_id' must be a unit id such as g10_20; received {area_id!r}.")
+    if not 1 <= int(minutes) <= 24 * 60:
+        raise InputError(f"'minutes' must be between 1 and 1440; received {minutes!r}.")
+    try:
+        when = day if isinstance(day, date) else date.fromisoformat(str(day))
+    except ValueError as exc:
+        raise InputError(f"'date' must look like YYYY-MM-DD; received {day!r}.") from exc
+    row = ws.con.execute("SELECT coalesce(max(patrol_id), 0) + 1 FROM officer_patrols").fetchone()
+    pid = int(row[0]) if row else 1
+    ws.con.execute(
+        "INSERT INTO officer_patrols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [pid, officer, area_id, when, start_time or None, int(minutes), plan_id, note, created_by],
+    )
+    return pid
+
+
+def start_visit(ws: Workspace, patrol_id: int, officer: str) -> int:
+    """Record that ``officer`` arrived in the patrol's area now; returns the visit id."""
+    found = patrol(ws, patrol_id)
+    if found is None or found["officer"] != officer:
+        raise PermissionError(patrol_id)
+    if found["open_visit"] is not None:
+        return int(found["open_visit"])
+    row = ws.con.execute("SELECT coalesce(max(visit_id), 0) + 1 FROM officer_visits").fetchone()
+    vid = int(row[0]) if row else 1
+    ws.con.execute(
+        "INSERT INTO officer_visits VALUES (?, ?, ?, ?, now(), NULL)", [vid, patrol_id, officer, found["area_id"]]
+    )
+    return vid
+
+
+def stop_visit(ws: Workspace, patrol_id: int, officer: str) -> int | None:
+    """Close the officer's open visit on this patrol (if any); returns its id."""
+    found = patrol(ws, patrol_id)
+    if found is None or found["officer"] != officer:
+        raise PermissionError(patrol_id)
+    if found["open_visit"] is None:
+        return None
+    ws.con.execute("UPDATE officer_visits SET stopped_at = now() WHERE visit_id = ?", [found["open_visit"]])
+    return int(found["open_visit"])

@@ -1,0 +1,152 @@
+"""Analyst pages: hotspot map and detail, plan and calendar, dosage, evaluation, allocation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from gripkit.dashboard import auth, data
+from gripkit.dashboard.pages import render
+from gripkit.dashboard.state import ANALYST, ANYONE, DashboardState, checked_form, get_state, require
+from gripkit.errors import InputError
+from gripkit.report import inputs
+
+router = APIRouter(include_in_schema=False)
+Analyst = Annotated[auth.Session, Depends(require(*ANALYST))]
+State = Annotated[DashboardState, Depends(get_state)]
+
+
+def query_from(
+    unit: str = "grid",
+    method: str = "count",
+    crime_type: list[str] | None = None,
+    month_from: str | None = None,
+    month_to: str | None = None,
+    harm: str = "cchi",
+    limit: int = data.DEFAULT_LIMIT,
+) -> data.HotspotQuery:
+    """Build a :class:`~gripkit.dashboard.data.HotspotQuery` from query-string filters (400 if invalid)."""
+    return data.HotspotQuery(
+        unit=unit, method=method, crime_types=tuple(t for t in (crime_type or []) if t),
+        month_from=month_from or None, month_to=month_to or None, harm=harm, limit=limit,
+    )
+
+
+async def hotspot_query(
+    unit: Annotated[str, Query(description="grid or lsoa")] = "grid",
+    method: Annotated[str, Query(description="hotspot method, e.g. count")] = "count",
+    crime_type: Annotated[list[str] | None, Query(description="police.uk crime type; repeat for several")] = None,
+    month_from: Annotated[str | None, Query(description="first month, YYYY-MM")] = None,
+    month_to: Annotated[str | None, Query(description="last month, YYYY-MM")] = None,
+    harm: Annotated[str, Query(description="harm table: cchi, ons_css or none")] = "cchi",
+    limit: Annotated[int, Query(description="at most this many units (highest harm first)")] = data.DEFAULT_LIMIT,
+) -> data.HotspotQuery:
+    """FastAPI dependency: the map filters of a request."""
+    return query_from(unit, method, crime_type, month_from, month_to, harm, limit)
+
+
+HotspotFilters = Annotated[data.HotspotQuery, Depends(hotspot_query)]
+
+
+def _has_crimes(state: DashboardState) -> bool:
+    row = state.db(lambda ws: ws.con.execute("SELECT count(*) FROM crimes").fetchone())
+    return bool(row and row[0])
+
+
+@router.get("/")
+def map_page(request: Request, state: State, query: HotspotFilters,
+             session: Annotated[auth.Session, Depends(require(*ANYONE))]) -> Response:
+    """Hotspot map with filters (crime types, months, unit, method)."""
+    if session.user.role == "officer":
+        return RedirectResponse("/officer", status_code=303)
+    options = state.db(data.filter_options)
+    return render(request, "map.html", {
+        "query": query, "options": options, "has_crimes": bool(options["months"]),
+        "api_query": request.url.query, "tiles_url": state.settings.tiles_url or "",
+        "tiles_attribution": state.settings.tiles_attribution,
+    })
+
+
+@router.get("/hotspots/{unit_id}")
+async def hotspot_page(request: Request, unit_id: str, state: State, query: HotspotFilters,
+                       session: Analyst) -> Response:
+    """One hotspot: rank, monthly trend, crime-type profile, hour × weekday (when times exist)."""
+    if not await run_in_threadpool(_has_crimes, state):
+        return render(request, "notrun.html", {"title": f"Hotspot {unit_id}", "what": "ingest"})
+    result = await run_in_threadpool(state.hotspots, query)
+    try:
+        detail = await run_in_threadpool(state.db, lambda ws: data.unit_detail(ws, result, query, unit_id))
+    except KeyError:
+        raise HTTPException(status_code=404, detail="no such unit") from None
+    peak = max([t["crimes"] for t in detail["trend"]] or [1]) or 1
+    hours_peak = max((max(r) for r in detail["hour_weekday"]), default=1) if detail["hour_weekday"] else 1
+    return render(request, "hotspot.html", {"d": detail, "query": query, "peak": peak,
+                                            "hours_peak": hours_peak or 1, "api_query": request.url.query,
+                                            "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")})
+
+
+@router.get("/plan")
+def plan_page(request: Request, state: State, session: Analyst) -> Response:
+    """The latest patrol plan (patrol stage) and the calendar of patrols assigned to officers."""
+    plan = state.db(inputs.latest_plan)
+    assigned = state.db(data.patrols)
+    officers = [u.username for u in state.db(auth.list_users) if u.role == "officer"]
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in sorted(assigned, key=lambda p: (p["date"], p["start_time"] or "")):
+        by_day[p["date"]].append(p)
+    return render(request, "plan.html", {"plan": plan, "by_day": dict(by_day), "officers": officers,
+                                         "error": request.query_params.get("error", "")})
+
+
+@router.post("/plan/assign")
+async def assign(request: Request, state: State, session: Analyst,
+                 form: Annotated[dict[str, str], Depends(checked_form)]) -> Response:
+    """Assign a patrol to an officer (CSRF-checked form)."""
+    try:
+        minutes = int(form.get("minutes") or 15)
+        await run_in_threadpool(state.db, lambda ws: data.assign_patrol(
+            ws, officer=form.get("officer", ""), area_id=form.get("area_id", "").strip(),
+            day=form.get("date", ""), start_time=form.get("start_time") or None, minutes=minutes,
+            created_by=session.user.username, note=form.get("note") or None))
+    except (InputError, ValueError) as exc:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/plan?error={quote(str(exc))}", status_code=303)
+    return RedirectResponse("/plan", status_code=303)
+
+
+@router.get("/dosage")
+def dosage_page(request: Request, state: State, session: Analyst) -> Response:
+    """Visits recorded by officers against their planned minutes; GPS dosage when that stage has run."""
+    visits = state.db(inputs.officer_visits)
+    gps = state.db(lambda ws: inputs.table_frame(ws, "visits", "ORDER BY start_utc DESC LIMIT 200"))
+    stored = state.db(lambda ws: inputs.latest_result(ws, *inputs.DOSAGE_KINDS))
+    rows = visits.to_dict("records") if not visits.empty else []
+    done = [r for r in rows if r.get("minutes_on_site") == r.get("minutes_on_site") and r.get("minutes_on_site")]
+    planned = sum(float(r.get("planned_minutes") or 0) for r in done)
+    on_site = sum(float(r["minutes_on_site"]) for r in done)
+    return render(request, "dosage.html", {
+        "visits": rows, "gps": gps.to_dict("records") if not gps.empty else [], "stored": stored,
+        "compliance": (on_site / planned) if planned else None, "on_site": on_site, "planned": planned,
+    })
+
+
+def _result_page(request: Request, state: DashboardState, title: str, kinds: tuple[str, ...], stage: str) -> Response:
+    found = state.db(lambda ws: inputs.latest_result(ws, *kinds))
+    return render(request, "result.html", {"title": title, "result": found, "stage": stage})
+
+
+@router.get("/evaluation")
+def evaluation_page(request: Request, state: State, session: Analyst) -> Response:
+    """The latest evaluation result (evaluate stage), or "not run yet"."""
+    return _result_page(request, state, "Evaluation", inputs.EVALUATION_KINDS, "gripkit evaluate")
+
+
+@router.get("/allocation")
+def allocation_page(request: Request, state: State, session: Analyst) -> Response:
+    """The latest funding allocation (allocate stage), or "not run yet"."""
+    return _result_page(request, state, "Funding allocation", inputs.ALLOCATION_KINDS, "gripkit allocate")

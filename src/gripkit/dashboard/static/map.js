@@ -1,0 +1,68 @@
+/* Hotspot map: fetch GeoJSON from the API, colour units by harm, link each to its detail page. */
+(function () {
+  "use strict";
+  var el = document.getElementById("map");
+  if (!el || typeof L === "undefined") { return; }
+  var status = document.getElementById("map-status");
+  var list = document.getElementById("top-list");
+  var query = el.dataset.query ? "?" + el.dataset.query : "";
+  var map = L.map(el, { preferCanvas: false, zoomSnap: 0.25 });
+  if (el.dataset.tiles) {
+    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.tilesAttribution || "" }).addTo(map);
+  }
+  map.attributionControl.addAttribution("Crime data: police.uk, OGL v3.0");
+  map.setView([52.0, -0.45], 10);
+
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function colour(share) {
+    var t = Math.sqrt(Math.max(0, Math.min(1, share)));
+    var stops = [[255, 237, 160], [254, 178, 76], [240, 59, 32], [128, 0, 38]];
+    var pos = t * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(pos)), f = pos - i;
+    var c = stops[i].map(function (v, k) { return Math.round(v + f * (stops[i + 1][k] - v)); });
+    return "rgb(" + c.join(",") + ")";
+  }
+
+  fetch(el.dataset.api, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+    .then(function (r) {
+      if (!r.ok) { return r.json().then(function (b) { throw new Error(b.detail || r.statusText); }); }
+      return r.json();
+    })
+    .then(function (data) {
+      var maxHarm = data.features.reduce(function (m, f) { return Math.max(m, f.properties.harm); }, 0) || 1;
+      var layer = L.geoJSON(data, {
+        style: function (f) {
+          return { color: "#1f3a93", weight: f.properties.harm_rank <= 10 ? 1.5 : 0.3,
+                   fillColor: colour(f.properties.harm / maxHarm), fillOpacity: 0.8 };
+        },
+        onEachFeature: function (f, lyr) {
+          var p = f.properties, href = "/hotspots/" + encodeURIComponent(p.unit_id) + query;
+          lyr.bindPopup("<strong>#" + p.harm_rank + " " + esc(p.unit_id) + "</strong><br>" + p.crimes +
+            " crimes, harm " + p.harm.toFixed(1) + "<br><a class=\"detail-link\" href=\"" + esc(href) +
+            "\">Open hotspot</a>");
+          if (lyr._path) { lyr._path.setAttribute("data-unit", p.unit_id); }
+          lyr.on("add", function () { if (lyr._path) { lyr._path.setAttribute("data-unit", p.unit_id); } });
+        }
+      }).addTo(map);
+      if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [10, 10] }); }
+      el.dataset.features = String(data.features.length);
+      status.textContent = data.features.length + " units shown (" + (data.meta.unit || "") + ", " +
+        (data.meta.months || "") + ", harm table " + (data.meta.harm_table || "") + ").";
+      data.features.slice(0, 10).forEach(function (f) {
+        var li = document.createElement("li"), a = document.createElement("a");
+        a.href = "/hotspots/" + encodeURIComponent(f.properties.unit_id) + query;
+        a.textContent = f.properties.unit_id + " (" + f.properties.crimes + " crimes)";
+        li.appendChild(a); list.appendChild(li);
+      });
+      el.classList.add("loaded");
+    })
+    .catch(function (err) {
+      status.textContent = "Could not load hotspots: " + err.message;
+      status.classList.add("error");
+      el.dataset.features = "0";
+    });
+}());
