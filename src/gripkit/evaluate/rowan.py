@@ -88,7 +88,9 @@ class RowanResult:
         return pd.DataFrame(rows)
 
 
-def _monthly(crimes: pd.DataFrame, ids: pd.Series, areas: list[str], months: pd.DatetimeIndex) -> pd.DataFrame:
+def _monthly(
+    crimes: pd.DataFrame, ids: pd.Series, areas: list[str], months: pd.DatetimeIndex
+) -> pd.DataFrame:
     frame = pd.DataFrame({AREA_ID: ids.astype(object), PERIOD: pd.to_datetime(crimes[C.MONTH])})
     frame = frame[frame[AREA_ID].isin(areas)]
     counts = frame.groupby([AREA_ID, PERIOD]).size()
@@ -144,7 +146,9 @@ def op_rowan_power(
         raise InputError("op_rowan_power ranks areas by harm: pass a harm table such as 'cchi', not none.")
     last = ws.con.execute("SELECT max(month) FROM crimes").fetchone()
     if not last or last[0] is None:
-        raise InputError(f"workspace {ws.path} holds no crimes. Ingest police.uk files with `gripkit ingest`.")
+        raise InputError(
+            f"workspace {ws.path} holds no crimes. Ingest police.uk files with `gripkit ingest`."
+        )
     end = pd.Timestamp(last[0])
     first = end - pd.DateOffset(months=months - 1)
     crimes = select_crimes(ws, serious_violence=True, months=(first.date(), end.date()), force=force)
