@@ -135,6 +135,10 @@ def grid_density(
     reach = math.ceil(kernel_radius(kernel, bandwidth) / step)
     pad = reach + 1
     nx, ny = n_cols * k + 2 * pad, n_rows * k + 2 * pad
+    # Circular convolution of length L per axis: outputs needed at [pad, pad + n k), inputs lie in
+    # [0, n k + 2 pad), so index differences span less than n k + pad and no kernel tap
+    # (|offset| <= reach) wraps onto an output when L >= n k + pad + reach + 1 (< nx, ny).
+    lx, ly = fft.next_fast_len(nx, real=True), fft.next_fast_len(ny, real=True)
     # fine node j sits at origin + (j - pad + 0.5) * step; cell c's centre is node pad + c k + (k-1)/2
     u = (x - origin[0]) / step - 0.5 + pad
     v = (y - origin[1]) / step - 0.5 + pad
@@ -145,47 +149,42 @@ def grid_density(
     j0 = v.astype(np.int64)
     t = u - i0
     s = v - j0
-    flat = j0 * nx + i0
+    flat = j0 * lx + i0
     wt = w * t
     w1t = w - wt
-    size = nx * ny
+    size = lx * ly
     binned = np.bincount(flat, weights=w1t * (1.0 - s), minlength=size)
     binned += np.bincount(flat + 1, weights=wt * (1.0 - s), minlength=size)
-    binned += np.bincount(flat + nx, weights=w1t * s, minlength=size)
-    binned += np.bincount(flat + nx + 1, weights=wt * s, minlength=size)
-    kern = _kernel_grid(kernel, bandwidth, step, reach)
-    smooth = _convolve(binned.reshape(ny, nx), kern, n_rows * k, n_cols * k, pad)
-    centre = (k - 1) // 2
-    return smooth[centre::k, centre::k], beyond
-
-
-def _kernel_grid(kernel: str, bandwidth: float, step: float, reach: int) -> np.ndarray:
-    """Kernel values at the lattice offsets ``(i step, j step)``, ``-reach <= i, j <= reach``."""
-    offsets = np.arange(-reach, reach + 1, dtype=float) * step
-    d2 = offsets[:, None] ** 2 + offsets[None, :] ** 2
-    return kernel_values(kernel, d2, bandwidth)
-
-
-def _convolve(binned: np.ndarray, kern: np.ndarray, out_rows: int, out_cols: int, pad: int) -> np.ndarray:
-    """``binned`` convolved with the centred ``kern``, at rows/columns ``pad .. pad + out - 1``.
-
-    Circular convolution by real FFTs of length ``L >= out + pad + reach + 1`` per axis: the
-    output indices needed lie in ``[pad, pad + out)`` and the input in ``[0, out + 2 pad)``, so
-    their differences span less than ``out + pad`` and no kernel tap (``|offset| <= reach``)
-    can wrap onto them.
-    """
-    reach = kern.shape[0] // 2
-    ly = fft.next_fast_len(out_rows + pad + reach + 1, real=True)
-    lx = fft.next_fast_len(out_cols + pad + reach + 1, real=True)
-    ly, lx = max(ly, binned.shape[0]), max(lx, binned.shape[1])
-    wrapped = np.zeros((ly, lx))
-    idx_y = np.arange(-reach, reach + 1) % ly
-    idx_x = np.arange(-reach, reach + 1) % lx
-    wrapped[np.ix_(idx_y, idx_x)] = kern
-    spectrum = fft.rfft2(binned, s=(ly, lx), workers=-1)
-    spectrum *= fft.rfft2(wrapped, workers=-1)
+    binned += np.bincount(flat + lx, weights=w1t * s, minlength=size)
+    binned += np.bincount(flat + lx + 1, weights=wt * s, minlength=size)
+    spectrum = fft.rfft2(binned.reshape(ly, lx), workers=-1)
+    spectrum *= _kernel_spectrum(kernel, bandwidth, step, reach, (ly, lx))
     full = fft.irfft2(spectrum, s=(ly, lx), workers=-1)
-    return full[pad : pad + out_rows, pad : pad + out_cols]
+    centre = pad + (k - 1) // 2
+    return full[centre : pad + n_rows * k : k, centre : pad + n_cols * k : k], beyond
+
+
+def _kernel_spectrum(
+    kernel: str, bandwidth: float, step: float, reach: int, shape: tuple[int, int]
+) -> np.ndarray:
+    """``rfft2`` of the kernel sampled at offsets ``(i step, j step)``, ``|i|, |j| <= reach``, wrapped.
+
+    The Gaussian is separable, so its 2-D transform is the outer product of two 1-D transforms.
+    """
+    ly, lx = shape
+    offsets = np.arange(-reach, reach + 1, dtype=float) * step
+    if kernel == "gaussian":
+        g = np.exp(-0.5 * (offsets / bandwidth) ** 2) / (math.sqrt(2.0 * math.pi) * bandwidth)
+        gy, gx = np.zeros(ly), np.zeros(lx)
+        gy[np.arange(-reach, reach + 1) % ly] = g
+        gx[np.arange(-reach, reach + 1) % lx] = g
+        return fft.fft(gy, workers=-1)[:, None] * fft.rfft(gx, workers=-1)[None, :]
+    wrapped = np.zeros((ly, lx))
+    d2 = offsets[:, None] ** 2 + offsets[None, :] ** 2
+    wrapped[np.ix_(np.arange(-reach, reach + 1) % ly, np.arange(-reach, reach + 1) % lx)] = kernel_values(
+        kernel, d2, bandwidth
+    )
+    return fft.rfft2(wrapped, workers=-1)
 
 
 def scott_gaussian(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
