@@ -184,6 +184,7 @@ class Allocation:
 
     table: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _need(keys: pd.Series, need: pd.Series | None) -> pd.Series:
@@ -270,7 +271,11 @@ def allocate(
     table = table.sort_values("allocation", ascending=False, kind="mergesort").reset_index(drop=True)
     meta: dict[str, Any] = {"pot": pot, "by": by, "basis": basis, "floor": floor, "cap": cap}
     meta.update({str(k): v for k, v in current.attrs.items()})
-    return Allocation(table, meta)
+    settings = {
+        "pot": pot, "by": by, "basis": basis, "harm": harm, "months": months, "force": force,
+        "floor": floor, "cap": cap, "need": need, "boundaries": boundaries,
+    }
+    return Allocation(table, meta, settings)
 
 
 def _reason(row: Any, basis: str, has_need: bool) -> str:
@@ -297,7 +302,7 @@ def sensitivity(
     Parameters
     ----------
     base : Allocation
-        From :func:`allocate`; its ``meta`` supplies the unchanged settings.
+        From :func:`allocate`; its ``settings`` supply everything not changed.
     alternatives : dict
         Label -> keyword arguments of :func:`allocate` to change, e.g.
         ``{"ONS CSS": {"harm": "ons_css"}, "6 months": {"months": 6}}``.
@@ -310,9 +315,8 @@ def sensitivity(
     """
     key = base.table.columns[0]
     out = base.table[[key, "share"]].rename(columns={"share": "share_base"})
-    settings = {k: base.meta[k] for k in ("pot", "by", "basis", "floor", "cap")}
     for label, change in alternatives.items():
-        other = allocate(ws, **{**settings, **change}).table.set_index(key)["share"]
+        other = allocate(ws, **{**base.settings, **change}).table.set_index(key)["share"]
         out[f"share_{label}"] = out[key].map(other).fillna(0.0)
         out[f"change_pp_{label}"] = (out[f"share_{label}"] - out["share_base"]) * 100
     return out

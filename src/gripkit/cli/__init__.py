@@ -15,6 +15,8 @@ from gripkit.cli import demo, hotspots, info, ingest  # noqa: F401  isort: skip
 from gripkit.cli import serve  # noqa: F401  isort: skip
 from gripkit.cli import users  # noqa: F401  isort: skip
 from gripkit.cli import report  # noqa: F401  isort: skip
+from gripkit.cli import evaluate  # noqa: F401  isort: skip
+from gripkit.cli import allocate  # noqa: F401  isort: skip
 
 
 def main() -> None:
