@@ -65,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", ws, patrols, top, app.state.dashboard.lock)
+    yield Server(f"http://127.0.0.1:{port}", ws, patrols, top, app.state.dashboard.lock, app)
     uv.should_exit = True
     thread.join(timeout=10)
 

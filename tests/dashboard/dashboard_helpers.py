@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,6 +30,7 @@ class Server:
     patrols: dict[str, list[int]]
     top_unit: str
     lock: threading.RLock
+    app: Any = None
 
     def client(self, user: str | None = None) -> httpx.Client:
         """An HTTP client, logged in as ``user`` when given."""

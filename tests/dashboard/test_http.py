@@ -156,7 +156,10 @@ def test_admin_manages_users(as_user: Client, server: Server) -> None:
 
 
 def test_logout_ends_session(server: Server) -> None:
-    with server.client("ana") as client:
-        token = csrf(client)
-        assert client.post("/logout", data={"csrf_token": token}).status_code == 303
-        assert client.get("/api/me").status_code == 401
+    with server.client() as client:
+        login(client, "ana", PASSWORDS["ana"][1])
+        token = client.cookies["gripkit_session"]
+        assert client.post("/logout", data={"csrf_token": csrf(client)}).status_code == 303
+    # the old cookie value is dead on the server, not only deleted in the browser
+    with httpx.Client(base_url=server.url, cookies={"gripkit_session": token}) as replay:
+        assert replay.get("/api/me").status_code == 401

@@ -99,7 +99,22 @@ class LoginWall:
                 response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
             await response(scope, receive, send_with_headers)
             return
-        await self.app(scope, receive, send_with_headers)
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # answered here, not re-raised: the client gets a plain error page and no traceback,
+            # and the server keeps the connection orderly; the details go to the log
+            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            if not started:
+                crash = _error(Request(scope), 500, "internal error; the details are in the server log")
+                await crash(scope, receive, send_with_headers)
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -142,10 +157,6 @@ def _install_error_pages(app: FastAPI) -> None:
     async def gripkit_error(request: Request, exc: GripkitError) -> Response:
         return _error(request, 409, str(exc))
 
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error(request, 500, "internal error; the details are in the server log")
 
 
 @asynccontextmanager
