@@ -12,6 +12,8 @@ from gripkit.errors import GripkitError
 
 # Subcommand modules register on ``app`` when imported.
 from gripkit.cli import demo, hotspots, info, ingest  # noqa: F401  isort: skip
+from gripkit.cli import plan  # noqa: F401  isort: skip
+from gripkit.cli import gps  # noqa: F401  isort: skip
 from gripkit.cli import serve  # noqa: F401  isort: skip
 from gripkit.cli import users  # noqa: F401  isort: skip
 from gripkit.cli import report  # noqa: F401  isort: skip
