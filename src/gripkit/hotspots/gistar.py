@@ -21,6 +21,7 @@ set to 0 (p = 1) where esda returns NaN.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from typing import Any, Final
@@ -34,6 +35,7 @@ from scipy import ndimage, signal, sparse, stats
 
 from gripkit import columns as col
 from gripkit.errors import InputError
+from gripkit.hotspots._align import unit_positions
 from gripkit.hotspots.multiple import METHODS, adjust_pvalues
 from gripkit.units.base import Units
 from gripkit.units.grid import GridUnits
@@ -132,11 +134,11 @@ def gistar(
     q = adjust_pvalues(p, correction)
     hot = (q < level) & (z > 0)
 
-    result = hotspots.copy() if isinstance(hotspots, gpd.GeoDataFrame) else gpd.GeoDataFrame(hotspots)
-    result[GI_Z] = z[position]
-    result[GI_P] = p[position]
-    result[GI_Q] = q[position]
-    result[HOT] = hot[position]
+    # pandas >= 3 copies on write: a shallow copy never lets the new columns reach the caller's frame
+    source = hotspots if isinstance(hotspots, gpd.GeoDataFrame) else gpd.GeoDataFrame(hotspots)
+    result = source.assign(
+        **{GI_Z: z[position], GI_P: p[position], GI_Q: q[position], HOT: hot[position]}
+    )
     params = {
         "method": "Getis-Ord Gi*",
         "value": value,
@@ -149,7 +151,7 @@ def gistar(
         "n_units": len(x),
         "n_hot": int(hot.sum()),
     }
-    result.attrs = {**dict(hotspots.attrs), "gistar": params}
+    result.attrs = {**copy.deepcopy(dict(hotspots.attrs)), "gistar": params}
     logger.info(
         "Gi* on %s: %d of %d units hot (%s-adjusted p < %g; weights: %s)",
         value, params["n_hot"], len(x), correction, level, weights,
@@ -314,18 +316,8 @@ def _values_in_unit_order(
                 f"{', '.join(map(str, hotspots.columns))}. Pass the frame of count(crimes, units) and "
                 f"value= one of its numeric columns, e.g. 'crimes' or 'harm'."
             )
-    ids = pd.Index(units.frame[col.UNIT_ID].astype(object))
-    given = hotspots[col.UNIT_ID].astype(object)
-    position = ids.get_indexer(given)
-    n = len(ids)
-    if (position < 0).any() or given.duplicated().any() or len(given) != n:
-        unknown = given[position < 0]
-        raise InputError(
-            f"hotspots must hold each of the {n} units exactly once; received {len(given)} rows with "
-            f"{len(unknown)} unknown id(s) (e.g. {', '.join(map(str, unknown[:3]))}) and "
-            f"{int(given.duplicated().sum())} duplicate(s). Pass count(crimes, units) for these units, "
-            "unfiltered."
-        )
+    position = unit_positions(hotspots[col.UNIT_ID], units)
+    n = len(position)
     if n < 3:
         raise InputError(
             f"Gi* needs at least 3 units; received {n}. Use a smaller cell size or a larger area."
