@@ -26,6 +26,7 @@ from gripkit.ingest import ingest
 
 from dashboard_helpers import ARTIFACTS, LOGIN_LIMIT, PASSWORDS, Server  # isort: skip
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -42,10 +43,21 @@ def _workspace(path: Path) -> tuple[Workspace, dict[str, list[int]], str]:
         add_user(ws, name, role, password)
     today = date.today()
     patrols = {
-        "pc_one": [assign_patrol(ws, officer="pc_one", area_id=top, day=today, start_time="10:00", minutes=15,
-                                 note="high-visibility foot patrol"),
-                   assign_patrol(ws, officer="pc_one", area_id=second, day=today + timedelta(days=1), minutes=15)],
-        "pc_two": [assign_patrol(ws, officer="pc_two", area_id=second, day=today, start_time="14:00", minutes=15)],
+        "pc_one": [
+            assign_patrol(
+                ws,
+                officer="pc_one",
+                area_id=top,
+                day=today,
+                start_time="10:00",
+                minutes=15,
+                note="high-visibility foot patrol",
+            ),
+            assign_patrol(ws, officer="pc_one", area_id=second, day=today + timedelta(days=1), minutes=15),
+        ],
+        "pc_two": [
+            assign_patrol(ws, officer="pc_two", area_id=second, day=today, start_time="14:00", minutes=15)
+        ],
     }
     return ws, patrols, top
 

@@ -47,8 +47,6 @@ def login(client: httpx.Client, user: str, password: str) -> httpx.Response:
     return client.post("/login", data={"username": user, "password": password, "csrf_token": token})
 
 
-
-
 def csrf(client: httpx.Client, page: str = "/") -> str:
     """The CSRF token printed in a logged-in page's forms."""
     text = client.get(page).text

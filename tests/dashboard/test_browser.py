@@ -17,14 +17,24 @@ import pytest
 from dashboard_helpers import PASSWORDS, Server  # isort: skip
 
 CHROMIUM = os.environ.get("GRIPKIT_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-    pytest.skip(f"no Chromium at {CHROMIUM}; install Debian's chromium (apt-get install chromium)",
-                allow_module_level=True)
+    pytest.skip(
+        f"no Chromium at {CHROMIUM}; install Debian's chromium (apt-get install chromium)",
+        allow_module_level=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +98,9 @@ def test_analyst_sees_map_filters_and_opens_hotspot(browser: Any, server: Server
 
 
 def test_officer_sees_only_own_patrols_on_phone(browser: Any, server: Server, artifacts: Path) -> None:
-    page = log_in(browser, server, "pc_one", viewport={"width": 390, "height": 844}, is_mobile=True,
-                  has_touch=True)
+    page = log_in(
+        browser, server, "pc_one", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     assert page.url.endswith("/officer")
     cards = page.locator("#my-patrols li.card")
     shown = {int(cards.nth(i).get_attribute("data-patrol")) for i in range(cards.count())}

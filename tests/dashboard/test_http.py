@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-import pytest
 from dashboard_helpers import PASSWORDS, Server, csrf, login
 
 from gripkit import columns as C
@@ -68,8 +67,13 @@ def test_api_hotspots_geojson(as_user: Client, server: Server) -> None:
 
 
 def test_api_hotspots_filters(as_user: Client, server: Server) -> None:
-    params = {"crime_type": ["Burglary", "Robbery"], "month_from": "2024-01", "month_to": "2024-03",
-              "unit": "lsoa", "limit": 5000}
+    params = {
+        "crime_type": ["Burglary", "Robbery"],
+        "month_from": "2024-01",
+        "month_to": "2024-03",
+        "unit": "lsoa",
+        "limit": 5000,
+    }
     body = as_user("ana").get("/api/hotspots", params=params).json()
     assert body["meta"]["crime_types"] == ["Burglary", "Robbery"]
     assert body["meta"]["months"] == "2024-01 to 2024-03"
@@ -134,8 +138,13 @@ def test_officer_records_a_visit(as_user: Client, server: Server) -> None:
 def test_analyst_assigns_patrol(as_user: Client, server: Server) -> None:
     client = as_user("ana")
     token = csrf(client, "/plan")
-    data = {"csrf_token": token, "officer": "pc_two", "area_id": server.top_unit, "date": "2030-01-02",
-            "minutes": "20"}
+    data = {
+        "csrf_token": token,
+        "officer": "pc_two",
+        "area_id": server.top_unit,
+        "date": "2030-01-02",
+        "minutes": "20",
+    }
     assert client.post("/plan/assign", data=data).headers["location"] == "/plan"
     mine = as_user("pc_two").get("/api/patrols").json()
     assert any(p["date"] == "2030-01-02" and p["minutes"] == 20 for p in mine)
@@ -144,8 +153,10 @@ def test_analyst_assigns_patrol(as_user: Client, server: Server) -> None:
 def test_admin_manages_users(as_user: Client, server: Server) -> None:
     client = as_user("boss")
     token = csrf(client, "/users")
-    response = client.post("/users/add", data={"csrf_token": token, "username": "pc_new", "role": "officer",
-                                               "password": "new-officer-pass"})
+    response = client.post(
+        "/users/add",
+        data={"csrf_token": token, "username": "pc_new", "role": "officer", "password": "new-officer-pass"},
+    )
     assert response.status_code == 303 and "done=" in response.headers["location"]
     assert "pc_new" in client.get("/users").text
     with server.client() as fresh:

@@ -15,8 +15,18 @@ from dashboard_helpers import LOGIN_LIMIT, PASSWORDS, Server, csrf, login  # iso
 
 Client = Callable[[str], httpx.Client]
 PUBLIC = {"/login", "/favicon.ico"}
-ANALYST_PAGES = ["/plan", "/dosage", "/evaluation", "/allocation", "/hotspots/{unit}", "/users",
-                 "/api/hotspots", "/api/hotspots/{unit}", "/api/filters", "/api/results/evaluation"]
+ANALYST_PAGES = [
+    "/plan",
+    "/dosage",
+    "/evaluation",
+    "/allocation",
+    "/hotspots/{unit}",
+    "/users",
+    "/api/hotspots",
+    "/api/hotspots/{unit}",
+    "/api/filters",
+    "/api/results/evaluation",
+]
 
 
 def _routes(routes: list[Any]) -> list[Any]:
@@ -77,8 +87,10 @@ def test_analyst_is_forbidden_user_admin(as_user: Client) -> None:
     client = as_user("ana")
     assert client.get("/users").status_code == 403
     token = csrf(client)
-    response = client.post("/users/add", data={"csrf_token": token, "username": "x1", "role": "admin",
-                                               "password": "whatever-123"})
+    response = client.post(
+        "/users/add",
+        data={"csrf_token": token, "username": "x1", "role": "admin", "password": "whatever-123"},
+    )
     assert response.status_code == 403
 
 
@@ -90,8 +102,9 @@ def test_officer_cannot_see_other_officers_patrols(as_user: Client, server: Serv
     token = csrf(client, "/officer")
     assert client.post(f"/officer/patrols/{theirs}/start", data={"csrf_token": token}).status_code == 403
     own = {p["patrol_id"] for p in client.get("/api/patrols").json()}
-    assert own and theirs not in own and all(
-        p["officer"] == "pc_one" for p in client.get("/api/patrols").json())
+    assert (
+        own and theirs not in own and all(p["officer"] == "pc_one" for p in client.get("/api/patrols").json())
+    )
     page = client.get("/officer").text
     assert f'data-patrol="{theirs}"' not in page
     assert client.get(f"/officer/patrols/{server.patrols['pc_one'][0]}").status_code == 200
@@ -114,8 +127,9 @@ def test_forged_csrf_is_rejected(as_user: Client, server: Server, token: str) ->
 def test_forged_login_csrf_is_rejected(server: Server) -> None:
     with server.client() as client:
         client.get("/login")
-        response = client.post("/login", data={"username": "ana", "password": PASSWORDS["ana"][1],
-                                               "csrf_token": "forged"})
+        response = client.post(
+            "/login", data={"username": "ana", "password": PASSWORDS["ana"][1], "csrf_token": "forged"}
+        )
     assert response.status_code == 403
     assert "gripkit_session" not in response.headers.get("set-cookie", "")
 
@@ -144,12 +158,21 @@ def test_open_redirect_after_login_is_refused(server: Server) -> None:
     with server.client() as client:
         page = client.get("/login", params={"next": "//evil.example/"})
         token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-        response = client.post("/login", data={"username": "ana", "password": PASSWORDS["ana"][1],
-                                               "csrf_token": token, "next": "//evil.example/"})
+        response = client.post(
+            "/login",
+            data={
+                "username": "ana",
+                "password": PASSWORDS["ana"][1],
+                "csrf_token": token,
+                "next": "//evil.example/",
+            },
+        )
     assert response.headers["location"] == "/"
 
 
-def test_no_stack_trace_in_error_pages(as_user: Client, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_stack_trace_in_error_pages(
+    as_user: Client, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gripkit.dashboard import data
 
     def boom(ws: object) -> None:

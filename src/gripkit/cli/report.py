@@ -17,15 +17,20 @@ def report_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     workspace: WorkspaceOption = None,
     title: Annotated[str, typer.Option(help="Report heading.")] = "gripkit programme report",
-    unit: Annotated[str | None, typer.Option(help="Hotspot unit: grid or lsoa [default: latest run's].")] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Hotspot unit: grid or lsoa [default: latest run's].")
+    ] = None,
     crime_types: Annotated[str | None, typer.Option(help="Comma-separated police.uk crime types.")] = None,
     months: Annotated[str | None, typer.Option(help="FROM..TO, e.g. 2023-05..2024-04.")] = None,
     harm: Annotated[str | None, typer.Option(help="Harm table: cchi, ons_css, a CSV, or none.")] = None,
 ) -> None:
     """Write the programme report: map, concentration, top hotspots, plan, evaluation, provenance."""
     setup_logging()
-    options = ReportOptions(title=title, unit=unit, crime_types=split_list(crime_types),
-                            months=parse_months(months), harm=harm)
+    options = ReportOptions(
+        title=title, unit=unit, crime_types=split_list(crime_types), months=parse_months(months), harm=harm
+    )
     with open_workspace(workspace, read_only=False) as ws:
         written = write_report(ws, out, options)
-    console.print(f"Wrote [bold]{written}[/] ({written.stat().st_size / 1e6:.1f} MB); open it in any browser.")
+    console.print(
+        f"Wrote [bold]{written}[/] ({written.stat().st_size / 1e6:.1f} MB); open it in any browser."
+    )

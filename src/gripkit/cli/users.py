@@ -25,8 +25,10 @@ def read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            raise InputError("--password-stdin got an empty line; received no password. Pipe it in: "
-                             "echo 'secret phrase' | gripkit users add NAME --password-stdin")
+            raise InputError(
+                "--password-stdin got an empty line; received no password. Pipe it in: "
+                "echo 'secret phrase' | gripkit users add NAME --password-stdin"
+            )
         return line
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 

@@ -92,10 +92,15 @@ class LoginWall:
         if session is None and not public:
             response: Response
             if _wants_json(path):
-                response = JSONResponse({"detail": "login required"}, status_code=401,
-                                        headers={"WWW-Authenticate": 'Cookie realm="gripkit"'})
+                response = JSONResponse(
+                    {"detail": "login required"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Cookie realm="gripkit"'},
+                )
             else:
-                target = path + (("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string") else "")
+                target = path + (
+                    ("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string") else ""
+                )
                 response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
             await response(scope, receive, send_with_headers)
             return
@@ -156,7 +161,6 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(GripkitError)
     async def gripkit_error(request: Request, exc: GripkitError) -> Response:
         return _error(request, 409, str(exc))
-
 
 
 @asynccontextmanager

@@ -129,7 +129,9 @@ def set_password(ws: Workspace, username: str, password: str) -> None:
     """Replace a user's password and end all their sessions."""
     _require(ws, username)
     _check_password(password)
-    ws.con.execute("UPDATE users SET password_hash = ? WHERE username = ?", [_HASHER.hash(password), username])
+    ws.con.execute(
+        "UPDATE users SET password_hash = ? WHERE username = ?", [_HASHER.hash(password), username]
+    )
     ws.con.execute("DELETE FROM sessions WHERE username = ?", [username])
 
 
@@ -143,13 +145,17 @@ def delete_user(ws: Workspace, username: str) -> None:
 def _require(ws: Workspace, username: str) -> User:
     user = get_user(ws, username)
     if user is None:
-        raise InputError(f"no user {username!r}; received an unknown name. List users with `gripkit users list`.")
+        raise InputError(
+            f"no user {username!r}; received an unknown name. List users with `gripkit users list`."
+        )
     return user
 
 
 def get_user(ws: Workspace, username: str) -> User | None:
     """The user called ``username``, or None."""
-    row = ws.con.execute("SELECT username, role, disabled FROM users WHERE username = ?", [username]).fetchone()
+    row = ws.con.execute(
+        "SELECT username, role, disabled FROM users WHERE username = ?", [username]
+    ).fetchone()
     return User(row[0], row[1], bool(row[2])) if row else None
 
 
@@ -176,7 +182,9 @@ def authenticate(ws: Workspace, username: str, password: str) -> User | None:
     if row is None or row[2]:
         return None
     if _HASHER.check_needs_rehash(stored):
-        ws.con.execute("UPDATE users SET password_hash = ? WHERE username = ?", [_HASHER.hash(password), username])
+        ws.con.execute(
+            "UPDATE users SET password_hash = ? WHERE username = ?", [_HASHER.hash(password), username]
+        )
     return User(row[0], row[1], False)
 
 

@@ -77,7 +77,14 @@ class HotspotQuery:
     @property
     def key(self) -> tuple[Any, ...]:
         """Hashable identity of the computation (the limit only trims the output)."""
-        return (self.unit, self.method, tuple(sorted(self.crime_types)), self.month_from, self.month_to, self.harm)
+        return (
+            self.unit,
+            self.method,
+            tuple(sorted(self.crime_types)),
+            self.month_from,
+            self.month_to,
+            self.harm,
+        )
 
     def as_params(self) -> dict[str, Any]:
         """The query as JSON-friendly parameters."""
@@ -118,8 +125,14 @@ def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, An
             C.CUMULATIVE_SHARE: _finite(row.cumulative_share),
             C.AREA_M2: _finite(row.area_m2, 1),
         }
-        features.append({"type": "Feature", "id": props[C.UNIT_ID], "properties": props,
-                         "geometry": _round_coords(geom["geometry"])})
+        features.append(
+            {
+                "type": "Feature",
+                "id": props[C.UNIT_ID],
+                "properties": props,
+                "geometry": _round_coords(geom["geometry"]),
+            }
+        )
     meta = {k: v for k, v in result.meta.items() if k != "workspace"}
     return {"type": "FeatureCollection", "features": features, "query": query.as_params(), "meta": meta}
 
@@ -145,8 +158,9 @@ def unit_detail(ws: Workspace, result: HotspotResult, query: HotspotQuery, unit_
     row = result.hotspots[result.hotspots[C.UNIT_ID].astype(str) == unit_id]
     if row.empty:
         raise KeyError(unit_id)
-    crimes = select_crimes(ws, crime_types=list(query.crime_types) or None,
-                           months=(query.month_from, query.month_to))
+    crimes = select_crimes(
+        ws, crime_types=list(query.crime_types) or None, months=(query.month_from, query.month_to)
+    )
     cell = result.meta.get("cell_size_m") if query.unit == "grid" else None
     units, _ = build_units(crimes, query.unit, cell_size=cell)
     ids = units.assign(crimes)
@@ -179,9 +193,15 @@ def unit_detail(ws: Workspace, result: HotspotResult, query: HotspotQuery, unit_
 def filter_options(ws: Workspace) -> dict[str, Any]:
     """Crime types and months present in the workspace, for the map's filter form."""
     types = [r[0] for r in ws.con.execute("SELECT DISTINCT crime_type FROM crimes ORDER BY 1").fetchall()]
-    months = [f"{r[0]:%Y-%m}" for r in ws.con.execute("SELECT DISTINCT month FROM crimes ORDER BY 1").fetchall()]
-    return {"crime_types": types, "months": months, "units": list(UNITS), "methods": {
-        name: desc for name, (desc, _) in METHODS.items()}}
+    months = [
+        f"{r[0]:%Y-%m}" for r in ws.con.execute("SELECT DISTINCT month FROM crimes ORDER BY 1").fetchall()
+    ]
+    return {
+        "crime_types": types,
+        "months": months,
+        "units": list(UNITS),
+        "methods": {name: desc for name, (desc, _) in METHODS.items()},
+    }
 
 
 # -- patrols and visits (officer_patrols / officer_visits) ---------------------------------------
@@ -199,8 +219,18 @@ def patrols(ws: Workspace, officer: str | None = None) -> list[dict[str, Any]]:
         sql += " WHERE p.officer = ?"
         params.append(officer)
     rows = ws.con.execute(sql + " ORDER BY p.date DESC, p.start_time, p.patrol_id", params).fetchall()
-    names = ("patrol_id", "officer", "area_id", "date", "start_time", "minutes", "plan_id", "note",
-             "open_visit", "visits")
+    names = (
+        "patrol_id",
+        "officer",
+        "area_id",
+        "date",
+        "start_time",
+        "minutes",
+        "plan_id",
+        "note",
+        "open_visit",
+        "visits",
+    )
     return [_jsonable(dict(zip(names, r, strict=True))) for r in rows]
 
 
@@ -215,8 +245,16 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def assign_patrol(
-    ws: Workspace, *, officer: str, area_id: str, day: date | str, start_time: str | None = None,
-    minutes: int = 15, created_by: str | None = None, plan_id: int | None = None, note: str | None = None,
+    ws: Workspace,
+    *,
+    officer: str,
+    area_id: str,
+    day: date | str,
+    start_time: str | None = None,
+    minutes: int = 15,
+    created_by: str | None = None,
+    plan_id: int | None = None,
+    note: str | None = None,
 ) -> int:
     """Assign a patrol of ``minutes`` in ``area_id`` on ``day`` to ``officer``; returns its id."""
     user = ws.con.execute("SELECT role FROM users WHERE username = ?", [officer]).fetchone()
@@ -249,7 +287,8 @@ def start_visit(ws: Workspace, patrol_id: int, officer: str) -> int:
     row = ws.con.execute("SELECT coalesce(max(visit_id), 0) + 1 FROM officer_visits").fetchone()
     vid = int(row[0]) if row else 1
     ws.con.execute(
-        "INSERT INTO officer_visits VALUES (?, ?, ?, ?, now(), NULL)", [vid, patrol_id, officer, found["area_id"]]
+        "INSERT INTO officer_visits VALUES (?, ?, ?, ?, now(), NULL)",
+        [vid, patrol_id, officer, found["area_id"]],
     )
     return vid
 

@@ -26,7 +26,9 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
     """Render ``templates/name`` with the logged-in user, their CSRF token and navigation."""
     session = getattr(request.state, "session", None)
     role = session.user.role if session else None

@@ -82,7 +82,7 @@ async def patrols(state: State, session: Anyone) -> list[dict[str, Any]]:
 async def patrol(patrol_id: int, state: State, session: Anyone) -> dict[str, Any]:
     """One patrol (an officer may read only their own: 403 otherwise)."""
     if session.user.role == "officer":
-        return await run_in_threadpool(own_patrol, state, session, patrol_id)  # type: ignore[return-value]
+        return await run_in_threadpool(own_patrol, state, session, patrol_id)
     found = await run_in_threadpool(state.db, lambda ws: data.patrol(ws, patrol_id))
     if found is None:
         raise HTTPException(status_code=404, detail="no such patrol")
@@ -90,8 +90,13 @@ async def patrol(patrol_id: int, state: State, session: Anyone) -> dict[str, Any
 
 
 @router.post("/patrols/{patrol_id}/visit/{action}")
-async def visit(patrol_id: int, action: str, state: State, session: Anyone,
-                form: Annotated[dict[str, str], Depends(checked_form)]) -> dict[str, Any]:
+async def visit(
+    patrol_id: int,
+    action: str,
+    state: State,
+    session: Anyone,
+    form: Annotated[dict[str, str], Depends(checked_form)],
+) -> dict[str, Any]:
     """Start or stop a visit on one's own patrol; send the CSRF token as ``X-CSRF-Token`` or a form field."""
     if action not in ("start", "stop"):
         raise HTTPException(status_code=404, detail="action must be start or stop")
@@ -109,5 +114,11 @@ async def result(kind: str, state: State, session: Analyst) -> dict[str, Any]:
     found = await run_in_threadpool(state.db, lambda ws: inputs.latest_result(ws, *RESULT_KINDS[kind]))
     if found is None:
         return {"kind": kind, "status": "not run yet"}
-    return {"kind": found.kind, "status": "ok", "result_id": found.result_id,
-            "created_at": str(found.created_at), "params": found.params, "payload": found.payload}
+    return {
+        "kind": found.kind,
+        "status": "ok",
+        "result_id": found.result_id,
+        "created_at": str(found.created_at),
+        "params": found.params,
+        "payload": found.payload,
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,7 +19,7 @@ State = Annotated[DashboardState, Depends(get_state)]
 Form = Annotated[dict[str, str], Depends(checked_form)]
 
 
-def own_patrol(state: DashboardState, session: auth.Session, patrol_id: int) -> dict[str, object]:
+def own_patrol(state: DashboardState, session: auth.Session, patrol_id: int) -> dict[str, Any]:
     """The patrol if it is assigned to the session's user; 404 if unknown, 403 if someone else's."""
     found = state.db(lambda ws: data.patrol(ws, patrol_id))
     if found is None:
@@ -34,7 +34,9 @@ def officer_page(request: Request, state: State, session: Anyone) -> Response:
     """Today's and upcoming patrols of the logged-in officer, with visit buttons."""
     mine = state.db(lambda ws: data.patrols(ws, session.user.username))
     today = date.today().isoformat()
-    upcoming = sorted((p for p in mine if p["date"] >= today), key=lambda p: (p["date"], p["start_time"] or ""))
+    upcoming = sorted(
+        (p for p in mine if p["date"] >= today), key=lambda p: (p["date"], p["start_time"] or "")
+    )
     past = [p for p in mine if p["date"] < today][:20]
     return render(request, "officer.html", {"upcoming": upcoming, "past": past, "today": today})
 

@@ -31,19 +31,28 @@ def query_from(
 ) -> data.HotspotQuery:
     """Build a :class:`~gripkit.dashboard.data.HotspotQuery` from query-string filters (400 if invalid)."""
     return data.HotspotQuery(
-        unit=unit, method=method, crime_types=tuple(t for t in (crime_type or []) if t),
-        month_from=month_from or None, month_to=month_to or None, harm=harm, limit=limit,
+        unit=unit,
+        method=method,
+        crime_types=tuple(t for t in (crime_type or []) if t),
+        month_from=month_from or None,
+        month_to=month_to or None,
+        harm=harm,
+        limit=limit,
     )
 
 
 async def hotspot_query(
     unit: Annotated[str, Query(description="grid or lsoa")] = "grid",
     method: Annotated[str, Query(description="hotspot method, e.g. count")] = "count",
-    crime_type: Annotated[list[str] | None, Query(description="police.uk crime type; repeat for several")] = None,
+    crime_type: Annotated[
+        list[str] | None, Query(description="police.uk crime type; repeat for several")
+    ] = None,
     month_from: Annotated[str | None, Query(description="first month, YYYY-MM")] = None,
     month_to: Annotated[str | None, Query(description="last month, YYYY-MM")] = None,
     harm: Annotated[str, Query(description="harm table: cchi, ons_css or none")] = "cchi",
-    limit: Annotated[int, Query(description="at most this many units (highest harm first)")] = data.DEFAULT_LIMIT,
+    limit: Annotated[
+        int, Query(description="at most this many units (highest harm first)")
+    ] = data.DEFAULT_LIMIT,
 ) -> data.HotspotQuery:
     """FastAPI dependency: the map filters of a request."""
     return query_from(unit, method, crime_type, month_from, month_to, harm, limit)
@@ -58,22 +67,34 @@ def _has_crimes(state: DashboardState) -> bool:
 
 
 @router.get("/")
-def map_page(request: Request, state: State, query: HotspotFilters,
-             session: Annotated[auth.Session, Depends(require(*ANYONE))]) -> Response:
+def map_page(
+    request: Request,
+    state: State,
+    query: HotspotFilters,
+    session: Annotated[auth.Session, Depends(require(*ANYONE))],
+) -> Response:
     """Hotspot map with filters (crime types, months, unit, method)."""
     if session.user.role == "officer":
         return RedirectResponse("/officer", status_code=303)
     options = state.db(data.filter_options)
-    return render(request, "map.html", {
-        "query": query, "options": options, "has_crimes": bool(options["months"]),
-        "api_query": request.url.query, "tiles_url": state.settings.tiles_url or "",
-        "tiles_attribution": state.settings.tiles_attribution,
-    })
+    return render(
+        request,
+        "map.html",
+        {
+            "query": query,
+            "options": options,
+            "has_crimes": bool(options["months"]),
+            "api_query": request.url.query,
+            "tiles_url": state.settings.tiles_url or "",
+            "tiles_attribution": state.settings.tiles_attribution,
+        },
+    )
 
 
 @router.get("/hotspots/{unit_id}")
-async def hotspot_page(request: Request, unit_id: str, state: State, query: HotspotFilters,
-                       session: Analyst) -> Response:
+async def hotspot_page(
+    request: Request, unit_id: str, state: State, query: HotspotFilters, session: Analyst
+) -> Response:
     """One hotspot: rank, monthly trend, crime-type profile, hour × weekday (when times exist)."""
     if not await run_in_threadpool(_has_crimes, state):
         return render(request, "notrun.html", {"title": f"Hotspot {unit_id}", "what": "ingest"})
@@ -84,9 +105,18 @@ async def hotspot_page(request: Request, unit_id: str, state: State, query: Hots
         raise HTTPException(status_code=404, detail="no such unit") from None
     peak = max([t["crimes"] for t in detail["trend"]] or [1]) or 1
     hours_peak = max((max(r) for r in detail["hour_weekday"]), default=1) if detail["hour_weekday"] else 1
-    return render(request, "hotspot.html", {"d": detail, "query": query, "peak": peak,
-                                            "hours_peak": hours_peak or 1, "api_query": request.url.query,
-                                            "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")})
+    return render(
+        request,
+        "hotspot.html",
+        {
+            "d": detail,
+            "query": query,
+            "peak": peak,
+            "hours_peak": hours_peak or 1,
+            "api_query": request.url.query,
+            "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+        },
+    )
 
 
 @router.get("/plan")
@@ -98,20 +128,38 @@ def plan_page(request: Request, state: State, session: Analyst) -> Response:
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in sorted(assigned, key=lambda p: (p["date"], p["start_time"] or "")):
         by_day[p["date"]].append(p)
-    return render(request, "plan.html", {"plan": plan, "by_day": dict(by_day), "officers": officers,
-                                         "error": request.query_params.get("error", "")})
+    return render(
+        request,
+        "plan.html",
+        {
+            "plan": plan,
+            "by_day": dict(by_day),
+            "officers": officers,
+            "error": request.query_params.get("error", ""),
+        },
+    )
 
 
 @router.post("/plan/assign")
-async def assign(request: Request, state: State, session: Analyst,
-                 form: Annotated[dict[str, str], Depends(checked_form)]) -> Response:
+async def assign(
+    request: Request, state: State, session: Analyst, form: Annotated[dict[str, str], Depends(checked_form)]
+) -> Response:
     """Assign a patrol to an officer (CSRF-checked form)."""
     try:
         minutes = int(form.get("minutes") or 15)
-        await run_in_threadpool(state.db, lambda ws: data.assign_patrol(
-            ws, officer=form.get("officer", ""), area_id=form.get("area_id", "").strip(),
-            day=form.get("date", ""), start_time=form.get("start_time") or None, minutes=minutes,
-            created_by=session.user.username, note=form.get("note") or None))
+        await run_in_threadpool(
+            state.db,
+            lambda ws: data.assign_patrol(
+                ws,
+                officer=form.get("officer", ""),
+                area_id=form.get("area_id", "").strip(),
+                day=form.get("date", ""),
+                start_time=form.get("start_time") or None,
+                minutes=minutes,
+                created_by=session.user.username,
+                note=form.get("note") or None,
+            ),
+        )
     except (InputError, ValueError) as exc:
         from urllib.parse import quote
 
@@ -126,16 +174,28 @@ def dosage_page(request: Request, state: State, session: Analyst) -> Response:
     gps = state.db(lambda ws: inputs.table_frame(ws, "visits", "ORDER BY start_utc DESC LIMIT 200"))
     stored = state.db(lambda ws: inputs.latest_result(ws, *inputs.DOSAGE_KINDS))
     rows = visits.to_dict("records") if not visits.empty else []
-    done = [r for r in rows if r.get("minutes_on_site") == r.get("minutes_on_site") and r.get("minutes_on_site")]
+    done = [
+        r for r in rows if r.get("minutes_on_site") == r.get("minutes_on_site") and r.get("minutes_on_site")
+    ]
     planned = sum(float(r.get("planned_minutes") or 0) for r in done)
     on_site = sum(float(r["minutes_on_site"]) for r in done)
-    return render(request, "dosage.html", {
-        "visits": rows, "gps": gps.to_dict("records") if not gps.empty else [], "stored": stored,
-        "compliance": (on_site / planned) if planned else None, "on_site": on_site, "planned": planned,
-    })
+    return render(
+        request,
+        "dosage.html",
+        {
+            "visits": rows,
+            "gps": gps.to_dict("records") if not gps.empty else [],
+            "stored": stored,
+            "compliance": (on_site / planned) if planned else None,
+            "on_site": on_site,
+            "planned": planned,
+        },
+    )
 
 
-def _result_page(request: Request, state: DashboardState, title: str, kinds: tuple[str, ...], stage: str) -> Response:
+def _result_page(
+    request: Request, state: DashboardState, title: str, kinds: tuple[str, ...], stage: str
+) -> Response:
     found = state.db(lambda ws: inputs.latest_result(ws, *kinds))
     return render(request, "result.html", {"title": title, "result": found, "stage": stage})
 

@@ -23,10 +23,16 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 @router.get("/users")
 def users_page(request: Request, state: State, session: Admin) -> Response:
     """Every user with forms to add, reset and remove."""
-    return render(request, "users.html", {
-        "users": state.db(auth.list_users), "roles": auth.ROLES,
-        "error": request.query_params.get("error", ""), "done": request.query_params.get("done", ""),
-    })
+    return render(
+        request,
+        "users.html",
+        {
+            "users": state.db(auth.list_users),
+            "roles": auth.ROLES,
+            "error": request.query_params.get("error", ""),
+            "done": request.query_params.get("done", ""),
+        },
+    )
 
 
 async def _change(state: DashboardState, action: str, fn: object) -> Response:
@@ -49,12 +55,16 @@ async def add(state: State, session: Admin, form: Form) -> Response:
 async def password(username: str, state: State, session: Admin, form: Form) -> Response:
     """Set a user's password and end their sessions (CSRF-checked)."""
     new = form.get("password", "")
-    return await _change(state, f"new password for {username}", lambda ws: auth.set_password(ws, username, new))
+    return await _change(
+        state, f"new password for {username}", lambda ws: auth.set_password(ws, username, new)
+    )
 
 
 @router.post("/users/{username}/remove")
 async def remove(username: str, state: State, session: Admin, form: Form) -> Response:
     """Remove a user (not yourself) and end their sessions (CSRF-checked)."""
     if username == session.user.username:
-        return RedirectResponse(f"/users?error={quote('you cannot remove your own account')}", status_code=303)
+        return RedirectResponse(
+            f"/users?error={quote('you cannot remove your own account')}", status_code=303
+        )
     return await _change(state, f"removed {username}", lambda ws: auth.delete_user(ws, username))

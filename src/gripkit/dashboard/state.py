@@ -129,7 +129,7 @@ def current_session(request: Request) -> auth.Session:
     session = getattr(request.state, "session", None)
     if session is None:
         raise HTTPException(status_code=401, detail="login required")
-    return session  # type: ignore[no-any-return]
+    return session
 
 
 def require(*roles: str) -> Callable[[Request], Awaitable[auth.Session]]:
@@ -155,5 +155,7 @@ async def checked_form(request: Request) -> dict[str, str]:
     form = await request.form()
     sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
     if not sent or not hmac.compare_digest(sent, session.csrf_token):
-        raise HTTPException(status_code=403, detail="invalid or missing CSRF token; reload the page and retry")
+        raise HTTPException(
+            status_code=403, detail="invalid or missing CSRF token; reload the page and retry"
+        )
     return {k: str(v) for k, v in form.items()}

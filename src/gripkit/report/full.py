@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,10 @@ def _missing(value: Any) -> bool:
 def _stored(result: inputs.StoredResult | None, what: str) -> str:
     if result is None:
         return _not_run(what)
-    return (f"<p>Result {result.result_id} ({_esc(result.kind)}), {_esc(result.created_at)}.</p>"
-            f"<h3>Parameters</h3>{_kv(result.params)}<h3>Results</h3>{_kv(result.payload)}")
+    return (
+        f"<p>Result {result.result_id} ({_esc(result.kind)}), {_esc(result.created_at)}.</p>"
+        f"<h3>Parameters</h3>{_kv(result.params)}<h3>Results</h3>{_kv(result.payload)}"
+    )
 
 
 def _hotspots(ws: Workspace, opts: ReportOptions) -> HotspotResult | None:
@@ -114,9 +117,13 @@ def _hotspots(ws: Workspace, opts: ReportOptions) -> HotspotResult | None:
     unit = opts.unit or params.get("unit") or "grid"
     try:
         return find_hotspots(
-            ws, unit=unit, cell_size=params.get("cell_size_m") if unit == params.get("unit") == "grid" else None,
-            crime_types=list(types) if types else None, months=months,
-            harm=opts.harm or params.get("harm_table") or "cchi", store=False,
+            ws,
+            unit=unit,
+            cell_size=params.get("cell_size_m") if unit == params.get("unit") == "grid" else None,
+            crime_types=list(types) if types else None,
+            months=months,
+            harm=opts.harm or params.get("harm_table") or "cchi",
+            store=False,
         )
     except InputError as exc:
         log.warning("hotspot sections skipped: %s", exc)
@@ -140,8 +147,10 @@ def _heatmap(ws: Workspace) -> str:
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlabel("hour of day")
     fig.colorbar(image, ax=ax, label="crimes")
-    return (f'<figure><img src="{_png(fig)}" alt="Crimes by hour and weekday">'
-            f"<figcaption>{int(grid.sum()):,} crimes with a recorded time.</figcaption></figure>")
+    return (
+        f'<figure><img src="{_png(fig)}" alt="Crimes by hour and weekday">'
+        f"<figcaption>{int(grid.sum()):,} crimes with a recorded time.</figcaption></figure>"
+    )
 
 
 def _plan(ws: Workspace) -> str:
@@ -151,13 +160,17 @@ def _plan(ws: Workspace) -> str:
     if plan is None:
         parts.append(_not_run("Patrol plan"))
     else:
-        parts.append(f"<p>Plan {plan['plan_id']} ({_esc(plan['kind'])}), created {_esc(plan['created_at'])}, "
-                     f"seed {_esc(plan['seed'])}.</p>{_kv(plan['params'])}{_kv(plan['summary'])}")
+        parts.append(
+            f"<p>Plan {plan['plan_id']} ({_esc(plan['kind'])}), created {_esc(plan['created_at'])}, "
+            f"seed {_esc(plan['seed'])}.</p>{_kv(plan['params'])}{_kv(plan['summary'])}"
+        )
         if not plan["areas"].empty:
             parts.append("<h3>Areas</h3>" + _frame_table(plan["areas"]))
     if not assigned.empty:
-        parts.append("<h3>Patrols assigned to officers</h3>" + _frame_table(
-            assigned[["patrol_id", "officer", "area_id", "date", "start_time", "minutes"]]))
+        parts.append(
+            "<h3>Patrols assigned to officers</h3>"
+            + _frame_table(assigned[["patrol_id", "officer", "area_id", "date", "start_time", "minutes"]])
+        )
     return "".join(parts)
 
 
@@ -178,20 +191,66 @@ def _provenance(ws: Workspace, hot: HotspotResult | None) -> str:
     sources = inputs.provenance(ws)
     parts = [_frame_table(sources) if not sources.empty else _not_run("Data ingest")]
     if hot is not None:
-        parts.append(_kv({"months": hot.meta.get("months"), "crimes": hot.meta.get("crimes"),
-                          "harm table": hot.meta.get("harm_table"), "harm table sha256": hot.meta.get("harm_sha256")}))
+        parts.append(
+            _kv(
+                {
+                    "months": hot.meta.get("months"),
+                    "crimes": hot.meta.get("crimes"),
+                    "harm table": hot.meta.get("harm_table"),
+                    "harm table sha256": hot.meta.get("harm_sha256"),
+                }
+            )
+        )
     parts.append(f"<p>{_esc(datasets.ATTRIBUTION)}</p><p>{_esc(datasets.BOUNDARY_ATTRIBUTION)}</p>")
     return "".join(parts)
 
 
 def _parameters(ws: Workspace, hot: HotspotResult | None, opts: ReportOptions) -> str:
     log_frame = inputs.results_log(ws)
-    parts = ["<h3>This report</h3>" + _kv({
-        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "workspace": ws.path,
-        **({"hotspots": {k: v for k, v in hot.meta.items() if k != "workspace"}} if hot else {}),
-        **opts.extra})]
-    parts.append("<h3>Stored steps</h3>" + (_frame_table(log_frame) if not log_frame.empty else _not_run("Stored steps")))
+    parts = [
+        "<h3>This report</h3>"
+        + _kv(
+            {
+                "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "workspace": ws.path,
+                **({"hotspots": {k: v for k, v in hot.meta.items() if k != "workspace"}} if hot else {}),
+                **opts.extra,
+            }
+        )
+    ]
+    parts.append(
+        "<h3>Stored steps</h3>"
+        + (_frame_table(log_frame) if not log_frame.empty else _not_run("Stored steps"))
+    )
     return "".join(parts)
+
+
+def _hotspot_sections(hot: HotspotResult) -> list[tuple[str, str, Callable[[], str]]]:
+    """Map, concentration and top-hotspot sections of a hotspot result."""
+    ranked = hot.hotspots.sort_values(C.HARM_RANK, kind="stable")
+    n_top = units_in_top(len(ranked), 0.01)
+    has_geom = bool(ranked.geometry.notna().any()) and ranked.crs is not None
+
+    def map_html() -> str:
+        if not has_geom:
+            return _not_run("Hotspot map (units without polygons)")
+        return (
+            f'<figure><img src="{_map_figure(ranked, n_top)}" alt="Map of units coloured by harm">'
+            f"<figcaption>{len(ranked):,} units coloured by harm; the top 1% ({n_top:,}) "
+            "outlined.</figcaption></figure>"
+        )
+
+    def concentration_html() -> str:
+        lorenz = _lorenz_figure(hot.concentration)
+        return f'<figure><img src="{lorenz}" alt="Lorenz curve"></figure>' + _concentration_table(
+            hot.concentration
+        )
+
+    return [
+        ("map", "Hotspot map", map_html),
+        ("concentration", "Concentration", concentration_html),
+        ("top", "Top hotspots", lambda: _top_table(ranked)),
+    ]
 
 
 def build_report(ws: Workspace, options: ReportOptions | None = None) -> str:
@@ -200,31 +259,33 @@ def build_report(ws: Workspace, options: ReportOptions | None = None) -> str:
     hot = _hotspots(ws, opts)
     sections: list[tuple[str, str, Callable[[], str]]] = []
     if hot is None:
-        for sid, name in (("map", "Hotspot map"), ("concentration", "Concentration"), ("top", "Top hotspots")):
-            sections.append((sid, name, lambda name=name: _not_run(f"{name} (no crimes ingested)")))
+        for sid, name in (
+            ("map", "Hotspot map"),
+            ("concentration", "Concentration"),
+            ("top", "Top hotspots"),
+        ):
+            sections.append((sid, name, partial(_not_run, f"{name} (no crimes ingested)")))
     else:
-        ranked = hot.hotspots.sort_values(C.HARM_RANK, kind="stable")
-        n_top = units_in_top(len(ranked), 0.01)
-        has_geom = bool(ranked.geometry.notna().any()) and ranked.crs is not None
-        sections += [
-            ("map", "Hotspot map", lambda: (
-                f'<figure><img src="{_map_figure(ranked, n_top)}" alt="Map of units coloured by harm">'
-                f"<figcaption>{len(ranked):,} units coloured by harm; the top 1% ({n_top:,}) outlined.</figcaption>"
-                "</figure>") if has_geom else _not_run("Hotspot map (units without polygons)")),
-            ("concentration", "Concentration", lambda: (
-                f'<figure><img src="{_lorenz_figure(hot.concentration)}" alt="Lorenz curve"></figure>'
-                + _concentration_table(hot.concentration))),
-            ("top", "Top hotspots", lambda: _top_table(ranked)),
-        ]
+        sections += _hotspot_sections(hot)
     sections += [
         ("hour-weekday", "Hour × weekday", lambda: _heatmap(ws)),
-        ("backtest", "Forecast backtest", lambda: _stored(inputs.latest_result(ws, *inputs.BACKTEST_KINDS),
-                                                          "Forecast backtest")),
+        (
+            "backtest",
+            "Forecast backtest",
+            lambda: _stored(inputs.latest_result(ws, *inputs.BACKTEST_KINDS), "Forecast backtest"),
+        ),
         ("plan", "Patrol plan", lambda: _plan(ws)),
         ("dosage", "Dosage", lambda: _dosage(ws)),
-        ("evaluation", "Evaluation", lambda: _stored(inputs.latest_result(ws, *inputs.EVALUATION_KINDS), "Evaluation")),
-        ("allocation", "Funding allocation", lambda: _stored(inputs.latest_result(ws, *inputs.ALLOCATION_KINDS),
-                                                             "Funding allocation")),
+        (
+            "evaluation",
+            "Evaluation",
+            lambda: _stored(inputs.latest_result(ws, *inputs.EVALUATION_KINDS), "Evaluation"),
+        ),
+        (
+            "allocation",
+            "Funding allocation",
+            lambda: _stored(inputs.latest_result(ws, *inputs.ALLOCATION_KINDS), "Funding allocation"),
+        ),
         ("provenance", "Data provenance", lambda: _provenance(ws, hot)),
         ("parameters", "Parameters", lambda: _parameters(ws, hot, opts)),
     ]

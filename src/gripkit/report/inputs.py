@@ -60,7 +60,9 @@ def table_exists(ws: Workspace, name: str) -> bool:
     return bool(row and row[0])
 
 
-def table_frame(ws: Workspace, name: str, sql_tail: str = "", params: list[Any] | None = None) -> pd.DataFrame:
+def table_frame(
+    ws: Workspace, name: str, sql_tail: str = "", params: list[Any] | None = None
+) -> pd.DataFrame:
     """``SELECT * FROM name <sql_tail>`` as a frame; empty when the table does not exist."""
     if not table_exists(ws, name):
         return pd.DataFrame()
@@ -89,7 +91,9 @@ def latest_result(ws: Workspace, *kinds: str) -> StoredResult | None:
     if row is None:
         return None
     params = _decode(row[3])
-    return StoredResult(int(row[0]), str(row[1]), row[2], params if isinstance(params, dict) else {}, _decode(row[4]))
+    return StoredResult(
+        int(row[0]), str(row[1]), row[2], params if isinstance(params, dict) else {}, _decode(row[4])
+    )
 
 
 def results_log(ws: Workspace) -> pd.DataFrame:
@@ -104,7 +108,9 @@ def latest_plan(ws: Workspace) -> dict[str, Any] | None:
         return None
     plan = plans.iloc[0].to_dict()
     pid = int(plan["plan_id"])
-    areas = table_frame(ws, "plan_areas", "WHERE plan_id = ?", [pid]).drop(columns=["geometry_wkb"], errors="ignore")
+    areas = table_frame(ws, "plan_areas", "WHERE plan_id = ?", [pid]).drop(
+        columns=["geometry_wkb"], errors="ignore"
+    )
     days = table_frame(ws, "plan_assignments", "WHERE plan_id = ? ORDER BY date, area_id", [pid])
     return {
         "plan_id": pid,
