@@ -11,8 +11,8 @@ Method (the "simple" network KDE of Xie & Yan 2008; Okabe & Sugihara 2012, ch. 9
 3. the distance from a crime to an evaluation point is the shortest path along the network: out of
    the crime's segment through either end node, node-to-node shortest paths
    (:func:`scipy.sparse.csgraph.dijkstra` with ``limit=bandwidth``, only from end nodes of
-   segments that hold crimes), into the point's segment through either end -- or straight along
-   the segment when both lie on the same one;
+   segments that hold crimes, run tile by tile on the subgraph within reach), into the point's
+   segment through either end -- or straight along the segment when both lie on the same one;
 4. density = Σ weight · K(d / h) / h, with a one-dimensional kernel K on [-1, 1] integrating to 1
    (quartic K(u) = 15/16 (1 - u²)² by default), in crimes (or harm) per metre of street.
 
@@ -25,6 +25,7 @@ a probability density over the network.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -41,6 +42,8 @@ from gripkit.validate import one_of, positive
 logger = logging.getLogger("gripkit")
 
 DENSITY = "density"
+#: Side of the tiles Dijkstra runs in, in bandwidths (>= 1 keeps distances exact).
+TILE_FACTOR = 4.0
 #: One-dimensional kernels on |u| <= 1, each integrating to 1 over [-1, 1].
 KERNELS = {
     "quartic": lambda u: 15.0 / 16.0 * (1.0 - u**2) ** 2,
@@ -48,8 +51,6 @@ KERNELS = {
     "triangular": lambda u: 1.0 - np.abs(u),
     "uniform": lambda u: np.full_like(u, 0.5),
 }
-#: Most float64 distances one Dijkstra batch may hold (sources x nodes), about 64 MB.
-BATCH_CELLS = 8_000_000
 
 
 def network_kde(
@@ -220,18 +221,38 @@ def _node_distances(
     # tiny positive floor: csgraph drops explicit zeros, which would disconnect zero-length links
     weight = np.maximum(frame.to_numpy(), 1e-12)
     graph = sparse.csr_matrix((weight, (a, b)), shape=(n_nodes, n_nodes))
-    batch = max(1, BATCH_CELLS // max(n_nodes, 1))
+    # Tiles of side >= cutoff: a path no longer than cutoff from a source stays within cutoff
+    # (Euclidean) of it, so inside the 3 x 3 tiles around the source's tile. Dijkstra runs per tile
+    # on that small subgraph: exact distances, without a dense sources x all-nodes array.
+    tile = TILE_FACTOR * cutoff
+    cell = np.floor(units.node_xy / tile).astype(np.int64)
+    cell -= cell.min(axis=0)
+    width = int(cell[:, 0].max()) + 3
+    key = (cell[:, 1] + 1) * width + (cell[:, 0] + 1)
+    by_key = np.argsort(key, kind="stable")
+    sorted_key = key[by_key]
+    source_key = key[sources]
+    order = np.argsort(source_key, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(source_key[order]) != 0, True])
     parts_src, parts_node, parts_d = [], [], []
-    for start in range(0, len(sources), batch):
-        chunk = sources[start : start + batch]
-        dist = csgraph.dijkstra(graph, directed=False, indices=chunk, limit=cutoff)
-        row, node = np.nonzero(np.isfinite(dist))
-        parts_src.append(row + start)
-        parts_node.append(node)
-        parts_d.append(dist[row, node])
+    for lo, hi in itertools.pairwise(bounds):
+        rows = order[lo:hi]
+        centre = int(source_key[rows[0]])
+        around = np.array([centre + dy * width + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+        first = np.searchsorted(sorted_key, around, "left")
+        last = np.searchsorted(sorted_key, around, "right")
+        local = np.sort(np.concatenate([by_key[f:t] for f, t in zip(first, last, strict=True)]))
+        starts = np.searchsorted(local, sources[rows])
+        dist = csgraph.dijkstra(graph[local][:, local], directed=False, indices=starts, limit=cutoff)
+        r, c = np.nonzero(np.isfinite(dist))
+        parts_src.append(rows[r])
+        parts_node.append(local[c])
+        parts_d.append(dist[r, c])
     if not parts_src:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    return np.concatenate(parts_src), np.concatenate(parts_node), np.concatenate(parts_d)
+    src, node, d = np.concatenate(parts_src), np.concatenate(parts_node), np.concatenate(parts_d)
+    by_source = np.argsort(src, kind="stable")
+    return src[by_source], node[by_source], d[by_source]
 
 
 def _same_segment_pairs(from_segment: np.ndarray, to_segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
