@@ -77,6 +77,7 @@ def adjust_pvalues(p: Any, method: str = "fdr_bh") -> np.ndarray:
     if method == "fdr_bh":
         # running minimum from the largest p-value down
         adjusted = np.minimum.accumulate((ranked * n / rank)[::-1])[::-1]
+        adjusted = np.maximum(adjusted, ranked)  # q >= p also under rounding (p * 3 / 3 < p)
     else:  # holm: running maximum from the smallest p-value up
         adjusted = np.maximum.accumulate(ranked * (n - rank + 1))
     out = np.empty(n, dtype=float)
@@ -95,7 +96,7 @@ def _check_p(p: Any) -> np.ndarray:
         ) from exc
     bad = ~((values >= 0) & (values <= 1))  # also catches NaN
     if bad.any():
-        example = values[bad].ravel()[0]
+        example = float(values[bad].ravel()[0])
         raise InputError(
             f"'p' must hold p-values in [0, 1]; received {int(bad.sum())} value(s) outside it, e.g. "
             f"{example!r}. Drop missing tests before adjusting, or clip rounding errors to [0, 1]."
