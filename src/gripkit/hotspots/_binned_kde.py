@@ -190,22 +190,25 @@ def _kernel_spectrum(
 def scott_gaussian(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     """Scott's rule for an isotropic Gaussian: pooled standard deviation x n_eff^(-1/6).
 
-    The pooled standard deviation is ``sqrt((var_x + var_y) / 2)`` (weighted variances, as
-    ``scipy.stats.gaussian_kde`` computes them), and ``n_eff = (sum w)^2 / sum w^2`` (Kish), so for
-    equal variances on both axes this is scipy's default ``'scott'`` bandwidth; in two dimensions
-    Scott's and Silverman's factors coincide (``n^(-1/(d+4))``).
+    The pooled standard deviation is ``sqrt((var_x + var_y) / 2)`` with the weighted, bias-corrected
+    variances ``sum w (x - mean)^2 / (V1 - V2/V1)`` (``V1 = sum w``, ``V2 = sum w^2``; what
+    ``numpy.cov(..., aweights=w)`` and hence ``scipy.stats.gaussian_kde`` use), and
+    ``n_eff = V1^2 / V2`` (Kish). When both axes have the same variance this equals the standard
+    deviation of scipy's default ``'scott'`` kernel; in two dimensions Scott's and Silverman's
+    factors coincide (``n^(-1/(d+4))``).
 
     Examples
     --------
     >>> xs = np.array([0.0, 2.0, 0.0, 2.0]); ys = np.array([0.0, 0.0, 2.0, 2.0])
-    >>> round(scott_gaussian(xs, ys, np.ones(4)), 6)  # sd 1 (ddof 0) x 4 ** (-1/6)
-    0.793701
+    >>> round(scott_gaussian(xs, ys, np.ones(4)), 6)  # sqrt(4/3) x 4 ** (-1/6)
+    0.916486
     """
-    total = w.sum()
-    mx, my = (w @ x) / total, (w @ y) / total
-    var = (w @ ((x - mx) ** 2) + w @ ((y - my) ** 2)) / (2.0 * total)
-    n_eff = total**2 / (w @ w)
-    return float(math.sqrt(var) * n_eff ** (-1.0 / 6.0))
+    v1 = w.sum()
+    v2 = w @ w
+    mx, my = (w @ x) / v1, (w @ y) / v1
+    with np.errstate(divide="ignore", invalid="ignore"):  # one point: NaN, reported by the caller
+        var = (w @ ((x - mx) ** 2) + w @ ((y - my) ** 2)) / (2.0 * (v1 - v2 / v1))
+        return float(np.sqrt(var) * (v1 * v1 / v2) ** (-1.0 / 6.0))
 
 
 def arcgis_quartic(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:

@@ -269,9 +269,10 @@ def _bandwidth(
         h, rule = core.arcgis_quartic(x, y, w), "ArcGIS default radius 0.9 min(SD, Dm/sqrt(ln 2)) n^-0.2"
     else:
         h, rule = core.scott_gaussian(x, y, w), "Scott's rule: pooled sd x n_eff^(-1/6)"
-    if not h > 0:
+    if not (h > 0 and math.isfinite(h)):
         raise InputError(
-            f"cannot choose a bandwidth: the {len(x)} points all lie at one place (spread 0 m). "
+            f"cannot choose a bandwidth from {len(x)} point(s) with no spread (all at one place or a "
+            f"single weighted point; rule gave {h!r} m). "
             "Pass bandwidth explicitly, e.g. bandwidth=250."
         )
     logger.info(
