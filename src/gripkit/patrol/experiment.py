@@ -146,13 +146,12 @@ def experiment_design(
     rng = np.random.default_rng([seed, DESIGN_STREAM])
     n_blocks = -(-n_days // block_days)
     cycle = (np.arange(block_days)[:, None] * k + np.arange(k)[None, :]) % n  # (block_days, k)
-    treated = np.zeros((n_blocks * block_days, n), dtype=np.int8)
+    treated = np.zeros((n_days, n), dtype=np.int8)
     for b in range(n_blocks):
+        length = min(block_days, n_days - b * block_days)  # a last, partial block keeps consecutive days
         order = rng.permutation(n)
-        day_order = rng.permutation(block_days)
-        rows = b * block_days + day_order
-        treated[rows[:, None], order[cycle]] = 1
-    treated = treated[:n_days]
+        rows = b * block_days + rng.permutation(length)
+        treated[rows[:, None], order[cycle[:length]]] = 1
     dates = [first + timedelta(days=d) for d in range(n_days)]
     frame = pd.DataFrame(
         {
