@@ -61,7 +61,7 @@ def test_matches_brute_force_enumeration(seed: int) -> None:
     choice = choose_areas(
         cands,
         officer_hours=hours,
-        travel_minutes=dict(zip(cands["area_id"], travel)),
+        travel_minutes=dict(zip(cands["area_id"], travel, strict=True)),
         max_visits=3,
         decay=0.6,
     )

@@ -45,6 +45,7 @@ def test_op_rowan_contract(workspace: Path, tmp_path: Path) -> None:
     first = run(*args, "--out", str(tmp_path / "a.csv"), "--ics", str(tmp_path / "a.ics"))
     assert first.exit_code == 0, first.output
     again = run(*args, "--out", str(tmp_path / "b.csv"), "--no-store")
+    assert again.exit_code == 0, again.output
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     plan = pd.read_csv(tmp_path / "a.csv", dtype={"area_id": str})
     assert {"date", "area_id", "treated"} <= set(plan.columns)
