@@ -255,6 +255,7 @@ def test_real_outputs_and_outside_count(bedfordshire_crimes, bedfordshire_area) 
         ({"kernel": "epanechnikov"}, r"'kernel' must be one of quartic, gaussian; received 'epanechnikov'"),
         ({"weights": "harm"}, r"'weights' must name a column of crimes; received 'harm'"),
         ({"oversample": 2}, r"'oversample' must be an odd whole number >= 1; received 2"),
+        ({"oversample": 4001}, r"'oversample' 4001 would bin on [\d,]+ lattice nodes"),
         ({"cell_size": 50}, r"'cell_size' 50 disagrees with the units' cell size 100"),
     ],
 )

@@ -43,7 +43,7 @@ GAUSS_TRUNCATE = 6.0
 #: Largest binning_error_bound (share of one point's peak contribution) the automatic k accepts.
 BINNING_RTOL = 1e-2
 #: Largest padded fine lattice (nodes) the automatic oversampling may build.
-MAX_LATTICE = 2**25
+MAX_LATTICE = 2**24
 
 
 def kernel_radius(kernel: str, bandwidth: float) -> float:
@@ -82,7 +82,7 @@ def oversampling(kernel: str, bandwidth: float, cell_size: float, n_cols: int, n
     need = cell_size * math.sqrt(KERNELS[kernel] / BINNING_RTOL) / bandwidth
     k = max(1, math.ceil(need - 1e-9))
     k += 1 - k % 2
-    while k > 1 and _lattice_nodes(kernel, bandwidth, cell_size, n_cols, n_rows, k) > MAX_LATTICE:
+    while k > 1 and lattice_nodes(kernel, bandwidth, cell_size, n_cols, n_rows, k) > MAX_LATTICE:
         k -= 2
     return k
 
@@ -92,7 +92,8 @@ def binning_error_bound(kernel: str, bandwidth: float, cell_size: float, k: int)
     return KERNELS[kernel] * (cell_size / k) ** 2 / bandwidth**2
 
 
-def _lattice_nodes(kernel: str, bandwidth: float, cell: float, n_cols: int, n_rows: int, k: int) -> int:
+def lattice_nodes(kernel: str, bandwidth: float, cell: float, n_cols: int, n_rows: int, k: int) -> int:
+    """Nodes of the padded binning lattice (about; FFT lengths round it up a little)."""
     reach = math.ceil(kernel_radius(kernel, bandwidth) / (cell / k))
     return (n_cols * k + 4 * reach + 4) * (n_rows * k + 4 * reach + 4)
 

@@ -282,12 +282,28 @@ def _bandwidth(
 
 
 def _oversample(value: int | None, kernel: str, h: float, size: float, units: GridUnits) -> int:
+    """The binning refinement k: checked if given, else chosen (a capped choice is logged)."""
     if value is None:
-        return core.oversampling(kernel, h, size, units.n_cols, units.n_rows)
+        k = core.oversampling(kernel, h, size, units.n_cols, units.n_rows)
+        bound = core.binning_error_bound(kernel, h, size, k)
+        if bound > core.BINNING_RTOL:
+            logger.warning(
+                "KDE binning error bound %.2g exceeds %g: a finer lattice than %g m would exceed %d "
+                "nodes. Use larger cells or a smaller area for more accuracy.",
+                bound, core.BINNING_RTOL, size / k, core.MAX_LATTICE,
+            )  # fmt: skip
+        return k
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1 or value % 2 == 0:
         raise InputError(
             f"'oversample' must be an odd whole number >= 1; received {value!r}. Pass 1 (bin on the "
             "cell centres), 3 or 5, or None to choose it from the bandwidth."
+        )
+    nodes = core.lattice_nodes(kernel, h, size, units.n_cols, units.n_rows, int(value))
+    if nodes > 4 * core.MAX_LATTICE:
+        raise InputError(
+            f"'oversample' {value} would bin on {nodes:,} lattice nodes (more than "
+            f"{4 * core.MAX_LATTICE:,}); received a grid of {units.n_cols} x {units.n_rows} cells. "
+            "Pass a smaller oversample, or None to choose one that fits."
         )
     return int(value)
 
