@@ -8,9 +8,10 @@ Hausman, Hall & Griliches 1984):
 
 with, per area i, Y_i its total, T_i its total on treated days and n1_i / n0_i its numbers of
 treated / control days. :func:`poisson_fe` solves U(β) = 0 by Newton's method for many panels at
-once and gives the place-clustered sandwich standard error; the tests check both against
-``statsmodels.GLM`` with area dummies. It is what :mod:`gripkit.evaluate.power` simulates with and
-what :func:`randomisation_inference` re-estimates under every re-drawn assignment.
+once and gives the robust (HC0) or place-clustered sandwich standard error; the tests check all
+three against ``statsmodels.GLM`` with area dummies. It is what :mod:`gripkit.evaluate.power`
+simulates with and what :func:`randomisation_inference` re-estimates under every re-drawn
+assignment.
 
 Examples
 --------
@@ -36,8 +37,10 @@ from gripkit.evaluate.effects import check_place_days
 BETA_BOUND = 10.0
 
 
-def poisson_fe(y: np.ndarray, treated: np.ndarray, iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson area-fixed-effects estimate of β and its place-clustered standard error.
+def poisson_fe(
+    y: np.ndarray, treated: np.ndarray, iterations: int = 30, cov: str = "hc0"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson area-fixed-effects estimate of β and its robust standard error.
 
     Parameters
     ----------
@@ -47,13 +50,16 @@ def poisson_fe(y: np.ndarray, treated: np.ndarray, iterations: int = 30) -> tupl
         Bool array broadcastable to ``y``.
     iterations : int
         Newton steps (the score is concave; 30 is ample).
+    cov : {"hc0", "cluster"}
+        ``hc0``: heteroskedasticity-robust sandwich over place-days (statsmodels ``HC0``);
+        ``cluster``: clustered by area with the correction G / (G − 1) over the G areas with both
+        treated and control days and a non-zero total.
 
     Returns
     -------
     beta, se : numpy.ndarray
-        Shaped like ``y`` without its last two axes. ``se`` uses the cluster correction
-        G / (G − 1) over the G areas with both treated and control days and a non-zero total.
-        β is bounded to ±10 when every treated (or control) outcome is 0.
+        Shaped like ``y`` without its last two axes. β is bounded to ±10 when every treated (or
+        control) outcome is 0.
     """
     y, d = (a.astype(float) for a in np.broadcast_arrays(y, treated))
     total = y.sum(axis=-2)
@@ -73,12 +79,23 @@ def poisson_fe(y: np.ndarray, treated: np.ndarray, iterations: int = 30) -> tupl
         step = np.divide(score, info, out=np.zeros_like(score), where=info > 0)
         beta = np.clip(beta + step, -BETA_BOUND, BETA_BOUND)
     share = _share(beta, n1, n0)
-    parts = np.where(informative, on_treated - total * share, 0.0)
     info = np.where(informative, total * share * (1 - share), 0.0).sum(axis=-1)
-    groups = informative.sum(axis=-1)
-    correction = np.divide(groups, groups - 1, out=np.full(groups.shape, np.nan), where=groups > 1)
+    if cov == "cluster":
+        parts = np.where(informative, on_treated - total * share, 0.0)
+        groups = informative.sum(axis=-1)
+        correction = np.divide(groups, groups - 1, out=np.full(groups.shape, np.nan), where=groups > 1)
+        meat = correction * (parts**2).sum(axis=-1)
+    elif cov == "hc0":
+        # per place-day profiled score (d_it - p_i)(y_it - mu_it), mu_it = Y_i e^(b d_it) / (n1 e^b + n0)
+        e = np.exp(beta)[..., None]
+        denom = n1 * e + n0
+        unit = np.divide(total, denom, out=np.zeros_like(denom), where=denom > 0)[..., None, :]
+        mu = unit * np.where(d > 0, e[..., None], 1.0)
+        meat = (((d - share[..., None, :]) * (y - mu)) ** 2).sum(axis=(-1, -2))
+    else:
+        raise InputError(f"'cov' must be hc0 or cluster; received {cov!r}.")
     with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.sqrt(correction * (parts**2).sum(axis=-1)) / info
+        se = np.sqrt(meat) / info
     return beta, se
 
 
