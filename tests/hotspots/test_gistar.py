@@ -1,0 +1,246 @@
+"""gistar: a 3 x 3 grid by hand; esda.G_Local(star=True) on real Bedfordshire grids and LSOAs; bad input.
+
+How esda treats the self-weight (esda 2.9, ``getisord._infer_star_and_structure_w``): a binary W
+without a diagonal and ``star=True`` gets ``fill_diagonal(w, 1)``, i.e. w_ii = 1 as in Gi*; its
+variance is ``E[y²] − E[y]²`` (ddof=0). So the references below are built *without* self-links,
+independently of gripkit (libpysal DistanceBand on cell centres, libpysal Queen on polygons), and
+``G_Local(y, w, star=True, transform="B", permutations=0).Zs`` is compared with ``gi_z``.
+esda's ``p_norm`` is one-sided (``norm.sf(|z|)``); gripkit's ``gi_p`` is two-sided.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+
+import esda
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from libpysal.weights import DistanceBand, Queen
+from scipy import stats
+
+from gripkit import datasets
+from gripkit.errors import InputError
+from gripkit.harm import apply_harm, load_harm_table
+from gripkit.hotspots import adjust_pvalues, count, gistar
+from gripkit.units import GridUnits, LsoaUnits
+
+GISTAR_MODULE = sys.modules["gripkit.hotspots.gistar"]
+
+
+def esda_z(y: np.ndarray, w) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return esda.G_Local(y, w, star=True, transform="B", permutations=0).Zs
+
+
+def in_frame_order(result: pd.DataFrame, units, column: str) -> np.ndarray:
+    ids = units.frame["unit_id"].astype(object)
+    return result.set_index(result["unit_id"].astype(object)).loc[ids, column].to_numpy(dtype=float)
+
+
+def centre_band(units: GridUnits, distance: float) -> DistanceBand:
+    centres = units.frame.geometry.centroid
+    return DistanceBand(
+        np.c_[centres.x, centres.y], threshold=distance * 1.0001, binary=True, silence_warnings=True
+    )
+
+
+# --------------------------------------------------------------------------- by hand
+
+# 3 x 3 grid of 100 m cells, frame order g0_0 g1_0 g2_0 / g0_1 g1_1 g2_1 / g0_2 g1_2 g2_2.
+HAND_COUNTS = [4, 2, 0, 1, 1, 0, 0, 0, 1]
+
+
+def hand_hotspots() -> tuple[gpd.GeoDataFrame, GridUnits]:
+    units = GridUnits(100, (0, 0, 299, 299))
+    centres = units.frame.geometry.centroid
+    crimes = pd.DataFrame(
+        {"x": np.repeat(centres.x.to_numpy(), HAND_COUNTS), "y": np.repeat(centres.y.to_numpy(), HAND_COUNTS)}
+    )
+    return count(crimes, units), units
+
+
+def test_three_by_three_by_hand() -> None:
+    hotspots, units = hand_hotspots()
+    result = gistar(hotspots, units)
+    z = dict(zip(result["unit_id"], result["gi_z"], strict=True))
+    # n = 9, sum 9, mean 1; sum of squares 16+4+1+1+1 = 23, S² = 23/9 - 1 = 14/9, S = √14 / 3.
+    # g0_0 (corner; itself + g1_0, g0_1, g1_1: 4 cells): Σwx = 4+2+1+1 = 8,
+    #   z = (8 - 1·4) / (S · √((9·4 - 4²)/8)) = 4 / (√14/3 · √2.5) = 12 / √35
+    assert z["g0_0"] == pytest.approx(12 / math.sqrt(35), abs=1e-12)
+    # g1_0 (edge; 6 cells g0_0 g1_0 g2_0 g0_1 g1_1 g2_1): Σwx = 8, z = (8 - 6) / (S · √((54 - 36)/8)) = 4/√14
+    assert z["g1_0"] == pytest.approx(4 / math.sqrt(14), abs=1e-12)
+    # g2_2 (corner; g1_1 g2_1 g1_2 g2_2): Σwx = 1+0+0+1 = 2, z = (2 - 4) / (√35 / 3) = -6/√35
+    assert z["g2_2"] == pytest.approx(-6 / math.sqrt(35), abs=1e-12)
+    # g1_1 sees all 9 cells: n·9 - 9² = 0, no variance; gripkit sets z = 0 (esda gives NaN)
+    assert z["g1_1"] == 0.0
+    # two-sided normal p: 2 (1 - Φ(|z|)) = erfc(|z| / √2)
+    p = dict(zip(result["unit_id"], result["gi_p"], strict=True))
+    assert p["g0_0"] == pytest.approx(math.erfc(12 / math.sqrt(35) / math.sqrt(2)), rel=1e-12)
+    assert p["g1_1"] == 1.0
+
+
+def test_hand_example_matches_esda_where_defined() -> None:
+    hotspots, units = hand_hotspots()
+    result = gistar(hotspots, units)
+    ours = in_frame_order(result, units, "gi_z")
+    theirs = esda_z(np.array(HAND_COUNTS, dtype=float), centre_band(units, 100 * math.sqrt(2)))
+    assert np.isnan(theirs[4])  # the centre cell: 0/0 in esda
+    keep = np.arange(9) != 4
+    np.testing.assert_allclose(ours[keep], theirs[keep], rtol=0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def real_grid(bedfordshire_crimes, bedfordshire_area) -> tuple[gpd.GeoDataFrame, GridUnits]:
+    crimes = bedfordshire_crimes(3)
+    crimes["harm"] = apply_harm(crimes, load_harm_table("cchi"))
+    units = GridUnits.from_crimes(crimes, cell_size=500, area=bedfordshire_area)
+    return count(crimes, units), units
+
+
+@pytest.mark.parametrize("value", ["crimes", "harm"])
+@pytest.mark.parametrize("distance", [None, 1_200.0])
+def test_real_grid_equals_esda(real_grid, value: str, distance: float | None) -> None:
+    hotspots, units = real_grid
+    result = gistar(hotspots, units, value=value, distance=distance)
+    band = 500 * math.sqrt(2) if distance is None else distance
+    y = in_frame_order(hotspots, units, value)
+    expected = esda_z(y, centre_band(units, band))
+    np.testing.assert_allclose(in_frame_order(result, units, "gi_z"), expected, rtol=0, atol=1e-9)
+    assert len(result) > 5_000  # 500 m cells over the ~1,235 km² force area
+    assert result.attrs["gistar"]["distance_m"] == pytest.approx(band)
+
+
+def test_real_grid_fft_path_equals_esda(real_grid, monkeypatch: pytest.MonkeyPatch) -> None:
+    hotspots, units = real_grid
+    monkeypatch.setattr(GISTAR_MODULE, "DIRECT_MAX_KERNEL_CELLS", 0)  # force overlap-add FFT
+    # disc of radius 2,000 / 500 = 4 cells: i² + j² <= 16 holds for 9 + 2·7 + 2·7 + 2·5 + 2·1 = 49 cells
+    reference = centre_band(units, 2_000)
+    for value in ("crimes", "harm"):  # whole numbers are rounded after the FFT, harm is not
+        result = gistar(hotspots, units, value=value, distance=2_000)
+        assert result.attrs["gistar"]["weights"].endswith("(49-cell kernel) plus self")
+        y = in_frame_order(hotspots, units, value)
+        np.testing.assert_allclose(
+            in_frame_order(result, units, "gi_z"), esda_z(y, reference), rtol=0, atol=1e-9
+        )
+
+
+def test_real_grid_columns_p_q_hot_and_attrs(real_grid) -> None:
+    hotspots, units = real_grid
+    before = hotspots.copy()
+    result = gistar(hotspots, units, value="harm", correction="holm", alpha=0.01)
+    pd.testing.assert_frame_equal(hotspots, before)  # input untouched
+    assert "gi_z" not in hotspots.columns
+    assert list(result.columns) == [*hotspots.columns, "gi_z", "gi_p", "gi_q", "hot"]
+    assert result["unit_id"].tolist() == hotspots["unit_id"].tolist()  # rows keep harm_rank order
+    z = result["gi_z"].to_numpy()
+    np.testing.assert_allclose(result["gi_p"], 2 * stats.norm.sf(np.abs(z)), rtol=1e-12)
+    np.testing.assert_array_equal(result["gi_q"], adjust_pvalues(result["gi_p"].to_numpy(), "holm"))
+    np.testing.assert_array_equal(result["hot"], (result["gi_q"] < 0.01) & (z > 0))
+    params = result.attrs["gistar"]
+    json.dumps(params)
+    assert params["value"] == "harm" and params["correction"] == "holm" and params["alpha"] == 0.01
+    assert params["n_units"] == len(units) and params["n_hot"] == int(result["hot"].sum()) > 0
+    assert params["neighbourhood_max"] == 9  # queen + self
+    assert result.attrs["units"] == hotspots.attrs["units"]  # count's provenance is kept
+    # BH flags at least as many units as Holm at the same level
+    assert gistar(hotspots, units, value="harm", alpha=0.01).attrs["gistar"]["n_hot"] >= params["n_hot"]
+
+
+def test_row_order_of_hotspots_does_not_matter(real_grid) -> None:
+    hotspots, units = real_grid
+    shuffled = hotspots.sample(frac=1, random_state=7)
+    shuffled["unit_id"] = shuffled["unit_id"].astype(object)  # also the non-Arrow string path
+    a = gistar(hotspots, units).set_index("unit_id")["gi_z"]
+    b = gistar(shuffled, units).set_index("unit_id")["gi_z"]
+    pd.testing.assert_series_equal(a, b.loc[a.index], check_index_type=False)
+
+
+@pytest.fixture(scope="module")
+def real_lsoa(bedfordshire_crimes) -> tuple[gpd.GeoDataFrame, LsoaUnits, gpd.GeoDataFrame]:
+    polygons = datasets.bedfordshire_lsoa()
+    units = LsoaUnits(polygons)
+    crimes = bedfordshire_crimes(3)
+    crimes["harm"] = apply_harm(crimes, load_harm_table("cchi"))
+    return count(crimes, units), units, polygons
+
+
+@pytest.mark.parametrize("value", ["crimes", "harm"])
+def test_real_lsoa_equals_esda_with_queen(real_lsoa, value: str) -> None:
+    hotspots, units, polygons = real_lsoa
+    result = gistar(hotspots, units, value=value)
+    reference = Queen.from_dataframe(polygons, use_index=False, silence_warnings=True)
+    expected = esda_z(in_frame_order(hotspots, units, value), reference)
+    np.testing.assert_allclose(in_frame_order(result, units, "gi_z"), expected, rtol=0, atol=1e-9)
+    assert result.attrs["gistar"]["n_units"] == 381
+
+
+def test_real_lsoa_centroid_band_equals_esda(real_lsoa) -> None:
+    hotspots, units, polygons = real_lsoa
+    result = gistar(hotspots, units, distance=2_000)
+    centres = polygons.geometry.centroid
+    reference = DistanceBand(np.c_[centres.x, centres.y], threshold=2_000, binary=True, silence_warnings=True)
+    expected = esda_z(in_frame_order(hotspots, units, "crimes"), reference)
+    np.testing.assert_allclose(in_frame_order(result, units, "gi_z"), expected, rtol=0, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_geographic_crs_is_an_input_error() -> None:
+    hotspots, units = hand_hotspots()
+    with pytest.raises(InputError, match=r"'hotspots CRS' must be a projected CRS in metres"):
+        gistar(hotspots.to_crs("EPSG:4326"), units)
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "match"),
+    [
+        (None, {"value": "harmx"}, r"hotspots lack the column 'harmx'"),
+        ("negative", {}, r"must hold finite numbers >= 0; received 1 missing, infinite or negative"),
+        ("constant", {}, r"is the same \(2\) in all 9 units, so its standard deviation is 0"),
+        ("drop", {}, r"must hold each of the 9 units exactly once; received 8 rows"),
+        ("duplicate", {}, r"received 9 rows with 0 unknown id\(s\).* and 1 duplicate"),
+        (None, {"correction": "fdr"}, r"'correction' must be one of fdr_bh, holm, bonferroni, none"),
+        (None, {"alpha": 0}, r"'alpha' must be a fraction between 0 and 1"),
+        (None, {"distance": -5}, r"'distance' must be > 0 metres; received -5"),
+    ],
+)
+def test_bad_input(change: str | None, kwargs: dict, match: str) -> None:
+    hotspots, units = hand_hotspots()
+    if change == "negative":
+        hotspots.loc[0, "crimes"] = -1
+    elif change == "constant":
+        hotspots["crimes"] = 2
+    elif change == "drop":
+        hotspots = hotspots.iloc[1:]
+    elif change == "duplicate":
+        hotspots = pd.concat([hotspots.iloc[:8], hotspots.iloc[:1]])
+    with pytest.raises(InputError, match=match):
+        gistar(hotspots, units, **kwargs)
+
+
+def test_fewer_than_three_units_and_wrong_units() -> None:
+    units = GridUnits(100, (0, 0, 199, 50))
+    two = count(pd.DataFrame({"x": [50.0, 150.0, 160.0], "y": [10.0, 10.0, 10.0]}), units)
+    with pytest.raises(InputError, match=r"Gi\* needs at least 3 units; received 2"):
+        gistar(two, units)
+    with pytest.raises(InputError, match=r"'units' must be a gripkit Units object; received str"):
+        gistar(two, "grid")  # type: ignore[arg-type]
+
+
+def test_lsoa_units_without_boundaries() -> None:
+    crimes = pd.DataFrame({"lsoa_code": ["E01000001"] * 3 + ["E01000002", "E01000003"]})
+    units = LsoaUnits.from_crimes(crimes)
+    with pytest.raises(InputError, match=r"LSOA neighbours need boundaries"):
+        gistar(count(crimes, units), units)
+    with pytest.raises(InputError, match=r"a distance band needs unit geometries"):
+        gistar(count(crimes, units), units, distance=500)
