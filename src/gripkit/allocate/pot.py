@@ -235,6 +235,8 @@ def allocate(
         Weight per recipient (e.g. a deprivation index); score is multiplied by it.
     """
     one_of("basis", basis, BASIS)
+    if not pot > 0:
+        raise InputError(f"'pot' must be a positive amount; received {pot!r}. Pass e.g. 4000000.")
     current = harm_by(ws, by, harm=harm, months=months, force=force, boundaries=boundaries)
     key = current.columns[0]
     if current.empty:

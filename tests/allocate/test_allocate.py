@@ -1,0 +1,168 @@
+"""Funding split: hand-checked arithmetic, real Bedfordshire authorities, a relabelled second force."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+
+from gripkit import Workspace, datasets
+from gripkit.allocate import allocate, authority_from_lsoa_name, largest_remainder_pennies, split_pot
+from gripkit.allocate.pot import sensitivity
+from gripkit.errors import InputError
+from gripkit.ingest import ingest
+
+SV = {"Violence and sexual offences": 197.0, "Robbery": 365.0, "Possession of weapons": 273.75}  # cchi.csv
+
+
+@pytest.fixture(scope="module")
+def bedfordshire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The 12 bundled real Bedfordshire months (2023-05..2024-04) in a tmp workspace."""
+    ws = Workspace(Path(tmp_path_factory.mktemp("alloc")) / "w.duckdb")
+    ingest(datasets.bedfordshire_street_files(), ws)
+    yield ws
+    ws.close()
+
+
+def test_split_by_hand() -> None:
+    # 1:1:1 of £100 -> 33.33 each + 1p by largest remainder to the first (ties in order)
+    assert split_pot(pd.Series({"A": 1.0, "B": 1.0, "C": 1.0}), 100)["allocation"].tolist() == [
+        33.34,
+        33.33,
+        33.33,
+    ]
+    # scores 10, 1, 1, 0 of £1,000 with floor 100 and cap 500: A capped at 500, D floored at 100,
+    # B and C share the other 400 equally (by hand)
+    table = split_pot(pd.Series({"A": 10.0, "B": 1.0, "C": 1.0, "D": 0.0}), 1000, floor=100, cap=500)
+    assert table["allocation"].tolist() == [500.0, 200.0, 200.0, 100.0]
+    assert table["binding"].tolist() == ["cap", "", "", "floor"]
+    pence = largest_remainder_pennies(np.array([0.005, 0.005, 0.0]), 1)
+    assert pence.tolist() == [1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pot": 0}, "'pot' must be a positive amount"),
+        ({"pot": -5}, "'pot' must be a positive amount"),
+        ({"pot": 100, "floor": 40}, "floors exceed the pot"),
+        ({"pot": 100, "cap": 20}, "caps cannot spend the pot"),
+    ],
+)
+def test_bad_pots(kwargs: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        split_pot(pd.Series({"A": 1.0, "B": 2.0, "C": 3.0}), **kwargs)
+
+
+def test_zero_harm_is_an_error() -> None:
+    with pytest.raises(InputError, match="zero harm"):
+        split_pot(pd.Series({"A": 0.0, "B": 0.0}), 100)
+
+
+def test_authorities_from_names_agree_with_lad11nm() -> None:
+    lsoa = datasets.bedfordshire_lsoa()  # has lad11nm, e.g. "Luton UA"
+    derived = lsoa["lsoa11nm"].map(authority_from_lsoa_name)
+    assert (derived == lsoa["lad11nm"].str.replace(" UA", "", regex=False)).all()
+    assert sorted(derived.unique()) == ["Bedford", "Central Bedfordshire", "Luton"]
+
+
+def test_area_split_on_real_bedfordshire(bedfordshire: Workspace, tmp_path: Path) -> None:
+    result = allocate(bedfordshire, pot=4_000_000, by="area", floor=500_000)
+    table = result.table
+    assert sorted(table["area_id"]) == ["Bedford", "Central Bedfordshire", "Luton"]
+    assert round(float(table["allocation"].sum()) * 100) == 400_000_000  # to the penny
+    # independent: harm per authority from the published LSOA names with pandas and cchi weights
+    crimes = bedfordshire.crimes(crime_types=list(SV))
+    crimes = crimes[crimes["lsoa_name"].map(authority_from_lsoa_name).isin(table["area_id"])]
+    harm = crimes["crime_type"].map(SV).groupby(crimes["lsoa_name"].map(authority_from_lsoa_name)).sum()
+    assert table.set_index("area_id")["harm"].to_dict() == pytest.approx(harm.to_dict())
+    shares = harm / harm.sum()
+    expected = (shares * 4_000_000).round(2)
+    assert table.set_index("area_id")["allocation"].to_dict() == pytest.approx(expected.to_dict(), abs=0.011)
+    moved = sensitivity(bedfordshire, result, {"ons": {"harm": "ons_css"}})
+    assert moved["share_ons"].sum() == pytest.approx(1.0)
+    with pytest.raises(InputError, match="need weights lack"):
+        allocate(bedfordshire, pot=1000, by="area", need=pd.Series({"Luton": 1.2}))
+
+
+def _relabelled_force(tmp_path: Path) -> Path:
+    """A SECOND FORCE'S FILE, HONESTLY CONSTRUCTED: the real bundled Bedfordshire 2024-04 street rows
+    relabelled as Hertfordshire Constabulary, coordinates translated by the offset between the two
+    force areas' representative points (EPSG:27700) and converted back to WGS84. Crime types and
+    counts are Bedfordshire's; only the force label and position change."""
+    source = datasets.bedfordshire_street_files()[-1]
+    raw = pd.read_csv(io.BytesIO(gzip.decompress(source.read_bytes())), dtype=str, keep_default_na=False)
+    areas = datasets.force_areas().set_index("police_force").geometry
+    a, b = areas["Bedfordshire"].representative_point(), areas["Hertfordshire"].representative_point()
+    to_bng = pyproj.Transformer.from_crs(4326, 27700, always_xy=True)
+    to_wgs = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
+    has = raw["Longitude"] != ""
+    x, y = to_bng.transform(raw.loc[has, "Longitude"].astype(float), raw.loc[has, "Latitude"].astype(float))
+    lon, lat = to_wgs.transform(np.asarray(x) + (b.x - a.x), np.asarray(y) + (b.y - a.y))
+    raw.loc[has, "Longitude"], raw.loc[has, "Latitude"] = (
+        np.round(lon, 6).astype(str),
+        np.round(lat, 6).astype(str),
+    )
+    raw["Reported by"] = raw["Falls within"] = "Hertfordshire Constabulary"
+    folder = tmp_path / "2024-04"
+    folder.mkdir()
+    out = folder / "2024-04-hertfordshire-street.csv"
+    raw.to_csv(out, index=False)
+    assert shapely.Point(b.x, b.y).within(areas["Hertfordshire"])
+    return out
+
+
+def test_force_split_with_a_second_force(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "two.duckdb")
+    ingest([datasets.bedfordshire_street_files()[-1], _relabelled_force(tmp_path)], ws)
+    result = allocate(ws, pot=4_000_000, by="force", months=1, cap=2_500_000)
+    table = result.table.set_index("force")
+    assert sorted(table.index) == ["Bedfordshire", "Hertfordshire"]
+    crimes = ws.crimes(crime_types=list(SV))
+    harm = crimes["crime_type"].map(SV).groupby(crimes["force"]).sum()  # independent, pandas
+    assert table["harm"].to_dict() == pytest.approx(harm.to_dict())
+    assert round(float(table["allocation"].sum()) * 100) == 400_000_000
+    expected = harm / harm.sum() * 4_000_000  # shares ~60/40: £2.41m < the £2.5m cap, not binding
+    assert table["allocation"].to_dict() == pytest.approx(expected.to_dict(), abs=0.011)
+    ws.close()
+
+
+def test_cli_allocate_writes_the_table(bedfordshire: Workspace, tmp_path: Path) -> None:
+    path = bedfordshire.path
+    bedfordshire.con.execute("CHECKPOINT")
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(Path(path).read_bytes())
+    run = subprocess.run(
+        [
+            "gripkit",
+            "allocate",
+            "--pot",
+            "4000000",
+            "--by",
+            "area",
+            "--out",
+            "allocation.csv",
+            "-w",
+            str(copy),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    table = pd.read_csv(tmp_path / "allocation.csv")
+    assert {"area_id", "harm", "share", "allocation"} <= set(table.columns)
+    assert round(table["allocation"].sum() * 100) == 400_000_000
+    bad = subprocess.run(
+        ["gripkit", "allocate", "--pot", "0", "-w", str(copy)], capture_output=True, text=True
+    )
+    assert bad.returncode == 1 and "'pot' must be a positive amount" in bad.stderr
