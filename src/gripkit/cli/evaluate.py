@@ -172,8 +172,8 @@ def evaluate_command(
     for outcome in [o.strip() for o in outcomes.split(",") if o.strip()]:
         whole = outcome in frame.columns and np.allclose(frame[outcome].fillna(0) % 1, 0)
         for model in [m.strip() for m in models.split(",") if m.strip()]:
-            if model == "nb" and not whole:
-                continue  # NB needs whole counts; harm is analysed with robust Poisson
+            if model == "nb" and (not whole or outcome == "harm"):
+                continue  # NB models counts; harm (weighted) is analysed with robust Poisson
             if did_start:
                 results.append(
                     difference_in_differences(
