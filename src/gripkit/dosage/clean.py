@@ -143,7 +143,8 @@ def clean_pings(
     }).sort_values(["officer_id", "ts_utc"], kind="mergesort").reset_index(drop=True)
     bad = np.flatnonzero(~keep)
     fields = raw.iloc[bad][["officer_id", "timestamp", "lon", "lat", "x", "y"]].astype(str)
-    text = fields.agg(",".join, axis=1) if len(bad) else pd.Series([], dtype=object)
+    rest: Any = [fields[c] for c in ("timestamp", "lon", "lat", "x", "y")]
+    text = fields["officer_id"].str.cat(rest, sep=",")
     quarantine = pd.DataFrame({
         "source_row": raw["source_row"].to_numpy()[bad], "officer_id": officer[bad],
         "raw": text.to_numpy(dtype=object), "reason": reason[bad], "detail": detail[bad],
@@ -171,24 +172,29 @@ def _timestamps(text: pd.Series, zone: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _coordinates(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """x, y (EPSG:27700) and lon, lat per row; NaN where unusable."""
-    def number(name: str) -> np.ndarray:
-        return pd.to_numeric(raw[name].astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
-
-    lon, lat, x, y = number("lon"), number("lat"), number("x"), number("y")
+    """x, y (EPSG:27700) and lon, lat per row; NaN where unusable. Projects only rows that need it."""
+    lon, lat, x, y = (_number(raw[name]) for name in ("lon", "lat", "x", "y"))
     use_lonlat = np.isfinite(lon) | np.isfinite(lat)
     good = use_lonlat & (np.abs(lon) <= 180) & (np.abs(lat) <= 90) & ~((lon == 0) & (lat == 0))
-    lon, lat = np.where(good, lon, np.nan), np.where(good | ~use_lonlat, lat, np.nan)
-    bx, by = _TO_BNG.transform(lon, lat)
-    x = np.where(use_lonlat, np.where(good, bx, np.nan), x)
-    y = np.where(use_lonlat, np.where(good, by, np.nan), y)
+    lon[use_lonlat & ~good], lat[use_lonlat & ~good] = np.nan, np.nan
+    x[use_lonlat], y[use_lonlat] = np.nan, np.nan
+    if good.any():
+        x[good], y[good] = _TO_BNG.transform(lon[good], lat[good])
     from_xy = ~use_lonlat & np.isfinite(x) & np.isfinite(y)
-    bad_xy = from_xy & ((x == 0) & (y == 0) | (x < -1e6) | (x > 2e6) | (y < -1e6) | (y > 2e6))
+    bad_xy = from_xy & (((x == 0) & (y == 0)) | (x < -1e6) | (x > 2e6) | (y < -1e6) | (y > 2e6))
     x[bad_xy], y[bad_xy] = np.nan, np.nan
-    glon, glat = _TO_WGS.transform(x, y)
-    lon = np.where(from_xy & ~bad_xy, glon, lon)
-    lat = np.where(use_lonlat, lat, np.where(from_xy & ~bad_xy, glat, np.nan))
+    from_xy &= ~bad_xy
+    if from_xy.any():
+        lon[from_xy], lat[from_xy] = _TO_WGS.transform(x[from_xy], y[from_xy])
     return x, y, lon, lat
+
+
+def _number(column: pd.Series) -> np.ndarray:
+    """A text column as floats (NaN where blank or not a number); fast path for all-blank columns."""
+    text = column.astype(str)
+    if not len(text) or int(text.str.len().max()) == 0:
+        return np.full(len(text), np.nan)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
 
 
 def _flag_track(
