@@ -20,6 +20,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from libpysal.weights import DistanceBand, Queen
 from scipy import stats
 
@@ -244,3 +246,34 @@ def test_lsoa_units_without_boundaries() -> None:
         gistar(count(crimes, units), units)
     with pytest.raises(InputError, match=r"a distance band needs unit geometries"):
         gistar(count(crimes, units), units, distance=500)
+
+
+# --------------------------------------------------------------------------- matching ids to cells
+
+ALIGN_MODULE = sys.modules["gripkit.hotspots._align"]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [["g01_0"], ["g-0_1"], ["g1_2_3"], ["h1_2"], ["g_1"], ["g1x_2"], ["g+5_1"], ["g5_-0012"], ["g1-2_3"],
+     ["g 5_1"], ["g99999999999999999999_1"], ["gé_1"], ["g1_2", None]],
+)
+def test_non_canonical_ids_are_not_parsed(ids: list) -> None:
+    # each differs from the canonical f"g{col}_{row}" (leading zero, "-0", "+", extra text, ...), so
+    # the fast path must leave it to the exact string lookup
+    assert ALIGN_MODULE._parse_grid_ids(pd.Series(ids, dtype="string")) is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(-(10**12), 10**12)] * 2), min_size=1, max_size=50))
+def test_canonical_ids_round_trip(cells: list[tuple[int, int]]) -> None:
+    ids = pd.Series([f"g{c}_{r}" for c, r in cells], dtype="string")
+    cols, rows = ALIGN_MODULE._parse_grid_ids(ids)
+    assert cols.tolist() == [c for c, _ in cells] and rows.tolist() == [r for _, r in cells]
+
+
+def test_unknown_grid_id_falls_back_and_is_reported() -> None:
+    hotspots, units = hand_hotspots()
+    hotspots.loc[hotspots["unit_id"] == "g2_2", "unit_id"] = "g02_2"  # not canonical: string lookup
+    with pytest.raises(InputError, match=r"received 9 rows with 1 unknown id\(s\) \(e\.g\. g02_2\)"):
+        gistar(hotspots, units)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gripkit import columns as col
 from gripkit.errors import InputError
@@ -18,9 +19,8 @@ from gripkit.units.base import Units
 from gripkit.units.grid import GridUnits
 
 _G, _UNDERSCORE, _MINUS, _ZERO = ord("g"), ord("_"), ord("-"), ord("0")
-#: Longest number (in characters, sign included) parsed exactly through float64 sums.
-_MAX_DIGITS = 15
-_POWERS = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
+#: 1, 10, ..., 10**18: the number of these <= |v| is the number of digits of v (v != 0).
+_POWERS = 10 ** np.arange(19, dtype=np.int64)
 
 
 def unit_positions(ids: pd.Series, units: Units) -> np.ndarray:
@@ -69,7 +69,49 @@ def _grid_positions(ids: pd.Series, units: GridUnits) -> np.ndarray | None:
 
 
 def _parse_grid_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(col, row)`` of ids that all read ``g{col}_{row}`` canonically, else None."""
+    """``(col, row)`` of ids that all read ``g{col}_{row}`` canonically, else None.
+
+    The bytes are rewritten so that each id becomes two integers Arrow can cast in C++:
+    ``g-12_345`` -> ``-012`` and ``0345``. The written widths are then checked against the
+    numbers, which rejects leading zeros, ``-0`` and any id a string comparison would not match.
+    """
+    array = _large_strings(ids)
+    if array is None:
+        return None
+    n = len(array)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + n + 1]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].copy()
+    start, end = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]
+    underscore = np.flatnonzero(data == _UNDERSCORE)
+    # n sorted underscores, each strictly inside its own id: exactly one per id, both fields non-empty
+    if len(underscore) != n or ((underscore <= start + 1) | (underscore >= end - 1)).any():
+        return None
+    if (data[start] != _G).any():
+        return None
+    negative = []
+    for lead in (start, underscore):  # "g" / "_" become the sign, or a harmless leading zero
+        minus = data[lead + 1] == _MINUS
+        data[lead] = np.where(minus, _MINUS, _ZERO)
+        data[lead[minus] + 1] = _ZERO
+        negative.append(minus)
+    bounds = np.empty(2 * n + 1, dtype=np.int64)
+    bounds[0:-1:2], bounds[1:-1:2], bounds[-1] = start, underscore, end[-1]
+    fields = pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(bounds), pa.py_buffer(data))
+    try:
+        values = pc.cast(fields, pa.int64()).to_numpy()
+    except pa.ArrowException:
+        return None
+    cols, rows = values[0::2], values[1::2]
+    widths = (underscore - start - 1, end - underscore - 1)
+    for value, minus, width in zip((cols, rows), negative, widths, strict=True):
+        written = np.maximum(np.searchsorted(_POWERS, np.abs(value), side="right"), 1) + minus
+        if (written != width).any() or (minus & (value == 0)).any():
+            return None
+    return cols, rows
+
+
+def _large_strings(ids: pd.Series) -> pa.LargeStringArray | None:
+    """The ids as one Arrow large_string array without nulls, or None."""
     try:
         array = pa.array(ids.array) if isinstance(ids.dtype, pd.StringDtype) else pa.array(ids)
     except (pa.ArrowException, TypeError, ValueError):
@@ -78,52 +120,8 @@ def _parse_grid_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
         array = array.combine_chunks()
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return None
-    array = array.cast(pa.large_string())
-    n = len(array)
-    if n == 0 or array.null_count:
+    if not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())
+    if len(array) == 0 or array.null_count:
         return None
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + n + 1]
-    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
-    start, end = offsets[:-1], offsets[1:]
-    data = data[start[0] : end[-1]]
-    start, end = start - start[0], end - start[0]
-    length = end - start
-    if length.min() < 4 or length.max() > 2 * _MAX_DIGITS + 2 or (data[start] != _G).any():
-        return None
-    # find the one "_" of each id, scanning all ids one character position at a time
-    underscores = np.zeros(n, dtype=np.int64)
-    underscore = np.zeros(n, dtype=np.int64)
-    for k in range(1, int(length.max())):
-        hit = (k < length) & (data[np.minimum(start + k, len(data) - 1)] == _UNDERSCORE)
-        underscores += hit
-        underscore[hit] = start[hit] + k
-    if (underscores != 1).any():
-        return None
-    cols = _parse_field(data, start + 1, underscore)
-    rows = _parse_field(data, underscore + 1, end)
-    if cols is None or rows is None:
-        return None
-    return cols, rows
-
-
-def _parse_field(data: np.ndarray, first: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
-    """Canonical signed integers written in ``data[first[i]:stop[i]]`` for every i, else None."""
-    width = stop - first
-    if width.min() < 1 or width.max() > _MAX_DIGITS:
-        return None
-    negative = data[first] == _MINUS
-    digits = width - negative
-    if digits.min() < 1:
-        return None
-    value = np.zeros(len(first), dtype=np.int64)
-    for k in range(int(digits.max())):  # k-th digit from the right
-        take = k < digits
-        digit = data[np.where(take, stop - 1 - k, first)].astype(np.int64) - _ZERO
-        if ((digit < 0) | (digit > 9))[take].any():
-            return None
-        value += np.where(take, digit, 0) * _POWERS[k]
-    # canonical: the written width equals the width of the number (no leading zeros, no "-0")
-    written = np.maximum(np.searchsorted(_POWERS, value, side="right"), 1)
-    if (written != digits).any() or (negative & (value == 0)).any():
-        return None
-    return np.where(negative, -value, value)
+    return array
