@@ -12,6 +12,7 @@ from gripkit.errors import GripkitError
 
 # Subcommand modules register on ``app`` when imported.
 from gripkit.cli import demo, hotspots, info, ingest  # noqa: F401  isort: skip
+from gripkit.cli import backtest  # noqa: F401  isort: skip
 from gripkit.cli import plan  # noqa: F401  isort: skip
 from gripkit.cli import gps  # noqa: F401  isort: skip
 from gripkit.cli import serve  # noqa: F401  isort: skip

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gripkit import columns as col
+from gripkit import datasets
 from gripkit.errors import InputError
 from gripkit.forecast import metrics
 from gripkit.forecast.base import Period, event_days, resolution, to_days
@@ -28,6 +29,7 @@ from gripkit.forecast.models import Forecaster, Naive, ProspectiveHotspot, Retro
 from gripkit.forecast.report import BacktestResult
 from gripkit.forecast.sepp import SEPP
 from gripkit.units.base import Units, check_crimes
+from gripkit.units.grid import GridUnits
 from gripkit.validate import fraction
 
 logger = logging.getLogger("gripkit")
@@ -105,7 +107,8 @@ def plan_steps(
     origin = earliest if start is None else pd.Timestamp(start)
     if origin < earliest:
         raise InputError(
-            f"the {train_p} training window before {origin:%Y-%m-%d} starts at {train_p.add(origin, -1):%Y-%m-%d}, "
+            f"the {train_p} training window before {origin:%Y-%m-%d} starts at "
+            f"{train_p.add(origin, -1):%Y-%m-%d}, "
             f"before the data's first date {first:%Y-%m-%d}. Pass --from {earliest:%Y-%m-%d} or later, or a "
             "shorter --train."
         )
@@ -122,6 +125,22 @@ def plan_steps(
             "--train or --horizon, or ingest more months."
         )
     return steps
+
+
+def grid_for(crimes: pd.DataFrame, cell_size: float | None = None) -> GridUnits:
+    """Grid over the crimes' (most common) police force area when known, else their extent.
+
+    The cell size, when not given, follows Chainey's rule (announced by ``GridUnits``).
+
+    >>> crimes = pd.DataFrame({"x": [0.0, 1000.0], "y": [0.0, 1000.0]})
+    >>> grid_for(crimes, 500).n_cols
+    3
+    """
+    forces = crimes[col.FORCE].dropna() if col.FORCE in crimes.columns else pd.Series(dtype=object)
+    area = datasets.force_area(str(forces.mode().iloc[0])) if len(forces) else None
+    if area is not None:
+        logger.info("grid covers the %s force area (bundled boundary)", forces.mode().iloc[0])
+    return GridUnits.from_crimes(crimes, cell_size=cell_size, area=area)
 
 
 # State each worker process holds (set once by _init), so tasks only carry indices.
@@ -141,7 +160,7 @@ def _run(task: tuple[int, int]) -> list[dict[str, Any]]:
     model: Forecaster = st["models"][m]
     t, unit = st["t"], st["unit"]
     days = [to_days(v) for v in (step.train_start, step.origin, step.end)]
-    train = st["crimes"].iloc[np.flatnonzero((t >= days[0]) & (t < days[1]))]
+    train = st["crimes"].iloc[np.flatnonzero((t >= days[0]) & (t < days[1]) & (unit >= 0))]
     began = time.perf_counter()
     scores = model.fit(train).predict(st["units"], at=step.origin, horizon=st["horizon"]).to_numpy()
     elapsed = time.perf_counter() - began
@@ -180,6 +199,7 @@ def backtest(
     ----------
     crimes : pandas.DataFrame
         Canonical crimes with ``x``/``y`` in the units' CRS and ``month`` and/or ``occurred_at``.
+        Crimes in no unit (outside the study area) are neither fitted nor scored.
     units : Units
         Units scored and flagged (grid cells for kde, prospective and etas).
     models : sequence of str or Forecaster
@@ -230,11 +250,11 @@ def backtest(
     if len(set(names)) != len(names):
         raise InputError(f"models must differ; received {names}.")
     t = event_days(frame)
-    _check_windows(t, steps)
     ids = units.assign(frame).to_numpy(dtype=object)
     table = units.frame
     position = pd.Series(np.arange(len(table)), index=table[col.UNIT_ID].astype(object).to_numpy())
     unit = position.reindex(ids).fillna(-1).to_numpy(dtype=np.int64)
+    _check_windows(t[unit >= 0], steps)
     harm_values = np.ones(len(frame)) if harm is None else frame[harm].to_numpy(dtype=float)
     state = {"crimes": frame, "units": units, "steps": steps, "models": built, "names": names,
              "t": t, "unit": unit, "areas": table[col.AREA_M2].to_numpy(dtype=float), "harm": harm_values,

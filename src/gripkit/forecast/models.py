@@ -216,7 +216,9 @@ class ProspectiveHotspot(Forecaster):
     name = "prospective"
     _params = ("distance_band", "time_band", "weight")
 
-    def __init__(self, distance_band: float = 400.0, time_band: float = 8.0, *, weight: str | None = None) -> None:
+    def __init__(
+        self, distance_band: float = 400.0, time_band: float = 8.0, *, weight: str | None = None
+    ) -> None:
         self.distance_band = positive("distance_band", distance_band, "metres", "400")
         self.time_band = positive("time_band", time_band, "weeks", "8")
         self.weight = weight

@@ -41,7 +41,7 @@ class BacktestResult:
         grouped = self.table.groupby(["model", "coverage"], sort=False)
         present = [m for m in METRICS if m in self.table.columns]
         out = grouped[present].agg(["mean", "std"])
-        out.columns = [f"{m}_{stat}" for m, stat in out.columns]
+        out.columns = ["_".join(map(str, pair)) for pair in out.columns.to_flat_index()]
         out.insert(0, "steps", grouped.size())
         return out.reset_index().sort_values(["coverage", "pai_mean"], ascending=[True, False],
                                              ignore_index=True)

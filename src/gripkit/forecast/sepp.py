@@ -12,8 +12,9 @@ declustering; here with a fixed bandwidth, on a raster, edge-corrected).
 Vectorised over event pairs: every pair ``i → j`` with ``0 < t_j − t_i <= max_lag`` days and
 distance ``<= max_distance`` metres is held in flat NumPy arrays (found by sorting events into
 cells of ``max_distance``), and each EM iteration is a handful of array operations on them.
-Memory is capped: about 24 bytes per pair, and more than ``max_pairs`` pairs (default 3
-million, ~72 MB) is an :class:`~gripkit.errors.InputError` naming the fix.
+Memory is capped: about 20 bytes per pair during EM (float32), and more than ``max_pairs`` pairs
+(default 3 million, ~60 MB; building them briefly takes about twice that) is an
+:class:`~gripkit.errors.InputError` naming the fix.
 
 police.uk gives the month only: month-only crimes are spread uniformly over their month with the
 model's ``seed``, so the temporal part (ω) cannot resolve anything shorter than a month there.
@@ -123,8 +124,8 @@ class SEPP(Forecaster):
         ev = self.events_
         t0, t1 = float(ev.t.min()), float(ev.t.max())
         span = max(t1 - t0, 1e-9)
-        i, j, dt, d2 = self._pairs()
-        self.n_pairs_ = len(i)
+        j, dt, d2 = self._pairs()
+        self.n_pairs_ = len(j)
         n = len(ev)
         tau = np.minimum(t1 - ev.t, self.max_lag)  # how long each crime can trigger inside the window
         bg_grid = _BackgroundGrid(ev.x, ev.y, self.background_bandwidth)
@@ -132,22 +133,33 @@ class SEPP(Forecaster):
         p_bg = np.full(n, 0.5)
         mu = p_bg.sum() / span
         r2 = self.max_distance**2
-        for step in range(1, self.n_iter + 1):
-            # E-step: share of each crime's intensity due to the background and to each earlier crime.
-            density = bg_grid.density_at_events(p_bg)
-            background = mu * density
-            trigger = theta * omega * np.exp(-omega * dt - d2 / (2 * sigma**2)) / (2 * math.pi * sigma**2)
-            lam = background + np.bincount(j, weights=trigger, minlength=n)
-            lam = np.where(lam > 0, lam, np.finfo(float).tiny)
-            p_pair = trigger / lam[j]
+        work, scratch = np.empty_like(dt), np.empty_like(dt)
+        step = 0
+        while step < self.n_iter:
+            step += 1
+            # E-step: share of each crime's intensity due to the background and to each earlier crime
+            # (in-place on two pair-sized buffers: p_pair ends up in ``work``).
+            background = mu * bg_grid.density_at_events(p_bg)
+            np.multiply(dt, -omega, out=work)
+            np.multiply(d2, -0.5 / sigma**2, out=scratch)
+            work += scratch
+            np.exp(work, out=work)
+            work *= theta * omega / (2 * math.pi * sigma**2)
+            lam = background + np.bincount(j, weights=work, minlength=n)
+            lam = np.where(lam > 0, lam, np.finfo(np.float32).tiny)
+            np.take(lam, j, out=scratch)
+            p_pair = np.divide(work, scratch, out=work)
             p_bg = background / lam
             # M-step (closed forms; θ and ω with the window's time and distance truncation).
-            offspring = p_pair.sum()
+            offspring = float(p_pair.sum(dtype=np.float64))
             space_mass = 1.0 - math.exp(-r2 / (2 * sigma**2))
             decay = np.exp(-omega * tau)
             new_theta = offspring / max(space_mass * (1.0 - decay).sum(), 1e-12)
-            new_omega = offspring / max(float(p_pair @ dt) + new_theta * space_mass * float(tau @ decay), 1e-12)
-            new_sigma = max(math.sqrt(float(p_pair @ d2) / max(2 * offspring, 1e-12)), self.min_sigma)
+            # weighted sums via multiply + sum (not BLAS dot, whose threads contend in a process pool)
+            lag_sum = float(np.multiply(p_pair, dt, out=scratch).sum(dtype=np.float64))
+            d2_sum = float(np.multiply(p_pair, d2, out=scratch).sum(dtype=np.float64))
+            new_omega = offspring / max(lag_sum + new_theta * space_mass * float((tau * decay).sum()), 1e-12)
+            new_sigma = max(math.sqrt(d2_sum / max(2 * offspring, 1e-12)), self.min_sigma)
             new_mu = p_bg.sum() / span
             old = np.array([theta, omega, sigma, mu])
             theta, omega, sigma, mu = new_theta, new_omega, new_sigma, new_mu
@@ -158,8 +170,10 @@ class SEPP(Forecaster):
         self.n_iter_ = step
         self.window_ = (t0, t1)
 
-    def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every pair i -> j (t_i < t_j <= t_i + max_lag, distance <= max_distance), vectorised.
+
+        Returns ``j`` (int32), the lag ``t_j - t_i`` (days) and squared distance (m²) as float32.
 
         Crimes are sorted by (cell of side max_distance, time); for each of the 9 neighbouring
         cells, ``searchsorted`` gives the block of earlier crimes within the lag of each crime.
@@ -190,7 +204,7 @@ class SEPP(Forecaster):
                         f"the SEPP fit would hold more than {self.max_pairs:,} event pairs ({len(ev):,} "
                         f"crimes, max_lag {lag:g} days, max_distance {r:g} m). Select fewer crimes "
                         "(e.g. --serious-violence), shorten the training window, lower max_lag or "
-                        "max_distance, or raise max_pairs if memory allows (~24 bytes per pair)."
+                        "max_distance, or raise max_pairs if memory allows (~20 bytes per pair)."
                     )
                 blocks.append((np.flatnonzero(count), lo[count > 0], count[count > 0]))
         parts_i, parts_j = [], []
@@ -204,7 +218,7 @@ class SEPP(Forecaster):
         d2 = (ev.x[j] - ev.x[i]) ** 2 + (ev.y[j] - ev.y[i]) ** 2
         keep = (d2 <= r * r) & (ev.t[i] < ev.t[j])
         i, j = i[keep], j[keep]
-        return i, j, (ev.t[j] - ev.t[i]), d2[keep]
+        return j.astype(np.int32), (ev.t[j] - ev.t[i]).astype(np.float32), d2[keep].astype(np.float32)
 
     # -- prediction ------------------------------------------------------------------------
     def _predict(self, units: Units, at: pd.Timestamp, horizon: Period) -> pd.Series:
@@ -224,6 +238,10 @@ class SEPP(Forecaster):
         spread = gaussian_cell_kernel(self.sigma_, raster.cell_size)
         expected = expected + smooth(raster.bin(ev.x[past], ev.y[past], mass), spread)
         return raster.to_units(expected)
+
+
+#: Largest background raster the fit builds (cells about background_bandwidth / 2 on a side).
+MAX_BACKGROUND_CELLS = 1_000_000
 
 
 class _BackgroundGrid:
@@ -246,6 +264,12 @@ class _BackgroundGrid:
             mass = np.diff(special.ndtr((np.arange(-radius, radius + 2) - 0.5) * size / bandwidth))
             axes.append((n, size, index, mass))
         (ny, sy, rows, ky), (nx, sx, cols, kx) = axes
+        if ny * nx > MAX_BACKGROUND_CELLS:
+            raise InputError(
+                f"the crimes span {np.ptp(x) / 1000:.0f} km x {np.ptp(y) / 1000:.0f} km: a background grid "
+                f"of {bandwidth / 2:g} m cells would have {ny * nx:,} cells (over {MAX_BACKGROUND_CELLS:,}). "
+                "Drop crimes far outside the study area, or pass a larger background_bandwidth."
+            )
         self.shape, self.cell_area = (ny, nx), sx * sy
         self.index = rows * nx + cols
         self.kernel = np.outer(ky, kx)
