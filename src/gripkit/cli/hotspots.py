@@ -1,4 +1,4 @@
-"""``gripkit hotspots``: counts and harm per grid cell or LSOA, ranked, with concentration."""
+"""``gripkit hotspots``: counts, Gi*, KDE or network KDE per grid cell, hexagon, LSOA or street segment."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from gripkit.cli.common import (
 )
 from gripkit.errors import InputError
 from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
+from gripkit.hotspots.methods import MethodSpec
+from gripkit.units.build import UnitSpec
 
 
 def parse_months(text: str | None) -> tuple[str | None, str | None] | None:
@@ -38,72 +40,164 @@ def split_list(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def parse_bounds(text: str | None) -> tuple[float, float, float, float] | None:
+    """``xmin,ymin,xmax,ymax`` in metres (EPSG:27700)."""
+    if not text:
+        return None
+    parts = split_list(text) or []
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
+        raise InputError(f"--bounds takes xmin,ymin,xmax,ymax in metres; received {text!r}.")
+    return values
+
+
 @app.command("hotspots")
 def hotspots_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output layer: .parquet, .gpkg, .geojson or .csv.")
     ],
     workspace: WorkspaceOption = None,
-    unit: Annotated[str, typer.Option(help="Spatial unit: grid or lsoa.")] = "grid",
+    unit: Annotated[str, typer.Option(help="Spatial unit: grid, hex (H3), lsoa or segment.")] = "grid",
+    method: Annotated[str, typer.Option(help="count, gistar, kde (grid) or netkde (segment).")] = "count",
     cell_size: Annotated[
-        float | None, typer.Option(help="Grid cell size in metres [default: chosen from the area].")
+        float | None, typer.Option(help="Grid cell size in metres [default: chosen].")
+    ] = None,
+    resolution: Annotated[int | None, typer.Option(help="H3 resolution [default: chosen].")] = None,
+    boundaries: Annotated[Path | None, typer.Option(help="LSOA boundary file for --unit lsoa.")] = None,
+    network: Annotated[Path | None, typer.Option(help="Road network file for --unit segment.")] = None,
+    road_classes: Annotated[
+        str | None, typer.Option(help="Road classes to keep, comma-separated, or all.")
+    ] = None,
+    max_length: Annotated[float | None, typer.Option(help="Cap segment length (m).")] = None,
+    snap: Annotated[float, typer.Option(help="Snapping tolerance to segments (m).")] = 50.0,
+    bounds: Annotated[
+        str | None, typer.Option(help="Study area xmin,ymin,xmax,ymax (m) if the force is unknown.")
     ] = None,
     crime_types: Annotated[str | None, typer.Option(help="Comma-separated police.uk crime types.")] = None,
     serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence categories.")] = False,
-    sv_table: Annotated[
-        Path | None, typer.Option(help="CSV crime_type,serious_violence [default: police.uk proxy].")
-    ] = None,
+    sv_table: Annotated[Path | None, typer.Option(help="CSV crime_type,serious_violence.")] = None,
     months: Annotated[str | None, typer.Option(help="FROM..TO, e.g. 2023-05..2024-04.")] = None,
-    harm: Annotated[str, typer.Option(help="Harm table: cchi, ons_css, a CSV path, or none.")] = "cchi",
-    boundaries: Annotated[Path | None, typer.Option(help="LSOA boundary file for --unit lsoa.")] = None,
+    harm: Annotated[
+        str | None,
+        typer.Option(help="Harm table (cchi, ons_css, CSV path, none). Given: Gi*/KDE weigh by harm."),
+    ] = None,
+    distance: Annotated[float | None, typer.Option(help="Gi* distance band (m).")] = None,
+    correction: Annotated[
+        str, typer.Option(help="Gi* correction: fdr_bh, holm, bonferroni, none.")
+    ] = "fdr_bh",
+    alpha: Annotated[float, typer.Option(help="Gi* significance level.")] = 0.05,
+    bandwidth: Annotated[float | None, typer.Option(help="KDE bandwidth (m) [default: chosen].")] = None,
+    kernel: Annotated[str, typer.Option(help="KDE kernel: quartic or gaussian.")] = "quartic",
+    html: Annotated[Path | None, typer.Option(help="Also write an HTML page with the map.")] = None,
     top: Annotated[int, typer.Option(help="Rows of the top-hotspots table to print.")] = 10,
     json_out: JsonOption = False,
 ) -> None:
-    """Find hotspots: crimes and harm per unit, ranked, with the concentration of harm."""
+    """Find hotspots: crimes and harm per unit, a hotspot statistic, and the concentration of harm.
+
+    Without --harm, rankings use the default CCHI table while Gi* and KDE use counts; with --harm
+    NAME they use that table's harm.
+    """
     setup_logging(quiet=json_out)
     if top < 0:
         raise InputError(f"--top must be >= 0; received {top}.")
+    classes = road_classes if road_classes in (None, "all") else split_list(road_classes)
+    unit_spec = UnitSpec(
+        kind=unit,
+        cell_size=cell_size,
+        resolution=resolution,
+        boundaries=boundaries,
+        network=network,
+        road_classes=classes,
+        max_length=max_length,
+        snap=snap,
+        bounds=parse_bounds(bounds),
+    )
+    value = "harm" if harm is not None and harm.lower() != "none" else "crimes"
+    method_spec = MethodSpec(
+        name=method,
+        value=value,
+        distance=distance,
+        correction=correction,
+        alpha=alpha,
+        bandwidth=bandwidth,
+        kernel=kernel,
+    )
     with open_workspace(workspace) as ws:
         result = find_hotspots(
             ws,
-            unit=unit,
-            cell_size=cell_size,
+            unit=unit_spec,
+            method=method_spec,
             crime_types=split_list(crime_types),
             serious_violence=serious_violence,
             sv_table=sv_table,
             months=parse_months(months),
-            harm=harm,
-            boundaries=boundaries,
+            harm=harm if harm is not None else "cchi",
         )
     written = write_layer(result.hotspots, out)
+    page = write_page(result, html) if html else None
     if json_out:
+        meta = result.meta
         print_json(
             {
-                "out": str(written),
                 "units": len(result.hotspots),
-                "meta": result.meta,
+                "crimes": meta["crimes"],
+                "assigned": meta["assigned"],
+                "beyond_tolerance": meta["unassigned"],
+                "out": str(written),
+                "html": page and str(page),
+                "meta": meta,
                 "concentration": result.concentration.to_dict(lorenz_points=101),
             }
         )
         return
     print_summary(result, top)
-    console.print(f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]")
+    console.print(
+        f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]" + (f" and {page}" if page else "")
+    )
+
+
+def write_page(result: HotspotResult, path: Path) -> Path:
+    """The hotspot page (map, Lorenz curve, concentration, top units, parameters)."""
+    from gripkit.report import write_hotspot_page
+
+    meta = {k: str(v) for k, v in result.meta.items() if k not in ("crime_types", "last_assignment")}
+    return write_hotspot_page(
+        path,
+        result.hotspots,
+        result.concentration,
+        title=f"gripkit hotspots: {result.meta['method']} on {result.meta['unit']} units",
+        meta=meta,
+    )
 
 
 def print_summary(result: HotspotResult, top: int) -> None:
     """Concentration figures and the top hotspots as Rich tables."""
     conc = result.concentration
-    table = Table(
-        title=f"Concentration of harm ({result.meta.get('harm_table')}) over {conc.n_units:,} units"
+    meta = result.meta
+    console.print(
+        f"{meta['crimes']:,} crimes: {meta['assigned']:,} in {len(result.hotspots):,} {meta['unit']} "
+        f"units, {meta['unassigned']:,} outside them ({meta.get('study_area', 'units')})."
     )
+    table = Table(title=f"Concentration of harm ({meta.get('harm_table')}) over {conc.n_units:,} units")
     table.add_column("top")
     table.add_column("of units", justify="right")
     table.add_column("of area", justify="right")
     for k in conc.tops:
-        table.add_row(f"{k:.0%}", f"{conc.top_unit_share[k]:.1%}", f"{conc.top_area_share[k]:.1%}")
+        table.add_row(
+            f"{k:.0%}", f"{conc.top_unit_share[k]:.1%}", f"{conc.top_area_share.get(k, float('nan')):.1%}"
+        )
     console.print(table)
     corrected = "n/a" if conc.gini_corrected is None else f"{conc.gini_corrected:.3f}"
     console.print(f"Gini {conc.gini:.3f} (small-sample corrected {corrected})")
+    if "hot" in result.hotspots.columns:
+        params = meta.get("method_params", {})
+        console.print(
+            f"Gi*: {int(result.hotspots['hot'].sum()):,} hot units "
+            f"({params.get('correction')} q < {params.get('alpha')})"
+        )
     if top:
         head = result.top(top)
         listing = Table(title=f"Top {len(head)} hotspots")

@@ -17,17 +17,16 @@ import geopandas as gpd
 import pandas as pd
 
 from gripkit import columns as C
-from gripkit import datasets
 from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
 from gripkit.hotspots.concentration import Concentration, concentration
 from gripkit.hotspots.count import count
-from gripkit.units import GridUnits, LsoaUnits, Units, read_lsoa_boundaries
+from gripkit.hotspots.methods import MethodSpec, apply_method
+from gripkit.units.build import UnitSpec, build_units
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
-UNITS = ("grid", "lsoa")
 
 
 @dataclass
@@ -79,71 +78,39 @@ def select_crimes(
     return crimes
 
 
-def build_units(
-    crimes: pd.DataFrame, unit: str, *, cell_size: float | None = None, boundaries: str | Path | None = None
-) -> tuple[Units, dict[str, Any]]:
-    """Grid over the crimes' force area (when known) or LSOA units; with what was chosen."""
-    one_of("unit", unit, UNITS)
-    forces = crimes[C.FORCE].dropna()
-    force = str(forces.mode().iloc[0]) if len(forces) else None
-    meta: dict[str, Any] = {"unit": unit}
-    if unit == "grid":
-        area = datasets.force_area(force) if force else None
-        if area is not None:
-            log.info("grid covers the %s force area (bundled boundary)", force)
-            meta["study_area"] = f"{force} force area"
-        else:
-            meta["study_area"] = "bounding box of the crimes"
-        units: Units = GridUnits.from_crimes(crimes, cell_size=cell_size, area=area)
-    else:
-        polygons = read_lsoa_boundaries(boundaries, force=force) if boundaries else _bundled_lsoa(force)
-        units = LsoaUnits.from_crimes(crimes, boundaries=polygons)
-        meta["boundaries"] = (
-            str(boundaries) if boundaries else ("bundled" if polygons is not None else "none")
-        )
-    meta.update(units.describe())
-    return units, meta
-
-
-def _bundled_lsoa(force: str | None) -> gpd.GeoDataFrame | None:
-    if force == "Bedfordshire":
-        log.info("LSOA polygons: bundled Bedfordshire LSOA 2011 boundaries")
-        return datasets.bedfordshire_lsoa()
-    log.info("no LSOA boundary file given: units are the LSOA codes in the data, without polygons")
-    return None
-
-
 def find_hotspots(
     ws: Workspace,
     *,
-    unit: str = "grid",
+    unit: str | UnitSpec = "grid",
+    method: str | MethodSpec = "count",
     cell_size: float | None = None,
+    boundaries: str | Path | None = None,
     crime_types: list[str] | None = None,
     serious_violence: bool = False,
     months: tuple[str | date | None, str | date | None] | None = None,
     harm: str | Path | None = "cchi",
-    boundaries: str | Path | None = None,
     force: str | None = None,
     sv_table: str | Path | None = None,
     store: bool = True,
 ) -> HotspotResult:
-    """Count crimes and harm per unit, rank them and measure concentration.
+    """Count crimes and harm per unit, rank them, run a hotspot method and measure concentration.
 
     Parameters
     ----------
     ws
         Workspace holding ingested crimes.
     unit
-        ``"grid"`` (square cells over the force area) or ``"lsoa"``.
-    cell_size
-        Grid cell side in metres; None chooses it from the study area (announced).
+        ``"grid"``, ``"hex"``, ``"lsoa"``, ``"segment"`` or a full :class:`~gripkit.units.build.UnitSpec`.
+    method
+        ``"count"``, ``"gistar"``, ``"kde"``, ``"netkde"`` or a full
+        :class:`~gripkit.hotspots.methods.MethodSpec`.
+    cell_size, boundaries
+        Shortcuts for ``UnitSpec(cell_size=..., boundaries=...)`` when ``unit`` is a name.
     crime_types, serious_violence, months, force, sv_table
         Filters; ``serious_violence`` keeps the categories flagged in ``sv_table`` (default: the
         police.uk proxy of violence and sexual offences, robbery, possession of weapons).
     harm
         Harm table name (``cchi``, ``ons_css``), a CSV path, or ``"none"`` to count crimes.
-    boundaries
-        LSOA boundary file (GeoPackage etc.) for ``unit="lsoa"``.
     store
         Record the result's parameters and concentration in the workspace ``results`` table.
 
@@ -153,13 +120,24 @@ def find_hotspots(
     >>> from gripkit.ingest import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:1], ws)
-    >>> result = find_hotspots(ws, cell_size=500)
-    >>> round(result.hotspots["share_of_harm"].sum(), 6)
-    1.0
+    >>> result = find_hotspots(ws, cell_size=500, method="gistar")
+    >>> round(result.hotspots["share_of_harm"].sum(), 6), bool(result.hotspots["hot"].any())
+    (1.0, True)
     """
+    unit_spec = (
+        unit
+        if isinstance(unit, UnitSpec)
+        else UnitSpec(kind=unit, cell_size=cell_size, boundaries=boundaries)
+    )
+    method_spec = method if isinstance(method, MethodSpec) else MethodSpec(name=method)
     table = load_harm_table(harm)
     crimes = select_crimes(
-        ws, crime_types=crime_types, serious_violence=serious_violence, months=months, force=force
+        ws,
+        crime_types=crime_types,
+        serious_violence=serious_violence,
+        months=months,
+        force=force,
+        sv_table=sv_table,
     )
     crimes[C.HARM] = apply_harm(crimes, table)
     if float(crimes[C.HARM].sum()) <= 0:
@@ -167,8 +145,14 @@ def find_hotspots(
             f"the selected {len(crimes)} crimes carry no harm under table {table.name if table else 'none'} "
             "(e.g. only anti-social behaviour, weighted 0). Choose other crime types or --harm none."
         )
-    units, meta = build_units(crimes, unit, cell_size=cell_size, boundaries=boundaries)
-    hotspots = count(crimes, units)
+    units, meta = build_units(crimes, unit_spec)
+    counts = count(crimes, units)
+    if "length_m" in units.frame.columns:
+        lengths = units.frame.set_index(units.frame[C.UNIT_ID].astype(str))["length_m"]
+        counts.insert(
+            counts.columns.get_loc(C.AREA_M2), "length_m", counts[C.UNIT_ID].astype(str).map(lengths)
+        )
+    hotspots, method_meta = apply_method(counts, crimes, units, method_spec)
     areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
     conc = concentration(
         hotspots[C.HARM].to_numpy(dtype=float),
@@ -176,11 +160,15 @@ def find_hotspots(
         counts=hotspots[C.CRIMES].to_numpy(),
     )
     first, last = crimes[C.MONTH].min(), crimes[C.MONTH].max()
+    unassigned = int(hotspots.attrs.get("unassigned", 0))
     meta.update(
+        method=method_spec.name,
+        method_params={**method_spec.describe(), **method_meta},
         harm_table=table.name if table else "none",
         harm_sha256=table.sha256 if table else None,
         crimes=len(crimes),
-        unassigned=int(hotspots.attrs.get("unassigned", 0)),
+        assigned=len(crimes) - unassigned,
+        unassigned=unassigned,
         months=f"{pd.Timestamp(first):%Y-%m} to {pd.Timestamp(last):%Y-%m}",
         crime_types=sorted(crimes[C.CRIME_TYPE].unique().tolist()),
         serious_violence=serious_violence,
