@@ -87,6 +87,14 @@ def test_three_by_three_by_hand() -> None:
     assert p["g1_1"] == 1.0
 
 
+def test_band_over_the_whole_grid_has_no_variance() -> None:
+    hotspots, units = hand_hotspots()
+    # 10 km on a 300 m x 300 m grid: every neighbourhood is all 9 cells, so n·9 − 9² = 0 everywhere
+    result = gistar(hotspots, units, distance=10_000)
+    assert (result["gi_z"] == 0).all() and (result["gi_p"] == 1).all() and not result["hot"].any()
+    assert result.attrs["gistar"]["neighbourhood_max"] == 9
+
+
 def test_hand_example_matches_esda_where_defined() -> None:
     hotspots, units = hand_hotspots()
     result = gistar(hotspots, units)
@@ -214,6 +222,7 @@ def test_geographic_crs_is_an_input_error() -> None:
         (None, {"correction": "fdr"}, r"'correction' must be one of fdr_bh, holm, bonferroni, none"),
         (None, {"alpha": 0}, r"'alpha' must be a fraction between 0 and 1"),
         (None, {"distance": -5}, r"'distance' must be > 0 metres; received -5"),
+        (None, {"distance": 50}, r"must reach the neighbouring cells, i\.e\. be >= the cell size 100 m"),
     ],
 )
 def test_bad_input(change: str | None, kwargs: dict, match: str) -> None:

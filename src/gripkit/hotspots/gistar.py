@@ -195,8 +195,11 @@ def gistar_z(x: np.ndarray, lagged: np.ndarray, cardinality: np.ndarray) -> np.n
     return z
 
 
-def band_kernel(distance: float, cell_size: float) -> np.ndarray:
+def band_kernel(distance: float, cell_size: float, max_reach: int | None = None) -> np.ndarray:
     """0/1 kernel of the cells whose centres are within ``distance`` of the centre cell's.
+
+    ``max_reach`` caps the kernel's half-width in cells (offsets beyond a grid's size never meet
+    another cell of it).
 
     Examples
     --------
@@ -207,6 +210,8 @@ def band_kernel(distance: float, cell_size: float) -> np.ndarray:
     """
     reach = (distance / cell_size) ** 2 * (1 + BAND_TOLERANCE)
     r = math.floor(math.sqrt(reach))
+    if max_reach is not None:
+        r = min(r, max_reach)
     offsets = np.arange(-r, r + 1)
     return ((offsets[:, None] ** 2 + offsets[None, :] ** 2) <= reach).astype(float)
 
@@ -217,7 +222,12 @@ def _grid_sums(
     """Σ w x and Σ w at the kept cells by 2-D correlation of the grid with the band kernel."""
     size = units.cell_size
     used = size * math.sqrt(2) if band is None else band
-    kernel = band_kernel(used, size)
+    if used < size:
+        raise InputError(
+            f"'distance' must reach the neighbouring cells, i.e. be >= the cell size {size:g} m; received "
+            f"{used:g}. Pass e.g. distance={2 * size:g}, or None for the 8 surrounding cells."
+        )
+    kernel = band_kernel(used, size, max_reach=max(units.n_rows, units.n_cols))
     rows, cols = units._cell_positions()
     values = np.zeros((units.n_rows, units.n_cols))
     values[rows, cols] = x
