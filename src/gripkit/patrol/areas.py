@@ -135,8 +135,9 @@ def read_areas(path: str | Path, n: int | None = None) -> gpd.GeoDataFrame:
 def check_areas(frame: Any, what: str = "areas") -> gpd.GeoDataFrame:
     """Validate a candidate-area frame and return a new one with :data:`AREA_COLUMNS`.
 
-    Sorted by harm (descending), then ``area_id``. Geometry in a geographic CRS is reprojected
-    to EPSG:27700 only when it comes from a file (see :func:`read_areas`); here it is an error.
+    Sorted by harm (descending), then ``area_id``. Polygons in a geographic CRS (degrees) are
+    reprojected to EPSG:27700; other CRSs must measure in metres. Without polygons the geometry is
+    empty and ``area_m2`` NaN (travel times and visits then need to be given another way).
 
     Examples
     --------
@@ -174,7 +175,7 @@ def check_areas(frame: Any, what: str = "areas") -> gpd.GeoDataFrame:
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         crs = frame.crs
         geometry = frame.geometry.to_numpy()
-        if crs is not None and pyproj_is_geographic(crs):
+        if crs is not None and _is_geographic(crs):
             frame = frame.to_crs(C.BNG)
             crs, geometry = frame.crs, frame.geometry.to_numpy()
         elif crs is not None:
@@ -196,7 +197,7 @@ def check_areas(frame: Any, what: str = "areas") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out[list(AREA_COLUMNS)].reset_index(drop=True), geometry=C.GEOMETRY, crs=crs)
 
 
-def pyproj_is_geographic(crs: Any) -> bool:
+def _is_geographic(crs: Any) -> bool:
     """True when ``crs`` is a geographic (degrees) CRS."""
     import pyproj
 
