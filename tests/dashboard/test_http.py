@@ -174,3 +174,11 @@ def test_logout_ends_session(server: Server) -> None:
     # the old cookie value is dead on the server, not only deleted in the browser
     with httpx.Client(base_url=server.url, cookies={"gripkit_session": token}) as replay:
         assert replay.get("/api/me").status_code == 401
+
+
+def test_api_hotspots_gistar_method(as_user: Client) -> None:
+    body = as_user("ana").get("/api/hotspots", params={"method": "gistar", "limit": 30}).json()
+    z = [f["properties"]["gi_z"] for f in body["features"]]
+    assert len(z) == 30 and z == sorted(z, reverse=True)  # the map shows the highest Gi* z first
+    assert body["features"][0]["properties"]["hot"] is True
+    assert body["meta"]["method"] == "gistar"

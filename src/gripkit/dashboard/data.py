@@ -19,7 +19,8 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.hotspots.find import UNITS, HotspotResult, build_units, find_hotspots, select_crimes
+from gripkit.hotspots.find import HotspotResult, find_hotspots, select_crimes
+from gripkit.units.build import UnitSpec, build_units
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace, parse_month
 
@@ -27,10 +28,15 @@ MAX_FEATURES = 5000
 DEFAULT_LIMIT = 500
 
 
-def _count_method(ws: Workspace, query: HotspotQuery) -> HotspotResult:
+#: units offered by the map (street segments need a road network file, so they are not offered)
+UNITS: tuple[str, ...] = ("grid", "hex", "lsoa")
+
+
+def _run(ws: Workspace, query: HotspotQuery) -> HotspotResult:
     return find_hotspots(
         ws,
         unit=query.unit,
+        method=query.method,
         crime_types=list(query.crime_types) or None,
         months=(query.month_from, query.month_to),
         harm=query.harm,
@@ -38,10 +44,14 @@ def _count_method(ws: Workspace, query: HotspotQuery) -> HotspotResult:
     )
 
 
-#: hotspot methods offered by the map: name -> (description, function). Others join here.
+#: hotspot methods offered by the map: name -> (description, function). New methods join here.
 METHODS: dict[str, tuple[str, Callable[[Workspace, HotspotQuery], HotspotResult]]] = {
-    "count": ("harm-weighted crime counts per unit", _count_method),
+    "count": ("harm-weighted crime counts per unit", _run),
+    "gistar": ("Getis-Ord Gi* hot spots (FDR-corrected)", _run),
+    "kde": ("kernel density (grid units only)", _run),
 }
+#: column that orders each method's units on the map (descending); count uses harm rank
+METHOD_ORDER = {"gistar": "gi_z", "kde": "density"}
 
 
 @dataclass(frozen=True)
@@ -111,12 +121,16 @@ def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, An
     collection carries ``query`` and ``meta`` members (method parameters and provenance).
     """
     frame = result.hotspots
+    order = METHOD_ORDER.get(query.method)
+    if order in frame.columns:
+        frame = frame.sort_values([order, C.HARM_RANK], ascending=[False, True], kind="stable")
     frame = frame[(frame[C.CRIMES] > 0) & frame.geometry.notna()].head(query.limit)
     wgs = frame.to_crs(C.WGS84)
+    extras = [c for c in wgs.columns if c not in C.HOTSPOT_COLUMNS and _is_simple(wgs[c])]
     features = []
     geoms = json.loads(wgs.geometry.to_json(to_wgs84=False))["features"]
     for row, geom in zip(wgs.drop(columns=C.GEOMETRY).itertuples(index=False), geoms, strict=True):
-        props = {
+        props: dict[str, Any] = {
             C.UNIT_ID: str(row.unit_id),
             C.CRIMES: int(row.crimes),
             C.HARM: round(float(row.harm), 3),
@@ -125,6 +139,9 @@ def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, An
             C.CUMULATIVE_SHARE: _finite(row.cumulative_share),
             C.AREA_M2: _finite(row.area_m2, 1),
         }
+        for name in extras:
+            value = getattr(row, name)
+            props[name] = bool(value) if isinstance(value, bool | np.bool_) else _finite(value)
         features.append(
             {
                 "type": "Feature",
@@ -135,6 +152,11 @@ def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, An
         )
     meta = {k: v for k, v in result.meta.items() if k != "workspace"}
     return {"type": "FeatureCollection", "features": features, "query": query.as_params(), "meta": meta}
+
+
+def _is_simple(column: pd.Series) -> bool:
+    """Whether a method's extra column can go into GeoJSON properties (numbers or flags)."""
+    return bool(pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column))
 
 
 def _finite(value: Any, digits: int = 6) -> float | None:
@@ -161,8 +183,12 @@ def unit_detail(ws: Workspace, result: HotspotResult, query: HotspotQuery, unit_
     crimes = select_crimes(
         ws, crime_types=list(query.crime_types) or None, months=(query.month_from, query.month_to)
     )
-    cell = result.meta.get("cell_size_m") if query.unit == "grid" else None
-    units, _ = build_units(crimes, query.unit, cell_size=cell)
+    spec = UnitSpec(
+        kind=query.unit,
+        cell_size=result.meta.get("cell_size_m") if query.unit == "grid" else None,
+        resolution=result.meta.get("resolution") if query.unit == "hex" else None,
+    )
+    units, _ = build_units(crimes, spec)
     ids = units.assign(crimes)
     mine = crimes[ids.eq(unit_id).fillna(False).to_numpy(dtype=bool)]
     months = mine.groupby(pd.to_datetime(mine[C.MONTH]).dt.strftime("%Y-%m")).size()

@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from gripkit.dashboard import auth, data
 from gripkit.dashboard.routes_officer import own_patrol
 from gripkit.dashboard.routes_pages import HotspotFilters, _has_crimes
-from gripkit.dashboard.state import ANALYST, ANYONE, DashboardState, checked_form, get_state, require
+from gripkit.dashboard.state import (
+    ANALYST,
+    ANYONE,
+    DashboardState,
+    body_response,
+    checked_form,
+    get_state,
+    require,
+)
 from gripkit.report import inputs
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -20,6 +28,8 @@ Analyst = Annotated[auth.Session, Depends(require(*ANALYST))]
 Anyone = Annotated[auth.Session, Depends(require(*ANYONE))]
 State = Annotated[DashboardState, Depends(get_state)]
 GEOJSON = "application/geo+json"
+#: GET routes whose analyst responses the login middleware may answer from memory
+CACHEABLE = ("/api/hotspots",)
 RESULT_KINDS = {
     "hotspots": ("hotspots",),
     "backtest": inputs.BACKTEST_KINDS,
@@ -36,7 +46,7 @@ async def me(session: Anyone) -> dict[str, Any]:
 
 
 @router.get("/hotspots", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-async def hotspots(query: HotspotFilters, state: State, session: Analyst) -> Response:
+async def hotspots(request: Request, query: HotspotFilters, state: State, session: Analyst) -> Response:
     """Hotspots as GeoJSON (WGS84), highest harm first, computed for the filters and cached.
 
     Filters: ``unit`` (grid, lsoa), ``method`` (count), ``crime_type`` (repeatable), ``month_from``
@@ -50,7 +60,8 @@ async def hotspots(query: HotspotFilters, state: State, session: Analyst) -> Res
         result = await run_in_threadpool(state.hotspots, query)
         body = json.dumps(data.hotspots_geojson(result, query), separators=(",", ":")).encode()
         state.store_geojson(query, body)
-    return Response(body, media_type=GEOJSON)
+    bodies = state.remember_response(request.url.path, request.scope.get("query_string", b""), body)
+    return body_response(bodies, GEOJSON, request.scope)
 
 
 @router.get("/hotspots/{unit_id}")

@@ -7,6 +7,7 @@ so the map API does not queue behind the database, and computed hotspot maps are
 
 from __future__ import annotations
 
+import gzip
 import hmac
 import threading
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
+from fastapi.responses import Response
 
 from gripkit.dashboard import auth
 from gripkit.dashboard.data import HotspotQuery, compute_hotspots
@@ -55,6 +57,7 @@ class DashboardState:
     _sessions: dict[str, tuple[float, auth.Session]] = field(default_factory=dict)
     _results: OrderedDict[tuple[Any, ...], HotspotResult] = field(default_factory=OrderedDict)
     _geojson: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
+    _responses: dict[tuple[str, bytes], tuple[bytes, bytes]] = field(default_factory=dict)
 
     def db(self, fn: Callable[[Workspace], T]) -> T:
         """Run ``fn(ws)`` holding the workspace lock."""
@@ -110,6 +113,23 @@ class DashboardState:
                 self._results.popitem(last=False)
             return result
 
+    def cached_response(self, path: str, query_string: bytes) -> tuple[bytes, bytes] | None:
+        """The body already served for exactly this analyst GET (path and raw query string), or None.
+
+        The workspace cannot change under a running server (DuckDB lets one process write it), so a
+        computed map stays valid for the server's lifetime. Returns the plain and gzipped bodies.
+        """
+        return self._responses.get((path, query_string))
+
+    def remember_response(self, path: str, query_string: bytes, body: bytes) -> tuple[bytes, bytes]:
+        """Keep the body (and its gzip) of an analyst GET for :meth:`cached_response` (256 at most)."""
+        key = (path, query_string)
+        if key not in self._responses:
+            if len(self._responses) >= 256:
+                self._responses.clear()
+            self._responses[key] = (body, gzip.compress(body, compresslevel=6, mtime=0))
+        return self._responses[key]
+
     def store_geojson(self, query: HotspotQuery, body: bytes) -> None:
         """Keep a query's GeoJSON bytes for the next identical request."""
         with self.lock:
@@ -159,3 +179,20 @@ async def checked_form(request: Request) -> dict[str, str]:
             status_code=403, detail="invalid or missing CSRF token; reload the page and retry"
         )
     return {k: str(v) for k, v in form.items()}
+
+
+def accepts_gzip(scope: Any) -> bool:
+    """Whether the request's Accept-Encoding admits gzip."""
+    for key, value in scope.get("headers", []):
+        if key == b"accept-encoding":
+            return b"gzip" in value
+    return False
+
+
+def body_response(bodies: tuple[bytes, bytes], media_type: str, scope: Any) -> Response:
+    """A response with the gzipped body when the client accepts it, else the plain one."""
+    if accepts_gzip(scope):
+        return Response(
+            bodies[1], media_type=media_type, headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        )
+    return Response(bodies[0], media_type=media_type, headers={"Vary": "Accept-Encoding"})

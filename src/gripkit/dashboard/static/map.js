@@ -36,13 +36,17 @@
       var maxHarm = data.features.reduce(function (m, f) { return Math.max(m, f.properties.harm); }, 0) || 1;
       var layer = L.geoJSON(data, {
         style: function (f) {
-          return { color: "#1f3a93", weight: f.properties.harm_rank <= 10 ? 1.5 : 0.3,
+          var strong = f.properties.hot === true || f.properties.harm_rank <= 10;
+          return { color: "#1f3a93", weight: strong ? 1.5 : 0.3,
                    fillColor: colour(f.properties.harm / maxHarm), fillOpacity: 0.8 };
         },
         onEachFeature: function (f, lyr) {
           var p = f.properties, href = "/hotspots/" + encodeURIComponent(p.unit_id) + query;
           lyr.bindPopup("<strong>#" + p.harm_rank + " " + esc(p.unit_id) + "</strong><br>" + p.crimes +
-            " crimes, harm " + p.harm.toFixed(1) + "<br><a class=\"detail-link\" href=\"" + esc(href) +
+            " crimes, harm " + p.harm.toFixed(1) +
+            (p.gi_z !== undefined && p.gi_z !== null ? "<br>Gi* z " + p.gi_z.toFixed(2) + (p.hot ? " (hot spot)" : "") : "") +
+            (p.density !== undefined && p.density !== null ? "<br>density share " + (100 * p.density_share).toFixed(3) + "%" : "") +
+            "<br><a class=\"detail-link\" href=\"" + esc(href) +
             "\">Open hotspot</a>");
           if (lyr._path) { lyr._path.setAttribute("data-unit", p.unit_id); }
           lyr.on("add", function () { if (lyr._path) { lyr._path.setAttribute("data-unit", p.unit_id); } });
