@@ -50,7 +50,7 @@ class SEPP(Forecaster):
         Largest distance (metres) over which one crime can trigger another in the fit.
     theta, omega, sigma : float
         Starting values: offspring per crime, decay rate per day, spread in metres.
-    n_iter : int, default 60
+    n_iter : int, default 30
         Most EM iterations; stops earlier when every parameter changes by < ``tol`` (relative).
     tol : float, default 1e-4
     min_sigma : float, default 10
@@ -101,7 +101,7 @@ class SEPP(Forecaster):
         theta: float = 0.3,
         omega: float = 0.1,
         sigma: float = 100.0,
-        n_iter: int = 60,
+        n_iter: int = 30,
         tol: float = 1e-4,
         min_sigma: float = 10.0,
         max_pairs: int = 3_000_000,
@@ -113,7 +113,7 @@ class SEPP(Forecaster):
         self.theta = fraction("theta", theta)
         self.omega = positive("omega", omega, "per day", "0.1")
         self.sigma = positive("sigma", sigma, "metres", "100")
-        self.n_iter = int(positive("n_iter", n_iter, "", "60"))
+        self.n_iter = int(positive("n_iter", n_iter, "", "30"))
         self.tol = positive("tol", tol, "", "1e-4")
         self.min_sigma = positive("min_sigma", min_sigma, "metres", "10")
         self.max_pairs = int(positive("max_pairs", max_pairs, "", "3000000"))
