@@ -103,7 +103,9 @@ def gistar(
     ------
     InputError
         If the CRS is geographic, ``hotspots`` does not hold exactly the units, the value
-        column is missing, negative, non-finite or constant, or there are fewer than 3 units.
+        column is missing, negative, non-finite or constant, there are fewer than 3 units, a
+        grid's ``distance`` is below its cell size, or the units have no geometry to find
+        neighbours with (LSOAs from codes only).
 
     Examples
     --------
