@@ -2,8 +2,9 @@
 
 police.uk gives every crime an ``LSOA code`` (canonical column ``lsoa_code``), so assignment is a
 lookup, not a point-in-polygon test. The series switched from 2011 to 2021 codes part-way through;
-codes the boundary file does not know (e.g. 2021 codes against 2011 boundaries) are assigned
-``<NA>`` and counted in :meth:`LsoaUnits.describe` under ``last_assignment``.
+codes the boundary file does not know (e.g. 2021 codes against 2011 boundaries) are placed in the
+polygon containing the crime's coordinates when there are polygons, else assigned ``<NA>``; both
+are counted in :meth:`LsoaUnits.describe` under ``last_assignment``.
 
 Without boundaries the units are the codes themselves: geometry is empty and ``area_m2`` is NaN,
 so maps and concentration *by area* (share of harm in the top k% of area, PAI) need boundaries;
@@ -58,7 +59,6 @@ class LsoaUnits(Units):
         Examples
         --------
         >>> import pandas as pd
-    import shapely
         >>> crimes = pd.DataFrame({"lsoa_code": ["E01000001", "E01000002", None]})
         >>> units = LsoaUnits(codes=["E01000001"])
         >>> units.assign(crimes).tolist()
@@ -103,13 +103,12 @@ class LsoaUnits(Units):
     ) -> LsoaUnits:
         """Units from boundaries if given, else from the distinct codes the crimes carry.
 
-                Examples
-                --------
-                >>> import pandas as pd
-        import shapely
-                >>> crimes = pd.DataFrame({"lsoa_code": ["E01000002", "E01000001", "E01000002"]})
-                >>> LsoaUnits.from_crimes(crimes).frame["unit_id"].tolist()
-                ['E01000001', 'E01000002']
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> crimes = pd.DataFrame({"lsoa_code": ["E01000002", "E01000001", "E01000002"]})
+        >>> LsoaUnits.from_crimes(crimes).frame["unit_id"].tolist()
+        ['E01000001', 'E01000002']
         """
         if boundaries is not None:
             return cls(boundaries, code_column)
