@@ -29,7 +29,8 @@ def test_flag_whole_units_within_coverage() -> None:
 
 
 def test_hand_calculation_at_40_percent() -> None:
-    out = metrics.score(SCORES, AREAS, TEST, 0.4, counts_before=BEFORE, harm=np.array([0, 10, 50, 30, 10.0]))
+    harm = np.array([0, 10, 50, 30, 10.0])  # harm of the test crimes per cell, total 100
+    out = metrics.score(SCORES, AREAS, TEST, 0.4, counts_before=BEFORE, harm=harm)
     # flagged c1, c3: n = 6 + 3 = 9 of N = 20; a/A = 2/5
     assert out["area_share"] == pytest.approx(0.4)
     assert out["hit_rate"] == pytest.approx(9 / 20)
@@ -45,7 +46,8 @@ def test_hand_calculation_at_40_percent() -> None:
 
 def test_unequal_areas_area_share_is_what_was_flagged() -> None:
     # areas 1, 2, 3, 4 (A = 10); scores favour the 3, then the 1; coverage 45% = 4.5 area units
-    scores, areas, counts = np.array([5.0, 0.0, 9.0, 1.0]), np.array([1.0, 2.0, 3.0, 4.0]), np.array([3, 1, 6, 0.0])
+    scores, areas = np.array([5.0, 0.0, 9.0, 1.0]), np.array([1.0, 2.0, 3.0, 4.0])
+    counts = np.array([3, 1, 6, 0.0])
     mask = metrics.flag(scores, areas, 0.45)
     assert mask.tolist() == [True, False, True, False]  # 3 + 1 = 4 <= 4.5; adding 4 would exceed
     assert metrics.area_share(mask, areas) == pytest.approx(0.4)

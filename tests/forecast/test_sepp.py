@@ -44,7 +44,7 @@ def test_prediction_is_background_plus_triggered_mass_by_hand() -> None:
 
 def test_memory_cap_names_the_fix() -> None:
     crimes = simulate_sepp(5.0, 0.3, 0.5, 50.0, days=60, bounds=(0, 0, 500, 500), seed=3)
-    with pytest.raises(InputError, match="more than 100 event pairs.*--serious-violence"):
+    with pytest.raises(InputError, match=r"more than 100 event pairs.*--serious-violence"):
         SEPP(max_pairs=100).fit(crimes)
 
 
