@@ -8,8 +8,8 @@ Example
 -------
 >>> from gripkit import Workspace
 >>> with Workspace(":memory:") as ws:
-...     ws.schema_version
-1
+...     ws.schema_version == SCHEMA_VERSION
+True
 """
 
 from __future__ import annotations

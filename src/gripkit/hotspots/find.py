@@ -121,7 +121,7 @@ def find_hotspots(
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:1], ws)
     >>> result = find_hotspots(ws, cell_size=500, method="gistar")
-    >>> round(result.hotspots["share_of_harm"].sum(), 6), bool(result.hotspots["hot"].any())
+    >>> round(float(result.hotspots["share_of_harm"].sum()), 6), bool(result.hotspots["hot"].any())
     (1.0, True)
     """
     unit_spec = (
