@@ -161,7 +161,7 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
-        if exc.status_code == 404:
+        if exc.status_code == 404 and detail == "Not Found":
             detail = "no such page"
         response = _error(request, exc.status_code, detail)
         for key, value in (exc.headers or {}).items():

@@ -1,0 +1,104 @@
+"""``gripkit users`` and ``gripkit serve`` from the command line."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from gripkit import Workspace
+from gripkit.cli import app
+from gripkit.dashboard.auth import authenticate, list_users
+
+from dashboard_helpers import login  # isort: skip
+
+
+def test_users_add_list_passwd_remove(tmp_path: Path) -> None:
+    ws_path = str(tmp_path / "ws.duckdb")
+    runner = CliRunner()
+    added = runner.invoke(
+        app,
+        ["users", "add", "pc_cli", "--role", "officer", "--password-stdin", "-w", ws_path],
+        input="a long passphrase\n",
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["users", "list", "-w", ws_path])
+    assert "pc_cli" in listed.output and "officer" in listed.output
+    changed = runner.invoke(
+        app, ["users", "passwd", "pc_cli", "--password-stdin", "-w", ws_path], input="another passphrase\n"
+    )
+    assert changed.exit_code == 0
+    with Workspace(ws_path) as ws:
+        assert authenticate(ws, "pc_cli", "another passphrase") is not None
+        assert authenticate(ws, "pc_cli", "a long passphrase") is None
+    assert runner.invoke(app, ["users", "remove", "pc_cli", "-w", ws_path]).exit_code == 0
+    with Workspace(ws_path) as ws:
+        assert list_users(ws) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--role", "chief"], "a long passphrase\n", "must be one of admin, analyst, officer"),
+        (["--role", "admin"], "short\n", "at least 8 characters"),
+    ],
+)
+def test_users_add_bad_input_says_how_to_fix(
+    tmp_path: Path, args: list[str], stdin: str, message: str
+) -> None:
+    result = CliRunner().invoke(
+        app, ["users", "add", "x", *args, "--password-stdin", "-w", str(tmp_path / "w.db")], input=stdin
+    )
+    assert result.exit_code != 0
+    assert message in str(result.exception)
+
+
+def test_serve_starts_on_loopback(tmp_path: Path) -> None:
+    ws_path = tmp_path / "ws.duckdb"
+    with Workspace(ws_path) as ws:
+        from gripkit.dashboard.auth import add_user
+
+        add_user(ws, "boss", "admin", "admin-pass-123")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from gripkit.cli import main; main()",
+        "serve",
+        "-w",
+        str(ws_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.get("/api/hotspots").status_code == 401
+            assert login(client, "boss", "admin-pass-123").status_code == 303
+            # an empty workspace: the map API says what is missing instead of failing
+            missing = client.get("/api/hotspots")
+            assert missing.status_code == 404 and "not run yet" in missing.json()["detail"]
+            assert "not run yet" in client.get("/").text.lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
