@@ -4,7 +4,7 @@ Time is measured in days (float) since 1970-01-01. A crime with ``occurred_at`` 
 date-time; a crime known only by its ``month`` (police.uk) is placed at the middle of the month,
 or, for the self-exciting model, at a seeded uniform time within it (see :func:`event_days`).
 
-The raster models (retrospective KDE, prospective hotspotting, SEPP) score the cells of a
+The raster models (prospective hotspotting, SEPP) score the cells of a
 :class:`~gripkit.units.GridUnits` grid: events are binned into the grid's cells and smoothed with a
 kernel by FFT convolution (:class:`Raster`), so no loop runs over events or event pairs.
 """
@@ -267,18 +267,6 @@ def bjp_kernel(band_cells: float) -> np.ndarray:
     """
     d = _offsets(math.floor(band_cells))
     return np.where(d <= band_cells, 1.0 / (1.0 + d), 0.0)
-
-
-def quartic_kernel(bandwidth: float, cell_size: float) -> np.ndarray:
-    """Quartic (biweight) kernel 3/(π h²) (1 − d²/h²)² on cell-centre offsets, per square metre.
-
-    >>> k = quartic_kernel(1000, 10)
-    >>> round(float(k.sum()) * 10 * 10, 3)  # integrates to ~1 over the plane
-    1.0
-    """
-    d = _offsets(math.ceil(bandwidth / cell_size)) * cell_size
-    u = np.clip(1.0 - (d / bandwidth) ** 2, 0.0, None)
-    return 3.0 / (math.pi * bandwidth**2) * u**2
 
 
 def gaussian_cell_kernel(sigma: float, cell_size: float, radius_sd: float = 4.0) -> np.ndarray:

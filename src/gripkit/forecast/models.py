@@ -25,7 +25,7 @@ import pandas as pd
 
 from gripkit import columns as col
 from gripkit.errors import InputError
-from gripkit.forecast.base import Events, Period, Raster, bjp_kernel, quartic_kernel, smooth, to_days
+from gripkit.forecast.base import Events, Period, Raster, bjp_kernel, smooth, to_days
 from gripkit.units.base import UNIT_ID_DTYPE, Units
 from gripkit.validate import positive
 
@@ -145,8 +145,8 @@ class Naive(Forecaster):
 class RetrospectiveKDE(Forecaster):
     """Kernel density of every training crime before ``at`` (quartic kernel), per grid cell.
 
-    Crimes are binned to cell centres and smoothed by FFT convolution with the quartic kernel,
-    the binned form of ``hotspots.kde`` (Chainey's retrospective hotspot map).
+    Delegates to :func:`gripkit.hotspots.kde.kde` (Chainey's retrospective hotspot map): the
+    density at each cell centre, binned and FFT-convolved to within its stated 1% error bound.
 
     Parameters
     ----------
@@ -159,11 +159,10 @@ class RetrospectiveKDE(Forecaster):
     Examples
     --------
     >>> from gripkit.units import GridUnits
-    >>> crimes = pd.DataFrame({"x": [150.0], "y": [150.0], "month": pd.to_datetime(["2023-05-01"])})
-    >>> s = RetrospectiveKDE(bandwidth=150).fit(crimes).predict(GridUnits(100, (0, 0, 299, 299)),
-    ...                                                        at="2023-06-01")
-    >>> s.idxmax()  # the centre cell
-    'g1_1'
+    >>> crimes = pd.DataFrame({"x": [500_150.0], "y": [200_150.0], "month": pd.to_datetime(["2023-05-01"])})
+    >>> grid = GridUnits(100, (500_000, 200_000, 500_299, 200_299))
+    >>> RetrospectiveKDE(bandwidth=150).fit(crimes).predict(grid, at="2023-06-01").idxmax()  # centre cell
+    'g5001_2001'
     """
 
     name = "kde"
@@ -174,13 +173,19 @@ class RetrospectiveKDE(Forecaster):
         self.weight = weight
 
     def _predict(self, units: Units, at: pd.Timestamp, horizon: Period) -> pd.Series:
-        raster = Raster(units)
+        from gripkit.hotspots.kde import kde
+
+        raster = Raster(units)  # checks these are grid cells
         self.bandwidth_ = self.bandwidth or 5 * raster.cell_size
         if self.bandwidth is None:
             logger.debug("KDE bandwidth %g m chosen as 5 cell sizes", self.bandwidth_)
         ev = self.events_.before(to_days(at))
-        counts = raster.bin(ev.x, ev.y, ev.w)
-        return raster.to_units(smooth(counts, quartic_kernel(self.bandwidth_, raster.cell_size)))
+        if not len(ev):
+            return raster.to_units(np.zeros(raster.shape))
+        points = pd.DataFrame({col.X: ev.x, col.Y: ev.y, "w": ev.w})
+        density = kde(points, units, bandwidth=self.bandwidth_, kernel="quartic", weights="w")  # type: ignore[arg-type]
+        return pd.Series(density["density"].to_numpy(dtype=float),
+                         index=pd.Index(density[col.UNIT_ID].astype(object).to_numpy(), name=col.UNIT_ID))
 
 
 class ProspectiveHotspot(Forecaster):
