@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -65,7 +65,6 @@ class HotspotQuery:
     month_to: str | None = None
     harm: str = "cchi"
     limit: int = DEFAULT_LIMIT
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         one_of("unit", self.unit, UNITS)
