@@ -11,6 +11,7 @@ from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
 from gripkit.ingest import IngestReport, ingest
 from gripkit.ingest.run import Progress
 from gripkit.report import write_hotspot_page
+from gripkit.report.full import write_report
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -31,8 +32,9 @@ def run_demo(out: str | Path = "gripkit-demo", *, progress: Progress | None = No
     """Ingest the bundled 12 months of Bedfordshire street crime, find grid hotspots, write outputs.
 
     Writes into ``out``: ``gripkit.duckdb`` (workspace), ``hotspots.parquet`` (GeoParquet) and
-    ``hotspots.gpkg`` (every grid cell), ``top_hotspots.csv`` (the top 50 cells) and ``index.html``
-    (map, Lorenz curve, concentration figures). Running it again reuses the ingested files.
+    ``hotspots.gpkg`` (every grid cell), ``top_hotspots.csv`` (the top 50 cells), ``index.html``
+    (map, Lorenz curve, concentration figures) and ``report.html`` (the programme report, with the
+    stages not run yet marked as such). Running it again reuses the ingested files.
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -42,10 +44,12 @@ def run_demo(out: str | Path = "gripkit-demo", *, progress: Progress | None = No
         "geopackage": folder / "hotspots.gpkg",
         "top_csv": folder / "top_hotspots.csv",
         "page": folder / "index.html",
+        "report": folder / "report.html",
     }
     with Workspace(files["workspace"]) as ws:
         report = ingest(datasets.bedfordshire_street_files(), ws, progress=progress)
         result = find_hotspots(ws, unit="grid", harm="cchi")
+        write_report(ws, files["report"])
     write_layer(result.hotspots, files["geoparquet"])
     if files["geopackage"].exists():
         files["geopackage"].unlink()

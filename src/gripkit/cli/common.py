@@ -46,7 +46,6 @@ def setup_logging(quiet: bool = False) -> None:
     handler = RichHandler(console=console_err, show_time=False, show_path=False, markup=False)
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger.propagate = False
 
 
 def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:

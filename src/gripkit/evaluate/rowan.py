@@ -29,7 +29,8 @@ from gripkit.evaluate.design import AREA_ID, Design, place_day_design
 from gripkit.evaluate.power import DEFAULT_EFFECTS, PERIOD, Dispersion, PowerResult, estimate_dispersion
 from gripkit.evaluate.power import simulate_power as _simulate
 from gripkit.harm import apply_harm, load_harm_table
-from gripkit.hotspots.find import build_units, select_crimes
+from gripkit.hotspots.find import select_crimes
+from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace
 
 LIMITATIONS = (
@@ -153,7 +154,7 @@ def op_rowan_power(
     first = end - pd.DateOffset(months=months - 1)
     crimes = select_crimes(ws, serious_violence=True, months=(first.date(), end.date()), force=force)
     crimes[C.HARM] = apply_harm(crimes, table)
-    units, unit_meta = build_units(crimes, "lsoa")
+    units, unit_meta = build_units(crimes, UnitSpec(kind="lsoa"))
     ids = units.assign(crimes)
     assigned = ids.notna().to_numpy()
     crimes, ids = crimes[assigned], ids[assigned]
