@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -259,6 +260,35 @@ class Workspace:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY source_id, source_row"
         return self.con.execute(sql, params).df()
+
+    def record_result(
+        self,
+        kind: str,
+        *,
+        params: dict[str, Any],
+        payload: Any,
+        harm_table: str | None = None,
+        harm_sha256: str | None = None,
+    ) -> int:
+        """Store a stage's result in ``results`` (JSON params and payload); return its id.
+
+        Kinds written by gripkit: ``hotspots``, ``backtest``, ``evaluation``, ``allocation``,
+        ``evaluation_design``; the report and dashboard read the newest of each kind.
+        """
+        row = self.con.execute("SELECT coalesce(max(result_id), 0) + 1 FROM results").fetchone()
+        result_id = int(row[0]) if row else 1
+        self.con.execute(
+            "INSERT INTO results VALUES (?, ?, now(), ?, ?, ?, ?)",
+            [
+                result_id,
+                kind,
+                harm_table,
+                harm_sha256,
+                json.dumps(params, default=str),
+                json.dumps(payload, default=str),
+            ],
+        )
+        return result_id
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""

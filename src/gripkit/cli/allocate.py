@@ -82,6 +82,15 @@ def allocate_command(
         if sensitivity_months != months:
             alternatives[f"{sensitivity_months}m"] = {"months": sensitivity_months}
         moved = sensitivity(ws, result, alternatives)
+    with open_workspace(workspace) as ws:  # for the report and dashboard
+        ws.record_result(
+            "allocation",
+            params=result.meta,
+            payload={
+                "allocation": result.table.to_dict(orient="records"),
+                "sensitivity": moved.to_dict(orient="records"),
+            },
+        )
     if out is not None:
         write_table(result.table, out)
     if sensitivity_out is not None:

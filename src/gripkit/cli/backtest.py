@@ -82,9 +82,7 @@ def backtest_command(
     setup_logging(quiet=json_out)
     covers = parse_coverage(coverage)
     with open_workspace(workspace, read_only=True) as ws:
-        crimes = select_crimes(
-            ws, crime_types=split_list(crime_types), serious_violence=serious_violence
-        )
+        crimes = select_crimes(ws, crime_types=split_list(crime_types), serious_violence=serious_violence)
     crimes = crimes[crimes[C.X].notna() & crimes[C.Y].notna()].reset_index(drop=True)
     if harm:
         table = load_harm_table(harm)
@@ -93,16 +91,42 @@ def backtest_command(
     units = grid_for(crimes, cell_size)
     with progress_bar("backtest", enabled=not json_out) as update:
         result = backtest(
-            crimes, units, models=split_list(models) or [], train=train, horizon=horizon,
-            coverage=covers, start=_month_start(from_), end=_month_start(to),
-            harm=C.HARM if harm else None, workers=workers, seed=seed, progress=update,
+            crimes,
+            units,
+            models=split_list(models) or [],
+            train=train,
+            horizon=horizon,
+            coverage=covers,
+            start=_month_start(from_),
+            end=_month_start(to),
+            harm=C.HARM if harm else None,
+            workers=workers,
+            seed=seed,
+            progress=update,
         )
     written = result.write(out)
     picture = result.plot(plot or out.with_suffix(".png"))
     verdict = result.verdict()
+    with open_workspace(workspace) as ws:  # for the report and dashboard
+        ws.record_result(
+            "backtest",
+            params=result.meta,
+            payload={
+                "verdict": verdict,
+                "summary": result.summary().to_dict(orient="records"),
+                "table": str(written),
+            },
+        )
     if json_out:
-        print_json({"out": str(written), "plot": str(picture), "verdict": verdict, "meta": result.meta,
-                    "summary": result.summary().to_dict(orient="records")})
+        print_json(
+            {
+                "out": str(written),
+                "plot": str(picture),
+                "verdict": verdict,
+                "meta": result.meta,
+                "summary": result.summary().to_dict(orient="records"),
+            }
+        )
         return
     print_summary(result)
     console.print(f"[bold]{verdict}[/]")
@@ -124,8 +148,12 @@ def print_summary(result: BacktestResult) -> None:
         table.add_column(name, justify="left" if name == "model" else "right")
     for _, row in summary.iterrows():
         table.add_row(
-            str(row["model"]), f"{row['coverage']:.0%}", f"{row['area_share_mean']:.2%}",
-            f"{row['hit_rate_mean']:.1%}", f"{row['pai_mean']:.2f}", f"{row['pei_mean']:.2f}",
+            str(row["model"]),
+            f"{row['coverage']:.0%}",
+            f"{row['area_share_mean']:.2%}",
+            f"{row['hit_rate_mean']:.1%}",
+            f"{row['pai_mean']:.2f}",
+            f"{row['pei_mean']:.2f}",
             f"{row['rri_mean']:.2f}",
         )
     console.print(table)

@@ -39,6 +39,7 @@ from gripkit.evaluate.figures import (
 )
 from gripkit.evaluate.power import PowerResult
 from gripkit.evaluate.rowan import LIMITATIONS, op_rowan_power
+from gripkit.workspace import default_path
 
 
 def _curve_table(result: PowerResult, title: str) -> Table:
@@ -194,6 +195,13 @@ def evaluate_command(
         if "dosage" in frame.columns and not did_start:
             results.append(dosage_response(frame, outcome=outcome))
     table = effects_table(results)
+    if workspace is not None or default_path().exists():  # for the report and dashboard
+        with open_workspace(workspace) as ws:
+            ws.record_result(
+                "evaluation",
+                params={"place_days": str(place_days)},
+                payload={"effects": [r.to_dict() for r in results]},
+            )
     if out is not None:
         write_table(table, out)
     if forest is not None:

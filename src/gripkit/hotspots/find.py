@@ -6,7 +6,6 @@ This is what ``gripkit hotspots`` and ``gripkit demo`` run; every choice made au
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date
@@ -181,19 +180,13 @@ def find_hotspots(
 
 
 def _store(ws: Workspace, result: HotspotResult) -> None:
-    row = ws.con.execute("SELECT coalesce(max(result_id), 0) + 1 FROM results").fetchone()
-    rid = int(row[0]) if row else 1
-    ws.con.execute(
-        "INSERT INTO results VALUES (?, 'hotspots', now(), ?, ?, ?, ?)",
-        [
-            rid,
-            result.meta.get("harm_table"),
-            result.meta.get("harm_sha256"),
-            json.dumps(result.meta, default=str),
-            json.dumps(result.concentration.to_dict(lorenz_points=101)),
-        ],
+    result.meta["result_id"] = ws.record_result(
+        "hotspots",
+        params=result.meta,
+        payload=result.concentration.to_dict(lorenz_points=101),
+        harm_table=result.meta.get("harm_table"),
+        harm_sha256=result.meta.get("harm_sha256"),
     )
-    result.meta["result_id"] = rid
 
 
 def write_layer(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
