@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import PowerNorm
+from matplotlib.colors import Normalize, PowerNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from gripkit import columns as col
@@ -117,6 +117,40 @@ def _map_figure(ranked: gpd.GeoDataFrame, n_top: int) -> str:
     ax.ticklabel_format(style="plain", useOffset=False)
     ax.tick_params(labelsize=7)
     return _png(fig)
+
+
+def _method_figure(ranked: gpd.GeoDataFrame) -> str:
+    """A second map for the hotspot method, when the frame carries its columns (Gi*, KDE)."""
+    if "gi_z" in ranked.columns:
+        z = ranked["gi_z"].to_numpy(dtype=float)
+        limit = min(max(float(np.nanmax(np.abs(z))), 1.0), 6.0)  # |z| > 6 shown at full colour
+        norm: Normalize = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
+        sm = ScalarMappable(norm=norm, cmap="RdBu_r")
+        label, caption = "Gi* z-score", (
+            "Gi* z-scores (red: high values cluster; blue: low). Units flagged hot after the multiple-"
+            "testing correction are outlined in black."
+        )
+        values = z
+    elif "density" in ranked.columns:
+        values = ranked["density"].to_numpy(dtype=float) * 1e6
+        norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=max(float(np.nanmax(values)), 1e-12))
+        sm = ScalarMappable(norm=norm, cmap=_CMAP)
+        label, caption = "density per km²", "Kernel density per km² (square-root colour scale)."
+    else:
+        return ""
+    fig = Figure(figsize=(7.5, 7.0))
+    ax = fig.subplots()
+    ranked.geometry.plot(ax=ax, color=sm.to_rgba(np.nan_to_num(values)), linewidth=0)
+    if "hot" in ranked.columns and ranked["hot"].any():
+        ranked[ranked["hot"].astype(bool)].geometry.boundary.plot(ax=ax, color="black", linewidth=0.4)
+    fig.colorbar(sm, ax=ax, shrink=0.7, label=label)
+    ax.set_aspect("equal")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
+    return (
+        f'<figure><img src="{_png(fig)}" alt="Map of the hotspot statistic">'
+        f"<figcaption>{_esc(caption)}</figcaption></figure>"
+    )
 
 
 def _lorenz_figure(conc: Concentration) -> str:
@@ -275,6 +309,7 @@ def write_hotspot_page(
 harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
 <figure><img src="{_lorenz_figure(concentration)}" alt="Lorenz curve of harm across units">
 <figcaption>Lorenz curve: share of harm held by the highest-harm share of units.</figcaption></figure>
+{_method_figure(ranked)}
 </div>
 <h2>How concentrated is harm?</h2>
 {_concentration_table(concentration)}
