@@ -123,3 +123,18 @@ def test_bad_inputs(tmp_path: Path) -> None:
         write_hotspot_page(tmp_path / "p.html", units, {"gini": 0.5}, title="t", meta={})  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"folder .* does not exist"):
         write_hotspot_page(tmp_path / "nope" / "p.html", units, conc, title="t", meta={})
+
+
+@pytest.mark.parametrize(
+    ("extra", "images"), [({}, 2), ({"gi_z": 1.0, "hot": True}, 3), ({"density": 1e-6}, 3)]
+)
+def test_method_map_when_the_frame_has_its_columns(tmp_path: Path, extra: dict, images: int) -> None:
+    """Counts give the harm map and the Lorenz curve; Gi* and KDE frames add a map of their statistic."""
+    frame = squares()
+    for name, value in extra.items():
+        frame[name] = value if not isinstance(value, float) else np.linspace(-value, value, len(frame))
+    conc = concentration(
+        frame["harm"].to_numpy(), frame["area_m2"].to_numpy(), counts=frame["crimes"].to_numpy()
+    )
+    text = write_hotspot_page(tmp_path / "p.html", frame, conc, title="t", meta={}).read_text()
+    assert len(re.findall(r"data:image/png;base64,", text)) == images
