@@ -1,0 +1,82 @@
+"""``gripkit national``: ingest many forces, then the national table, map and allocation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gripkit.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    app,
+    console,
+    open_workspace,
+    print_json,
+    progress_bar,
+    setup_logging,
+)
+from gripkit.national import NationalParams, run_national
+
+
+def _fmt(value: object, spec: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return format(value, spec)
+
+
+@app.command("national")
+def national_command(
+    paths: Annotated[list[Path], typer.Argument(help="police.uk bulk zips, month folders or files.")],
+    out: Annotated[Path, typer.Option(help="Output folder for national.csv/.parquet and the map.")],
+    pot: Annotated[float | None, typer.Option(help="Pounds to split across forces, e.g. 4000000.")] = None,
+    months: Annotated[
+        int, typer.Option(help="Window: each force's last N months (trend: vs the N before).")
+    ] = 12,
+    harm: Annotated[str, typer.Option(help="Harm table: cchi, ons_css or a CSV path.")] = "cchi",
+    cell_size: Annotated[float | None, typer.Option(help="Grid cell side, metres [default: auto].")] = None,
+    areas: Annotated[int, typer.Option(help="Most proposed patrol areas per force.")] = 20,
+    workers: Annotated[int | None, typer.Option(help="Processes for per-force work [default: CPUs].")] = None,
+    workspace: WorkspaceOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Every force at once: serious-violence harm, trend, hotspots, concentration, patrol areas."""
+    setup_logging(quiet=json_out)
+    params = NationalParams(months=months, harm=harm, cell_size=cell_size, n_areas=areas)
+    with open_workspace(workspace) as ws, progress_bar("ingest", enabled=not json_out) as update:
+        result = run_national(paths, ws, out, params=params, pot=pot, workers=workers, progress=update)
+    summary = {
+        "recomputed": result.recomputed,
+        "reused": result.reused,
+        "seconds": result.seconds,
+        "outputs": {k: str(v) for k, v in result.outputs.items()},
+        "ingest": result.ingest.to_dict() if result.ingest is not None else None,
+    }
+    if json_out:
+        print_json({**summary, "table": result.table.to_dict(orient="records")})
+        return
+    table = Table(title=f"National serious violence ({params.harm}, last {months} months per force)")
+    cols = ["force", "sv harm", "trend", "top 5% grid", "top 5% LSOA", "areas", "LSOA", "reused"]
+    if pot is not None:
+        cols.insert(6, "allocation")
+    for name in cols:
+        table.add_column(name, justify="left" if name in ("force", "LSOA") else "right")
+    for row in result.table.to_dict(orient="records"):
+        cells = [
+            str(row["force"]), _fmt(row["sv_harm"], ",.0f"), _fmt(row["trend"], ".2f"),
+            _fmt(row["grid_top5_share"], ".1%"), _fmt(row["lsoa_top5_share"], ".1%"),
+            str(row["patrol_areas"]), str(row["lsoa_polygons"]), "yes" if row["reused"] else "no",
+        ]
+        if pot is not None:
+            cells.insert(6, "£" + _fmt(row.get("allocation"), ",.2f"))
+        table.add_row(*cells)
+    console.print(table)
+    console.print(
+        f"recomputed {len(result.recomputed)} force(s): {', '.join(result.recomputed) or 'none'}; "
+        f"reused {len(result.reused)}: {', '.join(result.reused) or 'none'}"
+    )
+    console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
+    for kind, path in result.outputs.items():
+        console.print(f"{kind}: {path}")

@@ -1,0 +1,13 @@
+"""National Grip run: every force at once, with per-force results reused across monthly updates.
+
+Example
+-------
+>>> from gripkit.national import NationalParams
+>>> NationalParams(months=12).describe()["months"]
+12
+"""
+
+from gripkit.national.force import NationalParams, summarise_force
+from gripkit.national.run import NationalResult, force_keys, run_national
+
+__all__ = ["NationalParams", "NationalResult", "force_keys", "run_national", "summarise_force"]

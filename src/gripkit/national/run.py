@@ -1,0 +1,201 @@
+"""The national Grip run: ingest, then every force's row (reused when its inputs are unchanged).
+
+A force's result is keyed by the SHA-256 of its active street sources' hashes, the run parameters
+and the harm table's hash; results live in the workspace ``results`` table (kind
+``national_force``) and are reused when the key matches, so a monthly update re-computes only the
+forces whose files changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from gripkit.allocate import allocate
+from gripkit.errors import InputError
+from gripkit.harm import load_harm_table
+from gripkit.ingest import IngestReport, ingest
+from gripkit.ingest.run import Progress
+from gripkit.national.force import NationalParams, summarise_force, summarise_in_worker
+from gripkit.national.output import check_output_dir, write_map, write_table
+from gripkit.workspace import Workspace
+
+log = logging.getLogger("gripkit")
+RESULT_KIND = "national_force"
+#: Bump when the meaning of a force row changes, so older cached rows are not reused.
+KEY_VERSION = 1
+
+
+@dataclass
+class NationalResult:
+    """A national run: the table, what was reused or recomputed, timings and files written."""
+
+    table: pd.DataFrame
+    reused: list[str] = field(default_factory=list)
+    recomputed: list[str] = field(default_factory=list)
+    ingest: IngestReport | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    outputs: dict[str, Path] = field(default_factory=dict)
+    allocation: pd.DataFrame | None = None
+
+
+def force_keys(ws: Workspace, params: NationalParams, harm_sha256: str | None) -> dict[str, str]:
+    """``{force: key}``: SHA-256 over the force's active street-source hashes and the parameters.
+
+    Examples
+    --------
+    >>> with Workspace(":memory:") as ws:
+    ...     force_keys(ws, NationalParams(), None)
+    {}
+    """
+    rows = ws.con.execute(
+        "SELECT force, list(sha256 ORDER BY sha256) FROM sources "
+        "WHERE status = 'active' AND kind = 'street' AND force IS NOT NULL AND rows_loaded > 0 "
+        "GROUP BY force ORDER BY force"
+    ).fetchall()
+    keys = {}
+    for force, hashes in rows:
+        text = json.dumps(
+            {"v": KEY_VERSION, "force": force, "sources": hashes, "params": params.describe(),
+             "harm_sha256": harm_sha256},
+            sort_keys=True,
+        )
+        keys[str(force)] = hashlib.sha256(text.encode()).hexdigest()
+    return keys
+
+
+def cached_rows(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """``{key: row}`` of every stored ``national_force`` result (newest wins)."""
+    out: dict[str, dict[str, Any]] = {}
+    for params, payload in ws.con.execute(
+        "SELECT params, payload FROM results WHERE kind = ? ORDER BY result_id", [RESULT_KIND]
+    ).fetchall():
+        out[json.loads(params)["key"]] = json.loads(payload)
+    return out
+
+
+@contextmanager
+def _released(ws: Workspace) -> Iterator[None]:
+    """Close the write connection so worker processes can open the file read-only; reopen after."""
+    ws.con.execute("CHECKPOINT")
+    ws.con.close()
+    try:
+        yield
+    finally:
+        ws.con = duckdb.connect(ws.path)
+
+
+def _compute(ws: Workspace, forces: list[str], params: NationalParams, workers: int) -> dict[str, Any]:
+    if not forces:
+        return {}
+    if workers <= 1 or len(forces) == 1 or ws.path == ":memory:":
+        return {f: summarise_force(ws, f, params) for f in forces}
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
+    with _released(ws), ProcessPoolExecutor(min(workers, len(forces)), mp_context=context) as pool:
+        futures = {f: pool.submit(summarise_in_worker, ws.path, f, params) for f in forces}
+        return {f: fut.result() for f, fut in futures.items()}
+
+
+def run_national(
+    paths: Iterable[str | Path],
+    ws: Workspace,
+    out: str | Path,
+    *,
+    params: NationalParams | None = None,
+    pot: float | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> NationalResult:
+    """Ingest ``paths`` and build the national table, map and (with ``pot``) allocation.
+
+    Parameters
+    ----------
+    paths
+        police.uk bulk zips, month folders or files (any number of forces); may be empty to
+        rebuild from what the workspace holds.
+    ws
+        Open workspace (a file for the process pool and for reuse across runs).
+    out
+        Output folder: ``national.csv``, ``national.parquet``, ``national_map.png``.
+    params
+        :class:`NationalParams` (window, harm table, cell size, patrol areas).
+    pot
+        Pounds to split across forces by serious-violence harm (:func:`gripkit.allocate.allocate`,
+        over the last ``params.months`` months of the whole workspace).
+    workers
+        Processes for the per-force work (default: CPU count).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from gripkit import datasets
+    >>> ws = Workspace(":memory:")
+    >>> result = run_national(datasets.bedfordshire_street_files()[:2], ws, tempfile.mkdtemp(),
+    ...                       params=NationalParams(months=1, cell_size=500))
+    >>> result.recomputed, sorted(result.outputs)
+    (['Bedfordshire'], ['csv', 'map', 'parquet'])
+    >>> run_national([], ws, tempfile.mkdtemp(), params=NationalParams(months=1, cell_size=500)).reused
+    ['Bedfordshire']
+    """
+    params = params or NationalParams()
+    if pot is not None and not pot > 0:
+        raise InputError(f"'pot' must be a positive amount; received {pot!r}. Pass e.g. 4000000.")
+    folder = check_output_dir(out)
+    table = load_harm_table(params.harm)
+    result = NationalResult(table=pd.DataFrame())
+    started = time.perf_counter()
+    todo_paths = list(paths)
+    if todo_paths:
+        result.ingest = ingest(todo_paths, ws, progress=progress)
+    result.seconds["ingest"] = time.perf_counter() - started
+    started = time.perf_counter()
+    keys = force_keys(ws, params, table.sha256 if table else None)
+    if not keys:
+        raise InputError(f"workspace {ws.path} holds no street crimes with a force; ingest police.uk files.")
+    cache = cached_rows(ws)
+    result.reused = [f for f, k in keys.items() if k in cache]
+    result.recomputed = [f for f, k in keys.items() if k not in cache]
+    fresh = _compute(ws, result.recomputed, params, workers or os.cpu_count() or 1)
+    with ws.transaction():
+        for force in result.recomputed:
+            ws.record_result(
+                RESULT_KIND, params={"key": keys[force], "force": force, **params.describe()},
+                payload=fresh[force], harm_table=table.name if table else None,
+                harm_sha256=table.sha256 if table else None,
+            )
+    rows = [
+        {**(cache[keys[f]] if f in result.reused else fresh[f]), "reused": f in result.reused} for f in keys
+    ]
+    result.seconds["forces"] = time.perf_counter() - started
+    started = time.perf_counter()
+    national = pd.DataFrame(rows).sort_values("force", kind="mergesort").reset_index(drop=True)
+    if pot is not None:
+        alloc = allocate(ws, pot=pot, by="force", months=params.months, harm=params.harm)
+        result.allocation = alloc.table
+        national["allocation"] = national["force"].map(alloc.table.set_index("force")["allocation"])
+        national["allocation_window"] = alloc.meta.get("window")
+    result.table = national
+    result.outputs = write_table(national, folder)
+    result.outputs["map"] = write_map(national, folder / "national_map.png")
+    result.seconds["table"] = time.perf_counter() - started
+    ws.record_result(
+        "national",
+        params={**params.describe(), "pot": pot},
+        payload={"forces": len(keys), "reused": result.reused, "recomputed": result.recomputed,
+                 "outputs": {k: str(v) for k, v in result.outputs.items()}, "seconds": result.seconds},
+    )
+    log.info("national: %d forces recomputed, %d reused", len(result.recomputed), len(result.reused))
+    return result
