@@ -1,0 +1,97 @@
+"""The national run on a small multi-force replica of real Bedfordshire months (see conftest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gripkit import Workspace
+from gripkit.errors import InputError
+from gripkit.harm import load_harm_table, serious_violence_types
+from gripkit.national import NationalParams, run_national
+
+from .conftest import FORCES
+
+PARAMS = NationalParams(months=2, cell_size=250.0, n_areas=5)
+COLUMNS = {
+    "force", "window", "sv_crimes", "sv_harm", "sv_harm_previous", "trend", "grid_top5_share",
+    "lsoa_top5_share", "grid_cell_m", "grid_units", "lsoa_units", "lsoa_polygons", "patrol_areas",
+    "patrol_area_harm_share", "seconds", "note", "reused", "allocation", "allocation_window",
+}
+
+
+def _sql_harm(ws: Workspace, force: str, first: str, last: str) -> tuple[int, float]:
+    """Independent check: serious-violence crimes and CCHI harm of a force, summed in SQL."""
+    weights = load_harm_table("cchi").weights  # type: ignore[union-attr]
+    sv = sorted(serious_violence_types())
+    cases = " ".join(f"WHEN '{t}' THEN {weights[t]}" for t in sv)
+    row = ws.con.execute(
+        f"SELECT count(*), sum(CASE crime_type {cases} END) FROM crimes WHERE force = ? "
+        f"AND crime_type IN ({', '.join('?' for _ in sv)}) AND month BETWEEN ? AND ?",
+        [force, *sv, f"{first}-01", f"{last}-01"],
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), float(row[1] or 0.0)
+
+
+def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: Path) -> None:
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        result = run_national([national_input], ws, tmp_path / "out", params=PARAMS, pot=1_000_000, workers=1)
+        table = result.table
+        assert set(table.columns) == COLUMNS
+        assert table["force"].tolist() == FORCES
+        assert result.recomputed == FORCES and result.reused == []
+        for row in table.itertuples():
+            # window: the last 2 of the 4 real months; previous: the 2 before (hand count of months)
+            assert row.window == "2023-03 to 2023-04"
+            crimes, harm = _sql_harm(ws, row.force, "2023-03", "2023-04")
+            assert row.sv_crimes == crimes
+            assert row.sv_harm == pytest.approx(harm)
+            _, before = _sql_harm(ws, row.force, "2023-01", "2023-02")
+            assert row.sv_harm_previous == pytest.approx(before)
+            assert row.trend == pytest.approx(harm / before)
+            assert 0 < row.grid_top5_share <= 1 and 0 < row.lsoa_top5_share <= 1
+            assert 1 <= row.patrol_areas <= 5
+        # only Bedfordshire has bundled LSOA polygons (gripkit.datasets)
+        assert table["lsoa_polygons"].tolist() == ["bundled", "codes", "codes"]
+        # the pot is split to the penny (gripkit.allocate.split: largest remainder)
+        assert table["allocation"].sum() == pytest.approx(1_000_000, abs=0.005)
+    written = pd.read_csv(result.outputs["csv"])
+    assert written["force"].tolist() == FORCES
+    assert pd.read_parquet(result.outputs["parquet"])["sv_harm"].tolist() == pytest.approx(
+        table["sv_harm"].tolist()
+    )
+    assert result.outputs["map"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_update_recomputes_only_changed_forces(tmp_path: Path, national_input: Path, add_month) -> None:  # type: ignore[no-untyped-def]
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        first = run_national([national_input], ws, tmp_path / "out", params=PARAMS, workers=1)
+        same = run_national([national_input], ws, tmp_path / "out", params=PARAMS, workers=1)
+        assert same.recomputed == [] and same.reused == FORCES
+        assert same.ingest is not None and same.ingest.files == 12  # 3 forces x 4 months, all skipped
+        add_month(national_input, "Kent", "2023-05")  # next real month, Kent only
+        update = run_national([national_input], ws, tmp_path / "out", params=PARAMS, workers=2)
+        assert update.recomputed == ["Kent"]
+        assert update.reused == ["Bedfordshire", "Cleveland"]
+        kent = update.table.set_index("force").loc["Kent"]
+        assert kent["window"] == "2023-04 to 2023-05"
+        unchanged = update.table[update.table["force"] != "Kent"].drop(columns="reused")
+        before = first.table[first.table["force"] != "Kent"].drop(columns="reused")
+        pd.testing.assert_frame_equal(unchanged.reset_index(drop=True), before.reset_index(drop=True))
+        other = run_national([], ws, tmp_path / "out2", params=NationalParams(months=1, cell_size=250.0,
+                                                                                n_areas=5), workers=1)
+        assert other.recomputed == FORCES  # other parameters, other keys
+
+
+def test_unwritable_output_is_a_clear_error_and_leaves_workspace_empty(
+    tmp_path: Path, national_input: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        with pytest.raises(InputError, match="output directory .* is not writable"):
+            run_national([national_input], ws, blocker / "out", params=PARAMS)
+        assert ws.counts()["sources"] == 0 and ws.counts()["crimes"] == 0
