@@ -16,7 +16,10 @@ import pytest
 
 from gripkit.national.replica import ReplicaManifest, build_replica, read_source_months
 
-ZIP = Path(__file__).resolve().parents[3] / "shared/data/bedfordshire/police-uk-bedfordshire-2021-05-to-2024-04.zip"
+ZIP = (
+    Path(__file__).resolve().parents[3]
+    / "shared/data/bedfordshire/police-uk-bedfordshire-2021-05-to-2024-04.zip"
+)
 FORCES = ["Bedfordshire", "Cleveland", "Kent"]
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
 

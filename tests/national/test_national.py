@@ -92,6 +92,6 @@ def test_unwritable_output_is_a_clear_error_and_leaves_workspace_empty(
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with Workspace(tmp_path / "ws.duckdb") as ws:
-        with pytest.raises(InputError, match="output directory .* is not writable"):
+        with pytest.raises(InputError, match=r"output directory .* is not writable"):
             run_national([national_input], ws, blocker / "out", params=PARAMS)
         assert ws.counts()["sources"] == 0 and ws.counts()["crimes"] == 0
