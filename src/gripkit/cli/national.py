@@ -39,6 +39,7 @@ def national_command(
     cell_size: Annotated[float | None, typer.Option(help="Grid cell side, metres [default: auto].")] = None,
     areas: Annotated[int, typer.Option(help="Most proposed patrol areas per force.")] = 20,
     workers: Annotated[int | None, typer.Option(help="Processes for per-force work [default: CPUs].")] = None,
+    batch_rows: Annotated[int, typer.Option(help="Rows per ingest transaction.")] = 60_000,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -46,7 +47,8 @@ def national_command(
     setup_logging(quiet=json_out)
     params = NationalParams(months=months, harm=harm, cell_size=cell_size, n_areas=areas)
     with open_workspace(workspace) as ws, progress_bar("ingest", enabled=not json_out) as update:
-        result = run_national(paths, ws, out, params=params, pot=pot, workers=workers, progress=update)
+        result = run_national(paths, ws, out, params=params, pot=pot, workers=workers, progress=update,
+                              batch_rows=batch_rows)
     summary = {
         "recomputed": result.recomputed,
         "reused": result.reused,

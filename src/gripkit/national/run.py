@@ -118,6 +118,7 @@ def run_national(
     pot: float | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    batch_rows: int = 60_000,
 ) -> NationalResult:
     """Ingest ``paths`` and build the national table, map and (with ``pot``) allocation.
 
@@ -137,6 +138,8 @@ def run_national(
         over the last ``params.months`` months of the whole workspace).
     workers
         Processes for the per-force work (default: CPU count).
+    progress, batch_rows
+        Passed to :func:`gripkit.ingest.ingest` (a progress callback; rows per transaction).
 
     Examples
     --------
@@ -159,7 +162,7 @@ def run_national(
     started = time.perf_counter()
     todo_paths = list(paths)
     if todo_paths:
-        result.ingest = ingest(todo_paths, ws, progress=progress)
+        result.ingest = ingest(todo_paths, ws, progress=progress, batch_rows=batch_rows)
     result.seconds["ingest"] = time.perf_counter() - started
     started = time.perf_counter()
     keys = force_keys(ws, params, table.sha256 if table else None)
