@@ -71,7 +71,8 @@ def write_map(table: pd.DataFrame, path: Path, *, title: str = "Serious-violence
     )
     fig, ax = plt.subplots(figsize=(7, 8), dpi=110)
     missing = areas["sv_harm"].isna()
-    areas[missing].plot(ax=ax, color="#dddddd", edgecolor="white", linewidth=0.4)
+    if missing.any():
+        areas[missing].plot(ax=ax, color="#dddddd", edgecolor="white", linewidth=0.4)
     if (~missing).any():
         areas[~missing].plot(
             ax=ax, column="sv_harm", cmap="OrRd", edgecolor="#555555", linewidth=0.4, legend=True,
