@@ -57,7 +57,15 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def write_table(table: pd.DataFrame, folder: Path) -> dict[str, Path]:
-    """Write ``national.csv`` and ``national.parquet`` into ``folder``; return their paths."""
+    """Write ``national.csv`` and ``national.parquet`` into ``folder``; return their paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = write_table(pd.DataFrame({"force": ["Kent"], "sv_harm": [1.0]}), Path(tempfile.mkdtemp()))
+    >>> sorted(paths), pd.read_csv(paths["csv"])["force"].tolist()
+    (['csv', 'parquet'], ['Kent'])
+    """
     return {
         "csv": _atomic(folder / "national.csv", lambda p: table.to_csv(p, index=False)),
         "parquet": _atomic(folder / "national.parquet", lambda p: table.to_parquet(p, index=False)),
@@ -65,7 +73,16 @@ def write_table(table: pd.DataFrame, folder: Path) -> dict[str, Path]:
 
 
 def write_map(table: pd.DataFrame, path: Path, *, title: str = "Serious-violence harm by force") -> Path:
-    """A PNG of the 43 force areas (bundled polygons) coloured by ``sv_harm``; grey = no data."""
+    """A PNG of the 43 force areas (bundled polygons) coloured by ``sv_harm``; grey = no data.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> table = pd.DataFrame({"force": ["Kent"], "sv_harm": [1.0]})
+    >>> png = write_map(table, Path(tempfile.mkdtemp()) / "m.png")
+    >>> png.read_bytes()[:4] == b"\\x89PNG"
+    True
+    """
     areas = force_areas().merge(
         table[["force", "sv_harm"]], left_on="police_force", right_on="force", how="left"
     )

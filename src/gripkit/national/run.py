@@ -78,7 +78,15 @@ def force_keys(ws: Workspace, params: NationalParams, harm_sha256: str | None) -
 
 
 def cached_rows(ws: Workspace) -> dict[str, dict[str, Any]]:
-    """``{key: row}`` of every stored ``national_force`` result (newest wins)."""
+    """``{key: row}`` of every stored ``national_force`` result (newest wins).
+
+    Examples
+    --------
+    >>> with Workspace(":memory:") as ws:
+    ...     _ = ws.record_result(RESULT_KIND, params={"key": "k"}, payload={"force": "Kent"})
+    ...     cached_rows(ws)
+    {'k': {'force': 'Kent'}}
+    """
     out: dict[str, dict[str, Any]] = {}
     for params, payload in ws.con.execute(
         "SELECT params, payload FROM results WHERE kind = ? ORDER BY result_id", [RESULT_KIND]
