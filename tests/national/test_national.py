@@ -38,7 +38,10 @@ def _sql_harm(ws: Workspace, force: str, first: str, last: str) -> tuple[int, fl
 
 def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: Path) -> None:
     with Workspace(tmp_path / "ws.duckdb") as ws:
-        result = run_national([national_input], ws, tmp_path / "out", params=PARAMS, pot=1_000_000, workers=1)
+        # workers=2: the per-force work runs in the process pool
+        result = run_national(
+            [national_input], ws, tmp_path / "out", params=PARAMS, pot=1_000_000, workers=2
+        )
         table = result.table
         assert set(table.columns) == COLUMNS
         assert table["force"].tolist() == FORCES

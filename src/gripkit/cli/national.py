@@ -36,9 +36,9 @@ def national_command(
         int, typer.Option(help="Window: each force's last N months (trend: vs the N before).")
     ] = 12,
     harm: Annotated[str, typer.Option(help="Harm table: cchi, ons_css or a CSV path.")] = "cchi",
-    cell_size: Annotated[float | None, typer.Option(help="Grid cell side, metres [default: auto].")] = None,
+    cell_size: Annotated[float | None, typer.Option(help="Grid cell side, metres (default: auto).")] = None,
     areas: Annotated[int, typer.Option(help="Most proposed patrol areas per force.")] = 20,
-    workers: Annotated[int | None, typer.Option(help="Processes for per-force work [default: CPUs].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes for per-force work (default: CPUs).")] = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per ingest transaction.")] = 60_000,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
