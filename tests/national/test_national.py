@@ -18,7 +18,7 @@ PARAMS = NationalParams(months=2, cell_size=250.0, n_areas=5)
 COLUMNS = {
     "force", "window", "sv_crimes", "sv_harm", "sv_harm_previous", "trend", "grid_top5_share",
     "lsoa_top5_share", "grid_cell_m", "grid_units", "lsoa_units", "lsoa_polygons", "patrol_areas",
-    "patrol_area_harm_share", "seconds", "note", "reused", "allocation", "allocation_window",
+    "patrol_area_harm_share", "seconds", "note", "reused", "allocation", "allocation_share",
 }
 
 
@@ -59,8 +59,11 @@ def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: P
             assert 1 <= row.patrol_areas <= 5
         # only Bedfordshire has bundled LSOA polygons (gripkit.datasets)
         assert table["lsoa_polygons"].tolist() == ["bundled", "codes", "codes"]
-        # the pot is split to the penny (gripkit.allocate.split: largest remainder)
+        # the pot is split to the penny (gripkit.allocate.split: largest remainder), in proportion
+        # to each force's harm: share = harm / total harm within a penny of the pot
         assert table["allocation"].sum() == pytest.approx(1_000_000, abs=0.005)
+        expected = 1_000_000 * table["sv_harm"] / table["sv_harm"].sum()
+        assert (table["allocation"] - expected).abs().max() <= 0.01
     written = pd.read_csv(result.outputs["csv"])
     assert written["force"].tolist() == FORCES
     assert pd.read_parquet(result.outputs["parquet"])["sv_harm"].tolist() == pytest.approx(

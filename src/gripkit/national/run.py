@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from gripkit.allocate import allocate
+from gripkit.allocate import split_pot
 from gripkit.errors import InputError
 from gripkit.harm import load_harm_table
 from gripkit.ingest import IngestReport, ingest
@@ -142,8 +142,8 @@ def run_national(
     params
         :class:`NationalParams` (window, harm table, cell size, patrol areas).
     pot
-        Pounds to split across forces by serious-violence harm (:func:`gripkit.allocate.allocate`,
-        over the last ``params.months`` months of the whole workspace).
+        Pounds to split across forces in proportion to the table's serious-violence harm (each
+        force's last ``params.months`` months), to the penny (:func:`gripkit.allocate.split_pot`).
     workers
         Processes for the per-force work (default: CPU count).
     progress, batch_rows
@@ -194,10 +194,11 @@ def run_national(
     started = time.perf_counter()
     national = pd.DataFrame(rows).sort_values("force", kind="mergesort").reset_index(drop=True)
     if pot is not None:
-        alloc = allocate(ws, pot=pot, by="force", months=params.months, harm=params.harm)
-        result.allocation = alloc.table
-        national["allocation"] = national["force"].map(alloc.table.set_index("force")["allocation"])
-        national["allocation_window"] = alloc.meta.get("window")
+        # the table's own harm (each force's last window), split with gripkit.allocate.split_pot
+        scores = pd.Series(national["sv_harm"].to_numpy(float), index=national["force"])
+        result.allocation = split_pot(scores, pot)
+        national["allocation"] = result.allocation["allocation"].to_numpy()
+        national["allocation_share"] = result.allocation["share"].to_numpy()
     result.table = national
     result.outputs = write_table(national, folder)
     result.outputs["map"] = write_map(national, folder / "national_map.png")
