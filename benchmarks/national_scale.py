@@ -104,7 +104,8 @@ def main() -> None:
     print("  where the time goes: " + ", ".join(
         f"{k} {v / total:.0%}" for k, v in result.seconds.items()))
     own, kids = peak_rss_mib()
-    print(f"  peak RSS: main process {own:,.0f} MiB, largest worker {kids:,.0f} MiB")
+    print(f"  peak RSS: main process {own:,.0f} MiB, largest worker <= {kids:,.0f} MiB (an upper bound: "
+          "Linux counts the parent's RSS at fork in a spawned child's peak)")
 
     last = months[-1]
     year, month = int(last[:4]), int(last[5:])
