@@ -161,10 +161,10 @@ def check_coordinates(
     with np.errstate(invalid="ignore"):
         if crs == C.WGS84:
             lon, lat = a, b
-            x, y = transformer(crs).transform(lon, lat)
+            x, y = _project_distinct(transformer(crs), lon, lat)
         else:
-            x, y = (a, b) if crs == C.BNG else transformer(crs).transform(a, b)
-            lon, lat = transformer(C.WGS84).transform(x, y, direction="INVERSE")
+            x, y = (a, b) if crs == C.BNG else _project_distinct(transformer(crs), a, b)
+            lon, lat = _project_distinct(transformer(C.WGS84), x, y, inverse=True)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     x0, y0, x1, y1 = EW_BOUNDS_BNG
     checker.fail(~((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)), "outside_england_wales")
@@ -173,6 +173,20 @@ def check_coordinates(
     bad = ~checker.ok
     out = {C.LON: lon, C.LAT: lat, C.X: x, C.Y: y}
     return {k: np.where(bad, np.nan, np.asarray(v, dtype=float)) for k, v in out.items()}
+
+
+def _project_distinct(
+    projection: pyproj.Transformer, first: np.ndarray, second: np.ndarray, *, inverse: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Transform each distinct coordinate pair once (police.uk snaps crimes to shared points)."""
+    codes, distinct = pd.factorize(first + 1j * second)
+    if len(distinct) == 0:
+        return np.full(len(first), np.nan), np.full(len(first), np.nan)
+    direction = "INVERSE" if inverse else "FORWARD"
+    u, v = projection.transform(distinct.real, distinct.imag, direction=direction)
+    u, v = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
+    missing = codes < 0  # NaN pairs (factorize gives them no code)
+    return np.where(missing, np.nan, u[codes]), np.where(missing, np.nan, v[codes])
 
 
 def _check_force(checker: RowChecker, force: pa.Array, x: np.ndarray, y: np.ndarray) -> None:
