@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +31,15 @@ CHECKSUMS = {
 }
 SCRIPT = (
     "import sys; from gripkit.cli import main; sys.argv = ['gripkit', *sys.argv[1:]]; main()"
+)
+# The run to kill: the same national job through the API, printing "done total" after each file, so
+# the test can kill it at a known point (part-way through the ingest) instead of guessing by timing.
+KILLABLE = (
+    "import sys; from pathlib import Path; from gripkit import Workspace; "
+    "from gripkit.national import NationalParams, run_national\n"
+    "ws = Workspace(sys.argv[2])\n"
+    "run_national([sys.argv[1]], ws, Path(sys.argv[3]), params=NationalParams(months=2, cell_size=250, "
+    "n_areas=5), workers=1, batch_rows=5000, progress=lambda d, t, n: print(d, t, flush=True))\n"
 )
 
 
@@ -57,14 +65,14 @@ def test_sigkill_mid_ingest_then_rerun_equals_clean_run(tmp_path: Path, national
     subprocess.run(_command(national_input, clean, tmp_path / "out-clean"), check=True, env=env,
                    capture_output=True, timeout=120)
     killed = tmp_path / "killed.duckdb"
-    proc = subprocess.Popen(_command(national_input, killed, tmp_path / "out-killed"), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wal = killed.with_name(killed.name + ".wal")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if wal.exists() and wal.stat().st_size > 1_000_000:  # some batches committed
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(national_input), str(killed),
+                             str(tmp_path / "out-killed")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # kill three files before the end of the ingest
+        done, total = map(int, line.split())
+        if done >= total - 3:
             break
-        time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL, "the run finished before it could be killed"
     partial = _checksums(killed)
