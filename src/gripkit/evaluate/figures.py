@@ -10,9 +10,7 @@ True
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from gripkit.evaluate.displacement import WDQResult
 from gripkit.evaluate.effects import EffectResult
 from gripkit.evaluate.inference import RandomisationResult
 from gripkit.evaluate.power import PowerResult
+from gripkit.figures import png_data_uri
 from gripkit.validate import one_of
 
 
@@ -77,8 +76,13 @@ def power_curve_plot(result: PowerResult) -> Figure:
     ax.axhline(target, color="0.5", ls="--", lw=1)
     if result.mde is not None:
         ax.axvline(result.mde * 100, color="tab:red", lw=1)
-        ax.annotate(f"MDE {result.mde:.0%}", (result.mde * 100, 0.05), color="tab:red", xytext=(4, 0),
-                    textcoords="offset points")
+        ax.annotate(
+            f"MDE {result.mde:.0%}",
+            (result.mde * 100, 0.05),
+            color="tab:red",
+            xytext=(4, 0),
+            textcoords="offset points",
+        )
     p = result.params
     ax.set_title(
         f"Power: {p.get('n_areas')} areas, {p.get('treated_per_day')}/day for {p.get('days')} days "
@@ -101,9 +105,7 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 
 def _png_uri(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_data_uri(fig, dpi=100)
 
 
 def html_section(

@@ -6,9 +6,7 @@ byte-identical files. The .ics follows RFC 5545 (UTC times, CRLF lines folded at
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.datasets import ATTRIBUTION
 from gripkit.errors import InputError
+from gripkit.figures import png_base64
 from gripkit.patrol.areas import AREA_ID
 from gripkit.patrol.schedule import SCHEDULE_COLUMNS
 
@@ -47,8 +46,11 @@ def schedule_csv(schedule: pd.DataFrame, path: str | Path | None = None) -> str:
 
 
 def schedule_ics(
-    schedule: pd.DataFrame, areas: gpd.GeoDataFrame | None = None, path: str | Path | None = None,
-    *, plan_id: int | str = "plan",
+    schedule: pd.DataFrame,
+    areas: gpd.GeoDataFrame | None = None,
+    path: str | Path | None = None,
+    *,
+    plan_id: int | str = "plan",
 ) -> str:
     """The schedule as an iCalendar file: one VEVENT per visit, times in UTC.
 
@@ -74,8 +76,14 @@ def schedule_ics(
     """
     _check(schedule)
     centres = _centres(areas)
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//gripkit//patrol plan//EN", "CALSCALE:GREGORIAN",
-             "METHOD:PUBLISH", f"X-WR-CALNAME:Patrol plan {plan_id}"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//gripkit//patrol plan//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:Patrol plan {plan_id}",
+    ]
     stamp = pd.to_datetime(schedule["start_utc"]).min()
     for row in schedule.to_dict("records"):
         start, end = pd.Timestamp(row["start_utc"]), pd.Timestamp(row["end_utc"])
@@ -88,8 +96,11 @@ def schedule_ics(
             f"DTSTART:{_ics_time(start)}",
             f"DTEND:{_ics_time(end)}",
             _escape_line("SUMMARY", f"Patrol {area}: {minutes} min, {row['officers']} officers"),
-            _escape_line("DESCRIPTION", f"Visit {visit} in window {row['shift']} (Europe/London). "
-                         f"Start {row['start_local']}. Stay inside the area for the whole visit."),
+            _escape_line(
+                "DESCRIPTION",
+                f"Visit {visit} in window {row['shift']} (Europe/London). "
+                f"Start {row['start_local']}. Stay inside the area for the whole visit.",
+            ),
             _escape_line("LOCATION", area),
         ]
         if area in centres:
@@ -102,8 +113,12 @@ def schedule_ics(
 
 
 def briefing_html(
-    schedule: pd.DataFrame, areas: gpd.GeoDataFrame | None = None, path: str | Path | None = None,
-    *, day: Any = None, title: str = "Patrol briefing",
+    schedule: pd.DataFrame,
+    areas: gpd.GeoDataFrame | None = None,
+    path: str | Path | None = None,
+    *,
+    day: Any = None,
+    title: str = "Patrol briefing",
 ) -> str:
     """A printable one-page HTML briefing for one day: visits by shift, with a map of each area.
 
@@ -147,8 +162,10 @@ def briefing_html(
         "records the dose.</p>",
     ]
     for shift, group in rows.groupby("shift", sort=True):
-        parts.append(f"<h2>Shift {html.escape(str(shift))}</h2><table><tr><th>Start</th><th>End</th>"
-                     "<th>Area</th><th>Visit</th><th>Officers</th><th>Done (initials)</th></tr>")
+        parts.append(
+            f"<h2>Shift {html.escape(str(shift))}</h2><table><tr><th>Start</th><th>End</th>"
+            "<th>Area</th><th>Visit</th><th>Officers</th><th>Done (initials)</th></tr>"
+        )
         for row in group.to_dict("records"):
             parts.append(
                 f"<tr><td>{str(row['start_local'])[11:16]}</td><td>{str(row['end_local'])[11:16]}</td>"
@@ -159,8 +176,11 @@ def briefing_html(
     maps = _maps(areas, sorted(rows["area_id"].astype(str).unique()))
     if maps:
         parts.append("<h2>Areas</h2><div class='maps'>")
-        parts += [f"<figure><img alt='map of {html.escape(a)}' src='data:image/png;base64,{png}'>"
-                  f"<figcaption>{html.escape(a)}</figcaption></figure>" for a, png in maps]
+        parts += [
+            f"<figure><img alt='map of {html.escape(a)}' src='data:image/png;base64,{png}'>"
+            f"<figcaption>{html.escape(a)}</figcaption></figure>"
+            for a, png in maps
+        ]
         parts.append("</div>")
     parts.append(f"<footer>{html.escape(ATTRIBUTION)}</footer></body></html>")
     return _write("\n".join(parts) + "\n", path)
@@ -198,10 +218,9 @@ def _maps(areas: gpd.GeoDataFrame | None, ids: list[str]) -> list[tuple[str, str
         ax.plot([x0, x0 + 200], [y0, y0], color="black", linewidth=2)
         ax.annotate("200 m", (x0, y0), xytext=(0, 3), textcoords="offset points", fontsize=7)
         ax.set_axis_off()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+        encoded = png_base64(fig, bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
-        out.append((area_id, base64.b64encode(buffer.getvalue()).decode("ascii")))
+        out.append((area_id, encoded))
     return out
 
 

@@ -6,9 +6,7 @@ and embedded as base64 ``data:`` URIs, the CSS is inline, and there is no script
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from matplotlib.figure import Figure
 
 from gripkit import columns as col
 from gripkit.errors import InputError
+from gripkit.figures import png_data_uri
 from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.validate import projected_crs
 
@@ -60,9 +59,7 @@ def _label(k: float) -> str:
 
 
 def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_data_uri(fig, dpi=110, bbox_inches="tight", metadata={"Software": None})
 
 
 def _check(hotspots: object, concentration: object, title: object, meta: object) -> gpd.GeoDataFrame:
@@ -126,9 +123,12 @@ def _method_figure(ranked: gpd.GeoDataFrame) -> str:
         limit = min(max(float(np.nanmax(np.abs(z))), 1.0), 6.0)  # |z| > 6 shown at full colour
         norm: Normalize = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
         sm = ScalarMappable(norm=norm, cmap="RdBu_r")
-        label, caption = "Gi* z-score", (
-            "Gi* z-scores (red: high values cluster; blue: low). Units flagged hot after the multiple-"
-            "testing correction are outlined in black."
+        label, caption = (
+            "Gi* z-score",
+            (
+                "Gi* z-scores (red: high values cluster; blue: low). Units flagged hot after the multiple-"
+                "testing correction are outlined in black."
+            ),
         )
         values = z
     elif "density" in ranked.columns:
