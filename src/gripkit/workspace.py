@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +27,10 @@ import duckdb
 import pandas as pd
 
 from gripkit import columns as C
+from gripkit import locking
 from gripkit.errors import InputError, WorkspaceError
+
+log = logging.getLogger("gripkit")
 
 DEFAULT_PATH = "gripkit.duckdb"
 ENV_VAR = "GRIPKIT_WORKSPACE"
@@ -140,10 +144,17 @@ class Workspace:
         Database file (created if missing), ``":memory:"``, or None for :func:`default_path`.
     read_only
         Open without write access (the file must exist and be at the current schema).
+    wait
+        Seconds to wait while another process holds the file (default ``$GRIPKIT_LOCK_WAIT`` or
+        300; see :mod:`gripkit.locking`).
     """
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path | None = None, *, read_only: bool = False, wait: float | None = None
+    ) -> None:
         self.path = str(default_path() if path is None else path)
+        self.read_only = read_only
+        self.wait = locking.default_wait() if wait is None else wait
         if read_only and self.path != ":memory:" and not Path(self.path).exists():
             raise WorkspaceError(
                 f"no workspace at {self.path}; received read_only=True for a missing file. "
@@ -151,12 +162,8 @@ class Workspace:
             )
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.IOException as exc:
-            raise WorkspaceError(
-                f"cannot open workspace {self.path}: {exc}. Is another gripkit process using it?"
-            ) from exc
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._con = self._connect()
         if not read_only:
             self._migrate()
         elif self.schema_version != SCHEMA_VERSION:
@@ -165,10 +172,42 @@ class Workspace:
                 f"expects {SCHEMA_VERSION}. Open it once without read_only to migrate it."
             )
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return locking.connect(self.path, read_only=self.read_only, wait=self.wait)
+        except duckdb.IOException as exc:
+            raise WorkspaceError(
+                f"cannot open workspace {self.path}: {exc}. Another gripkit process held it for more "
+                f"than {self.wait:.0f} s; wait for it to finish or raise ${locking.WAIT_ENV}."
+            ) from exc
+
     # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, reopened (waiting for the file if need be) after a yield."""
+        if self._con is None:
+            self._con = self._connect()
+        return self._con
+
+    @con.setter
+    def con(self, value: duckdb.DuckDBPyConnection) -> None:
+        self._con = value
+
+    def yield_to_waiting(self) -> bool:
+        """Between transactions: if another process waits for this file, close the connection,
+        let it in, and reconnect on next use (see :mod:`gripkit.locking`). True if it yielded."""
+        if self.path == ":memory:" or self._con is None or not locking.waiting(self.path):
+            return False
+        log.info("workspace %s: letting a waiting process in", self.path)
+        self._con.close()
+        self._con = None
+        locking.hand_over(self.path)
+        return True
+
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
 
     def __enter__(self) -> Workspace:
         return self

@@ -13,7 +13,7 @@ import pytest
 
 from gripkit import Workspace
 from gripkit.ingest import ingest
-from gripkit.ingest import run as ingest_run
+from gripkit.ingest import writer as ingest_writer
 
 
 def consistent(path: Path) -> tuple[int, int]:
@@ -33,7 +33,7 @@ def consistent(path: Path) -> tuple[int, int]:
 def test_failure_mid_batch_rolls_back_that_batch(bedfordshire_zip: Path, tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "ws.duckdb"
     calls = {"n": 0}
-    original = ingest_run._Writer._insert
+    original = ingest_writer.Writer._insert
 
     def failing(con, table, frame):  # type: ignore[no-untyped-def]
         if table == "crimes":
@@ -42,7 +42,7 @@ def test_failure_mid_batch_rolls_back_that_batch(bedfordshire_zip: Path, tmp_pat
                 raise RuntimeError("simulated crash")
         original(con, table, frame)
 
-    monkeypatch.setattr(ingest_run._Writer, "_insert", staticmethod(failing))
+    monkeypatch.setattr(ingest_writer.Writer, "_insert", staticmethod(failing))
     with Workspace(path) as ws, pytest.raises(RuntimeError, match="simulated crash"):
         ingest([bedfordshire_zip], ws, batch_rows=20_000)
     first_sources, first_crimes = consistent(path)

@@ -60,9 +60,20 @@ class DashboardState:
     _responses: dict[tuple[str, bytes], tuple[bytes, bytes]] = field(default_factory=dict)
 
     def db(self, fn: Callable[[Workspace], T]) -> T:
-        """Run ``fn(ws)`` holding the workspace lock."""
+        """Run ``fn(ws)`` holding the workspace lock; then let in a process waiting for the file
+        (an ingest, a report: :meth:`~gripkit.workspace.Workspace.yield_to_waiting`)."""
         with self.lock:
-            return fn(self.ws)
+            try:
+                return fn(self.ws)
+            finally:
+                self._yield_to_waiting()
+
+    def _yield_to_waiting(self) -> None:
+        """Let a waiting process have the file; it may change it, so forget computed maps."""
+        if self.ws.yield_to_waiting():
+            self._results.clear()
+            self._geojson.clear()
+            self._responses.clear()
 
     # -- sessions ---------------------------------------------------------------------------
     def session(self, token: str | None) -> auth.Session | None:
@@ -111,13 +122,14 @@ class DashboardState:
             self._results[query.key] = result
             while len(self._results) > RESULT_CACHE_SIZE:
                 self._results.popitem(last=False)
+            self._yield_to_waiting()
             return result
 
     def cached_response(self, path: str, query_string: bytes) -> tuple[bytes, bytes] | None:
         """The body already served for exactly this analyst GET (path and raw query string), or None.
 
-        The workspace cannot change under a running server (DuckDB lets one process write it), so a
-        computed map stays valid for the server's lifetime. Returns the plain and gzipped bodies.
+        The workspace changes under a running server only after it let another process in
+        (:meth:`db`), which clears this cache. Returns the plain and gzipped bodies.
         """
         return self._responses.get((path, query_string))
 

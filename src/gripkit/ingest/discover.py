@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +21,26 @@ KIND_ORDER = {"street": 0, "outcomes": 1, "stop-and-search": 2}
 
 @dataclass(frozen=True)
 class InputFile:
-    """One CSV to ingest, wherever it lives (plain file, gzip, or zip member)."""
+    """One CSV to ingest, wherever it lives (plain file, gzip, or zip member); picklable.
+
+    ``path`` is the file on disk (the archive for a zip member, named by ``member``); ``size``
+    its size in bytes as stored (uncompressed for a zip member).
+    """
 
     display: str
     name: str
-    read: Callable[[], bytes]
+    path: str
+    member: str | None = None
+    size: int = 0
+
+    def read(self) -> bytes:
+        """The file's bytes (a ``.gz`` file or member decompressed)."""
+        if self.member is None:
+            data = Path(self.path).read_bytes()
+        else:
+            with zipfile.ZipFile(self.path) as archive:
+                data = archive.read(self.member)
+        return gzip.decompress(data) if (self.member or self.path).lower().endswith(".gz") else data
 
     @property
     def name_kind(self) -> str | None:
@@ -34,29 +49,18 @@ class InputFile:
         return match.group("kind").lower() if match else None
 
 
-def _file_reader(path: Path) -> Callable[[], bytes]:
-    if path.suffix.lower() == ".gz":
-        return lambda: gzip.decompress(path.read_bytes())
-    return path.read_bytes
-
-
 def _zip_members(path: Path) -> list[InputFile]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise InputError(f"{path} is not a readable zip archive ({exc}).") from exc
-    out = []
-    for info in archive.infolist():
-        if info.is_dir() or not _is_csv(info.filename):
-            continue
-
-        def read(member: str = info.filename) -> bytes:
-            with zipfile.ZipFile(path) as zf:
-                data = zf.read(member)
-            return gzip.decompress(data) if member.lower().endswith(".gz") else data
-
-        out.append(InputFile(f"{path}!{info.filename}", Path(info.filename).name, read))
-    return out
+    with archive:
+        return [
+            InputFile(f"{path}!{info.filename}", Path(info.filename).name, str(path), info.filename,
+                      info.file_size)
+            for info in archive.infolist()
+            if not info.is_dir() and _is_csv(info.filename)
+        ]
 
 
 def _is_csv(name: str) -> bool:
@@ -80,13 +84,13 @@ def discover(paths: Iterable[str | Path]) -> list[InputFile]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if child.is_file() and _is_csv(child.name):
-                    found.append(InputFile(str(child), child.name, _file_reader(child)))
+                    found.append(InputFile(str(child), child.name, str(child), size=child.stat().st_size))
                 elif child.is_file() and child.suffix.lower() == ".zip":
                     found.extend(_zip_members(child))
         elif path.suffix.lower() == ".zip":
             found.extend(_zip_members(path))
         else:
-            found.append(InputFile(str(path), path.name, _file_reader(path)))
+            found.append(InputFile(str(path), path.name, str(path), size=path.stat().st_size))
     if not found:
         raise InputError(
             f"no CSV files found under {', '.join(map(str, paths))}. Expected police.uk month folders, "

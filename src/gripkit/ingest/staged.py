@@ -1,0 +1,120 @@
+"""Process pipeline: worker processes read, parse and check files; the writer memory-maps the rows.
+
+Parsing and checking are CPU-bound Python/Arrow work; on a large input (a national police.uk
+archive) they run in a :class:`concurrent.futures.ProcessPoolExecutor` (spawned processes, each
+taking a few files at a time), which leaves the parent free for DuckDB's inserts. A worker writes
+each checked file's rows and quarantine to Arrow IPC files in a staging folder and returns only
+their paths and counts; the parent memory-maps them (no copy through a pipe), inserts them in its
+batch transaction and deletes them. Results come back in input order, so the outcome (what is
+loaded, quarantined, skipped or replaced) is the same as the thread pipeline's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+
+from gripkit.ingest.discover import InputFile
+from gripkit.ingest.generic import ColumnMapping
+from gripkit.ingest.load import Loaded, check, load
+from gripkit.ingest.records import FileResult
+
+#: Files per worker task (police.uk force-month files hold ~2k-30k rows each).
+FILES_PER_TASK = 4
+#: Input size from which :func:`gripkit.ingest.ingest` uses worker processes by default.
+PROCESS_THRESHOLD_BYTES = 128 * 1024 * 1024
+
+
+@dataclass
+class Spilled:
+    """A checked file's result, its tables stored as Arrow IPC files."""
+
+    kind: str
+    table: str
+    quarantine: str
+    force: str | None
+    month: date | None
+    notes: list[str]
+
+    def restore(self) -> FileResult:
+        """The :class:`FileResult`, its tables memory-mapped (the files can be deleted afterwards)."""
+        return FileResult(self.kind, _read(self.table), _read(self.quarantine), self.force, self.month,
+                          self.notes)
+
+    def remove(self) -> None:
+        """Delete the IPC files (memory-mapped tables stay readable until released)."""
+        for path in (self.table, self.quarantine):
+            Path(path).unlink(missing_ok=True)
+
+
+def _write(table: pa.Table, folder: str) -> str:
+    path = os.path.join(folder, f"{uuid.uuid4().hex}.arrow")
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
+
+
+def _read(path: str) -> pa.Table:
+    with pa.memory_map(path) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def spill(result: FileResult, folder: str) -> Spilled:
+    """Store a result's tables in ``folder``."""
+    return Spilled(result.kind, _write(result.table, folder), _write(result.quarantine, folder),
+                   result.force, result.month, list(result.notes))
+
+
+def stage(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
+          folder: str) -> list[tuple[Loaded, Spilled | None]]:
+    """Worker-process task: load and check ``files``, spilling each checked result to ``folder``."""
+    loaded = [load(f, mapping, known) for f in files]
+    pending = [item.pending for item in loaded if item.pending is not None]
+    check(pending, mapping)
+    out: list[tuple[Loaded, Spilled | None]] = []
+    for item in loaded:
+        spilled = None
+        if item.pending is not None and item.pending.result is not None:
+            spilled = spill(item.pending.result, folder)
+            item.pending.result = None  # travels as files, not through the pipe
+        out.append((item, spilled))
+    return out
+
+
+def _restored(item: Loaded, spilled: Spilled | None) -> Loaded:
+    if spilled is not None and item.pending is not None:
+        item.pending.result = spilled.restore()  # its key was set by the worker's check
+        spilled.remove()
+    return item
+
+
+def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
+           workers: int) -> Iterator[Loaded]:
+    """Loaded and checked files, in input order, from ``workers`` spawned processes."""
+    context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
+    chunks = [files[i: i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
+    with tempfile.TemporaryDirectory(prefix="gripkit-ingest-") as folder, \
+            ProcessPoolExecutor(workers, mp_context=context) as pool:
+        ahead: deque[Future[list[tuple[Loaded, Spilled | None]]]] = deque()
+        todo = iter(chunks)
+        for chunk in todo:
+            ahead.append(pool.submit(stage, chunk, mapping, known, folder))
+            if len(ahead) >= 2 * workers:
+                break
+        while ahead:
+            results = ahead.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                ahead.append(pool.submit(stage, nxt, mapping, known, folder))
+            for item, spilled in results:
+                yield _restored(item, spilled)
