@@ -125,6 +125,9 @@ MIGRATIONS: tuple[str, ...] = (
         area_id VARCHAR, started_at TIMESTAMP NOT NULL, stopped_at TIMESTAMP
     );
     """,
+    # national runs (issue 9): a file's stamp (size and modification time, or a zip member's size
+    # and CRC-32) so a monthly update skips unchanged files without reading and hashing them.
+    "ALTER TABLE sources ADD COLUMN stamp VARCHAR;",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

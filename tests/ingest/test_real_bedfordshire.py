@@ -16,6 +16,7 @@ import pytest
 
 from gripkit import Workspace
 from gripkit.ingest import ingest
+from gripkit.ingest.run import UNCHANGED
 
 README_STREET_ROWS = 182_113  # shared/data/README.md
 README_NO_COORDS = 6_381  # shared/data/README.md
@@ -146,5 +147,11 @@ def test_reingest_adds_nothing(ingested, bedfordshire_zip: Path) -> None:
         assert ws.counts() == before
     assert again.crimes.read == 0
     assert len(again.skipped_files) == 108
-    assert all("already ingested" in f["reason"] for f in again.skipped_files)
+    # zip members whose size and CRC-32 match an ingested source are not even read
+    assert all(f["reason"] == UNCHANGED for f in again.skipped_files)
     assert again.exit_code == 0
+    with Workspace(path) as ws:
+        rehashed = ingest([bedfordshire_zip], ws, rehash=True)  # read and hash: same SHA-256
+        assert ws.counts() == before
+    assert all("already ingested (same SHA-256" in f["reason"] for f in rehashed.skipped_files)
+    assert len(rehashed.skipped_files) == 108

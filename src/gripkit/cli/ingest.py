@@ -38,13 +38,19 @@ def ingest_command(
     force: Annotated[str | None, typer.Option(help="Force area of a force CSV (checks coordinates).")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of x/y in a force CSV [default EPSG:27700].")] = None,
     date_format: Annotated[str | None, typer.Option(help="strftime format of the date column.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes parsing and checking (0: threads) [default: CPU count for inputs of "
+        "128 MB or more, else threads].")] = None,
+    rehash: Annotated[bool, typer.Option(
+        "--rehash", help="Read and hash every file, even those unchanged (same size and time) since ingested."
+    )] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Ingest crime files into the workspace; every row is loaded or quarantined with a reason."""
     setup_logging(quiet=json_out)
     mapping = _mapping(format, map_file, col or [], force, crs, date_format)
     with open_workspace(workspace) as ws, progress_bar("ingesting", enabled=not json_out) as update:
-        report = ingest(paths, ws, mapping=mapping, progress=update)
+        report = ingest(paths, ws, mapping=mapping, progress=update, workers=workers, rehash=rehash)
         path = ws.path
     if json_out:
         print_json(report.to_dict())

@@ -24,7 +24,8 @@ class InputFile:
     """One CSV to ingest, wherever it lives (plain file, gzip, or zip member); picklable.
 
     ``path`` is the file on disk (the archive for a zip member, named by ``member``); ``size``
-    its size in bytes as stored (uncompressed for a zip member).
+    its size in bytes as stored (uncompressed for a zip member); ``stamp`` what changes when its
+    content does, cheaply: ``size:mtime_ns`` of a file, ``size:crc32`` of a zip member.
     """
 
     display: str
@@ -32,6 +33,7 @@ class InputFile:
     path: str
     member: str | None = None
     size: int = 0
+    stamp: str = ""
 
     def read(self) -> bytes:
         """The file's bytes (a ``.gz`` file or member decompressed)."""
@@ -57,10 +59,16 @@ def _zip_members(path: Path) -> list[InputFile]:
     with archive:
         return [
             InputFile(f"{path}!{info.filename}", Path(info.filename).name, str(path), info.filename,
-                      info.file_size)
+                      info.file_size, f"{info.file_size}:{info.CRC:08x}")
             for info in archive.infolist()
             if not info.is_dir() and _is_csv(info.filename)
         ]
+
+
+def _plain(path: Path) -> InputFile:
+    stat = path.stat()
+    return InputFile(str(path), path.name, str(path), size=stat.st_size,
+                     stamp=f"{stat.st_size}:{stat.st_mtime_ns}")
 
 
 def _is_csv(name: str) -> bool:
@@ -84,13 +92,13 @@ def discover(paths: Iterable[str | Path]) -> list[InputFile]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if child.is_file() and _is_csv(child.name):
-                    found.append(InputFile(str(child), child.name, str(child), size=child.stat().st_size))
+                    found.append(_plain(child))
                 elif child.is_file() and child.suffix.lower() == ".zip":
                     found.extend(_zip_members(child))
         elif path.suffix.lower() == ".zip":
             found.extend(_zip_members(path))
         else:
-            found.append(InputFile(str(path), path.name, str(path), size=path.stat().st_size))
+            found.append(_plain(path))
     if not found:
         raise InputError(
             f"no CSV files found under {', '.join(map(str, paths))}. Expected police.uk month folders, "

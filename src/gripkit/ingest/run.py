@@ -35,6 +35,7 @@ from gripkit.workspace import Workspace
 log = logging.getLogger("gripkit")
 Progress = Callable[[int, int, str], None]
 _THREADS = 2
+UNCHANGED = "unchanged since ingested (same path and stamp); not re-read"
 _PREFETCH = 4
 
 
@@ -76,6 +77,7 @@ def ingest(
     batch_rows: int = 60_000,
     progress: Progress | None = None,
     workers: int | None = None,
+    rehash: bool = False,
 ) -> IngestReport:
     """Ingest police.uk files (or, with ``mapping``, a force's own CSVs) into ``workspace``.
 
@@ -95,6 +97,9 @@ def ingest(
     workers
         Worker processes for parsing and checking (0: threads in this process). None chooses:
         processes for inputs of 128 MB or more into a workspace file (announced), else threads.
+    rehash
+        Read and hash every file. By default a file whose path and stamp (size and modification
+        time, or a zip member's size and CRC-32) match an ingested one is skipped unread.
 
     Examples
     --------
@@ -110,6 +115,8 @@ def ingest(
     report = IngestReport(files=len(files))
     writer = Writer(workspace, report)
     known = frozenset(writer.known_sha)  # files committed before this run: hashed, not parsed
+    if not rehash:
+        files = _skip_unchanged(files, writer, report)
     processes = choose_workers(files, workspace, workers)
     source = staged(files, mapping, known, processes) if processes else _threaded(files, mapping, known)
     batch: list[Pending] = []
@@ -137,6 +144,20 @@ def ingest(
             writing.result()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _skip_unchanged(files: list[InputFile], writer: Writer, report: IngestReport) -> list[InputFile]:
+    """Files to read: those whose (path, stamp) is not an ingested source's; the others skipped."""
+    todo = []
+    for file in files:
+        if file.stamp and (file.display, file.stamp) in writer.known_stamps:
+            report.skipped_files.append({"path": file.display, "reason": UNCHANGED})
+        else:
+            todo.append(file)
+    if len(todo) < len(files):
+        log.info("ingest: %d of %d files unchanged since ingested (same size and modification time, or zip "
+                 "CRC-32), not re-read; --rehash reads and hashes them", len(files) - len(todo), len(files))
+    return todo
 
 
 def _accept(loaded: Loaded, writer: Writer, report: IngestReport, seen: dict[str, str]) -> Pending | None:

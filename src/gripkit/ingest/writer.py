@@ -8,6 +8,7 @@ content) replaces its earlier version in the transaction that loads it.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ _SOURCES_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("ingested_at", pa.timestamp("us")),
         ("note", pa.string()),
+        ("stamp", pa.string()),
     ]
 )
 _TABLES = {"street": "crimes", "csv": "crimes", "outcomes": "outcomes", "stop-and-search": "stop_search"}
@@ -52,15 +54,18 @@ class Writer:
         row = ws.con.execute("SELECT coalesce(max(source_id), 0) FROM sources").fetchone()
         self.next_id = int(row[0]) + 1 if row else 1
         active = ws.con.execute(
-            "SELECT source_id, sha256, source_key, path FROM sources WHERE status = 'active'"
+            "SELECT source_id, sha256, source_key, path, stamp FROM sources WHERE status = 'active'"
         ).fetchall()
-        self.known_sha = {sha: path for _, sha, _, path in active}
-        self.by_key = {key: (sid, path) for sid, _, key, path in active}
+        self.known_sha = {sha: path for _, sha, _, path, _ in active}
+        self.by_key = {key: (sid, path) for sid, _, key, path, _ in active}
+        #: ``(path, stamp)`` of active sources: files unchanged since ingested, skipped unread
+        self.known_stamps = {(path, stamp) for *_, path, stamp in active if stamp}
 
     def write(self, batch: list[Pending]) -> None:
         """Store a checked batch in one transaction."""
         if not batch:
             return
+        started = time.perf_counter()
         last = {item.key: i for i, item in enumerate(batch)}
         tables: dict[str, list[pa.Table]] = {}
         quarantined: list[pa.Table] = []
@@ -88,6 +93,8 @@ class Writer:
                 self._insert(con, name, pa.concat_tables(parts, promote_options="permissive"))
             if quarantined:
                 self._insert(con, "quarantine", pa.concat_tables(quarantined))
+        log.debug("ingest: stored %d files, %d rows in %.2f s", len(batch), sum(p.rows for p in batch),
+                  time.perf_counter() - started)
         self.ws.yield_to_waiting()  # a report or dashboard waiting for the file reads this batch
 
     def _record_source(self, item: Pending, res: FileResult, status: str) -> dict[str, Any]:
@@ -113,6 +120,7 @@ class Writer:
             "status": status,
             "ingested_at": datetime.now(UTC).replace(tzinfo=None),
             "note": "; ".join(res.notes) or None,
+            "stamp": item.file.stamp or None,
         }
 
     def _replace_earlier(self, con: Any, item: Pending) -> None:
