@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conftest import HEADER, ROW_ASB, ROW_DAMAGE
-
 from gripkit import Workspace
 from gripkit.ingest import ingest
 from gripkit.ingest.run import UNCHANGED

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from gripkit.errors import WorkspaceError
 from gripkit.ingest.discover import InputFile
 from gripkit.ingest.generic import ColumnMapping
 from gripkit.ingest.load import Loaded, check, load
@@ -112,7 +113,13 @@ def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozens
             if len(ahead) >= 2 * workers:
                 break
         while ahead:
-            results = ahead.popleft().result()
+            try:
+                results = ahead.popleft().result()
+            except OSError as exc:  # reading errors are per file (Loaded.error): this is the spill
+                raise WorkspaceError(
+                    f"cannot write ingest staging files in {folder}: {exc}. Set TMPDIR to a folder "
+                    "with free space (about the size of the input) or pass --workers 0."
+                ) from exc
             nxt = next(todo, None)
             if nxt is not None:
                 ahead.append(pool.submit(stage, nxt, mapping, known, folder))

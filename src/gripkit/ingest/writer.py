@@ -12,9 +12,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
+from gripkit.errors import WorkspaceError
 from gripkit.ingest.load import Pending
 from gripkit.ingest.records import FileResult
 from gripkit.ingest.report import IngestReport
@@ -62,9 +64,19 @@ class Writer:
         self.known_stamps = {(path, stamp) for *_, path, stamp in active if stamp}
 
     def write(self, batch: list[Pending]) -> None:
-        """Store a checked batch in one transaction."""
+        """Store a checked batch in one transaction (a failed write: :class:`WorkspaceError`)."""
         if not batch:
             return
+        try:
+            self._write(batch)
+        except (duckdb.IOException, duckdb.TransactionException, OSError) as exc:
+            raise WorkspaceError(
+                f"cannot write workspace {self.ws.path}: {exc}. Free disk space (or pass --workspace on "
+                "another disk) and run the same command again: the batches committed so far are kept "
+                "whole and the rest is completed; this batch was rolled back."
+            ) from exc
+
+    def _write(self, batch: list[Pending]) -> None:
         started = time.perf_counter()
         last = {item.key: i for i, item in enumerate(batch)}
         tables: dict[str, list[pa.Table]] = {}
