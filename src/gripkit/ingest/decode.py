@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 BLANK_CHARS = " \t,;|"
 
@@ -40,6 +42,18 @@ class Decoded:
             return self.lines[index]
         start, end = self._line_starts[index], self._line_starts[index + 1] - 1
         return self.data[start:end].decode("utf-8").rstrip("\r")
+
+    def lines_at(self, indices: np.ndarray) -> pa.Array:
+        """Lines ``indices`` (0-based) as a string array, like :meth:`line` but vectorised."""
+        if self.text_override is not None:
+            return pa.array([self.lines[i] for i in indices], pa.string())
+        # every line as a zero-copy view of the bytes (with its line end), then take and trim
+        starts = np.minimum(self._line_starts, len(self.data)).astype(np.int64)
+        every = pa.LargeStringArray.from_buffers(
+            len(starts) - 1, pa.py_buffer(starts), pa.py_buffer(self.data)
+        )
+        taken = every.take(pa.array(np.asarray(indices, dtype=np.int64)))
+        return pc.utf8_rtrim(taken, characters="\r\n").cast(pa.string())
 
     @cached_property
     def lines(self) -> list[str]:

@@ -151,11 +151,13 @@ def _is_null(values: pa.Array) -> np.ndarray:
 
 
 def _quarantine(parsed: ParsedTable, rows: np.ndarray, bad: np.ndarray, checker: RowChecker) -> pa.Table:
-    numbers = [int(rows[i]) for i in bad] + [r.row for r in parsed.rejects]
-    order = np.argsort(np.asarray(numbers, dtype=np.int64), kind="stable")
+    failed = rows[bad].astype(np.int64)
+    numbers = np.concatenate([failed, np.array([r.row for r in parsed.rejects], dtype=np.int64)])
+    order = np.argsort(numbers, kind="stable")
+    raw = pa.concat_arrays([parsed.raws(failed), pa.array([r.raw for r in parsed.rejects], pa.string())])
     columns = {
-        "source_row": numbers,
-        "raw": [parsed.raw(n) for n in numbers[: len(bad)]] + [r.raw for r in parsed.rejects],
+        "source_row": pa.array(numbers.astype(np.int32)),
+        "raw": raw,
         "reason": list(checker.reason[bad]) + [r.reason for r in parsed.rejects],
         "detail": list(checker.detail[bad]) + [r.detail for r in parsed.rejects],
     }

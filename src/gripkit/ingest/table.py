@@ -26,6 +26,7 @@ MALFORMED = "malformed_line"
 WRONG_ENCODING = "wrong_encoding"
 _MAX_RECORD_LINES = 20
 _BLANK_LINE = re.compile(rb"\n[ \t,;|]*\r?\n")
+_BLANK_START = re.compile(rb"[ \t,;|]*\r?\n")
 
 
 @dataclass
@@ -61,6 +62,12 @@ class ParsedTable:
         lines with a lone CR); others are cut from the file's bytes when asked for.
         """
         return self.raw_rows.get(row) or self.decoded.line(row - 1)
+
+    def raws(self, rows: np.ndarray) -> pa.Array:
+        """The raw text of several rows (1-based first lines), as :meth:`raw` gives them."""
+        if self.raw_rows:
+            return pa.array([self.raw(int(r)) for r in rows], pa.string())
+        return self.decoded.lines_at(np.asarray(rows, dtype=np.int64) - 1)
 
     def column(self, name: str) -> pa.Array:
         """A column as one Arrow string array, or all-null when the file lacks it."""
@@ -129,16 +136,29 @@ def parse(decoded: Decoded) -> ParsedTable:
 
 
 def _parse_arrow(decoded: Decoded, header: list[str], start: int, delimiter: str) -> ParsedTable | None:
-    """Arrow's reader, when every row is one line and no line is blank; else None."""
+    """Arrow's reader, when every row is one line and no line is blank; else None.
+
+    The body is never copied: the checks search the file's bytes between offsets and Arrow reads
+    a zero-copy slice of them.
+    """
     data = decoded.data
     at = 0
     for _ in range(start + 1):
         at = data.find(b"\n", at) + 1
         if at == 0:
             return None
-    body = data[at:]
-    if not body.strip() or _BLANK_LINE.search(b"\n" + body.rstrip(b"\r\n") + b"\n"):
-        return None
+    end = len(data)
+    while end > at and data[end - 1] in b"\r\n":  # trailing line ends (blank last lines too)
+        end -= 1
+    if end <= at:
+        return None  # no rows
+    last = data.rfind(b"\n", at, end) + 1 or at  # where the last row starts
+    if (
+        not data[last:end].strip(b" \t,;|\r")
+        or _BLANK_START.match(data, at, end)
+        or _BLANK_LINE.search(data, at, end)
+    ):
+        return None  # a blank line among the rows: the line-by-line parser skips it
     invalid: list[tuple[int, str]] = []
 
     def keep(row: pacsv.InvalidRow) -> str:
@@ -148,7 +168,7 @@ def _parse_arrow(decoded: Decoded, header: list[str], start: int, delimiter: str
     strings = {name: pa.string() for name in header}
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(pa.py_buffer(data)[at:end]),
             read_options=pacsv.ReadOptions(use_threads=False, column_names=header, block_size=1 << 26),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=keep),
             convert_options=pacsv.ConvertOptions(
@@ -157,7 +177,7 @@ def _parse_arrow(decoded: Decoded, header: list[str], start: int, delimiter: str
         )
     except pa.ArrowInvalid:
         return None
-    n_lines = body.rstrip(b"\r\n").count(b"\n") + 1
+    n_lines = data.count(b"\n", at, end) + 1
     if table.num_rows + len(invalid) != n_lines or any(n is None for n, _ in invalid):
         return None  # a quoted field spans lines: let the line-by-line parser pair them up
     numbers = np.arange(1, n_lines + 1, dtype=np.int64)
