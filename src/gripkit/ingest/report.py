@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow.compute as pc
+
 from gripkit.ingest.records import FileResult
 
 
@@ -53,7 +55,9 @@ class IngestReport:
             self.stop_and_search.add(result)
         else:
             self.crimes.add(result)
-            self.by_reason.update(result.quarantine.column("reason").to_pylist())
+            counts = pc.value_counts(result.quarantine.column("reason"))
+            self.by_reason.update(dict(zip(counts.field("values").to_pylist(),
+                                           counts.field("counts").to_pylist(), strict=True)))
 
     def reject(self, path: str, reason: str) -> None:
         """Record a whole file rejected."""
