@@ -160,10 +160,14 @@ class Writer:
             if name in present
         ]
         con.register("_batch", frame)
+        # rows are identified by (source_id, source_row), not by their order: let DuckDB append in
+        # parallel without keeping the batch's order (faster), for this statement only
+        con.execute("SET preserve_insertion_order = false")
         try:
             columns = ", ".join(f'"{n}"' for n in names)
             con.execute(f"INSERT INTO {table} ({columns}) SELECT {', '.join(exprs)} FROM _batch")
         finally:
+            con.execute("RESET preserve_insertion_order")
             con.unregister("_batch")
 
 
