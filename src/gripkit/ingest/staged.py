@@ -100,28 +100,41 @@ def _restored(item: Loaded, spilled: Spilled | None) -> Loaded:
 
 
 def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
-           workers: int) -> Iterator[Loaded]:
-    """Loaded and checked files, in input order, from ``workers`` spawned processes."""
+           workers: int, ahead_bytes: int = 256 * 1024 * 1024) -> Iterator[Loaded]:
+    """Loaded and checked files, in input order, from ``workers`` spawned processes.
+
+    Workers run ahead of the consumer by up to ``ahead_bytes`` of input (at least two tasks per
+    worker), so they keep parsing while the consumer waits for a batch to be stored.
+    """
     context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
     chunks = [files[i: i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
     with tempfile.TemporaryDirectory(prefix="gripkit-ingest-") as folder, \
             ProcessPoolExecutor(workers, mp_context=context) as pool:
-        ahead: deque[Future[list[tuple[Loaded, Spilled | None]]]] = deque()
+        ahead: deque[tuple[int, Future[list[tuple[Loaded, Spilled | None]]]]] = deque()
         todo = iter(chunks)
-        for chunk in todo:
-            ahead.append(pool.submit(stage, chunk, mapping, known, folder))
-            if len(ahead) >= 2 * workers:
-                break
+        in_flight = 0
+
+        def fill() -> None:
+            nonlocal in_flight
+            while len(ahead) < 2 * workers or in_flight < ahead_bytes:
+                chunk = next(todo, None)
+                if chunk is None:
+                    return
+                size = sum(f.size for f in chunk)
+                ahead.append((size, pool.submit(stage, chunk, mapping, known, folder)))
+                in_flight += size
+
+        fill()
         while ahead:
+            size, future = ahead.popleft()
+            in_flight -= size
             try:
-                results = ahead.popleft().result()
+                results = future.result()
             except OSError as exc:  # reading errors are per file (Loaded.error): this is the spill
                 raise WorkspaceError(
                     f"cannot write ingest staging files in {folder}: {exc}. Set TMPDIR to a folder "
                     "with free space (about the size of the input) or pass --workers 0."
                 ) from exc
-            nxt = next(todo, None)
-            if nxt is not None:
-                ahead.append(pool.submit(stage, nxt, mapping, known, folder))
+            fill()
             for item, spilled in results:
                 yield _restored(item, spilled)
