@@ -1,0 +1,51 @@
+"""The process pipeline (worker processes parse and check) stores exactly what the thread one does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import HEADER, ROW_ASB, ROW_DAMAGE
+from gripkit import Workspace
+from gripkit.ingest import ingest
+
+# Content checksums independent of run-specific ids and timestamps (rows identified by their
+# source file's SHA-256 and line number), as in tests/national/test_kill.py.
+CHECKSUMS = {
+    "sources": "SELECT count(*), sum(hash(sha256, kind, source_key, force, month, rows_read, rows_loaded, "
+    "rows_quarantined, status, stamp)) FROM sources",
+    "crimes": "SELECT count(*), sum(hash(s.sha256, c.source_row, c.crime_id, c.month, c.crime_type, c.force, "
+    "c.x, c.y, c.lsoa_code, c.lsoa_name, c.location, c.outcome)) "
+    "FROM crimes c JOIN sources s USING (source_id)",
+    "quarantine": "SELECT count(*), sum(hash(s.sha256, q.source_row, q.raw, q.reason, q.detail)) "
+    "FROM quarantine q JOIN sources s USING (source_id)",
+    "outcomes": "SELECT count(*), sum(hash(crime_id, month, outcome_type, x, y)) FROM outcomes",
+}
+
+
+def _state(path: Path) -> dict[str, tuple[int, int]]:
+    with Workspace(path, read_only=True) as ws:
+        return {k: ws.con.execute(sql).fetchone() for k, sql in CHECKSUMS.items()}  # type: ignore[misc]
+
+
+def test_processes_store_what_threads_store(
+    bedfordshire_zip: Path, write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    broken = write_csv("extra/2024-05-bedfordshire-street.csv", [
+        HEADER, ROW_ASB, ROW_DAMAGE, ROW_DAMAGE,  # a repeated Crime ID
+        "only,three,fields", ROW_ASB.replace("52.301536", "not-a-number"),
+    ])
+    not_crime = write_csv("extra/notes.csv", ["a,b", "1,2"])
+    reports = {}
+    for workers in (0, 2):
+        path = tmp_path / f"ws{workers}.duckdb"
+        with Workspace(path) as ws:
+            reports[workers] = ingest([bedfordshire_zip, broken, not_crime], ws, workers=workers,
+                                      batch_rows=50_000).to_dict()
+    assert _state(tmp_path / "ws0.duckdb") == _state(tmp_path / "ws2.duckdb")
+    for report in reports.values():
+        report.pop("seconds")
+    assert reports[0] == reports[2]
+    reasons = reports[2]["by_reason"]
+    assert reasons["malformed_line"] >= 1 and reasons["bad_coordinates"] >= 1  # the broken file's rows
+    assert [r["path"] for r in reports[2]["rejected_files"]] == [str(not_crime)]
