@@ -21,9 +21,11 @@ from typing import Any, ClassVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
-from scipy import sparse
+from scipy import ndimage, sparse
 from shapely.geometry.base import BaseGeometry
 
 from gripkit import columns as col
@@ -138,7 +140,7 @@ class GridUnits(Units):
         # position of each extent cell in the frame, -1 for cells dropped by the area filter
         self._position = np.full(self.n_cols * self.n_rows, -1, dtype=np.int64)
         self._position[(rows - self._row0) * self.n_cols + (cols - self._col0)] = np.arange(len(cols))
-        self._ids = _cell_ids(cols, rows)
+        self._ids: Any = None  # the cell ids (UNIT_ID_DTYPE), built on first use
         self._frame: gpd.GeoDataFrame | None = None  # built on first use, then copied out
 
     @classmethod
@@ -212,8 +214,14 @@ class GridUnits(Units):
             size = self.cell_size
             x0, y0 = self._cols * size, self._rows * size
             boxes = shapely.box(x0, y0, x0 + size, y0 + size)
-            self._frame = unit_frame(self._ids, np.full(len(self._ids), size * size), boxes, self.crs)
+            self._frame = unit_frame(self._unit_ids(), np.full(len(self._cols), size * size), boxes, self.crs)
         return self._frame.copy()
+
+    def _unit_ids(self) -> Any:
+        """The cell ids as a :data:`UNIT_ID_DTYPE` array, in frame order (built once)."""
+        if self._ids is None:
+            self._ids = _cell_ids(self._cols, self._rows)
+        return self._ids
 
     def assign(self, crimes: pd.DataFrame) -> pd.Series:
         """Return the id of the cell containing each crime (``<NA>`` outside the grid).
@@ -244,10 +252,8 @@ class GridUnits(Units):
         ok &= (cols >= 0) & (cols < self.n_cols) & (rows >= 0) & (rows < self.n_rows)
         position = np.full(len(x), -1, dtype=np.int64)
         position[ok] = self._position[rows[ok] * self.n_cols + cols[ok]]
-        found = position >= 0
-        ids = np.full(len(x), None, dtype=object)
-        ids[found] = self._ids[position[found]]
-        return pd.Series(pd.array(ids, dtype=UNIT_ID_DTYPE), index=crimes.index, name=col.UNIT_ID)
+        ids = self._unit_ids().take(position, allow_fill=True)  # -1: <NA>
+        return pd.Series(ids, index=crimes.index, name=col.UNIT_ID)
 
     def describe(self) -> dict[str, Any]:
         """Return the JSON-safe parameters of the grid.
@@ -268,7 +274,7 @@ class GridUnits(Units):
             "origin": [float(self.origin[0]), float(self.origin[1])],
             "n_cols": int(self.n_cols),
             "n_rows": int(self.n_rows),
-            "n_units": len(self._ids),
+            "n_units": len(self._cols),
             "area_filter": self.area is not None,
             "crs": self.crs.to_string(),
             "unit_id": "g{floor(x / cell_size)}_{floor(y / cell_size)}",
@@ -313,7 +319,7 @@ class GridUnits(Units):
         return self._rows - self._row0, self._cols - self._col0
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._cols)
 
     def _extent_indices(self) -> tuple[np.ndarray, np.ndarray]:
         """Absolute column and row index of every cell of the extent, row-major."""
@@ -321,18 +327,115 @@ class GridUnits(Units):
         return cols + self._col0, rows + self._row0
 
     def _overlaps_area(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Boolean mask of cells whose interior overlaps :attr:`area` (vectorised STRtree query)."""
+        """Boolean mask of the extent's cells whose interior overlaps :attr:`area`.
+
+        ``cols``/``rows`` are every cell of the extent, row-major (:meth:`_extent_indices`). The
+        result is the same as testing every cell against the polygon (:meth:`_overlaps_part`,
+        still used for invalid parts), in time that grows with the boundary rather than with the
+        number of cells:
+
+        - a cell whose open interior a boundary segment of a (valid) part passes through overlaps
+          that part (:meth:`_boundary_cells`: an exact GEOS test, cell by segment);
+        - any other cell's interior lies wholly inside or wholly outside each part, as its
+          centre does (one point-in-polygon test);
+        - cells whose closed boxes no boundary even touches form 4-connected groups that no
+          boundary separates, so one centre per group decides the whole group.
+        """
         assert self.area is not None
+        parts = _polygon_parts(self.area)
+        size = self.cell_size
+        largest = max((abs(b) for b in self.area.bounds), default=0.0)
+        fast = shapely.is_valid(parts) & (size > 1e-6 * largest)  # a centre strictly inside its cell
+        crossed, touched = self._boundary_cells(parts[fast])
+        groups, n_groups = ndimage.label(~touched.reshape(self.n_rows, self.n_cols))
+        groups = groups.ravel()
+        first = np.empty(n_groups + 1, dtype=np.int64)
+        first[groups[::-1]] = np.arange(len(groups) - 1, -1, -1)  # each group's first cell
+        probes = np.concatenate([first[1:], np.flatnonzero(touched & ~crossed)])
+        group_inside = np.zeros(n_groups + 1, dtype=bool)  # group 0: the touched cells
+        probe_cols, probe_rows = cols[probes], rows[probes]
+        keep = crossed.copy()
+        for part in parts[fast]:
+            c0, r0, c1, r1 = self._index_range(part.bounds)
+            near = probes[(probe_cols >= c0) & (probe_cols <= c1) & (probe_rows >= r0) & (probe_rows <= r1)]
+            inside = near[shapely.contains_xy(part, (cols[near] + 0.5) * size, (rows[near] + 0.5) * size)]
+            keep[inside] = True
+            group_inside[groups[inside]] = True
+        group_inside[0] = False
+        keep |= group_inside[groups]
+        for part in parts[~fast]:
+            keep |= self._overlaps_part(part, cols, rows)
+        return keep
+
+    def _index_range(self, bounds: tuple[float, ...]) -> tuple[int, int, int, int]:
+        """Column and row range ``(c0, r0, c1, r1)`` of the cells meeting ``bounds``, within the extent."""
+        size = self.cell_size
+        c0 = max(math.floor(bounds[0] / size), self._col0)
+        r0 = max(math.floor(bounds[1] / size), self._row0)
+        c1 = min(math.floor(bounds[2] / size), self._col0 + self.n_cols - 1)
+        r1 = min(math.floor(bounds[3] / size), self._row0 + self.n_rows - 1)
+        return c0, r0, c1, r1
+
+    def _boundary_cells(self, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Masks over the extent: cells whose open interior a boundary segment of ``parts`` meets
+        (crossed), and cells whose closed box one meets (touched; crossed ones included).
+
+        Candidates are the cells of each segment's bounding box, widened by a relative 1e-9 for
+        rounding in the division by the cell size (a superset of the cells the segment touches).
+        A segment with an end strictly inside a cell crosses it (exact comparisons with the cell's
+        own edge coordinates); the other pairs are tested by GEOS: ``intersects`` for touching,
+        then the interiors (DE-9IM ``T********``) for crossing.
+        """
+        crossed = np.zeros(self.n_cols * self.n_rows, dtype=bool)
+        touched = crossed.copy()
+        coords, ring = shapely.get_coordinates(shapely.get_rings(parts), return_index=True)
+        same = (ring[1:] == ring[:-1]) & (coords[1:] != coords[:-1]).any(axis=1)  # no zero-length
+        start, end = coords[:-1][same], coords[1:][same]
+        if not len(start):
+            return crossed, touched
+        size = self.cell_size
+        low, high = np.minimum(start, end) / size, np.maximum(start, end) / size
+        low = np.floor(low - 1e-9 * (np.abs(low) + 1)).astype(np.int64)
+        high = np.floor(high + 1e-9 * (np.abs(high) + 1)).astype(np.int64)
+        low = np.maximum(low, (self._col0, self._row0))
+        high = np.minimum(high, (self._col0 + self.n_cols - 1, self._row0 + self.n_rows - 1))
+        width = np.maximum(high[:, 0] - low[:, 0] + 1, 0)
+        height = np.maximum(high[:, 1] - low[:, 1] + 1, 0)
+        per_segment = width * height
+        segment = np.repeat(np.arange(len(start)), per_segment)
+        offset = np.arange(len(segment)) - np.repeat(np.cumsum(per_segment) - per_segment, per_segment)
+        cols = low[segment, 0] + offset % width[segment]
+        rows = low[segment, 1] + offset // width[segment]
+        x0, y0, x1, y1 = cols * size, rows * size, (cols + 1) * size, (rows + 1) * size
+
+        def strictly_inside(points: np.ndarray) -> np.ndarray:
+            x, y = points[segment, 0], points[segment, 1]
+            return (x > x0) & (x < x1) & (y > y0) & (y < y1)
+
+        # a segment (of non-zero length) with an end strictly inside a cell meets its interior
+        hit = strictly_inside(start) | strictly_inside(end)
+        near = hit.copy()
+        todo = np.flatnonzero(~hit)
+        lines = shapely.linestrings(np.stack([start, end], axis=1))[segment[todo]]
+        boxes = shapely.box(x0[todo], y0[todo], x1[todo], y1[todo])
+        meets = shapely.intersects(boxes, lines)  # fast for rectangles; most candidates end here
+        near[todo[meets]] = True
+        hit[todo[meets]] = shapely.relate_pattern(boxes[meets], lines[meets], "T********")
+        position = (rows - self._row0) * self.n_cols + (cols - self._col0)
+        crossed[position[hit]] = True
+        touched[position[near]] = True
+        return crossed, touched
+
+    def _overlaps_part(self, part: BaseGeometry, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Mask of cells whose interior overlaps ``part``, testing every cell (vectorised STRtree query)."""
         size = self.cell_size
         boxes = shapely.box(cols * size, rows * size, (cols + 1) * size, (rows + 1) * size)
-        parts = _polygon_parts(self.area)
         tree = shapely.STRtree(boxes)
-        hits = tree.query(parts, predicate="intersects")  # (2, k): part index, box index
+        hits = tree.query(part, predicate="intersects")
         keep = np.zeros(len(boxes), dtype=bool)
-        if hits.shape[1]:
-            part_idx, box_idx = hits
-            touching = shapely.touches(boxes[box_idx], parts[part_idx])
-            keep[box_idx[~touching]] = True
+        if len(hits):
+            touching = shapely.touches(boxes[hits], part)
+            keep[hits[~touching]] = True
         return keep
 
 
@@ -348,12 +451,10 @@ def _cell_index(values: np.ndarray, size: float) -> np.ndarray:
     return index
 
 
-def _cell_ids(cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Vectorised ``g{col}_{row}`` ids as an object array of str."""
-    if len(cols) == 0:
-        return np.array([], dtype=object)
-    ids = np.char.add(np.char.add(np.char.add("g", cols.astype(str)), "_"), rows.astype(str))
-    return ids.astype(object)
+def _cell_ids(cols: np.ndarray, rows: np.ndarray) -> Any:
+    """Vectorised ``g{col}_{row}`` ids as a :data:`UNIT_ID_DTYPE` array (joined by Arrow)."""
+    text = [pc.cast(pa.array(v, type=pa.int64()), pa.string()) for v in (cols, rows)]
+    return pd.array(pc.binary_join_element_wise("g", text[0], "_", text[1], ""), dtype=UNIT_ID_DTYPE)
 
 
 def _polygon_parts(geom: BaseGeometry) -> np.ndarray:
