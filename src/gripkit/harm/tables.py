@@ -258,10 +258,15 @@ def apply_harm(crimes: pd.DataFrame, table: HarmTable | None) -> pd.Series:
     if table is None:
         return pd.Series(1.0, index=crimes.index, name=HARM, dtype=float)
     types = crimes[CRIME_TYPE]
-    harm = types.map(table.weights).astype(float)
+    if isinstance(types.dtype, pd.CategoricalDtype):  # weigh each category once
+        weights = np.array([table.weights.get(c, np.nan) for c in types.cat.categories], dtype=float)
+        codes = types.cat.codes.to_numpy()
+        harm = pd.Series(np.where(codes >= 0, weights[codes], np.nan), index=crimes.index, dtype=float)
+    else:
+        harm = types.map(table.weights).astype(float)
     unmatched = harm.isna()
     if unmatched.any():
-        counts = types[unmatched].fillna("<blank>").astype(str).value_counts()
+        counts = types[unmatched].astype(object).fillna("<blank>").astype(str).value_counts()
         listed = ", ".join(f"{t!r} ({n} rows)" for t, n in counts.items())
         raise InputError(
             f"harm table {table.name!r} has no weight for crime type(s) {listed}. Add a row for each to a "

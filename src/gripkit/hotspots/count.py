@@ -7,10 +7,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from gripkit import columns as col
 from gripkit.errors import InputError
@@ -80,16 +84,16 @@ def count(crimes: pd.DataFrame, units: Units, *, harm_column: str | None = col.H
             unassigned, len(frame), unassigned_harm, units.kind,
         )
 
-    totals = (
-        pd.DataFrame({col.UNIT_ID: ids.to_numpy(dtype=object)[assigned], "w": weights[assigned]})
-        .groupby(col.UNIT_ID, sort=False)["w"]
-        .agg(["size", "sum"])
-    )
-    result = _unit_table(units, totals.index)
-    by_id = totals.reindex(result[col.UNIT_ID].astype(object))
-    result[col.CRIMES] = by_id["size"].fillna(0).to_numpy(dtype=np.int64)
-    result[col.HARM] = by_id["sum"].fillna(0.0).to_numpy(dtype=float)
-    result = _rank(result)
+    # group by integer codes of the ids (the same row-order sums as grouping by the ids themselves)
+    codes, seen = pd.factorize(ids, use_na_sentinel=True)
+    totals = pd.Series(weights[assigned]).groupby(codes[assigned]).agg(["size", "sum"])
+    table, where = _unit_table(units, pd.Index(seen))
+    crimes_per_unit = np.zeros(len(table[0]), dtype=np.int64)
+    harm_per_unit = np.zeros(len(crimes_per_unit), dtype=float)
+    rows = where[totals.index.to_numpy()]
+    crimes_per_unit[rows] = totals["size"].to_numpy(dtype=np.int64)
+    harm_per_unit[rows] = totals["sum"].to_numpy(dtype=float)
+    result = _rank(*table, crimes_per_unit, harm_per_unit)
     result.attrs = {
         "unassigned": unassigned,
         "unassigned_harm": unassigned_harm,
@@ -125,41 +129,79 @@ def _harm_weights(frame: pd.DataFrame, harm_column: str | None) -> tuple[np.ndar
     return weights, harm_column
 
 
-def _unit_table(units: Units, seen: pd.Index) -> gpd.GeoDataFrame:
-    """The units' frame, plus (for open unit sets only) ids the crimes brought in."""
-    table = units.frame[[col.UNIT_ID, col.AREA_M2, col.GEOMETRY]]
-    extra = seen.difference(pd.Index(table[col.UNIT_ID].astype(object)))
-    if len(extra):
+def _unit_table(units: Units, seen: pd.Index) -> tuple[tuple[Any, np.ndarray, Any], np.ndarray]:
+    """The units' ids, areas and geometries (an Arrow/extension array, a float array, a
+    GeometryArray with its CRS), plus (for open unit sets only) ids the crimes brought in; and the
+    position of each id of ``seen`` among them."""
+    frame = units.frame
+    ids, area = frame[col.UNIT_ID].array, frame[col.AREA_M2].to_numpy(dtype=float)
+    geometry = frame[col.GEOMETRY].array
+    where = _positions(seen, frame[col.UNIT_ID])
+    missing = where < 0
+    if missing.any():
+        extra = seen[missing]
         if units.closed:
             raise InputError(
                 f"{type(units).__name__}.assign returned {len(extra)} id(s) not in its frame, e.g. "
                 f"{extra[0]!r}; a closed unit set must only return its own ids."
             )
-        more = gpd.GeoDataFrame(
-            {
-                col.UNIT_ID: pd.array(sorted(extra), dtype=UNIT_ID_DTYPE),
-                col.AREA_M2: np.nan,
-            },
-            geometry=gpd.GeoSeries([None] * len(extra), crs=table.crs),
-            crs=table.crs,
+        added = sorted(extra)
+        table = pd.concat(
+            [
+                frame[[col.UNIT_ID, col.AREA_M2, col.GEOMETRY]],
+                gpd.GeoDataFrame(
+                    {col.UNIT_ID: pd.array(added, dtype=UNIT_ID_DTYPE), col.AREA_M2: np.nan},
+                    geometry=gpd.GeoSeries([None] * len(added), crs=geometry.crs),
+                    crs=geometry.crs,
+                ),
+            ],
+            ignore_index=True,
         )
-        table = pd.concat([table, more], ignore_index=True)
-    return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=col.GEOMETRY, crs=table.crs)
+        where[missing] = len(ids) + pd.Index(added).get_indexer(extra)
+        ids, area = table[col.UNIT_ID].array, table[col.AREA_M2].to_numpy(dtype=float)
+        geometry = table[col.GEOMETRY].array
+    return (ids, area, geometry), where
 
 
-def _rank(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Sort by harm (desc), crimes (desc), unit_id (asc); add rank and shares; fix column order."""
-    ranked = table.sort_values(
-        [col.HARM, col.CRIMES, col.UNIT_ID], ascending=[False, False, True], kind="mergesort"
-    ).reset_index(drop=True)
-    ranked[col.HARM_RANK] = np.arange(1, len(ranked) + 1, dtype=np.int64)
-    running = np.cumsum(ranked[col.HARM].to_numpy(dtype=float))
+def _positions(values: pd.Index, ids: pd.Series) -> np.ndarray:
+    """Row of each of ``values`` among the unique ``ids`` (-1: absent); by Arrow when both are Arrow."""
+    left, right = values.array, ids.array
+    if isinstance(left, ArrowStringArray) and isinstance(right, ArrowStringArray):
+        found = pc.index_in(pa.array(left), value_set=pa.array(right))
+        return found.fill_null(-1).to_numpy().astype(np.int64)
+    return pd.Index(ids).get_indexer(values)
+
+
+def _rank(
+    ids: Any, area: np.ndarray, geometry: Any, crimes: np.ndarray, harm: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Sort by harm (desc), crimes (desc), unit_id (asc); add rank and shares; fix column order.
+
+    Unit ids are unique, so the order is total: ``np.lexsort`` over (harm, crimes, id rank) gives
+    the order of ``sort_values([harm, crimes, unit_id], ascending=[False, False, True])``.
+    """
+    by_id = np.empty(len(ids), dtype=np.int64)
+    by_id[np.asarray(ids.argsort())] = np.arange(len(ids))
+    order = np.lexsort((by_id, -crimes, -harm))
+    harm = harm[order]
+    running = np.cumsum(harm)
     total = float(running[-1]) if len(running) else 0.0
     if total > 0:
         # dividing the running sum by its own last value makes the last share exactly 1
-        share, cumulative = ranked[col.HARM].to_numpy(dtype=float) / total, running / total
+        share, cumulative = harm / total, running / total
     else:
-        share = cumulative = np.full(len(ranked), np.nan)
-    ranked[col.SHARE_OF_HARM] = share
-    ranked[col.CUMULATIVE_SHARE] = cumulative
-    return gpd.GeoDataFrame(ranked[list(col.HOTSPOT_COLUMNS)], geometry=col.GEOMETRY, crs=table.crs)
+        share = cumulative = np.full(len(harm), np.nan)
+    return gpd.GeoDataFrame(
+        {
+            col.UNIT_ID: ids.take(order),
+            col.CRIMES: crimes[order],
+            col.HARM: harm,
+            col.HARM_RANK: np.arange(1, len(order) + 1, dtype=np.int64),
+            col.SHARE_OF_HARM: share,
+            col.CUMULATIVE_SHARE: cumulative,
+            col.AREA_M2: area[order],
+            col.GEOMETRY: geometry.take(order),
+        },
+        geometry=col.GEOMETRY,
+        crs=geometry.crs,
+    )

@@ -115,12 +115,13 @@ def candidate_areas(
     one_of("value", value, (col.HARM, col.CRIMES))
     one_of("contiguity", contiguity, ("queen", "rook"))
     pool, total_harm = _pool(hotspots, value)
-    neighbours, adjacency = _adjacency(pool, units, rook=contiguity == "rook")
     geoms = pool[col.GEOMETRY].to_numpy()
-    areas = pool["_area"].to_numpy(dtype=float)
     tree = shapely.STRtree(geoms)
+    neighbours, adjacency = _adjacency(pool, units, tree, rook=contiguity == "rook")
+    areas = pool["_area"].to_numpy(dtype=float)
     status = np.zeros(len(pool), dtype=np.int8)  # 0 free, 1 used, 2 blocked
     found: list[list[int]] = []
+    shapes: list[Any] = []
     while len(found) < n:
         free = np.flatnonzero(status == 0)
         if not len(free):
@@ -129,12 +130,13 @@ def candidate_areas(
         status[members] = 1
         found.append(members)
         shape = shapely.union_all(geoms[members])
+        shapes.append(shape)
         near = tree.query(shape, predicate="dwithin", distance=sep) if sep > 0 else np.array([], int)
         near = near[(status[near] == 0) & (shapely.distance(shape, geoms[near]) < sep - 1e-6)]
         status[near] = 2  # with sep == 0 areas may touch; used units never join another area
     if len(found) < n:
         logger.info("only %d of the %d patrol areas requested fit the caps and separation", len(found), n)
-    result = _table(pool, found, total_harm, cap, hotspots.crs)
+    result = _table(pool, found, shapes, total_harm, cap, hotspots.crs)
     result.attrs = {"candidate_areas": {
         "n": n, "max_area_m2": cap, "max_area_default": max_area_m2 is None, "max_cells": cells,
         "min_separation_m": sep, "separation": "boundary to boundary", "value": value,
@@ -167,35 +169,43 @@ def _pool(hotspots: Any, value: str) -> tuple[pd.DataFrame, float]:
             f"'hotspots' must be in a projected CRS in metres; received "
             f"{'no CRS' if crs is None else pyproj.CRS(crs).to_string()}. Reproject, e.g. to EPSG:27700."
         )
+    harm = hotspots[col.HARM].to_numpy(dtype=float)
+    total_harm = float(pd.Series(harm).sum())
+    # only units with value > 0 can take part: look at their geometries alone
+    rows = np.flatnonzero((harm if value == col.HARM else hotspots[col.CRIMES].to_numpy(dtype=float)) > 0)
+    geoms = hotspots.geometry.to_numpy()[rows]
+    rows = rows[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    if not len(rows):
+        raise InputError(
+            f"no unit has {value} > 0 and a geometry among {len(hotspots)} units; nothing to patrol. "
+            "Check the crime selection and harm table."
+        )
     frame = pd.DataFrame({
-        col.UNIT_ID: hotspots[col.UNIT_ID].astype(object).to_numpy(),
-        col.CRIMES: hotspots[col.CRIMES].to_numpy(dtype=float),
-        col.HARM: hotspots[col.HARM].to_numpy(dtype=float),
-        col.GEOMETRY: hotspots.geometry.to_numpy(),
+        col.UNIT_ID: hotspots[col.UNIT_ID].iloc[rows].to_numpy(dtype=object),
+        col.CRIMES: hotspots[col.CRIMES].to_numpy(dtype=float)[rows],
+        col.HARM: harm[rows],
+        col.GEOMETRY: hotspots.geometry.to_numpy()[rows],
     })
     geom_area = shapely.area(frame[col.GEOMETRY].to_numpy())
     if col.AREA_M2 in hotspots.columns:
-        given = hotspots[col.AREA_M2].to_numpy(dtype=float, na_value=np.nan)
+        given = hotspots[col.AREA_M2].to_numpy(dtype=float, na_value=np.nan)[rows]
         frame["_area"] = np.where(np.isfinite(given), given, geom_area)
     else:
         frame["_area"] = geom_area
-    total_harm = float(frame[col.HARM].sum())
-    geoms = frame[col.GEOMETRY].to_numpy()
-    usable = (frame[value].to_numpy() > 0) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    if not usable.any():
-        raise InputError(
-            f"no unit has {value} > 0 and a geometry among {len(frame)} units; nothing to patrol. "
-            "Check the crime selection and harm table."
-        )
-    pool = frame[usable].sort_values(
+    pool = frame.sort_values(
         [value, col.CRIMES, col.UNIT_ID], ascending=[False, False, True], kind="mergesort"
     ).reset_index(drop=True)
     return pool, total_harm
 
 
-def _adjacency(pool: pd.DataFrame, units: Units | None, *, rook: bool) -> tuple[sparse.csr_matrix, str]:
-    """Adjacency among the pool units (``units.neighbours()`` if available, else geometry)."""
-    matrix, source = _queen(pool, units)
+def _adjacency(
+    pool: pd.DataFrame, units: Units | None, tree: shapely.STRtree, *, rook: bool
+) -> tuple[sparse.csr_matrix, str]:
+    """Adjacency among the pool units (``units.neighbours()`` if available, else geometry).
+
+    ``tree`` is the STRtree of the pool's geometries, in pool order.
+    """
+    matrix, source = _queen(pool, units, tree)
     if not rook:
         return matrix, source
     coo = matrix.tocoo()
@@ -206,7 +216,7 @@ def _adjacency(pool: pd.DataFrame, units: Units | None, *, rook: bool) -> tuple[
     return sparse.csr_matrix((coo.data[edge], (coo.row[edge], coo.col[edge])), shape=(m, m)), source
 
 
-def _queen(pool: pd.DataFrame, units: Units | None) -> tuple[sparse.csr_matrix, str]:
+def _queen(pool: pd.DataFrame, units: Units | None, tree: shapely.STRtree) -> tuple[sparse.csr_matrix, str]:
     if units is not None:
         try:
             matrix = units.neighbours()
@@ -218,7 +228,7 @@ def _queen(pool: pd.DataFrame, units: Units | None) -> tuple[sparse.csr_matrix, 
             if (pos >= 0).all():
                 return sparse.csr_matrix(matrix[pos][:, pos]), "units.neighbours()"
     geoms = pool[col.GEOMETRY].to_numpy()
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    left, right = tree.query(geoms, predicate="intersects")
     keep = left != right
     m = len(pool)
     return sparse.csr_matrix((np.ones(int(keep.sum())), (left[keep], right[keep])), shape=(m, m)), "geometry"
@@ -232,18 +242,24 @@ def _grow(
     cap: float,
     cells: int | None,
 ) -> list[int]:
-    """Members of the area grown from ``seed``: absorb the best free neighbour while it fits."""
+    """Members of the area grown from ``seed``: absorb the best free neighbour while it fits.
+
+    The frontier (free neighbours of the members, not yet members) grows with each unit absorbed.
+    """
     members = [seed]
     size = float(areas[seed])
     inside = {seed}
+    frontier: set[int] = set()
+    pick = seed
     while cells is None or len(members) < cells:
-        frontier = {int(j) for i in members for j in _row(neighbours, i)}
-        fits = sorted(j for j in frontier - inside if status[j] == 0 and size + areas[j] <= cap * (1 + 1e-9))
+        frontier.update(int(j) for j in _row(neighbours, pick) if status[j] == 0 and j not in inside)
+        fits = [j for j in frontier if size + areas[j] <= cap * (1 + 1e-9)]
         if not fits:
             break
-        pick = fits[0]  # pool order = most value first, ties already broken
+        pick = min(fits)  # pool order = most value first, ties already broken
         members.append(pick)
         inside.add(pick)
+        frontier.discard(pick)
         size += float(areas[pick])
     return members
 
@@ -253,24 +269,24 @@ def _row(matrix: sparse.csr_matrix, i: int) -> np.ndarray:
 
 
 def _table(
-    pool: pd.DataFrame, found: list[list[int]], total_harm: float, cap: float, crs: Any
+    pool: pd.DataFrame, found: list[list[int]], shapes: list[Any], total_harm: float, cap: float, crs: Any
 ) -> gpd.GeoDataFrame:
     ids = pool[col.UNIT_ID].to_numpy(dtype=object)
-    geoms = pool[col.GEOMETRY].to_numpy()
+    areas, harms, crimes = (pool[c].to_numpy() for c in ("_area", col.HARM, col.CRIMES))
     rows = []
     for k, members in enumerate(found, start=1):
-        area = float(pool["_area"].to_numpy()[members].sum())
-        harm = float(pool[col.HARM].to_numpy()[members].sum())
+        area = float(areas[members].sum())
+        harm = float(harms[members].sum())
         rows.append({
             "area_id": k,
             "unit_ids": ",".join(str(i) for i in ids[members]),
             "n_units": len(members),
-            col.CRIMES: int(pool[col.CRIMES].to_numpy()[members].sum()),
+            col.CRIMES: int(crimes[members].sum()),
             col.HARM: harm,
             col.SHARE_OF_HARM: harm / total_harm if total_harm > 0 else np.nan,
             col.AREA_M2: area,
             "over_cap": area > cap * (1 + 1e-9),
-            col.GEOMETRY: shapely.union_all(geoms[members]),
+            col.GEOMETRY: shapes[k - 1],
         })
     frame = pd.DataFrame(rows, columns=list(AREA_COLUMNS))
     return gpd.GeoDataFrame(frame, geometry=col.GEOMETRY, crs=crs)

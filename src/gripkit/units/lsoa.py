@@ -113,7 +113,9 @@ class LsoaUnits(Units):
         if boundaries is not None:
             return cls(boundaries, code_column)
         frame = check_crimes(crimes, (col.LSOA_CODE,))
-        return cls(codes=_clean_codes(frame[col.LSOA_CODE]).dropna().unique().tolist())
+        labels, distinct = _code_labels(frame[col.LSOA_CODE])
+        used = distinct[np.unique(labels)]
+        return cls(codes=used[pd.notna(used)].tolist())
 
     @property
     def frame(self) -> gpd.GeoDataFrame:
@@ -136,11 +138,18 @@ class LsoaUnits(Units):
             String dtype, aligned to ``crimes.index``.
         """
         frame = check_crimes(crimes, (col.LSOA_CODE,))
-        codes = _clean_codes(frame[col.LSOA_CODE])
-        has_code = codes.notna()
-        matched = has_code & codes.isin(self._known) if self.closed else has_code
-        unmatched = codes[has_code & ~matched]
-        located = self._locate(frame, ~matched) if self.has_boundaries else pd.Series(dtype=object)
+        labels, distinct = _code_labels(frame[col.LSOA_CODE])  # one test per distinct code
+        distinct_has = pd.notna(distinct)
+        distinct_matched = distinct_has & (
+            pd.Series(distinct, dtype=object).isin(self._known).to_numpy() if self.closed else True
+        )
+        has_code, matched = distinct_has[labels], distinct_matched[labels]
+        unmatched = pd.Series(distinct[labels[has_code & ~matched]], dtype=object)
+        located = (
+            self._locate(frame, pd.Series(~matched, index=frame.index))
+            if self.has_boundaries
+            else pd.Series(dtype=object)
+        )
         self.last_assignment = {
             "crimes": len(frame),
             "matched": int(matched.sum()),
@@ -161,11 +170,14 @@ class LsoaUnits(Units):
                 ", ".join(self.last_assignment["unmatched_codes"][:3]),
                 len(located),
             )
-        ids = codes.where(matched, None).astype(object)
-        ids.loc[located.index] = located
-        return pd.Series(
-            pd.array(ids.to_numpy(dtype=object), dtype=UNIT_ID_DTYPE), index=frame.index, name=col.UNIT_ID
+        distinct_ids = distinct.copy()
+        distinct_ids[~distinct_matched] = None
+        ids = pd.Series(
+            pd.array(distinct_ids, dtype=UNIT_ID_DTYPE).take(labels), index=frame.index, name=col.UNIT_ID
         )
+        if len(located):
+            ids.loc[located.index] = located.to_numpy(dtype=object)
+        return ids
 
     def _locate(self, frame: pd.DataFrame, todo: pd.Series) -> pd.Series:
         """Unit ids, by point in polygon, of rows in ``todo`` that have x/y coordinates."""
@@ -306,10 +318,38 @@ def _force_filter(source: Path, layer: str, force: str) -> str:
 
 
 def _clean_codes(codes: pd.Series) -> pd.Series:
-    """Codes as stripped strings (object dtype), blank or missing as None."""
-    text = codes.astype(object).where(codes.notna(), None)
-    text = text.map(lambda v: None if v is None else (str(v).strip() or None))
-    return text.astype(object)
+    """Codes as stripped strings (object dtype), blank or missing as None.
+
+    Text codes are cleaned once per distinct code (police.uk repeats a few thousand codes over
+    many crimes); other values (e.g. numbers, where 1 and 1.0 are one key) one by one.
+    """
+    labels, distinct = _code_labels(codes)
+    return pd.Series(distinct[labels], index=codes.index, dtype=object)
+
+
+def _code_labels(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, distinct)``: the cleaned code of row ``i`` is ``distinct[labels[i]]``.
+
+    ``distinct`` (object array) holds cleaned codes, blank or missing as None, its last entry for
+    missing values.
+    """
+    uniques: Any
+    if isinstance(codes.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
+        codes.cat.categories, skipna=True
+    ) in ("string", "empty"):
+        labels, uniques = codes.cat.codes.to_numpy(), np.asarray(codes.cat.categories, dtype=object)
+    else:
+        text = codes.astype(object).where(codes.notna(), None)
+        if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty"):
+            labels, uniques = pd.factorize(text, use_na_sentinel=True)
+        else:
+            labels, uniques = np.arange(len(text)), text.to_numpy(dtype=object)
+    distinct = pd.Series([*uniques, None], dtype=object).map(_clean_code).astype(object).to_numpy()
+    return np.where(labels < 0, len(uniques), labels), distinct
+
+
+def _clean_code(value: Any) -> str | None:
+    return None if value is None else (str(value).strip() or None)
 
 
 def _boundary_frame(boundaries: Any, code_column: str) -> gpd.GeoDataFrame:
