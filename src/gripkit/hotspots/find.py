@@ -17,7 +17,7 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
+from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
 from gripkit.hotspots.concentration import Concentration, concentration
 from gripkit.hotspots.count import count
 from gripkit.hotspots.methods import MethodSpec, apply_method
@@ -69,12 +69,22 @@ def select_crimes(
         types = [t for t in types if t in sv] if types else sv
     crimes = ws.crimes(crime_types=types, months=months, force=force)
     if crimes.empty:
-        raise InputError(
-            f"no crimes in workspace {ws.path} match the selection (crime types {types or 'all'}, "
-            f"months {months or 'all'}, force {force or 'all'}). Ingest data with `gripkit ingest PATH` "
-            "or widen the filters."
-        )
+        raise InputError(no_crimes_message(ws.path, types, months, force))
     return crimes
+
+
+def no_crimes_message(
+    path: str,
+    types: list[str] | None,
+    months: tuple[str | date | None, str | date | None] | None,
+    force: str | None,
+) -> str:
+    """The error of :func:`select_crimes` when nothing matches (shared with the national run)."""
+    return (
+        f"no crimes in workspace {path} match the selection (crime types {types or 'all'}, "
+        f"months {months or 'all'}, force {force or 'all'}). Ingest data with `gripkit ingest PATH` "
+        "or widen the filters."
+    )
 
 
 def find_hotspots(
@@ -138,20 +148,68 @@ def find_hotspots(
         force=force,
         sv_table=sv_table,
     )
-    crimes[C.HARM] = apply_harm(crimes, table)
+    result = hotspots_from_crimes(
+        crimes, unit_spec, method_spec, table, serious_violence=serious_violence, workspace=ws.path
+    )
+    if store:
+        _store(ws, result)
+    return result
+
+
+def hotspots_from_crimes(
+    crimes: pd.DataFrame,
+    unit: UnitSpec,
+    method: MethodSpec,
+    table: HarmTable | None,
+    *,
+    serious_violence: bool = False,
+    workspace: str | None = None,
+) -> HotspotResult:
+    """The body of :func:`find_hotspots` on crimes already selected: harm -> units -> counts -> method.
+
+    Parameters
+    ----------
+    crimes
+        Canonical crime frame (at least ``month``, ``crime_type``, ``x``, ``y``; ``force`` to
+        cover the force area; ``lsoa_code`` for LSOA units), e.g. from :func:`select_crimes`.
+        Not modified.
+    unit, method
+        What to count in and which statistic to compute.
+    table
+        Harm table from :func:`gripkit.harm.load_harm_table` (None: every crime weighs 1).
+    serious_violence, workspace
+        Provenance recorded in :attr:`HotspotResult.meta` (how the crimes were selected, and from where).
+
+    Examples
+    --------
+    >>> from gripkit import Workspace, datasets
+    >>> from gripkit.ingest import ingest
+    >>> ws = Workspace(":memory:")
+    >>> _ = ingest(datasets.bedfordshire_street_files()[:1], ws)
+    >>> crimes = select_crimes(ws, serious_violence=True)
+    >>> result = hotspots_from_crimes(crimes, UnitSpec("lsoa"), MethodSpec(), load_harm_table("cchi"))
+    >>> result.meta["crimes"] == len(crimes), result.meta["unit"], "harm" in crimes.columns
+    (True, 'lsoa', False)
+    """
+    if crimes.empty:
+        raise InputError(
+            "'crimes' has no rows; received an empty frame with columns "
+            f"{', '.join(map(str, crimes.columns))}. Widen the selection."
+        )
+    crimes = crimes.assign(**{C.HARM: apply_harm(crimes, table)})
     if float(crimes[C.HARM].sum()) <= 0:
         raise InputError(
             f"the selected {len(crimes)} crimes carry no harm under table {table.name if table else 'none'} "
             "(e.g. only anti-social behaviour, weighted 0). Choose other crime types or --harm none."
         )
-    units, meta = build_units(crimes, unit_spec)
+    units, meta = build_units(crimes, unit)
     counts = count(crimes, units)
     if "length_m" in units.frame.columns:
         lengths = units.frame.set_index(units.frame[C.UNIT_ID].astype(str))["length_m"]
         counts.insert(
             counts.columns.get_loc(C.AREA_M2), "length_m", counts[C.UNIT_ID].astype(str).map(lengths)
         )
-    hotspots, method_meta = apply_method(counts, crimes, units, method_spec)
+    hotspots, method_meta = apply_method(counts, crimes, units, method)
     areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
     conc = concentration(
         hotspots[C.HARM].to_numpy(dtype=float),
@@ -161,8 +219,8 @@ def find_hotspots(
     first, last = crimes[C.MONTH].min(), crimes[C.MONTH].max()
     unassigned = int(hotspots.attrs.get("unassigned", 0))
     meta.update(
-        method=method_spec.name,
-        method_params={**method_spec.describe(), **method_meta},
+        method=method.name,
+        method_params={**method.describe(), **method_meta},
         harm_table=table.name if table else "none",
         harm_sha256=table.sha256 if table else None,
         crimes=len(crimes),
@@ -171,12 +229,9 @@ def find_hotspots(
         months=f"{pd.Timestamp(first):%Y-%m} to {pd.Timestamp(last):%Y-%m}",
         crime_types=sorted(crimes[C.CRIME_TYPE].unique().tolist()),
         serious_violence=serious_violence,
-        workspace=ws.path,
+        workspace=workspace,
     )
-    result = HotspotResult(hotspots, conc, meta)
-    if store:
-        _store(ws, result)
-    return result
+    return HotspotResult(hotspots, conc, meta)
 
 
 def _store(ws: Workspace, result: HotspotResult) -> None:

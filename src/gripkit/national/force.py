@@ -1,7 +1,13 @@
 """One force's national-table row: serious-violence harm, trend, hotspots, concentration, areas.
 
-:func:`summarise_force` runs in a worker process of :func:`gripkit.national.run_national` (it
-opens the workspace read-only) or in-process for in-memory workspaces.
+:func:`read_forces` reads the workspace once for all the forces to compute, in two queries: crimes
+counted per force, month and crime type (each force's windows, and its serious-violence crimes per
+type in the window before), then every force's serious-violence crimes of its last window, only
+the columns needed, through Arrow (text columns as categoricals). :func:`summarise_data` computes
+each row from the force's own :class:`ForceData` (grid and LSOA hotspots through
+:func:`gripkit.hotspots.find.hotspots_from_crimes`, the body of ``find_hotspots``), in-process or
+in a worker process that receives the data and never opens the workspace.
+:func:`summarise_force` does both for one force.
 """
 
 from __future__ import annotations
@@ -10,21 +16,27 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.harm import apply_harm, load_harm_table
-from gripkit.hotspots.find import find_hotspots, select_crimes
+from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
+from gripkit.hotspots.find import hotspots_from_crimes, no_crimes_message
+from gripkit.hotspots.methods import MethodSpec
 from gripkit.hotspots.select import candidate_areas
+from gripkit.units.build import UnitSpec
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
 
 #: Share of units whose harm share is reported (the issue's "top 5% of units").
 TOP_SHARE = 0.05
+#: Columns of the crimes a force row is computed from.
+COLUMNS: tuple[str, ...] = (C.MONTH, C.CRIME_TYPE, C.X, C.Y, C.LSOA_CODE, C.FORCE)
 
 
 @dataclass(frozen=True)
@@ -61,60 +73,181 @@ class NationalParams:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
 
 
-def _windows(ws: Workspace, force: str, months: int) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, bool]:
-    row = ws.con.execute("SELECT min(month), max(month) FROM crimes WHERE force = ?", [force]).fetchone()
-    if not row or row[1] is None:
-        raise InputError(f"no crimes for force {force!r} in workspace {ws.path}; ingest its files first.")
-    have, last = pd.Timestamp(row[0]), pd.Timestamp(row[1])
-    first = last - pd.DateOffset(months=months - 1)
-    before = first - pd.DateOffset(months=months)
-    return before, first, last, bool(have <= before)
+@dataclass(frozen=True)
+class ForceWindow:
+    """A force's window: its last ``months`` months ``first``..``last`` and the ``months`` before.
+
+    ``covered`` is True when the workspace holds the force's crimes from ``before`` on (so the
+    previous window is complete and the trend can be computed).
+    """
+
+    before: pd.Timestamp
+    first: pd.Timestamp
+    last: pd.Timestamp
+    covered: bool
+
+    @property
+    def label(self) -> str:
+        """``"YYYY-MM to YYYY-MM"`` of the last window."""
+        return f"{self.first:%Y-%m} to {self.last:%Y-%m}"
 
 
-def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[str, Any]:
-    """The national-table row of one force (JSON-safe), computed from the workspace.
+@dataclass(frozen=True)
+class ForceData:
+    """What a force's row is computed from; picklable, for worker processes.
 
-    Columns: ``force, window, sv_crimes, sv_harm, sv_harm_previous, trend`` (harm ratio of the
-    last window to the one before; None when the workspace does not cover both),
-    ``grid_top5_share`` and ``lsoa_top5_share`` (share of harm in the top 5% of units),
-    ``grid_cell_m``, ``grid_units``, ``lsoa_units``, ``lsoa_polygons`` (``bundled`` or ``codes``:
-    LSOA codes as published, without polygons), ``patrol_areas``, ``patrol_area_harm_share``,
-    ``seconds`` and ``note``.
+    Attributes
+    ----------
+    force, window
+        The force and its windows.
+    crimes
+        Its serious-violence crimes of the last window (columns :data:`COLUMNS`; ``crime_type``,
+        ``lsoa_code`` and ``force`` categorical), in workspace order (source file, then row, as
+        :meth:`gripkit.Workspace.crimes`).
+    previous
+        Its serious-violence crimes per crime type in the window before (``before`` up to
+        ``first``), e.g. ``{"Robbery": 41, ...}``.
+    """
+
+    force: str
+    window: ForceWindow
+    crimes: pd.DataFrame
+    previous: dict[str, int]
+
+
+def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, ForceData]:
+    """:class:`ForceData` of every force in ``forces``, in two queries whatever their number.
+
+    The first counts crimes per force, month and crime type (each force's window runs from its
+    last month of crimes of any type; the counts give its serious-violence crimes per type in the
+    window before); the second reads the serious-violence crimes of every force's last window,
+    only the columns :data:`COLUMNS`, through Arrow.
 
     Examples
     --------
-    >>> from gripkit import Workspace, datasets
+    >>> from gripkit import datasets
+    >>> from gripkit.ingest import ingest
+    >>> ws = Workspace(":memory:")
+    >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)  # 2023-05 and 2023-06
+    >>> data = read_forces(ws, ["Bedfordshire"], 1)["Bedfordshire"]
+    >>> data.window.label, data.window.covered, list(data.crimes.columns)
+    ('2023-06 to 2023-06', True, ['month', 'crime_type', 'x', 'y', 'lsoa_code', 'force'])
+    >>> sorted(data.crimes["crime_type"].unique())
+    ['Possession of weapons', 'Robbery', 'Violence and sexual offences']
+    >>> data.previous["Robbery"] == len(ws.crimes(crime_types=["Robbery"], months=("2023-05", "2023-05")))
+    True
+    """
+    counts = ws.con.execute(  # every force: as quick as filtering them in SQL first
+        "SELECT force, month, crime_type, count(*) AS n FROM crimes WHERE month IS NOT NULL GROUP BY ALL"
+    ).df()
+    counts = counts[counts["force"].isin(forces)].assign(month=lambda c: pd.to_datetime(c["month"]))
+    span = {
+        str(force): (pd.Timestamp(have), pd.Timestamp(last))
+        for force, have, last in counts.groupby("force")["month"].agg(["min", "max"]).itertuples()
+    }
+    missing = [f for f in forces if f not in span]
+    if missing:
+        raise InputError(
+            f"no crimes for force {missing[0]!r} in workspace {ws.path}; ingest its files first."
+        )
+    types = sorted(serious_violence_types())
+    windows, previous = {}, {}
+    for force in forces:
+        have, last = span[force]
+        first = last - pd.DateOffset(months=months - 1)
+        before = first - pd.DateOffset(months=months)
+        windows[force] = ForceWindow(before, first, last, bool(have <= before))
+        own = counts[(counts["force"] == force) & (counts["month"] >= before) & (counts["month"] < first)
+                     & counts["crime_type"].isin(types)]
+        previous[force] = {str(t): int(n) for t, n in own.groupby("crime_type")["n"].sum().items()}
+    values = ", ".join("(?, ?, ?::DATE, ?::DATE)" for _ in forces)
+    params: list[Any] = [types]
+    for k, force in enumerate(forces):
+        params += [k, force, windows[force].first.date(), windows[force].last.date()]
+    table = ws.con.sql(
+        "SELECT w.k, c.month::TIMESTAMP AS month, "
+        "list_position(?::VARCHAR[], c.crime_type)::TINYINT - 1 AS crime_type, "  # index into types
+        f"c.x, c.y, c.lsoa_code FROM crimes c JOIN (VALUES {values}) w(k, force, first, last) "
+        f"ON c.force = w.force WHERE c.crime_type IN ({', '.join('?' for _ in types)}) "
+        "AND c.month BETWEEN w.first AND w.last ORDER BY w.k, c.source_id, c.source_row",
+        params=[*params, *types],
+    ).to_arrow_table()
+    ends = np.searchsorted(table.column("k").to_numpy(), np.arange(len(forces) + 1))
+    return {
+        force: ForceData(
+            force, windows[force], _frame(table.slice(ends[k], ends[k + 1] - ends[k]), types, force),
+            previous[force],
+        )
+        for k, force in enumerate(forces)
+    }
+
+
+def _frame(part: pa.Table, types: list[str], force: str) -> pd.DataFrame:
+    """One force's crimes as pandas, text columns as categoricals of the force's own values."""
+    lsoa = part.column(C.LSOA_CODE).combine_chunks().dictionary_encode()
+    n = part.num_rows
+    type_codes = part.column(C.CRIME_TYPE).to_numpy()
+    return pd.DataFrame({
+        C.MONTH: part.column(C.MONTH).to_pandas(),
+        C.CRIME_TYPE: pd.Categorical.from_codes(type_codes, dtype=pd.CategoricalDtype(types)),
+        C.X: part.column(C.X).to_numpy(),
+        C.Y: part.column(C.Y).to_numpy(),
+        C.LSOA_CODE: pa.chunked_array([lsoa], type=lsoa.type).to_pandas() if n else pd.Series(dtype=object),
+        C.FORCE: pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), dtype=pd.CategoricalDtype([force])),
+    })
+
+
+def summarise_data(
+    data: ForceData,
+    params: NationalParams,
+    *,
+    workspace: str = "",
+    table: HarmTable | Literal["load"] | None = "load",
+) -> dict[str, Any]:
+    """The national-table row of one force from its :class:`ForceData` (see :func:`summarise_force`).
+
+    ``workspace`` only names the source in notes; ``table`` is ``params.harm`` already loaded
+    (``"load"``: load it here).
+
+    Examples
+    --------
+    >>> from gripkit import datasets
     >>> from gripkit.ingest import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)
-    >>> row = summarise_force(ws, "Bedfordshire", NationalParams(months=1, cell_size=500))
-    >>> row["force"], row["trend"] is not None, 0 < row["grid_top5_share"] <= 1
-    ('Bedfordshire', True, True)
+    >>> data = read_forces(ws, ["Bedfordshire"], 1)["Bedfordshire"]
+    >>> row = summarise_data(data, NationalParams(months=1, cell_size=500))
+    >>> row["window"], row["sv_crimes"] == len(data.crimes), row["patrol_areas"]
+    ('2023-06 to 2023-06', True, 20)
     """
     started = time.perf_counter()
-    before, first, last, covered = _windows(ws, force, params.months)
-    table = load_harm_table(params.harm)
-    row: dict[str, Any] = {"force": force, "window": f"{first:%Y-%m} to {last:%Y-%m}", "note": None}
-    try:
-        crimes = select_crimes(ws, serious_violence=True, force=force, months=(before.date(), last.date()))
-    except InputError:
-        crimes = pd.DataFrame(columns=[C.MONTH, C.CRIME_TYPE])
+    if table == "load":
+        table = load_harm_table(params.harm)
+    crimes, window = data.crimes, data.window
+    row: dict[str, Any] = {"force": data.force, "window": window.label, "note": None}
     harm = apply_harm(crimes, table) if len(crimes) else pd.Series(dtype=float)
-    month = pd.to_datetime(crimes[C.MONTH])
-    recent = (month >= first).to_numpy()
+    types = sorted(data.previous)
+    weights = apply_harm(pd.DataFrame({C.CRIME_TYPE: pd.Series(types, dtype=object)}), table).tolist()
     row.update(
-        sv_crimes=int(recent.sum()),
-        sv_harm=float(harm[recent].sum()),
-        sv_harm_previous=float(harm[~recent].sum()) if covered else None,
+        sv_crimes=len(crimes),
+        sv_harm=float(harm.sum()),
+        # the same sum, by crime type (count x weight: exact for weights in quarters, as CCHI's)
+        sv_harm_previous=float(sum(data.previous[t] * w for t, w in zip(types, weights, strict=True)))
+        if window.covered else None,
     )
     previous = row["sv_harm_previous"]
     row["trend"] = row["sv_harm"] / previous if previous else None
-    window = (first.date(), last.date())
     try:
-        grid = find_hotspots(ws, unit="grid", cell_size=params.cell_size, serious_violence=True,
-                             months=window, harm=params.harm, force=force, store=False)
-        lsoa = find_hotspots(ws, unit="lsoa", serious_violence=True, months=window, harm=params.harm,
-                             force=force, store=False)
+        if crimes.empty:
+            sv = sorted(serious_violence_types())
+            raise InputError(
+                no_crimes_message(workspace, sv, (window.first.date(), window.last.date()), data.force)
+            )
+        method = MethodSpec()
+        grid = hotspots_from_crimes(crimes, UnitSpec("grid", cell_size=params.cell_size), method, table,
+                                    serious_violence=True, workspace=workspace)
+        lsoa = hotspots_from_crimes(crimes, UnitSpec("lsoa"), method, table, serious_violence=True,
+                                    workspace=workspace)
     except InputError as exc:  # e.g. no serious violence in the window
         row.update(grid_top5_share=None, lsoa_top5_share=None, grid_cell_m=None, grid_units=0,
                    lsoa_units=0, lsoa_polygons=None, patrol_areas=0, patrol_area_harm_share=None,
@@ -137,8 +270,24 @@ def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[s
     return row
 
 
-def summarise_in_worker(path: str, force: str, params: NationalParams) -> dict[str, Any]:
-    """:func:`summarise_force` on a read-only workspace file (the process-pool entry point)."""
-    logging.getLogger("gripkit").setLevel(logging.WARNING)
-    with Workspace(path, read_only=True) as ws:
-        return summarise_force(ws, force, params)
+def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[str, Any]:
+    """The national-table row of one force (JSON-safe), computed from the workspace.
+
+    Columns: ``force, window, sv_crimes, sv_harm, sv_harm_previous, trend`` (harm ratio of the
+    last window to the one before; None when the workspace does not cover both),
+    ``grid_top5_share`` and ``lsoa_top5_share`` (share of harm in the top 5% of units),
+    ``grid_cell_m``, ``grid_units``, ``lsoa_units``, ``lsoa_polygons`` (``bundled`` or ``codes``:
+    LSOA codes as published, without polygons), ``patrol_areas``, ``patrol_area_harm_share``,
+    ``seconds`` and ``note``.
+
+    Examples
+    --------
+    >>> from gripkit import Workspace, datasets
+    >>> from gripkit.ingest import ingest
+    >>> ws = Workspace(":memory:")
+    >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)
+    >>> row = summarise_force(ws, "Bedfordshire", NationalParams(months=1, cell_size=500))
+    >>> row["force"], row["trend"] is not None, 0 < row["grid_top5_share"] <= 1
+    ('Bedfordshire', True, True)
+    """
+    return summarise_data(read_forces(ws, [force], params.months)[force], params, workspace=ws.path)

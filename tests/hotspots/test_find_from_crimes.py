@@ -1,0 +1,56 @@
+"""``find_hotspots`` is ``select_crimes`` then ``hotspots_from_crimes``; the national run's frames
+(categorical text columns, only the needed columns) give the same hotspots as the workspace's.
+
+Real data: the bundled Bedfordshire months (gripkit.datasets).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gripkit import Workspace, datasets
+from gripkit.errors import InputError
+from gripkit.harm import load_harm_table
+from gripkit.hotspots.find import find_hotspots, hotspots_from_crimes, select_crimes
+from gripkit.hotspots.methods import MethodSpec
+from gripkit.ingest import ingest
+from gripkit.national.force import read_forces
+from gripkit.units.build import UnitSpec
+
+
+@pytest.fixture(scope="module")
+def ws() -> Workspace:
+    workspace = Workspace(":memory:")
+    ingest(datasets.bedfordshire_street_files()[:3], workspace)  # 2023-05 to 2023-07
+    return workspace
+
+
+@pytest.mark.parametrize("unit", ["grid", "lsoa"])
+def test_find_hotspots_is_hotspots_from_selected_crimes(ws: Workspace, unit: str) -> None:
+    found = find_hotspots(ws, unit=unit, cell_size=400, serious_violence=True, harm="ons_css", store=False)
+    crimes = select_crimes(ws, serious_violence=True)
+    before = crimes.copy()
+    direct = hotspots_from_crimes(crimes, UnitSpec(unit, cell_size=400), MethodSpec(),
+                                  load_harm_table("ons_css"), serious_violence=True, workspace=ws.path)
+    pd.testing.assert_frame_equal(direct.hotspots, found.hotspots)
+    assert direct.meta == found.meta and direct.concentration.to_dict() == found.concentration.to_dict()
+    pd.testing.assert_frame_equal(crimes, before)  # the caller's frame is not modified
+
+
+@pytest.mark.parametrize("unit", ["grid", "lsoa"])
+def test_national_frames_give_the_same_hotspots(ws: Workspace, unit: str) -> None:
+    data = read_forces(ws, ["Bedfordshire"], 2)["Bedfordshire"]  # window 2023-06..2023-07
+    assert set(data.crimes.dtypes.astype(str)) >= {"category"}
+    found = find_hotspots(ws, unit=unit, serious_violence=True, months=("2023-06", "2023-07"),
+                          force="Bedfordshire", store=False)
+    direct = hotspots_from_crimes(data.crimes, UnitSpec(unit), MethodSpec(), load_harm_table("cchi"),
+                                  serious_violence=True, workspace=ws.path)
+    pd.testing.assert_frame_equal(direct.hotspots, found.hotspots)
+    assert direct.meta == found.meta
+
+
+def test_no_crimes_is_an_error() -> None:
+    with pytest.raises(InputError, match="'crimes' has no rows"):
+        hotspots_from_crimes(pd.DataFrame(columns=["month", "crime_type", "x", "y"]), UnitSpec("grid"),
+                             MethodSpec(), None)

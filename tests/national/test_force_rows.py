@@ -1,0 +1,178 @@
+"""The per-force stage reads the workspace once and computes each row from the force's own frame.
+
+Its rows must equal those of the slow path it replaced: per force, a 24-month
+``select_crimes`` query, then one ``find_hotspots`` query and computation per unit kind.
+:func:`_slow_row` below is that path, kept verbatim from ``summarise_force`` as it was before
+(gripkit commit ba7b12e), as the reference every expected number here comes from. Inputs are real:
+the bundled Bedfordshire months and the multi-force replica of real months (see conftest).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from gripkit import Workspace, datasets
+from gripkit import columns as C
+from gripkit.errors import InputError
+from gripkit.harm import apply_harm, load_harm_table
+from gripkit.hotspots.find import find_hotspots, select_crimes
+from gripkit.hotspots.select import candidate_areas
+from gripkit.ingest import ingest
+from gripkit.national import NationalParams, run_national, summarise_force
+from gripkit.national import run as national_run
+from gripkit.national.force import TOP_SHARE, read_forces
+
+from .conftest import FORCES
+
+PARAMS = NationalParams(months=2, cell_size=250.0, n_areas=5)
+
+
+def _slow_row(ws: Workspace, force: str, params: NationalParams) -> dict[str, Any]:
+    """The row as the slow path computed it (three queries and two ``find_hotspots`` per force)."""
+    started = time.perf_counter()
+    row = ws.con.execute("SELECT min(month), max(month) FROM crimes WHERE force = ?", [force]).fetchone()
+    assert row is not None
+    have, last = pd.Timestamp(row[0]), pd.Timestamp(row[1])
+    first = last - pd.DateOffset(months=params.months - 1)
+    before = first - pd.DateOffset(months=params.months)
+    covered = bool(have <= before)
+    table = load_harm_table(params.harm)
+    out: dict[str, Any] = {"force": force, "window": f"{first:%Y-%m} to {last:%Y-%m}", "note": None}
+    try:
+        crimes = select_crimes(ws, serious_violence=True, force=force, months=(before.date(), last.date()))
+    except InputError:
+        crimes = pd.DataFrame(columns=[C.MONTH, C.CRIME_TYPE])
+    harm = apply_harm(crimes, table) if len(crimes) else pd.Series(dtype=float)
+    recent = (pd.to_datetime(crimes[C.MONTH]) >= first).to_numpy()
+    out.update(
+        sv_crimes=int(recent.sum()),
+        sv_harm=float(harm[recent].sum()),
+        sv_harm_previous=float(harm[~recent].sum()) if covered else None,
+    )
+    previous = out["sv_harm_previous"]
+    out["trend"] = out["sv_harm"] / previous if previous else None
+    window = (first.date(), last.date())
+    try:
+        grid = find_hotspots(ws, unit="grid", cell_size=params.cell_size, serious_violence=True,
+                             months=window, harm=params.harm, force=force, store=False)
+        lsoa = find_hotspots(ws, unit="lsoa", serious_violence=True, months=window, harm=params.harm,
+                             force=force, store=False)
+    except InputError as exc:
+        out.update(grid_top5_share=None, lsoa_top5_share=None, grid_cell_m=None, grid_units=0,
+                   lsoa_units=0, lsoa_polygons=None, patrol_areas=0, patrol_area_harm_share=None,
+                   note=str(exc), seconds=time.perf_counter() - started)
+        return out
+    areas = candidate_areas(grid.hotspots, None, n=params.n_areas)
+    out.update(
+        grid_top5_share=float(grid.concentration.top_unit_share[TOP_SHARE]),
+        lsoa_top5_share=float(lsoa.concentration.top_unit_share[TOP_SHARE]),
+        grid_cell_m=grid.meta.get("cell_size_m"),
+        grid_units=int(grid.concentration.n_units),
+        lsoa_units=int(lsoa.concentration.n_units),
+        lsoa_polygons="bundled" if lsoa.meta.get("boundaries") == "bundled" else "codes",
+        patrol_areas=len(areas),
+        patrol_area_harm_share=float(areas[C.SHARE_OF_HARM].sum()) if len(areas) else 0.0,
+        seconds=time.perf_counter() - started,
+    )
+    if out["lsoa_polygons"] == "codes":
+        out["note"] = "LSOA units by code only (no bundled polygons for this force)"
+    return out
+
+
+def _without(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The row without its timing (and ``keys``), table gaps (NaN) read as the rows' None."""
+    return {k: (None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+            for k, v in row.items() if k not in ("seconds", "reused", *keys)}
+
+
+@pytest.fixture(scope="module")
+def bedfordshire() -> Workspace:
+    """The 12 bundled real Bedfordshire months (2023-05 to 2024-04) in a workspace."""
+    ws = Workspace(":memory:")
+    ingest(datasets.bedfordshire_street_files(), ws)
+    return ws
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        NationalParams(months=6),  # Chainey cell size, bundled LSOA polygons, trend over 2 x 6 months
+        NationalParams(months=12, cell_size=300.0, n_areas=5),  # 12 months held: no previous window
+        NationalParams(months=1, harm="ons_css", n_areas=40),
+    ],
+)
+def test_bundled_bedfordshire_row_equals_slow_path(bedfordshire: Workspace, params: NationalParams) -> None:
+    fast = summarise_force(bedfordshire, "Bedfordshire", params)
+    slow = _slow_row(bedfordshire, "Bedfordshire", params)
+    # the previous window's harm is summed by crime type (count x weight) instead of crime by
+    # crime: exact for CCHI's weights (multiples of 0.25), within rounding for ONS CSS (709.3, ...)
+    assert fast["sv_harm_previous"] == pytest.approx(slow["sv_harm_previous"], rel=1e-12)
+    assert fast["trend"] == pytest.approx(slow["trend"], rel=1e-12)
+    assert _without(fast, "sv_harm_previous", "trend") == _without(slow, "sv_harm_previous", "trend")
+    if params.harm == "cchi":
+        assert fast == {**slow, "seconds": fast["seconds"]}
+    assert fast["lsoa_polygons"] == "bundled" and fast["grid_units"] > 0
+
+
+def test_replica_rows_equal_slow_path(tmp_path: Path, national_input: Path) -> None:
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        table = run_national([national_input], ws, tmp_path / "out", params=PARAMS, workers=1).table
+        assert table["force"].tolist() == FORCES
+        for row in table.to_dict("records"):
+            slow = _slow_row(ws, row["force"], PARAMS)
+            assert _without(row) == _without(slow)
+
+
+def test_force_without_serious_violence_in_window(tmp_path: Path, national_input: Path) -> None:
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ingest([national_input], ws)
+        # Cleveland keeps its other crimes of 2023-04, so its window still ends in 2023-04
+        ws.con.execute(
+            "DELETE FROM crimes WHERE force = 'Cleveland' AND month = DATE '2023-04-01' AND crime_type IN "
+            "('Violence and sexual offences', 'Robbery', 'Possession of weapons')"
+        )
+        params = NationalParams(months=1, cell_size=250.0, n_areas=5)
+        table = run_national([], ws, tmp_path / "out", params=params, workers=1).table.set_index("force")
+        row = {"force": "Cleveland", **table.loc["Cleveland"].to_dict()}
+        slow = _slow_row(ws, "Cleveland", params)
+        assert slow["sv_crimes"] == 0 and slow["grid_units"] == 0  # the case under test
+        assert "no crimes in workspace" in slow["note"]
+        assert _without(row) == _without(slow)
+
+
+def test_read_forces_counts_match_sql(tmp_path: Path, national_input: Path) -> None:
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ingest([national_input], ws)
+        data = read_forces(ws, FORCES, 2)
+        sv = "('Violence and sexual offences', 'Robbery', 'Possession of weapons')"
+        for force in FORCES:
+            window = data[force].window
+            # the replica holds 2023-01..2023-04: window 2023-03..04, the one before 2023-01..02
+            assert (window.label, window.covered) == ("2023-03 to 2023-04", True)
+            row = ws.con.execute(
+                f"SELECT count(*) FROM crimes WHERE force = ? AND crime_type IN {sv} "
+                "AND month BETWEEN DATE '2023-03-01' AND DATE '2023-04-01'", [force]
+            ).fetchone()
+            assert row is not None and len(data[force].crimes) == row[0]
+            before = dict(ws.con.execute(
+                f"SELECT crime_type, count(*) FROM crimes WHERE force = ? AND crime_type IN {sv} "
+                "AND month BETWEEN DATE '2023-01-01' AND DATE '2023-02-01' GROUP BY 1", [force]
+            ).fetchall())
+            assert data[force].previous == before
+
+
+def test_pool_rows_equal_in_process_rows(
+    tmp_path: Path, national_input: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        serial = run_national([national_input], ws, tmp_path / "a", params=PARAMS, workers=1).table
+        ws.con.execute("DELETE FROM results WHERE kind = 'national_force'")
+        monkeypatch.setattr(national_run, "POOL_MIN_CRIMES", 0)  # below the real threshold: force the pool
+        pooled = run_national([], ws, tmp_path / "b", params=PARAMS, workers=2).table
+    assert pooled["reused"].tolist() == [False] * len(FORCES)
+    pd.testing.assert_frame_equal(pooled.drop(columns="seconds"), serial.drop(columns="seconds"))
