@@ -38,8 +38,9 @@ def national_command(
     harm: Annotated[str, typer.Option(help="Harm table: cchi, ons_css or a CSV path.")] = "cchi",
     cell_size: Annotated[float | None, typer.Option(help="Grid cell side, metres (default: auto).")] = None,
     areas: Annotated[int, typer.Option(help="Most proposed patrol areas per force.")] = 20,
-    workers: Annotated[int | None, typer.Option(help="Processes for per-force work (default: CPUs).")] = None,
-    batch_rows: Annotated[int, typer.Option(help="Rows per ingest transaction.")] = 60_000,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes for the ingest and the per-force work [default: CPUs, for large inputs].")] = None,
+    batch_rows: Annotated[int, typer.Option(help="Rows per ingest transaction.")] = 500_000,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:

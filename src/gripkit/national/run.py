@@ -146,7 +146,7 @@ def run_national(
     pot: float | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
-    batch_rows: int = 60_000,
+    batch_rows: int = 500_000,
 ) -> NationalResult:
     """Ingest ``paths`` and build the national table, map and (with ``pot``) allocation.
 
@@ -165,7 +165,9 @@ def run_national(
         Pounds to split across forces in proportion to the table's serious-violence harm (each
         force's last ``params.months`` months), to the penny (:func:`gripkit.allocate.split_pot`).
     workers
-        Most processes for the per-force work (default: CPU count); a pool is started only when
+        Worker processes of the ingest (None: the CPU count for inputs of 128 MB or more, see
+        :func:`gripkit.ingest.ingest`) and most processes for the per-force work (default: CPU
+        count); a per-force pool is started only when
         the forces to compute hold at least :data:`POOL_MIN_CRIMES` crimes in their windows, as
         starting one costs more than it saves below that.
     progress, batch_rows
@@ -192,7 +194,7 @@ def run_national(
     started = time.perf_counter()
     todo_paths = list(paths)
     if todo_paths:
-        result.ingest = ingest(todo_paths, ws, progress=progress, batch_rows=batch_rows)
+        result.ingest = ingest(todo_paths, ws, progress=progress, batch_rows=batch_rows, workers=workers)
     result.seconds["ingest"] = time.perf_counter() - started
     started = time.perf_counter()
     keys = force_keys(ws, params, table.sha256 if table else None)
