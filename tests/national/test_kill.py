@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,11 @@ def _command(folder: Path, ws: Path, out: Path) -> list[str]:
             "--batch-rows", "5000", "--json"]
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").glob("*")
+            for c in (task / "children").read_text().split()]
+
+
 def _checksums(path: Path) -> dict[str, tuple[int, int]]:
     with Workspace(path, read_only=True) as ws:
         out = {}
@@ -73,8 +79,14 @@ def test_sigkill_mid_ingest_then_rerun_equals_clean_run(tmp_path: Path, national
         done, total = map(int, line.split())
         if done >= total - 3:
             break
+    workers = _children(proc.pid)  # the ingest's worker process (workers=1)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL, "the run finished before it could be killed"
+    assert workers, "the national ingest ran without a worker process"
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "a worker outlived the killed run"
     partial = _checksums(killed)
     assert 0 < partial["sources"][0] < _checksums(clean)["sources"][0]  # killed mid-ingest
     assert not (tmp_path / "out-killed" / "national.csv").exists()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -99,6 +101,17 @@ def _restored(item: Loaded, spilled: Spilled | None) -> Loaded:
     return item
 
 
+def exit_with_parent(parent: int) -> None:
+    """Worker initializer: exit when ``parent`` dies (a killed ingest leaves no worker behind)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="gripkit-parent-watch").start()
+
+
 def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
            workers: int, ahead_bytes: int = 256 * 1024 * 1024) -> Iterator[Loaded]:
     """Loaded and checked files, in input order, from ``workers`` spawned processes.
@@ -109,7 +122,8 @@ def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozens
     context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
     chunks = [files[i: i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
     with tempfile.TemporaryDirectory(prefix="gripkit-ingest-") as folder, \
-            ProcessPoolExecutor(workers, mp_context=context) as pool:
+            ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with_parent,
+                                initargs=(os.getpid(),)) as pool:
         ahead: deque[tuple[int, Future[list[tuple[Loaded, Spilled | None]]]]] = deque()
         todo = iter(chunks)
         in_flight = 0

@@ -29,6 +29,7 @@ from gripkit.errors import InputError
 from gripkit.harm import HarmTable, load_harm_table
 from gripkit.ingest import IngestReport, ingest
 from gripkit.ingest.run import Progress
+from gripkit.ingest.staged import exit_with_parent
 from gripkit.national.force import NationalParams, read_forces, summarise_data
 from gripkit.national.output import check_output_dir, write_map, write_table
 from gripkit.workspace import Workspace
@@ -130,7 +131,8 @@ def _compute(
         with _gc_paused():
             return {f: summarise_data(data[f], params, workspace=ws.path, table=table) for f in forces}
     context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
-    with ProcessPoolExecutor(min(workers, len(forces)), mp_context=context) as pool:
+    with ProcessPoolExecutor(min(workers, len(forces)), mp_context=context, initializer=exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {
             f: pool.submit(summarise_data, data[f], params, workspace=ws.path, table=table) for f in forces
         }
