@@ -24,11 +24,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 
+from gripkit.ingest import staged
 from gripkit.ingest.discover import InputFile, discover
 from gripkit.ingest.generic import ColumnMapping
 from gripkit.ingest.load import Loaded, Pending, check, load
 from gripkit.ingest.report import IngestReport
-from gripkit.ingest.staged import PROCESS_THRESHOLD_BYTES, staged
 from gripkit.ingest.writer import Writer
 from gripkit.workspace import Workspace
 
@@ -57,15 +57,21 @@ def _threaded(
 
 
 def choose_workers(files: list[InputFile], workspace: Workspace, workers: int | None) -> int:
-    """Worker processes to use: ``workers`` if given, else the CPU count for a large input into a
-    file workspace (>= :data:`~gripkit.ingest.staged.PROCESS_THRESHOLD_BYTES`), else 0 (threads)."""
+    """Worker processes to read ``files`` with (0: threads in this process).
+
+    ``workers`` if given, for inputs of :data:`~gripkit.ingest.staged.MIN_PROCESS_BYTES` or more
+    (below that starting processes costs more than it saves); None: the CPU count for inputs of
+    :data:`~gripkit.ingest.staged.PROCESS_THRESHOLD_BYTES` or more into a workspace file
+    (announced), else 0.
+    """
+    size = sum(f.size for f in files)
     if workers is not None:
-        return max(0, workers)
-    if workspace.path == ":memory:" or sum(f.size for f in files) < PROCESS_THRESHOLD_BYTES:
+        return max(0, workers) if size >= staged.MIN_PROCESS_BYTES else 0
+    if workspace.path == ":memory:" or size < staged.PROCESS_THRESHOLD_BYTES:
         return 0
     chosen = os.cpu_count() or 1
     log.info("ingest: %d files, %.0f MB: parsing and checking in %d worker processes (--workers to change)",
-             len(files), sum(f.size for f in files) / 1e6, chosen)
+             len(files), size / 1e6, chosen)
     return chosen
 
 
@@ -95,8 +101,9 @@ def ingest(
     progress
         Called as ``progress(done, total, name)`` after each file.
     workers
-        Worker processes for parsing and checking (0: threads in this process). None chooses:
-        processes for inputs of 128 MB or more into a workspace file (announced), else threads.
+        Worker processes for parsing and checking (0: threads in this process), used for inputs of
+        32 MB or more. None chooses: processes for inputs of 128 MB or more into a workspace file
+        (announced), else threads.
     rehash
         Read and hash every file. By default a file whose path and stamp (size and modification
         time, or a zip member's size and CRC-32) match an ingested one is skipped unread.
@@ -118,7 +125,9 @@ def ingest(
     if not rehash:
         files = _skip_unchanged(files, writer, report)
     processes = choose_workers(files, workspace, workers)
-    source = staged(files, mapping, known, processes) if processes else _threaded(files, mapping, known)
+    source = (
+        staged.staged(files, mapping, known, processes) if processes else _threaded(files, mapping, known)
+    )
     batch: list[Pending] = []
     seen: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=1) as store:

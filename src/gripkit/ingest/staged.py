@@ -36,6 +36,9 @@ from gripkit.ingest.records import FileResult
 FILES_PER_TASK = 4
 #: Input size from which :func:`gripkit.ingest.ingest` uses worker processes by default.
 PROCESS_THRESHOLD_BYTES = 128 * 1024 * 1024
+#: Input size below which even an explicit ``workers`` count reads in threads: starting workers
+#: (spawn, imports) costs ~2 s on 2 cores, what threads take to parse ~30 MB.
+MIN_PROCESS_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
