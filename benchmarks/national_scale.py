@@ -134,7 +134,7 @@ def replica(
     return manifest
 
 
-def run(ws_path: Path, paths: list[Path], out: Path, workers: int) -> NationalResult:
+def run(ws_path: Path, paths: list[Path], out: Path, workers: int | None) -> NationalResult:
     with Workspace(ws_path) as ws:
         return run_national(paths, ws, out, params=NationalParams(months=12), pot=4_000_000, workers=workers)
 
@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=28)
     parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--forces", type=int, default=43)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="default: gripkit's own choice")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "gripkit-national")
     args = parser.parse_args()
     work = args.workdir

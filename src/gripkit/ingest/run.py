@@ -102,7 +102,7 @@ def ingest(
         Called as ``progress(done, total, name)`` after each file.
     workers
         Worker processes for parsing and checking (0: threads in this process), used for inputs of
-        32 MB or more. None chooses: processes for inputs of 128 MB or more into a workspace file
+        32 MB or more. None chooses: processes for inputs of 512 MB or more into a workspace file
         (announced), else threads.
     rehash
         Read and hash every file. By default a file whose path and stamp (size and modification

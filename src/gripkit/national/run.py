@@ -167,7 +167,7 @@ def run_national(
         Pounds to split across forces in proportion to the table's serious-violence harm (each
         force's last ``params.months`` months), to the penny (:func:`gripkit.allocate.split_pot`).
     workers
-        Worker processes of the ingest (None: the CPU count for inputs of 128 MB or more, see
+        Worker processes of the ingest (None: the CPU count for inputs of 512 MB or more, see
         :func:`gripkit.ingest.ingest`) and most processes for the per-force work (default: CPU
         count); a per-force pool is started only when
         the forces to compute hold at least :data:`POOL_MIN_CRIMES` crimes in their windows, as
