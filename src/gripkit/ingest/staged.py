@@ -109,8 +109,17 @@ def _restored(item: Loaded, spilled: Spilled | None) -> Loaded:
 def exit_with_parent(parent: int) -> None:
     """Worker initializer: exit when ``parent`` dies (a killed ingest leaves no worker behind)."""
 
+    def alive() -> bool:
+        try:
+            os.kill(parent, 0)  # the parent may not be ours (a fork server's child): ask by pid
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
     def watch() -> None:
-        while os.getppid() == parent:
+        while alive():
             time.sleep(0.5)
         os._exit(1)
 
