@@ -52,7 +52,8 @@ def _folder(path: str) -> Path:
     return Path(f"{path}.waiting")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True when a process ``pid`` exists (ours or not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -70,7 +71,7 @@ def waiting(path: str) -> bool:
     found = False
     for marker in folder.iterdir():
         pid = marker.name.split("-", 1)[0]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             found = True
         else:
             marker.unlink(missing_ok=True)

@@ -18,10 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
+from functools import partial
 from pathlib import Path
 
 from gripkit.ingest import staged
@@ -44,16 +43,7 @@ def _threaded(
 ) -> Iterator[Loaded]:
     """Loaded (parsed, not yet checked) files in input order, read ahead by worker threads."""
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        ahead: deque[Future[Loaded]] = deque()
-        todo = iter(files)
-        for file in islice(todo, _PREFETCH):
-            ahead.append(pool.submit(load, file, mapping, known))
-        while ahead:
-            loaded = ahead.popleft().result()
-            nxt = next(todo, None)
-            if nxt is not None:
-                ahead.append(pool.submit(load, nxt, mapping, known))
-            yield loaded
+        yield from staged.in_order(pool, partial(load, mapping=mapping, known=known), files, ahead=_PREFETCH)
 
 
 def choose_workers(files: list[InputFile], workspace: Workspace, workers: int | None) -> int:

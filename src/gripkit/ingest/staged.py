@@ -18,11 +18,13 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -31,9 +33,12 @@ from gripkit.ingest.discover import InputFile
 from gripkit.ingest.generic import ColumnMapping
 from gripkit.ingest.load import Loaded, check, load
 from gripkit.ingest.records import FileResult
+from gripkit.locking import pid_alive
 
 #: Files per worker task (police.uk force-month files hold ~2k-30k rows each).
 FILES_PER_TASK = 4
+T = TypeVar("T")
+R = TypeVar("R")
 #: Input size from which :func:`gripkit.ingest.ingest` uses worker processes by default. Measured
 #: on 2 cores: 2.9 GB (18.3M rows) and 0.8 GB: processes ~20% faster than threads; a 280 MB monthly
 #: update of 43 forces: threads 6.2 s, processes 7.7 s (starting workers costs ~2-3 s).
@@ -109,21 +114,43 @@ def _restored(item: Loaded, spilled: Spilled | None) -> Loaded:
 def exit_with_parent(parent: int) -> None:
     """Worker initializer: exit when ``parent`` dies (a killed ingest leaves no worker behind)."""
 
-    def alive() -> bool:
-        try:
-            os.kill(parent, 0)  # the parent may not be ours (a fork server's child): ask by pid
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
     def watch() -> None:
-        while alive():
+        while pid_alive(parent):
             time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="gripkit-parent-watch").start()
+
+
+def in_order(pool: Executor, fn: Callable[[T], R], tasks: Iterable[T], *, ahead: int,
+             size: Callable[[T], int] | None = None, ahead_bytes: int = 0) -> Iterator[R]:
+    """``fn(task)`` for each task, run on ``pool`` and yielded in task order.
+
+    At least ``ahead`` tasks are kept submitted ahead of the consumer, and more while the tasks in
+    flight hold less than ``ahead_bytes`` of input (by ``size``), so the pool keeps working while
+    the consumer is busy (e.g. waiting for a batch to be stored).
+    """
+    queue: deque[tuple[int, Future[R]]] = deque()
+    todo = iter(tasks)
+    in_flight = 0
+
+    def fill() -> None:
+        nonlocal in_flight
+        while len(queue) < ahead or in_flight < ahead_bytes:
+            task = next(todo, None)
+            if task is None:
+                return
+            weight = size(task) if size is not None else 0
+            queue.append((weight, pool.submit(fn, task)))
+            in_flight += weight
+
+    fill()
+    while queue:
+        weight, future = queue.popleft()
+        in_flight -= weight
+        result = future.result()
+        fill()
+        yield result
 
 
 def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
@@ -138,31 +165,14 @@ def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozens
     with tempfile.TemporaryDirectory(prefix="gripkit-ingest-") as folder, \
             ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with_parent,
                                 initargs=(os.getpid(),)) as pool:
-        ahead: deque[tuple[int, Future[list[tuple[Loaded, Spilled | None]]]]] = deque()
-        todo = iter(chunks)
-        in_flight = 0
-
-        def fill() -> None:
-            nonlocal in_flight
-            while len(ahead) < 2 * workers or in_flight < ahead_bytes:
-                chunk = next(todo, None)
-                if chunk is None:
-                    return
-                size = sum(f.size for f in chunk)
-                ahead.append((size, pool.submit(stage, chunk, mapping, known, folder)))
-                in_flight += size
-
-        fill()
-        while ahead:
-            size, future = ahead.popleft()
-            in_flight -= size
-            try:
-                results = future.result()
-            except OSError as exc:  # reading errors are per file (Loaded.error): this is the spill
-                raise WorkspaceError(
-                    f"cannot write ingest staging files in {folder}: {exc}. Set TMPDIR to a folder "
-                    "with free space (about the size of the input) or pass --workers 0."
-                ) from exc
-            fill()
-            for item, spilled in results:
-                yield _restored(item, spilled)
+        task = partial(stage, mapping=mapping, known=known, folder=folder)
+        try:
+            for results in in_order(pool, task, chunks, ahead=2 * workers, ahead_bytes=ahead_bytes,
+                                    size=lambda chunk: sum(f.size for f in chunk)):
+                for item, spilled in results:
+                    yield _restored(item, spilled)
+        except OSError as exc:  # reading errors are per file (Loaded.error): this is the spill
+            raise WorkspaceError(
+                f"cannot write ingest staging files in {folder}: {exc}. Set TMPDIR to a folder "
+                "with free space (about the size of the input) or pass --workers 0."
+            ) from exc
