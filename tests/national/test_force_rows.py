@@ -23,8 +23,7 @@ from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots.find import find_hotspots, select_crimes
 from gripkit.hotspots.select import candidate_areas
 from gripkit.ingest import ingest
-from gripkit.national import NationalParams, run_national, summarise_force
-from gripkit.national import run as national_run
+from gripkit.national import NationalParams, compute, run_national, summarise_force
 from gripkit.national.force import TOP_SHARE, read_forces
 
 from .conftest import FORCES
@@ -166,13 +165,17 @@ def test_read_forces_counts_match_sql(tmp_path: Path, national_input: Path) -> N
             assert data[force].previous == before
 
 
+@pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_pool_rows_equal_in_process_rows(
-    tmp_path: Path, national_input: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, national_input: Path, monkeypatch: pytest.MonkeyPatch, start: str
 ) -> None:
     with Workspace(tmp_path / "ws.duckdb") as ws:
         serial = run_national([national_input], ws, tmp_path / "a", params=PARAMS, workers=1).table
         ws.con.execute("DELETE FROM results WHERE kind = 'national_force'")
-        monkeypatch.setattr(national_run, "POOL_MIN_CRIMES", 0)  # below the real threshold: force the pool
+        # below the real thresholds: force the pool, started either way
+        monkeypatch.setattr(compute, "START_METHOD", start)
+        monkeypatch.setattr(compute, "FORK_MIN_CRIMES", 0)
+        monkeypatch.setattr(compute, "SPAWN_MIN_CRIMES", 0)
         pooled = run_national([], ws, tmp_path / "b", params=PARAMS, workers=2).table
     assert pooled["reused"].tolist() == [False] * len(FORCES)
     pd.testing.assert_frame_equal(pooled.drop(columns="seconds"), serial.drop(columns="seconds"))

@@ -8,30 +8,25 @@ forces whose files changed.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from gripkit.allocate import split_pot
 from gripkit.errors import InputError
-from gripkit.harm import HarmTable, load_harm_table
+from gripkit.harm import load_harm_table
 from gripkit.ingest import IngestReport, ingest
 from gripkit.ingest.run import Progress
-from gripkit.ingest.staged import exit_with_parent
-from gripkit.national.force import NationalParams, read_forces, summarise_data
+from gripkit.national.compute import compute_rows
+from gripkit.national.force import NationalParams
 from gripkit.national.output import check_output_dir, write_map, write_table
 from gripkit.workspace import Workspace
 
@@ -39,12 +34,6 @@ log = logging.getLogger("gripkit")
 RESULT_KIND = "national_force"
 #: Bump when the meaning of a force row changes, so older cached rows are not reused.
 KEY_VERSION = 1
-#: Fewest crimes (in the last windows of the forces to compute) for which the per-force work is
-#: spread over worker processes. Measured on 2 cores: starting a worker (spawn, then importing the
-#: hotspot stack) costs about 3 s, while in-process work costs about 0.1 s per force plus 0.6 us
-#: per crime; on the national replica (43 forces, 17.8M rows, 2.1M crimes in the 12-month windows)
-#: the stage took 6.4-6.9 s in-process against 8.7-13.4 s with 2 workers.
-POOL_MIN_CRIMES = 10_000_000
 
 
 @dataclass
@@ -103,45 +92,6 @@ def cached_rows(ws: Workspace) -> dict[str, dict[str, Any]]:
     return out
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (it is restored, not forced on, afterwards).
-
-    The per-force work allocates about a million short-lived objects (grid cells and their ids),
-    which triggers collections that walk every live object each time; on the national replica
-    (43 forces, 18M rows) they took 1 to 1.5 s of a 5 to 6.5 s stage. The work makes no reference
-    cycles to collect (a collection afterwards finds none).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _compute(
-    ws: Workspace, forces: list[str], params: NationalParams, table: HarmTable | None, workers: int
-) -> dict[str, Any]:
-    """Rows of ``forces``: one read of the workspace, then each force from its own data."""
-    if not forces:
-        return {}
-    data = read_forces(ws, forces, params.months)
-    if workers <= 1 or len(forces) == 1 or sum(len(d.crimes) for d in data.values()) < POOL_MIN_CRIMES:
-        # one BLAS thread: per-force arrays are small, and BLAS threads spinning between calls took
-        # a second core (43 forces, 2 cores: 6.8 s with OpenBLAS's default, 5.4 s with one thread)
-        with _gc_paused(), threadpool_limits(limits=1, user_api="blas"):
-            return {f: summarise_data(data[f], params, workspace=ws.path, table=table) for f in forces}
-    context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
-    with ProcessPoolExecutor(min(workers, len(forces)), mp_context=context, initializer=exit_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        futures = {
-            f: pool.submit(summarise_data, data[f], params, workspace=ws.path, table=table) for f in forces
-        }
-        return {f: fut.result() for f, fut in futures.items()}
-
-
 def run_national(
     paths: Iterable[str | Path],
     ws: Workspace,
@@ -171,10 +121,8 @@ def run_national(
         force's last ``params.months`` months), to the penny (:func:`gripkit.allocate.split_pot`).
     workers
         Worker processes of the ingest (None: the CPU count for inputs of 512 MB or more, see
-        :func:`gripkit.ingest.ingest`) and most processes for the per-force work (default: CPU
-        count); a per-force pool is started only when
-        the forces to compute hold at least :data:`POOL_MIN_CRIMES` crimes in their windows, as
-        starting one costs more than it saves below that.
+        :func:`gripkit.ingest.ingest`) and most processes for the per-force rows (default: CPU
+        count; see :func:`gripkit.national.compute.compute_rows` for when a pool is started).
     progress, batch_rows
         Passed to :func:`gripkit.ingest.ingest` (a progress callback; rows per transaction).
 
@@ -208,7 +156,7 @@ def run_national(
     cache = cached_rows(ws)
     result.reused = [f for f, k in keys.items() if k in cache]
     result.recomputed = [f for f, k in keys.items() if k not in cache]
-    fresh = _compute(ws, result.recomputed, params, table, workers or os.cpu_count() or 1)
+    fresh = compute_rows(ws, result.recomputed, params, table, workers or os.cpu_count() or 1)
     with ws.transaction():
         for force in result.recomputed:
             ws.record_result(
