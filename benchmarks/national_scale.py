@@ -65,10 +65,16 @@ COLUMNS = {
 
 
 class TreeMemory:
-    """Peak of the summed RSS of this process and its descendants, sampled from /proc."""
+    """Peaks of the summed RSS and PSS of this process and its descendants, sampled from /proc.
+
+    RSS counts a page shared by several processes in each of them (an upper bound once workers are
+    forked: a fork child's RSS includes every parent page it can see); PSS divides each shared
+    page among its sharers, so the summed PSS is the tree's real footprint.
+    """
 
     def __init__(self, every: float = 0.1) -> None:
         self.peak = 0
+        self.peak_pss = 0
         self.every = every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -84,10 +90,10 @@ class TreeMemory:
         return out
 
     @staticmethod
-    def _rss(pid: int) -> int:
+    def _field(path: str, name: str) -> int:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(name):
                     return int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -95,15 +101,17 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            todo, seen, total = [os.getpid()], set(), 0
+            todo, seen, rss, pss = [os.getpid()], set(), 0, 0
             while todo:
                 pid = todo.pop()
                 if pid in seen:
                     continue
                 seen.add(pid)
-                total += self._rss(pid)
+                rss += self._field(f"/proc/{pid}/status", "VmRSS:")
+                pss += self._field(f"/proc/{pid}/smaps_rollup", "Pss:")
                 todo += self._children(pid)
-            self.peak = max(self.peak, total)
+            self.peak = max(self.peak, rss)
+            self.peak_pss = max(self.peak_pss, pss)
             time.sleep(self.every)
 
     def __enter__(self) -> TreeMemory:
@@ -144,6 +152,24 @@ def run(ws_path: Path, paths: list[Path], out: Path, workers: int | None) -> Nat
         return run_national(paths, ws, out, params=NationalParams(months=12), pot=4_000_000, workers=workers)
 
 
+def full_run(ws_path: Path, paths: list[Path], out: Path, workers: int | None, forces: int) -> None:
+    with TreeMemory() as memory:
+        result = run(ws_path, paths, out, workers)
+    assert result.ingest is not None
+    read = result.ingest.crimes.read
+    total = sum(result.seconds.values())
+    print(f"\nfull run ({read:,} rows read, {result.ingest.crimes.loaded:,} loaded, "
+          f"{result.ingest.crimes.quarantined:,} quarantined):")
+    line("ingest", result.seconds["ingest"], read)
+    line(f"harm + hotspots ({forces} forces)", result.seconds["forces"], read)
+    line("national table + allocation + map", result.seconds["table"], read)
+    line("total", total, read)
+    print("  where the time goes: " + ", ".join(f"{k} {v / total:.0%}" for k, v in result.seconds.items()))
+    print(f"  peak memory, whole process tree: RSS {memory.peak / 2**30:.2f} GiB, PSS "
+          f"{memory.peak_pss / 2**30:.2f} GiB (target < 4 GiB)")
+    print(f"  target: < 120 s for ~18M rows -> {'met' if total < 120 else 'NOT met'} ({total:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--months", type=int, default=28)
@@ -151,6 +177,9 @@ def main() -> None:
     parser.add_argument("--forces", type=int, default=43)
     parser.add_argument("--workers", type=int, default=None, help="default: gripkit's own choice")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "gripkit-national")
+    parser.add_argument("--update-only", action="store_true",
+                        help="skip the full run: start the updates from the copy of its workspace that "
+                             "the last full run left in the workdir (base.duckdb)")
     args = parser.parse_args()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
@@ -165,26 +194,18 @@ def main() -> None:
     print(f"input: {len(forces)} forces x {len(months)} real months ({months[0]}..{months[-1]}) x "
           f"{args.copies} copies = {manifest.rows:,} street rows in {len(manifest.files)} files; "
           f"{os.cpu_count()} CPUs, --workers {args.workers}")
-    ws_path, out = work / "national.duckdb", work / "out"
+    ws_path, out, base = work / "national.duckdb", work / "out", work / "base.duckdb"
     for stale in work.glob("national.duckdb*"):
         stale.unlink()
     for extra in (work / "update").glob("*"):
         shutil.rmtree(extra)
-
-    with TreeMemory() as memory:
-        result = run(ws_path, [manifest.folder], out, args.workers)
-    assert result.ingest is not None
-    read = result.ingest.crimes.read
-    total = sum(result.seconds.values())
-    print(f"\nfull run ({read:,} rows read, {result.ingest.crimes.loaded:,} loaded, "
-          f"{result.ingest.crimes.quarantined:,} quarantined):")
-    line("ingest", result.seconds["ingest"], read)
-    line(f"harm + hotspots ({len(forces)} forces)", result.seconds["forces"], read)
-    line("national table + allocation + map", result.seconds["table"], read)
-    line("total", total, read)
-    print("  where the time goes: " + ", ".join(f"{k} {v / total:.0%}" for k, v in result.seconds.items()))
-    print(f"  peak memory, whole process tree: {memory.peak / 2**30:.2f} GiB (target < 4 GiB)")
-    print(f"  target: < 120 s for ~18M rows -> {'met' if total < 120 else 'NOT met'} ({total:.0f} s)")
+    if args.update_only:
+        if not base.exists():
+            raise SystemExit(f"--update-only needs {base}, left by a full run with the same parameters")
+        shutil.copyfile(base, ws_path)
+    else:
+        full_run(ws_path, [manifest.folder], out, args.workers, len(forces))
+        shutil.copyfile(ws_path, base)
 
     nxt = every[args.months]
     update = build_replica(ZIP, work / "update" / "a", forces=forces, months=[nxt], copies=args.copies,
@@ -200,7 +221,7 @@ def main() -> None:
           f"reused {len(again.reused)}")
     print(f"  {'national table':<38} {again.seconds['table']:7.1f} s")
     print(f"  {'total':<38} {up_total:7.1f} s  (target < 10 s -> {'met' if up_total < 10 else 'NOT met'}); "
-          f"peak memory {memory.peak / 2**30:.2f} GiB")
+          f"peak memory RSS {memory.peak / 2**30:.2f} GiB, PSS {memory.peak_pss / 2**30:.2f} GiB")
     same = run(ws_path, [manifest.folder, update.folder], out, args.workers)
     print(f"  same command, nothing new: {sum(same.seconds.values()):.1f} s "
           f"(recomputed {len(same.recomputed)}, reused {len(same.reused)})")

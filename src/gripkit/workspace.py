@@ -207,6 +207,21 @@ class Workspace:
         locking.hand_over(self.path)
         return True
 
+    def checkpoint(self) -> None:
+        """Move committed changes from the write-ahead log into the database file now.
+
+        DuckDB does this by itself when a commit leaves more than 16 MiB of log, at the next
+        commit, and on close; calling it while other processes compute (e.g. the national per-force
+        workers) takes that serial work off the critical path. Skipped (left to DuckDB) if a
+        transaction is open.
+        """
+        if self.path == ":memory:":
+            return
+        try:
+            self.con.execute("CHECKPOINT")
+        except duckdb.TransactionException as exc:
+            log.debug("checkpoint of %s left to DuckDB: %s", self.path, exc)
+
     def close(self) -> None:
         """Close the connection (idempotent)."""
         if self._con is not None:

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from gripkit import Workspace, datasets
+from gripkit import Workspace, datasets, workers
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table
@@ -173,7 +173,7 @@ def test_pool_rows_equal_in_process_rows(
         serial = run_national([national_input], ws, tmp_path / "a", params=PARAMS, workers=1).table
         ws.con.execute("DELETE FROM results WHERE kind = 'national_force'")
         # below the real thresholds: force the pool, started either way
-        monkeypatch.setattr(compute, "START_METHOD", start)
+        monkeypatch.setattr(workers, "START_METHOD", start)
         monkeypatch.setattr(compute, "FORK_MIN_CRIMES", 0)
         monkeypatch.setattr(compute, "SPAWN_MIN_CRIMES", 0)
         pooled = run_national([], ws, tmp_path / "b", params=PARAMS, workers=2).table

@@ -1,8 +1,9 @@
 """Process pipeline: worker processes read, parse and check files; the writer memory-maps the rows.
 
 Parsing and checking are CPU-bound Python/Arrow work; on a large input (a national police.uk
-archive) they run in a :class:`concurrent.futures.ProcessPoolExecutor` (spawned processes, each
-taking a few files at a time), which leaves the parent free for DuckDB's inserts. A worker writes
+archive, or a monthly update of all forces) they run in worker processes of
+:func:`gripkit.workers.process_pool` (forked on Linux, each taking a few files at a time), which
+leaves the parent free for DuckDB's inserts. A worker writes
 each checked file's rows and quarantine to Arrow IPC files in a staging folder and returns only
 their paths and counts; the parent memory-maps them (no copy through a pipe), inserts them in its
 batch transaction and deletes them. Results come back in input order, so the outcome (what is
@@ -11,15 +12,12 @@ loaded, quarantined, skipped or replaced) is the same as the thread pipeline's.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
-import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -29,22 +27,24 @@ from typing import TypeVar
 import pyarrow as pa
 
 from gripkit.errors import WorkspaceError
+from gripkit.ingest.checks import warm_caches
 from gripkit.ingest.discover import InputFile
 from gripkit.ingest.generic import ColumnMapping
 from gripkit.ingest.load import Loaded, check, load
 from gripkit.ingest.records import FileResult
-from gripkit.locking import pid_alive
+from gripkit.workers import forking, process_pool
 
 #: Files per worker task (police.uk force-month files hold ~2k-30k rows each).
 FILES_PER_TASK = 4
 T = TypeVar("T")
 R = TypeVar("R")
-#: Input size from which :func:`gripkit.ingest.ingest` uses worker processes by default. Measured
-#: on 2 cores: 2.9 GB (18.3M rows) and 0.8 GB: processes ~20% faster than threads; a 280 MB monthly
-#: update of 43 forces: threads 6.2 s, processes 7.7 s (starting workers costs ~2-3 s).
-PROCESS_THRESHOLD_BYTES = 512 * 1024 * 1024
-#: Input size below which even an explicit ``workers`` count reads in threads: starting workers
-#: (spawn, imports) costs ~2 s on 2 cores, what threads take to parse ~30 MB.
+#: Input size from which :func:`gripkit.ingest.ingest` uses worker processes by default: forked
+#: (Linux), 32 MB; spawned, 512 MB. Measured on 2 cores, a monthly update of 43 forces (148 MB,
+#: 682k rows): threads 4.3-4.6 s, 2 forked workers ~2.5 s; spawned workers cost ~2-3 s to start
+#: (a 280 MB update: threads 6.2 s, spawned processes 7.7 s), and only pay off above ~0.5 GB.
+PROCESS_THRESHOLD_BYTES = (32 if forking() else 512) * 1024 * 1024
+#: Input size below which even an explicit ``workers`` count reads in threads (a few files: the
+#: staging round trip through Arrow IPC files costs more than the second core saves).
 MIN_PROCESS_BYTES = 32 * 1024 * 1024
 
 
@@ -111,17 +111,6 @@ def _restored(item: Loaded, spilled: Spilled | None) -> Loaded:
     return item
 
 
-def exit_with_parent(parent: int) -> None:
-    """Worker initializer: exit when ``parent`` dies (a killed ingest leaves no worker behind)."""
-
-    def watch() -> None:
-        while pid_alive(parent):
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="gripkit-parent-watch").start()
-
-
 def in_order(pool: Executor, fn: Callable[[T], R], tasks: Iterable[T], *, ahead: int,
              size: Callable[[T], int] | None = None, ahead_bytes: int = 0) -> Iterator[R]:
     """``fn(task)`` for each task, run on ``pool`` and yielded in task order.
@@ -155,16 +144,16 @@ def in_order(pool: Executor, fn: Callable[[T], R], tasks: Iterable[T], *, ahead:
 
 def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
            workers: int, ahead_bytes: int = 256 * 1024 * 1024) -> Iterator[Loaded]:
-    """Loaded and checked files, in input order, from ``workers`` spawned processes.
+    """Loaded and checked files, in input order, from ``workers`` processes (:mod:`gripkit.workers`).
 
     Workers run ahead of the consumer by up to ``ahead_bytes`` of input (at least two tasks per
     worker), so they keep parsing while the consumer waits for a batch to be stored.
     """
-    context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
+    if forking():
+        warm_caches()  # built once here, inherited by every worker
     chunks = [files[i: i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
     with tempfile.TemporaryDirectory(prefix="gripkit-ingest-") as folder, \
-            ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with_parent,
-                                initargs=(os.getpid(),)) as pool:
+            process_pool(workers) as pool:
         task = partial(stage, mapping=mapping, known=known, folder=folder)
         try:
             for results in in_order(pool, task, chunks, ahead=2 * workers, ahead_bytes=ahead_bytes,

@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
-import os
-import sys
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from threadpoolctl import threadpool_limits
 
 from gripkit.harm import HarmTable
-from gripkit.ingest.staged import exit_with_parent
 from gripkit.national.force import ForceData, NationalParams, read_forces, summarise_data
+from gripkit.workers import forking, process_pool
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -43,8 +39,6 @@ SPAWN_MIN_CRIMES = 10_000_000
 
 #: What forked workers compute from (set in the parent just before the fork, inherited).
 _SHARED: dict[str, Any] = {}
-#: How worker processes start: fork where it is the platform's safe default (Linux), else spawn.
-START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 
 
 @contextmanager
@@ -70,14 +64,16 @@ def compute_rows(
 ) -> dict[str, dict[str, Any]]:
     """``{force: row}`` for ``forces``: one read of the workspace, then each row from its force's data.
 
-    ``workers`` is the most processes to use (1: in-process).
+    ``workers`` is the most processes to use (1: in-process). While worker processes compute, the
+    workspace is checkpointed (:meth:`Workspace.checkpoint`: after an ingest, ~1 s of serial work
+    that DuckDB would otherwise do at the next commit).
     """
     if not forces:
         return {}
     data = read_forces(ws, forces, params.months)
     crimes = sum(len(d.crimes) for d in data.values())
     processes = min(workers, len(forces))
-    can_fork = START_METHOD == "fork"
+    can_fork = forking()
     if processes <= 1 or crimes < (FORK_MIN_CRIMES if can_fork else SPAWN_MIN_CRIMES):
         # one BLAS thread: per-force arrays are small, and BLAS threads spinning between calls took
         # a second core (43 forces, 2 cores: 6.8 s with OpenBLAS's default, 5.4 s with one thread)
@@ -87,26 +83,20 @@ def compute_rows(
     largest_first = sorted(forces, key=lambda f: -len(data[f].crimes))
     _SHARED.update(data=data, params=params, table=table, workspace=ws.path)
     try:
-        with _pool(processes, can_fork) as pool:
+        with process_pool(processes, _worker_setup) as pool:
             if can_fork:
                 futures = {f: pool.submit(_forked_row, f) for f in largest_first}
             else:
                 futures = {f: pool.submit(summarise_data, data[f], params, workspace=ws.path, table=table)
                            for f in largest_first}
+            ws.checkpoint()
             return {f: futures[f].result() for f in forces}
     finally:
         _SHARED.clear()
 
 
-def _pool(processes: int, fork: bool) -> Executor:
-    context = multiprocessing.get_context("fork" if fork else "spawn")
-    return ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_start,
-                               initargs=(os.getpid(),))
-
-
-def _worker_start(parent: int) -> None:
-    """Worker initializer: leave when the parent dies; no cyclic GC and one BLAS thread (as in-process)."""
-    exit_with_parent(parent)
+def _worker_setup() -> None:
+    """No cyclic GC and one BLAS thread in each worker, as in-process."""
     gc.disable()
     _SHARED["limits"] = threadpool_limits(limits=1, user_api="blas")
 

@@ -153,15 +153,22 @@ def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, Forc
             f"no crimes for force {missing[0]!r} in workspace {ws.path}; ingest its files first."
         )
     types = sorted(serious_violence_types())
-    windows, previous = {}, {}
+    windows = {}
     for force in forces:
         have, last = span[force]
         first = last - pd.DateOffset(months=months - 1)
         before = first - pd.DateOffset(months=months)
         windows[force] = ForceWindow(before, first, last, bool(have <= before))
-        own = counts[(counts["force"] == force) & (counts["month"] >= before) & (counts["month"] < first)
-                     & counts["crime_type"].isin(types)]
-        previous[force] = {str(t): int(n) for t, n in own.groupby("crime_type")["n"].sum().items()}
+    # serious-violence crimes per force and type in the window before (before <= month < first)
+    bounds = pd.DataFrame({"force": forces, "before": [windows[f].before for f in forces],
+                           "first": [windows[f].first for f in forces]})
+    sv = counts[counts["crime_type"].isin(types)].merge(bounds, on="force")
+    sv = sv[(sv["month"] >= sv["before"]) & (sv["month"] < sv["first"])]
+    previous: dict[str, dict[str, int]] = {force: {} for force in forces}
+    totals = sv.groupby(["force", "crime_type"])["n"].sum()
+    for force, crime_type, n in zip(totals.index.get_level_values(0), totals.index.get_level_values(1),
+                                    totals.to_numpy(), strict=True):
+        previous[str(force)][str(crime_type)] = int(n)
     values = ", ".join("(?, ?, ?::DATE, ?::DATE)" for _ in forces)
     params: list[Any] = [types]
     for k, force in enumerate(forces):
