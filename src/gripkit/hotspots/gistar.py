@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy import ndimage, signal, sparse, special
+from scipy import ndimage, sparse, special
 
 from gripkit import columns as col
 from gripkit.errors import InputError
@@ -252,8 +252,11 @@ def _correlate(grid: np.ndarray, kernel: np.ndarray, whole: bool) -> np.ndarray:
     """Sum of ``grid`` over the kernel around every cell (zeros outside the grid)."""
     if kernel.sum() <= DIRECT_MAX_KERNEL_CELLS:
         return ndimage.correlate(grid, kernel, mode="constant", cval=0.0)
-    # the kernel is symmetric, so convolution equals correlation
-    summed = signal.oaconvolve(grid, kernel, mode="same")
+    # the kernel is symmetric, so convolution equals correlation; scipy.signal imported here, as it
+    # imports scipy.stats (~1 s), which nothing else on the common paths (e.g. `gripkit national`) needs
+    from scipy.signal import oaconvolve
+
+    summed = oaconvolve(grid, kernel, mode="same")
     return np.round(summed) if whole else summed
 
 
