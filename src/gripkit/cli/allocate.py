@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from gripkit.allocate import allocate, sensitivity
 from gripkit.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -20,12 +18,16 @@ from gripkit.cli.common import (
     setup_logging,
 )
 from gripkit.errors import InputError
-from gripkit.evaluate.figures import write_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _need(path: Path | None) -> pd.Series | None:
     if path is None:
         return None
+    import pandas as pd
+
     if not path.is_file():
         raise InputError(f"need file not found: {path}. Pass a CSV with columns name,weight.")
     frame = pd.read_csv(path)
@@ -62,6 +64,9 @@ def allocate_command(
     json_out: JsonOption = False,
 ) -> None:
     """Split a pot by serious-violence harm: floors, caps, need, and a sensitivity table."""
+    from gripkit.allocate import allocate, sensitivity
+    from gripkit.evaluate.figures import write_table
+
     setup_logging(quiet=json_out)
     with open_workspace(workspace, read_only=True) as ws:
         result = allocate(

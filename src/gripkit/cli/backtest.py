@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,11 +21,9 @@ from gripkit.cli.common import (
 )
 from gripkit.cli.hotspots import split_list
 from gripkit.errors import InputError
-from gripkit.forecast.backtest import backtest, grid_for
-from gripkit.forecast.report import BacktestResult
-from gripkit.harm import apply_harm, load_harm_table
-from gripkit.hotspots.find import select_crimes
-from gripkit.validate import one_of
+
+if TYPE_CHECKING:
+    from gripkit.forecast.report import BacktestResult
 
 
 def parse_coverage(text: str) -> list[float]:
@@ -79,6 +77,11 @@ def backtest_command(
     json_out: JsonOption = False,
 ) -> None:
     """Rolling-origin backtest: fit on the window, predict the next period, score, slide."""
+    from gripkit.forecast.backtest import backtest, grid_for
+    from gripkit.harm import apply_harm, load_harm_table
+    from gripkit.hotspots.find import select_crimes
+    from gripkit.validate import one_of
+
     setup_logging(quiet=json_out)
     covers = parse_coverage(coverage)
     with open_workspace(workspace, read_only=True) as ws:

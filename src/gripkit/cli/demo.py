@@ -9,7 +9,6 @@ import typer
 
 from gripkit.cli.common import app, console, progress_bar, setup_logging
 from gripkit.cli.hotspots import print_summary
-from gripkit.demo import run_demo
 
 
 @app.command("demo")
@@ -19,6 +18,8 @@ def demo_command(
     ),
 ) -> None:
     """Ingest 12 months of Bedfordshire street crime (bundled), find harm hotspots, write a page."""
+    from gripkit.demo import run_demo
+
     setup_logging()
     with progress_bar("ingesting bundled Bedfordshire data") as update:
         result = run_demo(out, progress=update)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -20,26 +18,13 @@ from gripkit.cli.common import (
     setup_logging,
 )
 from gripkit.errors import InputError
-from gripkit.evaluate import (
-    EffectResult,
-    difference_in_differences,
-    dosage_response,
-    estimate_effect,
-    load_design,
-    randomisation_inference,
-    simulate_power,
-)
-from gripkit.evaluate.figures import (
-    effects_table,
-    forest_plot,
-    html_section,
-    power_curve_plot,
-    save_figure,
-    write_table,
-)
-from gripkit.evaluate.power import PowerResult
-from gripkit.evaluate.rowan import LIMITATIONS, op_rowan_power
 from gripkit.workspace import default_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gripkit.evaluate import EffectResult
+    from gripkit.evaluate.power import PowerResult
 
 
 def _curve_table(result: PowerResult, title: str) -> Table:
@@ -71,6 +56,12 @@ def power_command(
     json_out: JsonOption = False,
 ) -> None:
     """Power and minimum detectable effect of a place-day design, by simulation."""
+    import numpy as np
+
+    from gripkit.evaluate import simulate_power
+    from gripkit.evaluate.figures import power_curve_plot, save_figure, write_table
+    from gripkit.evaluate.rowan import LIMITATIONS, op_rowan_power
+
     setup_logging(quiet=json_out)
     payload: dict[str, Any]
     if rate is not None or alpha is not None:
@@ -141,6 +132,8 @@ def power_command(
 
 
 def _read(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.is_file():
         raise InputError(f"place-day file not found: {path}. Pass a CSV or Parquet of place-days.")
     return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
@@ -166,6 +159,17 @@ def evaluate_command(
     json_out: JsonOption = False,
 ) -> None:
     """Effects of treatment on counts/harm (% change, 95% CI), randomisation p-value, dosage."""
+    import numpy as np
+
+    from gripkit.evaluate import (
+        difference_in_differences,
+        dosage_response,
+        estimate_effect,
+        load_design,
+        randomisation_inference,
+    )
+    from gripkit.evaluate.figures import effects_table, forest_plot, html_section, save_figure, write_table
+
     setup_logging(quiet=json_out)
     frame = _read(place_days)
     results: list[EffectResult] = []

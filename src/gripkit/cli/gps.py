@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -18,10 +17,14 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.dosage import compliance, ingest_gps, officer_visits, patrol_visits, workspace_pings
 from gripkit.errors import InputError
-from gripkit.patrol import load_plan
-from gripkit.patrol.schedule import LONDON
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Same value as gripkit.patrol.schedule.LONDON (tests check), written out here because the --tz
+# default is needed when this module is imported and gripkit.patrol takes ~1 s to import.
+LONDON = "Europe/London"
 
 gps_app = typer.Typer(
     help="GPS dosage: ingest pings, visits to patrol areas, compliance with the plan.", no_args_is_help=True
@@ -46,6 +49,8 @@ def _roster(text: str | None) -> list[str] | None:
         return None
     path = Path(text)
     if path.is_file():
+        import pandas as pd
+
         frame = pd.read_csv(path, dtype=str)
         return frame.iloc[:, 0].dropna().str.strip().tolist()
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -69,6 +74,8 @@ def gps_ingest(
     json_out: JsonOption = False,
 ) -> None:
     """Ingest GPS pings; every row is stored or quarantined with a reason."""
+    from gripkit.dosage import ingest_gps
+
     setup_logging(quiet=json_out)
     offsets = {k: float(v) for k, v in _pairs(clock_offset, "--clock-offset").items()}
     with open_workspace(workspace) as ws:
@@ -103,6 +110,9 @@ def gps_visits(
     json_out: JsonOption = False,
 ) -> None:
     """Visits to the plan's areas from the stored pings (stored in the workspace)."""
+    from gripkit.dosage import officer_visits, patrol_visits, workspace_pings
+    from gripkit.patrol import load_plan
+
     setup_logging(quiet=json_out)
     with open_workspace(workspace) as ws:
         stored = load_plan(ws, plan)
@@ -153,6 +163,9 @@ def gps_compliance(
     json_out: JsonOption = False,
 ) -> None:
     """Planned against delivered visits, per area-day, area and officer."""
+    from gripkit.dosage import compliance, officer_visits, patrol_visits, workspace_pings
+    from gripkit.patrol import load_plan
+
     setup_logging(quiet=json_out)
     with open_workspace(workspace, read_only=False) as ws:
         stored = load_plan(ws, plan)
@@ -180,6 +193,8 @@ def gps_compliance(
 
 def _local(visits: pd.DataFrame) -> pd.DataFrame:
     """Visits with Europe/London start/end columns for people to read."""
+    import pandas as pd
+
     out = visits.copy()
     for name in ("start", "end"):
         utc = pd.to_datetime(out[f"{name}_utc"]).dt.tz_localize("UTC")

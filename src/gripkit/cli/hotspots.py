@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,9 +18,9 @@ from gripkit.cli.common import (
     setup_logging,
 )
 from gripkit.errors import InputError
-from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
-from gripkit.hotspots.methods import MethodSpec
-from gripkit.units.build import UnitSpec
+
+if TYPE_CHECKING:
+    from gripkit.hotspots.find import HotspotResult
 
 
 def parse_months(text: str | None) -> tuple[str | None, str | None] | None:
@@ -100,6 +100,10 @@ def hotspots_command(
     Without --harm, rankings use the default CCHI table while Gi* and KDE use counts; with --harm
     NAME they use that table's harm.
     """
+    from gripkit.hotspots.find import find_hotspots, write_layer
+    from gripkit.hotspots.methods import MethodSpec
+    from gripkit.units.build import UnitSpec
+
     setup_logging(quiet=json_out)
     if top < 0:
         raise InputError(f"--top must be >= 0; received {top}.")

@@ -10,12 +10,13 @@ from rich.table import Table
 
 from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json
 from gripkit.harm import list_harm_tables, load_harm_table
-from gripkit.ingest import REASONS
 
 
 @app.command("status")
 def status_command(workspace: WorkspaceOption = None, json_out: JsonOption = False) -> None:
     """Row counts, sources and quarantine reasons of the workspace."""
+    from gripkit.ingest import REASONS
+
     with open_workspace(workspace) as ws:
         counts = ws.counts()
         reasons = dict(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,7 +19,9 @@ from gripkit.cli.common import (
     setup_logging,
 )
 from gripkit.errors import InputError
-from gripkit.ingest import REASONS, ColumnMapping, IngestReport, ingest
+
+if TYPE_CHECKING:
+    from gripkit.ingest import ColumnMapping, IngestReport
 
 
 @app.command("ingest")
@@ -47,6 +49,8 @@ def ingest_command(
     json_out: JsonOption = False,
 ) -> None:
     """Ingest crime files into the workspace; every row is loaded or quarantined with a reason."""
+    from gripkit.ingest import ingest
+
     setup_logging(quiet=json_out)
     mapping = _mapping(format, map_file, col or [], force, crs, date_format)
     with open_workspace(workspace) as ws, progress_bar("ingesting", enabled=not json_out) as update:
@@ -67,6 +71,8 @@ def _mapping(
     crs: str | None,
     date_format: str | None,
 ) -> ColumnMapping | None:
+    from gripkit.ingest import ColumnMapping
+
     fmt = format.lower().replace("_", ".")
     if fmt in ("police.uk", "policeuk"):
         if map_file or cols:
@@ -94,6 +100,8 @@ def _mapping(
 
 
 def _print_report(report: IngestReport, path: str) -> None:
+    from gripkit.ingest import REASONS
+
     d = report.to_dict()
     table = Table(title=f"Ingested into {path}", show_header=True)
     table.add_column("rows")

@@ -18,7 +18,6 @@ from gripkit.cli.common import (
     progress_bar,
     setup_logging,
 )
-from gripkit.national import NationalParams, run_national
 
 
 def _fmt(value: object, spec: str) -> str:
@@ -45,6 +44,8 @@ def national_command(
     json_out: JsonOption = False,
 ) -> None:
     """Every force at once: serious-violence harm, trend, hotspots, concentration, patrol areas."""
+    from gripkit.national import NationalParams, run_national
+
     setup_logging(quiet=json_out)
     params = NationalParams(months=months, harm=harm, cell_size=cell_size, n_areas=areas)
     with open_workspace(workspace) as ws, progress_bar("ingest", enabled=not json_out) as update:

@@ -20,19 +20,6 @@ from gripkit.cli.common import (
     setup_logging,
 )
 from gripkit.errors import InputError
-from gripkit.patrol import (
-    briefing_html,
-    choose_areas,
-    default_areas,
-    default_start,
-    experiment_design,
-    read_areas,
-    save_plan,
-    schedule_csv,
-    schedule_ics,
-    schedule_visits,
-)
-from gripkit.patrol.experiment import parse_date
 
 log = logging.getLogger("gripkit")
 
@@ -85,6 +72,20 @@ def plan_command(
     json_out: JsonOption = False,
 ) -> None:
     """Plan patrols: an experiment (--experiment) or areas chosen under a budget (--budget-hours)."""
+    from gripkit.patrol import (
+        briefing_html,
+        choose_areas,
+        default_areas,
+        default_start,
+        experiment_design,
+        read_areas,
+        save_plan,
+        schedule_csv,
+        schedule_ics,
+        schedule_visits,
+    )
+    from gripkit.patrol.experiment import parse_date
+
     setup_logging(quiet=json_out)
     if not experiment and budget_hours is None:
         raise InputError(

@@ -9,7 +9,6 @@ import typer
 
 from gripkit.cli.common import WorkspaceOption, app, console, open_workspace, setup_logging
 from gripkit.cli.hotspots import parse_months, split_list
-from gripkit.report.full import ReportOptions, write_report
 
 
 @app.command("report")
@@ -25,6 +24,8 @@ def report_command(
     harm: Annotated[str | None, typer.Option(help="Harm table: cchi, ons_css, a CSV, or none.")] = None,
 ) -> None:
     """Write the programme report: map, concentration, top hotspots, plan, evaluation, provenance."""
+    from gripkit.report.full import ReportOptions, write_report
+
     setup_logging()
     options = ReportOptions(
         title=title, unit=unit, crime_types=split_list(crime_types), months=parse_months(months), harm=harm

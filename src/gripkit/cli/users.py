@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from gripkit.cli.common import WorkspaceOption, app, console, open_workspace
-from gripkit.dashboard import auth
 from gripkit.errors import InputError
 
 users_app = typer.Typer(help="Dashboard users: add, list, passwd, remove.", no_args_is_help=True)
@@ -41,6 +40,8 @@ def add_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Add a user (password prompted, or --password-stdin); stored as an Argon2id hash."""
+    from gripkit.dashboard import auth
+
     password = read_password(password_stdin)
     with open_workspace(workspace) as ws:
         auth.add_user(ws, name, role, password)
@@ -54,6 +55,8 @@ def passwd_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Set a user's password (ends their sessions)."""
+    from gripkit.dashboard import auth
+
     password = read_password(password_stdin)
     with open_workspace(workspace) as ws:
         auth.set_password(ws, name, password)
@@ -66,6 +69,8 @@ def remove_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Remove a user and end their sessions."""
+    from gripkit.dashboard import auth
+
     with open_workspace(workspace) as ws:
         auth.delete_user(ws, name)
     console.print(f"Removed [bold]{name}[/].")
@@ -74,6 +79,8 @@ def remove_command(
 @users_app.command("list")
 def list_command(workspace: WorkspaceOption = None) -> None:
     """List users and roles."""
+    from gripkit.dashboard import auth
+
     with open_workspace(workspace) as ws:
         found = auth.list_users(ws)
     table = Table(title=f"{len(found)} user(s)")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import signal, special
+from scipy import special
 
 from gripkit import columns as col
 from gripkit.errors import InputError
@@ -248,9 +248,11 @@ def smooth(raster: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     >>> float(smooth(np.array([[0.0, 0, 0], [0, 1, 0], [0, 0, 0]]), np.ones((3, 3))).sum())
     9.0
     """
+    from scipy.signal import fftconvolve  # scipy.signal imports scipy.stats (~1 s); only needed here
+
     if not raster.any():
         return np.zeros_like(raster)
-    out = signal.fftconvolve(raster, kernel, mode="same")
+    out = fftconvolve(raster, kernel, mode="same")
     return np.clip(out, 0.0, None)
 
 
