@@ -52,3 +52,11 @@ def test_crime_filters_validate(tmp_path: Path) -> None:
         with pytest.raises(InputError, match="YYYY-MM"):
             ws.crimes(months=("May 2023", None))
         assert ws.crimes(months=("2023-05", "2024-04")).empty
+
+
+def test_duckdb_progress_bar_is_off(tmp_path: Path) -> None:
+    """DuckDB prints its progress bar to standard output for queries over 2 s, which corrupted
+    ``gripkit national --json`` on the national benchmark's monthly update; gripkit turns it off."""
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        row = ws.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+    assert row == (False,)

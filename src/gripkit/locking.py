@@ -83,14 +83,20 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
 
 
 def connect(path: str, *, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
-    """Open ``path``, waiting up to ``wait`` seconds while another process holds it."""
+    """Open ``path``, waiting up to ``wait`` seconds while another process holds it.
+
+    DuckDB's own progress bar is switched off: it prints to standard output for queries over 2 s,
+    which would corrupt ``--json`` output (gripkit reports progress itself, on standard error).
+    """
     deadline = time.monotonic() + wait
     marker: Path | None = None
     delay = 0.02
     try:
         while True:
             try:
-                return duckdb.connect(path, read_only=read_only)
+                con = duckdb.connect(path, read_only=read_only)
+                con.execute("SET enable_progress_bar = false")
+                return con
             except duckdb.IOException as exc:
                 if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                     raise
