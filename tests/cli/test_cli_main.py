@@ -43,7 +43,8 @@ def test_all_files_rejected_exits_2(tmp_path: Path) -> None:
     result = gripkit("ingest", "--json", "people.csv", cwd=tmp_path)
     assert result.returncode == 2
     payload = json.loads(result.stdout)
-    assert payload["rejected_files"][0]["path"] == "people.csv"
+    rejected = Path(payload["rejected_files"][0]["path"])  # recorded absolute, whatever the directory
+    assert rejected.is_absolute() and rejected.samefile(tmp_path / "people.csv")
 
 
 def test_bad_input_is_an_error_with_a_fix(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import HEADER, ROW_ASB, ROW_DAMAGE
+from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
+
 from gripkit import Workspace
 from gripkit.ingest import ingest
 

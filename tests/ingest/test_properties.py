@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.ingest.conftest import HEADER, ROW_ASB, ROW_DAMAGE
+from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
 from gripkit.ingest import ingest

@@ -86,7 +86,8 @@ def discover(paths: Iterable[str | Path]) -> list[InputFile]:
     """
     found: list[InputFile] = []
     for raw in paths:
-        path = Path(raw)
+        # absolute, so a file's recorded path (and its stamp's key) is the same from any directory
+        path = Path(raw).absolute()
         if not path.exists():
             raise InputError(f"no such file or folder: {raw}. Check the path.")
         if path.is_dir():
