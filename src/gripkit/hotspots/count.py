@@ -73,8 +73,9 @@ def count(crimes: pd.DataFrame, units: Units, *, harm_column: str | None = col.H
         )
     frame = check_crimes(crimes, ())
     weights, used_column = _harm_weights(frame, harm_column)
-    ids = units.assign(frame)
-    assigned = ids.notna().to_numpy()
+    positions = units.positions(frame)  # rows in units.frame, when the units know them directly
+    ids = units.assign(frame) if positions is None else None
+    assigned: np.ndarray = ids.notna().to_numpy() if ids is not None else np.asarray(positions) >= 0
     unassigned = int((~assigned).sum())
     unassigned_harm = float(weights[~assigned].sum())
     if unassigned:
@@ -84,13 +85,19 @@ def count(crimes: pd.DataFrame, units: Units, *, harm_column: str | None = col.H
             unassigned, len(frame), unassigned_harm, units.kind,
         )
 
-    # group by integer codes of the ids (the same row-order sums as grouping by the ids themselves)
-    codes, seen = pd.factorize(ids, use_na_sentinel=True)
+    # group by integer codes of the ids, or by the rows themselves (the same groups, summed in the
+    # same row order as grouping by the ids)
+    seen = pd.Index([], dtype=UNIT_ID_DTYPE)
+    if ids is not None:
+        codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+        seen = pd.Index(uniques)
+    else:
+        codes = np.asarray(positions)
     totals = pd.Series(weights[assigned]).groupby(codes[assigned]).agg(["size", "sum"])
-    table, where = _unit_table(units, pd.Index(seen))
+    table, where = _unit_table(units, seen)
     crimes_per_unit = np.zeros(len(table[0]), dtype=np.int64)
     harm_per_unit = np.zeros(len(crimes_per_unit), dtype=float)
-    rows = where[totals.index.to_numpy()]
+    rows = totals.index.to_numpy() if ids is None else where[totals.index.to_numpy()]
     crimes_per_unit[rows] = totals["size"].to_numpy(dtype=np.int64)
     harm_per_unit[rows] = totals["sum"].to_numpy(dtype=float)
     result = _rank(*table, crimes_per_unit, harm_per_unit)
@@ -165,6 +172,8 @@ def _unit_table(units: Units, seen: pd.Index) -> tuple[tuple[Any, np.ndarray, An
 
 def _positions(values: pd.Index, ids: pd.Series) -> np.ndarray:
     """Row of each of ``values`` among the unique ``ids`` (-1: absent); by Arrow when both are Arrow."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
     left, right = values.array, ids.array
     if isinstance(left, ArrowStringArray) and isinstance(right, ArrowStringArray):
         found = pc.index_in(pa.array(left), value_set=pa.array(right))

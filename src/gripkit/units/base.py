@@ -82,6 +82,15 @@ class Units(ABC):
     def describe(self) -> dict[str, Any]:
         """Return the JSON-safe parameters of these units (always includes ``kind``)."""
 
+    def positions(self, crimes: pd.DataFrame) -> np.ndarray | None:
+        """Row in :attr:`frame` of each crime's unit (-1: none), for units that know it without
+        building ids (e.g. grid cells from coordinates); None (the default) when they do not.
+
+        :func:`gripkit.hotspots.count` then counts by row instead of by id (the same groups, summed
+        in the same order), skipping a string id per crime.
+        """
+        return None
+
     def neighbours(self) -> sparse.csr_matrix:
         """Binary adjacency between units, in :attr:`frame` order, without self-links.
 

@@ -243,6 +243,19 @@ class GridUnits(Units):
         >>> GridUnits(100, (0, 0, 199, 199)).assign(crimes).tolist()
         ['g0_0', 'g1_0', <NA>]
         """
+        ids = self._unit_ids().take(self.positions(crimes), allow_fill=True)  # -1: <NA>
+        return pd.Series(ids, index=crimes.index, name=col.UNIT_ID)
+
+    def positions(self, crimes: pd.DataFrame) -> np.ndarray:
+        """Row in :attr:`frame` of the cell containing each crime (-1: outside the grid).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> crimes = pd.DataFrame({"x": [10.0, 100.0, 999.0], "y": [10.0, 50.0, 10.0]})
+        >>> GridUnits(100, (0, 0, 199, 199)).positions(crimes).tolist()
+        [0, 1, -1]
+        """
         x, y = crime_xy(crimes, self.crs)
         ok = np.isfinite(x) & np.isfinite(y)
         cols = np.zeros(len(x), dtype=np.int64)
@@ -252,8 +265,7 @@ class GridUnits(Units):
         ok &= (cols >= 0) & (cols < self.n_cols) & (rows >= 0) & (rows < self.n_rows)
         position = np.full(len(x), -1, dtype=np.int64)
         position[ok] = self._position[rows[ok] * self.n_cols + cols[ok]]
-        ids = self._unit_ids().take(position, allow_fill=True)  # -1: <NA>
-        return pd.Series(ids, index=crimes.index, name=col.UNIT_ID)
+        return position
 
     def describe(self) -> dict[str, Any]:
         """Return the JSON-safe parameters of the grid.
