@@ -86,7 +86,7 @@ def main() -> None:
             for force in forces:
                 summarise_data(data[force], params, table=table)
             compute.append(time.perf_counter() - started)
-        crimes = sum(len(d.crimes) for d in data.values())
+        crimes = sum(d.n_crimes for d in data.values())
         print(f"{len(forces)} forces, {rows:,} crimes held, {crimes:,} serious-violence crimes in the "
               f"{args.months}-month windows; median of {args.repeat}:")
         print(f"  per-force stage (run_national, workers={args.workers}) {statistics.median(stage):6.2f} s")

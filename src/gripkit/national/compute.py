@@ -68,7 +68,7 @@ def compute_rows(
     if not forces:
         return {}
     data = read_forces(ws, forces, params.months)
-    crimes = sum(len(d.crimes) for d in data.values())
+    crimes = sum(d.n_crimes for d in data.values())
     processes = min(workers, len(forces))
     can_fork = forking()
     if processes <= 1 or crimes < (FORK_MIN_CRIMES if can_fork else SPAWN_MIN_CRIMES):
@@ -77,7 +77,7 @@ def compute_rows(
         with gc_paused(), threadpool_limits(limits=1, user_api="blas"):
             return {f: summarise_data(data[f], params, workspace=ws.path, table=table) for f in forces}
     log.info("computing %d forces' rows on %d worker processes", len(forces), processes)
-    largest_first = sorted(forces, key=lambda f: -len(data[f].crimes))
+    largest_first = sorted(forces, key=lambda f: -data[f].n_crimes)
     _SHARED.update(data=data, params=params, table=table, workspace=ws.path)
     try:
         with process_pool(processes, _worker_setup) as pool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,10 +101,11 @@ class ForceData:
     ----------
     force, window
         The force and its windows.
-    crimes
-        Its serious-violence crimes of the last window (columns :data:`COLUMNS`; ``crime_type``,
-        ``lsoa_code`` and ``force`` categorical), in workspace order (source file, then row, as
-        :meth:`gripkit.Workspace.crimes`).
+    part
+        Its serious-violence crimes of the last window as read (Arrow; ``crime_type`` as an index
+        into the sorted serious-violence types), in workspace order (source file, then row, as
+        :meth:`gripkit.Workspace.crimes`); :attr:`crimes` is the pandas frame, built on first use
+        (in the worker process that computes the row).
     previous
         Its serious-violence crimes per crime type in the window before (``before`` up to
         ``first``), e.g. ``{"Robbery": 41, ...}``.
@@ -111,8 +113,18 @@ class ForceData:
 
     force: str
     window: ForceWindow
-    crimes: pd.DataFrame
+    part: pa.Table
     previous: dict[str, int]
+
+    @property
+    def n_crimes(self) -> int:
+        """Number of serious-violence crimes in the last window."""
+        return int(self.part.num_rows)
+
+    @cached_property
+    def crimes(self) -> pd.DataFrame:
+        """The crimes (columns :data:`COLUMNS`; ``crime_type``, ``lsoa_code`` and ``force`` categorical)."""
+        return _frame(self.part, sorted(serious_violence_types()), self.force)
 
 
 def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, ForceData]:
@@ -170,6 +182,9 @@ def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, Forc
                                     totals.to_numpy(), strict=True):
         previous[str(force)][str(crime_type)] = int(n)
     values = ", ".join("(?, ?, ?::DATE, ?::DATE)" for _ in forces)
+    # the widest window as constants too, so DuckDB skips row groups of other months (zone maps)
+    lowest = min(windows[f].first for f in forces).date()
+    highest = max(windows[f].last for f in forces).date()
     params: list[Any] = [types]
     for k, force in enumerate(forces):
         params += [k, force, windows[force].first.date(), windows[force].last.date()]
@@ -178,15 +193,13 @@ def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, Forc
         "list_position(?::VARCHAR[], c.crime_type)::TINYINT - 1 AS crime_type, "  # index into types
         f"c.x, c.y, c.lsoa_code FROM crimes c JOIN (VALUES {values}) w(k, force, first, last) "
         f"ON c.force = w.force WHERE c.crime_type IN ({', '.join('?' for _ in types)}) "
-        "AND c.month BETWEEN w.first AND w.last ORDER BY w.k, c.source_id, c.source_row",
-        params=[*params, *types],
+        "AND c.month BETWEEN w.first AND w.last AND c.month BETWEEN ? AND ? "
+        "ORDER BY w.k, c.source_id, c.source_row",
+        params=[*params, *types, lowest, highest],
     ).to_arrow_table()
     ends = np.searchsorted(table.column("k").to_numpy(), np.arange(len(forces) + 1))
     return {
-        force: ForceData(
-            force, windows[force], _frame(table.slice(ends[k], ends[k + 1] - ends[k]), types, force),
-            previous[force],
-        )
+        force: ForceData(force, windows[force], table.slice(ends[k], ends[k + 1] - ends[k]), previous[force])
         for k, force in enumerate(forces)
     }
 
