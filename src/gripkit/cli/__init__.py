@@ -5,7 +5,11 @@ Each subcommand lives in its own module and registers itself on :data:`app`.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
+from typing import NoReturn
 
 from gripkit.cli.common import app, console_err
 from gripkit.errors import GripkitError
@@ -29,7 +33,28 @@ def main() -> None:
         app()
     except GripkitError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+        _leave(1)
+    except SystemExit as exc:  # how Typer ends every command, 0 included
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+            _leave(1)
+        _leave(exc.code or 0)
+    _leave(0)
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit without tearing the interpreter down.
+
+    Every command has closed what it opened (workspace, worker pools, output files) when it returns;
+    what remains is Python's finalisation, which frees every object of pandas, DuckDB, Arrow and
+    the geospatial stack one by one: 0.4-0.7 s after a national run, measured with strace (no system
+    call in between). The exit handlers still run, and the standard streams are flushed.
+    """
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or broken pipe: nothing to flush to
+            stream.flush()
+    os._exit(code)
 
 
 __all__ = ["app", "main"]
