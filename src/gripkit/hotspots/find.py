@@ -164,6 +164,7 @@ def hotspots_from_crimes(
     *,
     serious_violence: bool = False,
     workspace: str | None = None,
+    geometry: str = "all",
 ) -> HotspotResult:
     """The body of :func:`find_hotspots` on crimes already selected: harm -> units -> counts -> method.
 
@@ -179,6 +180,9 @@ def hotspots_from_crimes(
         Harm table from :func:`gripkit.harm.load_harm_table` (None: every crime weighs 1).
     serious_violence, workspace
         Provenance recorded in :attr:`HotspotResult.meta` (how the crimes were selected, and from where).
+    geometry
+        ``"with_crimes"``: only units with crimes get a geometry (see :func:`count`); for the
+        ``count`` method only, as the others use every unit's geometry.
 
     Examples
     --------
@@ -191,6 +195,11 @@ def hotspots_from_crimes(
     >>> result.meta["crimes"] == len(crimes), result.meta["unit"], "harm" in crimes.columns
     (True, 'lsoa', False)
     """
+    if geometry != "all" and method.name != "count":
+        raise InputError(
+            f"geometry={geometry!r} is for the count method only; received method {method.name!r}, "
+            "which uses every unit's geometry. Pass geometry='all'."
+        )
     if crimes.empty:
         raise InputError(
             "'crimes' has no rows; received an empty frame with columns "
@@ -203,8 +212,8 @@ def hotspots_from_crimes(
             "(e.g. only anti-social behaviour, weighted 0). Choose other crime types or --harm none."
         )
     units, meta = build_units(crimes, unit)
-    counts = count(crimes, units)
-    if "length_m" in units.frame.columns:
+    counts = count(crimes, units, geometry=geometry)
+    if "length_m" in units.extra_columns:
         lengths = units.frame.set_index(units.frame[C.UNIT_ID].astype(str))["length_m"]
         counts.insert(
             counts.columns.get_loc(C.AREA_M2), "length_m", counts[C.UNIT_ID].astype(str).map(lengths)

@@ -68,6 +68,8 @@ class Units(ABC):
 
     kind: ClassVar[str] = "units"
     closed: bool = True
+    #: Columns of :attr:`frame` beyond ``unit_id, area_m2, geometry`` (e.g. segments' ``length_m``).
+    extra_columns: ClassVar[tuple[str, ...]] = ()
 
     @property
     @abstractmethod
@@ -90,6 +92,17 @@ class Units(ABC):
         in the same order), skipping a string id per crime.
         """
         return None
+
+    def ids_and_areas(self) -> tuple[Any, np.ndarray]:
+        """The ``unit_id`` (extension array) and ``area_m2`` (float) columns of :attr:`frame`."""
+        frame = self.frame
+        return frame[col.UNIT_ID].array, frame[col.AREA_M2].to_numpy(dtype=float)
+
+    def geometries(self, rows: np.ndarray | None = None) -> Any:
+        """Geometries (a GeometryArray with the CRS) of the units at ``rows`` of :attr:`frame` (None:
+        all); subclasses that build geometry on demand (grid cells) build only those."""
+        geometry = self.frame[col.GEOMETRY].array
+        return geometry if rows is None else geometry.take(rows)
 
     def neighbours(self) -> sparse.csr_matrix:
         """Binary adjacency between units, in :attr:`frame` order, without self-links.

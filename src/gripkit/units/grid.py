@@ -211,11 +211,22 @@ class GridUnits(Units):
     def frame(self) -> gpd.GeoDataFrame:
         """Every cell (row-major from the lower left): ``unit_id``, ``area_m2``, ``geometry``."""
         if self._frame is None:
-            size = self.cell_size
-            x0, y0 = self._cols * size, self._rows * size
-            boxes = shapely.box(x0, y0, x0 + size, y0 + size)
-            self._frame = unit_frame(self._unit_ids(), np.full(len(self._cols), size * size), boxes, self.crs)
+            ids, area = self.ids_and_areas()
+            self._frame = unit_frame(ids, area, self.geometries(), self.crs)
         return self._frame.copy()
+
+    def ids_and_areas(self) -> tuple[Any, np.ndarray]:
+        """Cell ids and areas in frame order, without building the cells' polygons."""
+        return self._unit_ids(), np.full(len(self._cols), self.cell_size * self.cell_size)
+
+    def geometries(self, rows: np.ndarray | None = None) -> Any:
+        """Boxes of the cells at ``rows`` of :attr:`frame` (None: all), built for those cells only."""
+        if rows is None and self._frame is not None:
+            return self._frame[col.GEOMETRY].array
+        cols, rows_ = (self._cols, self._rows) if rows is None else (self._cols[rows], self._rows[rows])
+        size = self.cell_size
+        x0, y0 = cols * size, rows_ * size
+        return gpd.array.from_shapely(shapely.box(x0, y0, x0 + size, y0 + size), crs=self.crs)
 
     def _unit_ids(self) -> Any:
         """The cell ids as a :data:`UNIT_ID_DTYPE` array, in frame order (built once)."""

@@ -86,6 +86,8 @@ class SegmentUnits(Units):
     ['s1', <NA>]
     """
 
+    extra_columns: ClassVar[tuple[str, ...]] = (LENGTH_M,)
+
     kind: ClassVar[str] = "segment"
 
     def __init__(self, segments: Segments, crs: pyproj.CRS, *, snap: float, meta: dict[str, Any]) -> None:
