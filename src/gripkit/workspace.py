@@ -211,9 +211,9 @@ class Workspace:
         """Move committed changes from the write-ahead log into the database file now.
 
         DuckDB does this by itself when a commit leaves more than 16 MiB of log, at the next
-        commit, and on close; calling it while other processes compute (e.g. the national per-force
-        workers) takes that serial work off the critical path. Skipped (left to DuckDB) if a
-        transaction is open.
+        commit, and on close; calling it lets a caller choose the moment (e.g. before forking
+        worker processes, see :func:`gripkit.national.compute.compute_rows`). Skipped (left to
+        DuckDB) if a transaction is open.
         """
         if self.path == ":memory:":
             return
