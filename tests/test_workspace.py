@@ -60,3 +60,16 @@ def test_duckdb_progress_bar_is_off(tmp_path: Path) -> None:
     with Workspace(tmp_path / "ws.duckdb") as ws:
         row = ws.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
     assert row == (False,)
+
+
+def test_checkpoint_empties_the_log_and_is_skipped_inside_a_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "ws.duckdb"
+    wal = tmp_path / "ws.duckdb.wal"
+    with Workspace(path) as ws:
+        ws.con.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
+        assert wal.exists() and wal.stat().st_size > 0
+        with ws.transaction():
+            ws.checkpoint()  # an open transaction: left to DuckDB, no error
+        ws.checkpoint()
+        assert not wal.exists() or wal.stat().st_size == 0
+    Workspace(":memory:").checkpoint()  # nothing to write
