@@ -35,8 +35,8 @@ page shared with a forked worker in each process) and the largest single process
 Measured 2026-11-27 (2 cores, defaults, nothing else running; the machine's speed varies by
 ~15% between runs): full run 69.5-81.8 s over 3 runs (ingest 64-77 s, 239-286k rows/s; 43 forces
 4.6-5.8 s; table 0.3-0.5 s), peak PSS 2.0-2.3 GiB, largest process 1.8-1.9 GiB; monthly update
-in-process 7.8-7.9 s; as a command 10.8-10.9 s (2.6-3.0 s of it Python start-up and imports);
-nothing new 3.2-3.7 s and one force's next month 3.3-4.0 s as commands (start-up included);
+in-process 7.8-8.4 s; as a command 10.6-10.9 s (2.4-3.0 s of it Python start-up and imports);
+nothing new 2.6-3.7 s and one force's next month 3.3-4.0 s as commands (start-up included);
 DuckDB read_csv floor 4.7-5.0 s. See docs/national-scale.md.
 """
 
