@@ -150,3 +150,22 @@ def test_bad_input_says_how_to_fix() -> None:
         randomisation_inference(frame.iloc[1:], draws=99)
     with pytest.raises(InputError, match="areas in and out"):
         difference_in_differences(frame.assign(group=1), start="2024-06-10")
+
+
+def test_negative_binomial_on_few_place_days_falls_back_to_the_glm_error() -> None:
+    """20 place-days (4 areas x 5 days, synthetic Poisson(1) counts, stated here) leave the NB2
+    likelihood's information matrix singular with the dispersion at its boundary; statsmodels then
+    has no covariance (`cov_params` raised "need covariance of parameters"). The standard error is
+    the GLM's at the fitted dispersion, computed independently here with statsmodels."""
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2024-01-01", periods=5)
+    frame = pd.DataFrame(
+        [{"area_id": f"A{a}", "date": d, "treated": int(a < 2 and d.day > 2), "count": int(rng.poisson(1.0))}
+         for a in range(4) for d in dates]
+    )
+    result = estimate_effect(frame, model="nb")
+    assert np.isfinite(result.se) and result.alpha is not None
+    glm = sm.GLM(frame["count"].to_numpy(float), _dummies(frame, time=True),
+                 family=sm.families.NegativeBinomial(alpha=max(result.alpha, 1e-8))).fit()
+    assert result.se == pytest.approx(float(glm.bse["treated"]), rel=1e-9)
+    assert "GLM standard error" in result.extra["note"]

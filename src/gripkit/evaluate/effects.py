@@ -216,13 +216,21 @@ def _fit(
             start_params=np.append(start.to_numpy(), 0.1), method="bfgs", maxiter=2000, disp=0
         )
         alpha = float(fit.params["alpha"])
-        se = float(np.sqrt(np.diag(fit.cov_params()))[list(x.columns).index(regressor)])
+        try:
+            se = float(np.sqrt(np.diag(fit.cov_params()))[list(x.columns).index(regressor)])
+        except ValueError:  # the Hessian could not be inverted: statsmodels has no covariance
+            se = float("nan")
     notes = {"cov_type": "nonrobust (NB2 MLE)"}
     if not np.isfinite(se) or alpha < 1e-6:
-        # alpha at its boundary: NB collapses to Poisson; use the GLM with that alpha for the SE
+        # alpha at its boundary (NB collapses to Poisson) or a singular Hessian (few place-days):
+        # the standard error of the GLM with the fitted alpha
         fit2 = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=max(alpha, 1e-8))).fit()
         se = float(fit2.bse[regressor])
-        notes["note"] = "NB dispersion at 0 (no overdispersion); GLM standard error used"
+        notes["note"] = (
+            "NB dispersion at 0 (no overdispersion); GLM standard error used" if alpha < 1e-6 else
+            "NB information matrix singular (too few place-days for its parameters); GLM standard "
+            "error at the fitted dispersion used"
+        )
     return float(fit.params[regressor]), se, alpha, notes
 
 
