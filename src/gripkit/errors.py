@@ -19,6 +19,10 @@ class WorkspaceError(GripkitError):
     """The DuckDB workspace is missing, locked, or of an unknown schema version."""
 
 
+class WorkerError(GripkitError):
+    """A worker process died (e.g. killed by the system when memory ran out)."""
+
+
 class IngestError(InputError):
     """A whole input file cannot be ingested (e.g. it is not a crime file)."""
 

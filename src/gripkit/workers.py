@@ -18,10 +18,13 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
+from gripkit.errors import WorkerError
 from gripkit.locking import pid_alive
 
 #: How worker processes start: "fork" on Linux, else "spawn".
@@ -47,6 +50,28 @@ def process_pool(
     context = multiprocessing.get_context(START_METHOD)
     return ProcessPoolExecutor(processes, mp_context=context, initializer=_start,
                                initargs=(os.getpid(), setup, setup_args))
+
+
+@contextmanager
+def worker_deaths(doing: str) -> Iterator[None]:
+    """Turn a dead worker (``BrokenProcessPool``) into a :class:`WorkerError` saying what to do.
+
+    Examples
+    --------
+    >>> import os
+    >>> with worker_deaths("testing"), process_pool(1) as pool:
+    ...     pool.submit(os._exit, 1).result()
+    Traceback (most recent call last):
+    gripkit.errors.WorkerError: a worker process died while testing ...
+    """
+    try:
+        yield
+    except BrokenProcessPool as exc:
+        raise WorkerError(
+            f"a worker process died while {doing} ({exc}); the system may have stopped it for lack "
+            "of memory. Free memory, or run the same command again with --workers 1 (one process, "
+            "less memory); work already committed is kept."
+        ) from exc
 
 
 def _start(parent: int, setup: Callable[..., None] | None, setup_args: tuple[Any, ...]) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
+from gripkit import workers as workers_module
+from gripkit.errors import WorkerError
+from gripkit.ingest import ingest, staged
 
 # Content checksums independent of run-specific ids and timestamps (rows identified by their
 # source file's SHA-256 and line number), as in tests/national/test_kill.py.
@@ -50,3 +54,21 @@ def test_processes_store_what_threads_store(
     reasons = reports[2]["by_reason"]
     assert reasons["malformed_line"] >= 1 and reasons["bad_coordinates"] >= 1  # the broken file's rows
     assert [r["path"] for r in reports[2]["rejected_files"]] == [str(not_crime)]
+
+
+def _die(*args: object, **kwargs: object) -> None:
+    os._exit(3)  # as the out-of-memory killer would stop a worker
+
+
+def test_a_dead_worker_is_a_clear_error_and_a_rerun_completes(
+    bedfordshire_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ws.duckdb"
+    with monkeypatch.context() as patched, Workspace(path) as ws:
+        patched.setattr(workers_module, "START_METHOD", "fork")
+        patched.setattr(staged, "stage", _die)  # the forked workers inherit it
+        with pytest.raises(WorkerError, match="worker process died while reading and checking files"):
+            ingest([bedfordshire_zip], ws, workers=2)
+    with Workspace(path) as ws:  # the same command again, workers healthy
+        report = ingest([bedfordshire_zip], ws, workers=2)
+    assert report.crimes.read == report.crimes.loaded + report.crimes.quarantined > 0

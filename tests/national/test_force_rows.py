@@ -9,6 +9,7 @@ the bundled Bedfordshire months and the multi-force replica of real months (see 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 
 from gripkit import Workspace, datasets, workers
 from gripkit import columns as C
-from gripkit.errors import InputError
+from gripkit.errors import InputError, WorkerError
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots.find import find_hotspots, select_crimes
 from gripkit.hotspots.select import candidate_areas
@@ -179,3 +180,19 @@ def test_pool_rows_equal_in_process_rows(
         pooled = run_national([], ws, tmp_path / "b", params=PARAMS, workers=2).table
     assert pooled["reused"].tolist() == [False] * len(FORCES)
     pd.testing.assert_frame_equal(pooled.drop(columns="seconds"), serial.drop(columns="seconds"))
+
+
+def _die(*args: object, **kwargs: object) -> None:
+    os._exit(3)  # as the out-of-memory killer would stop a worker
+
+
+def test_a_dead_worker_is_a_clear_error(
+    tmp_path: Path, national_input: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ingest([national_input], ws)
+        monkeypatch.setattr(compute, "FORK_MIN_CRIMES", 0)
+        monkeypatch.setattr(workers, "START_METHOD", "fork")
+        monkeypatch.setattr(compute, "summarise_data", _die)  # inherited by the forked workers
+        with pytest.raises(WorkerError, match="worker process died while computing the forces' rows"):
+            compute.compute_rows(ws, list(FORCES), PARAMS, None, workers=2)

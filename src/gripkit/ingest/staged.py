@@ -32,7 +32,7 @@ from gripkit.ingest.discover import InputFile
 from gripkit.ingest.generic import ColumnMapping
 from gripkit.ingest.load import Loaded, check, load
 from gripkit.ingest.records import FileResult
-from gripkit.workers import forking, process_pool
+from gripkit.workers import forking, process_pool, worker_deaths
 
 #: Files per worker task (police.uk force-month files hold ~2k-30k rows each).
 FILES_PER_TASK = 4
@@ -153,7 +153,7 @@ def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozens
         warm_caches()  # built once here, inherited by every worker
     chunks = [files[i: i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
     with tempfile.TemporaryDirectory(prefix="gripkit-ingest-") as folder, \
-            process_pool(workers) as pool:
+            worker_deaths("reading and checking files"), process_pool(workers) as pool:
         task = partial(stage, mapping=mapping, known=known, folder=folder)
         try:
             for results in in_order(pool, task, chunks, ahead=2 * workers, ahead_bytes=ahead_bytes,

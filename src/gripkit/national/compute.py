@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from gripkit.harm import HarmTable
 from gripkit.national.force import ForceData, NationalParams, read_forces, summarise_data
-from gripkit.workers import forking, process_pool
+from gripkit.workers import forking, process_pool, worker_deaths
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -82,7 +82,7 @@ def compute_rows(
     ws.checkpoint()
     _SHARED.update(data=data, params=params, table=table, workspace=ws.path)
     try:
-        with process_pool(processes, _worker_setup) as pool:
+        with worker_deaths("computing the forces' rows"), process_pool(processes, _worker_setup) as pool:
             if can_fork:
                 futures = {f: pool.submit(_forked_row, f) for f in largest_first}
             else:
