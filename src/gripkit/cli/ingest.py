@@ -42,7 +42,7 @@ def ingest_command(
     date_format: Annotated[str | None, typer.Option(help="strftime format of the date column.")] = None,
     workers: Annotated[int | None, typer.Option(
         help="Worker processes parsing and checking (0: threads) [default: CPU count for inputs of "
-        "512 MB or more, else threads].")] = None,
+        "32 MB or more on Linux (512 MB elsewhere), else threads].")] = None,
     rehash: Annotated[bool, typer.Option(
         "--rehash", help="Read and hash every file, even those unchanged (same size and time) since ingested."
     )] = False,

@@ -92,8 +92,10 @@ def ingest(
         Called as ``progress(done, total, name)`` after each file.
     workers
         Worker processes for parsing and checking (0: threads in this process), used for inputs of
-        32 MB or more. None chooses: processes for inputs of 512 MB or more into a workspace file
-        (announced), else threads.
+        32 MB or more. None chooses: processes for inputs of
+        :data:`~gripkit.ingest.staged.PROCESS_THRESHOLD_BYTES` or more into a workspace file (32 MB
+        where workers are forked, i.e. Linux; 512 MB where they are spawned; announced), else
+        threads.
     rehash
         Read and hash every file. By default a file whose path and stamp (size and modification
         time, or a zip member's size and CRC-32) match an ingested one is skipped unread.

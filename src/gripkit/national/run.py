@@ -120,7 +120,8 @@ def run_national(
         Pounds to split across forces in proportion to the table's serious-violence harm (each
         force's last ``params.months`` months), to the penny (:func:`gripkit.allocate.split_pot`).
     workers
-        Worker processes of the ingest (None: the CPU count for inputs of 512 MB or more, see
+        Worker processes of the ingest (None: the CPU count for inputs of
+        :data:`~gripkit.ingest.staged.PROCESS_THRESHOLD_BYTES` or more, see
         :func:`gripkit.ingest.ingest`) and most processes for the per-force rows (default: CPU
         count; see :func:`gripkit.national.compute.compute_rows` for when a pool is started).
     progress, batch_rows
