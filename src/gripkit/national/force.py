@@ -26,7 +26,7 @@ import pyarrow as pa
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
-from gripkit.hotspots.find import hotspots_from_crimes, no_crimes_message
+from gripkit.hotspots.find import HotspotResult, hotspots_from_crimes, no_crimes_message
 from gripkit.hotspots.methods import MethodSpec
 from gripkit.hotspots.select import candidate_areas
 from gripkit.units.build import UnitSpec
@@ -272,12 +272,25 @@ def summarise_data(
         lsoa = hotspots_from_crimes(crimes, UnitSpec("lsoa"), method, table, serious_violence=True,
                                     workspace=workspace)
     except InputError as exc:  # e.g. no serious violence in the window
-        row.update(grid_top5_share=None, lsoa_top5_share=None, grid_cell_m=None, grid_units=0,
-                   lsoa_units=0, lsoa_polygons=None, patrol_areas=0, patrol_area_harm_share=None,
-                   note=str(exc), seconds=time.perf_counter() - started)
+        row.update(NO_HOTSPOTS, note=str(exc), seconds=time.perf_counter() - started)
         return row
-    areas = candidate_areas(grid.hotspots, None, n=params.n_areas)
-    row.update(
+    row.update(hotspot_fields(grid, lsoa, params.n_areas), seconds=time.perf_counter() - started)
+    return row
+
+
+#: A row's hotspot fields when the force has none (e.g. no serious violence in its window).
+NO_HOTSPOTS: dict[str, Any] = dict(
+    grid_top5_share=None, lsoa_top5_share=None, grid_cell_m=None, grid_units=0, lsoa_units=0,
+    lsoa_polygons=None, patrol_areas=0, patrol_area_harm_share=None,
+)
+
+
+def hotspot_fields(grid: HotspotResult, lsoa: HotspotResult, n_areas: int) -> dict[str, Any]:
+    """A row's hotspot fields from a force's grid and LSOA hotspots: top-5% shares, unit counts,
+    and up to ``n_areas`` patrol areas grown from the grid (:func:`candidate_areas`); ``note``
+    when the LSOAs are codes without polygons."""
+    areas = candidate_areas(grid.hotspots, None, n=n_areas)
+    fields: dict[str, Any] = dict(
         grid_top5_share=float(grid.concentration.top_unit_share[TOP_SHARE]),
         lsoa_top5_share=float(lsoa.concentration.top_unit_share[TOP_SHARE]),
         grid_cell_m=grid.meta.get("cell_size_m"),
@@ -286,11 +299,10 @@ def summarise_data(
         lsoa_polygons="bundled" if lsoa.meta.get("boundaries") == "bundled" else "codes",
         patrol_areas=len(areas),
         patrol_area_harm_share=float(areas[C.SHARE_OF_HARM].sum()) if len(areas) else 0.0,
-        seconds=time.perf_counter() - started,
     )
-    if row["lsoa_polygons"] == "codes":
-        row["note"] = "LSOA units by code only (no bundled polygons for this force)"
-    return row
+    if fields["lsoa_polygons"] == "codes":
+        fields["note"] = "LSOA units by code only (no bundled polygons for this force)"
+    return fields
 
 
 def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[str, Any]:
