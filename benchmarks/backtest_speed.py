@@ -1,6 +1,6 @@
 """Backtest speed and real results: Bedfordshire (monthly police.uk) and Chicago (weekly, timestamped).
 
-Bedfordshire: the 36-month police.uk zip in ../shared/data is ingested with ``gripkit.ingest``
+Bedfordshire: the 36-month police.uk zip in ../shared/data is ingested with ``gripkit.ingestion``
 into an in-memory Workspace; serious violence (the police.uk proxy: violence and sexual offences,
 robbery, possession of weapons), grid over the force area (Chainey cell size), 5 models, 12-month
 training window, monthly steps (24), coverage 1/5/10%, 2 worker processes. Target: < 60 s.
@@ -24,9 +24,9 @@ import pandas as pd
 import pyproj
 
 from gripkit import Workspace
-from gripkit.forecast.backtest import backtest, grid_for
+from gripkit.forecast.rolling import backtest, grid_for
 from gripkit.hotspots.find import select_crimes
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 from gripkit.units import GridUnits
 
 DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -42,7 +42,7 @@ def prepare(workspace: Path) -> None:
     from gripkit import Workspace, datasets
     from gripkit.dashboard.auth import add_user, get_user
     from gripkit.hotspots.find import find_hotspots
-    from gripkit.ingest import ingest
+    from gripkit.ingestion import ingest
 
     with Workspace(workspace) as ws:
         ingest(datasets.bedfordshire_street_files(), ws)

@@ -42,7 +42,8 @@ from libpysal.graph import Graph
 from libpysal.weights import DistanceBand
 
 from gripkit import datasets
-from gripkit.hotspots import count, gistar
+from gripkit.hotspots.count import count
+from gripkit.hotspots.gistar import gistar
 from gripkit.units import GridUnits
 
 DEFAULT_ZIP = (

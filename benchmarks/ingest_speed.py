@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 
 DEFAULT_ZIP = (
     Path(__file__).resolve().parents[2]

@@ -40,7 +40,7 @@ from KDEpy import FFTKDE
 from scipy.stats import gaussian_kde
 
 from gripkit import datasets
-from gripkit.hotspots import kde
+from gripkit.hotspots.kde import kde
 from gripkit.units import GridUnits
 
 DEFAULT_ZIP = (

@@ -13,7 +13,7 @@ minutes; not timed) and reused by later runs with the same parameters.
 
 Stages (wall clock; ``--workers`` processes for the ingest and the per-force stage):
 
-* ingest: :func:`gripkit.ingest.ingest` of every file (parse, check, quarantine, project, store);
+* ingest: :func:`gripkit.ingestion.ingest` of every file (parse, check, quarantine, project, store);
 * harm + hotspots: every force's serious-violence harm, trend, grid and LSOA hotspots,
   concentration and patrol areas;
 * national table: allocation of a pot, CSV + Parquet + map;

@@ -100,3 +100,26 @@ CRIME_TYPES: Final[tuple[str, ...]] = (
 
 BNG: Final = "EPSG:27700"
 WGS84: Final = "EPSG:4326"
+
+# The harm table used when none is named (every command and job).
+DEFAULT_HARM_TABLE: Final = "cchi"
+
+# Patrol plans, dosage and evaluation: one name per idea from the plan to the effect table.
+# A patrol area is a hotspot unit chosen for patrol: its ``area_id`` is that unit's ``unit_id``.
+AREA_ID: Final = "area_id"
+DATE: Final = "date"
+TREATED: Final = "treated"
+BLOCK: Final = "block"
+VISITS: Final = "visits"
+VISIT: Final = "visit"
+OFFICER_ID: Final = "officer_id"
+OFFICERS: Final = "officers"
+TS_UTC: Final = "ts_utc"
+START_UTC: Final = "start_utc"
+END_UTC: Final = "end_utc"
+DWELL_MINUTES: Final = "dwell_minutes"
+PINGS: Final = "pings"
+PLAN_ID: Final = "plan_id"
+COUNT: Final = "count"
+DOSAGE: Final = "dosage"
+HOT: Final = "hot"

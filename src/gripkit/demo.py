@@ -8,8 +8,8 @@ from pathlib import Path
 
 from gripkit import datasets
 from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
-from gripkit.ingest import IngestReport, ingest
-from gripkit.ingest.run import Progress
+from gripkit.ingestion import IngestReport, ingest
+from gripkit.ingestion.run import Progress
 from gripkit.report import write_hotspot_page
 from gripkit.report.full import write_report
 from gripkit.workspace import Workspace

@@ -29,6 +29,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit import locking
 from gripkit.errors import InputError, WorkspaceError
+from gripkit.results import StageResult, StoredResult, check_kind, to_jsonable
 
 log = logging.getLogger("gripkit")
 
@@ -128,6 +129,12 @@ MIGRATIONS: tuple[str, ...] = (
     # national runs (issue 9): a file's stamp (size and modification time, or a zip member's size
     # and CRC-32) so a monthly update skips unchanged files without reading and hashing them.
     "ALTER TABLE sources ADD COLUMN stamp VARCHAR;",
+    # one result protocol: every stored result keeps its plain-English summary, and the frames
+    # behind it (e.g. the hotspot layer) as Parquet, so the report renders what was run.
+    """
+    ALTER TABLE results ADD COLUMN summary VARCHAR;
+    CREATE TABLE result_tables (result_id INTEGER, name VARCHAR, data BLOB);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -318,6 +325,32 @@ class Workspace:
         sql += " ORDER BY source_id, source_row"
         return self.con.execute(sql, params).df()
 
+    # -- results ---------------------------------------------------------------------------
+    def save_result(self, result: StageResult) -> int:
+        """Store a stage result (its ``meta``, ``to_dict()``, ``summary()`` and ``tables()``).
+
+        Returns the new ``result_id``, also set as ``result.meta["result_id"]``. Every pipeline
+        job calls this when it is given a workspace, so the report and the dashboard see work
+        done from Python exactly as work done from the CLI.
+        """
+        check_kind(result.kind)
+        meta = {k: v for k, v in result.meta.items() if k != "result_id"}
+        with self.transaction():
+            result_id = self.record_result(
+                result.kind,
+                params=meta,
+                payload=result.to_dict(),
+                harm_table=meta.get("harm_table"),
+                harm_sha256=meta.get("harm_sha256"),
+                summary=result.summary(),
+            )
+            for name, frame in result.tables().items():
+                self.con.execute(
+                    "INSERT INTO result_tables VALUES (?, ?, ?)", [result_id, name, _parquet(frame)]
+                )
+        result.meta["result_id"] = result_id
+        return result_id
+
     def record_result(
         self,
         kind: str,
@@ -326,26 +359,87 @@ class Workspace:
         payload: Any,
         harm_table: str | None = None,
         harm_sha256: str | None = None,
+        summary: str | None = None,
     ) -> int:
-        """Store a stage's result in ``results`` (JSON params and payload); return its id.
+        """Store one ``results`` row of a registered kind (JSON params and payload); return its id.
 
-        Kinds written by gripkit: ``hotspots``, ``backtest``, ``evaluation``, ``allocation``,
-        ``evaluation_design``; the report and dashboard read the newest of each kind.
+        Prefer :meth:`save_result`, which takes a result object; this is for jobs' own caches
+        (e.g. the national run's per-force rows).
         """
+        check_kind(kind)
         row = self.con.execute("SELECT coalesce(max(result_id), 0) + 1 FROM results").fetchone()
         result_id = int(row[0]) if row else 1
         self.con.execute(
-            "INSERT INTO results VALUES (?, ?, now(), ?, ?, ?, ?)",
+            "INSERT INTO results (result_id, kind, created_at, harm_table, harm_sha256, params, payload, "
+            "summary) VALUES (?, ?, now(), ?, ?, ?, ?, ?)",
             [
                 result_id,
                 kind,
                 harm_table,
                 harm_sha256,
-                json.dumps(params, default=str),
-                json.dumps(payload, default=str),
+                json.dumps(to_jsonable(params)),
+                json.dumps(to_jsonable(payload)),
+                summary,
             ],
         )
         return result_id
+
+    def latest_result(self, kind: str) -> StoredResult | None:
+        """The newest stored result of ``kind`` (a key of :data:`gripkit.results.KINDS`), or None."""
+        check_kind(kind)
+        rows = self._result_rows("WHERE kind = ? ORDER BY created_at DESC, result_id DESC LIMIT 1", [kind])
+        return rows[0] if rows else None
+
+    def stored_result(self, result_id: int) -> StoredResult:
+        """The stored result with this id; an :class:`InputError` if there is none."""
+        rows = self._result_rows("WHERE result_id = ?", [int(result_id)])
+        if not rows:
+            raise InputError(
+                f"'result_id' must name a stored result; received {result_id!r}, and workspace "
+                f"{self.path} has no such result. List them with `gripkit info`."
+            )
+        return rows[0]
+
+    def result_table(self, result_id: int, name: str) -> pd.DataFrame:
+        """A frame stored with a result (a GeoDataFrame if it was one); InputError if missing."""
+        row = self.con.execute(
+            "SELECT data FROM result_tables WHERE result_id = ? AND name = ?", [int(result_id), name]
+        ).fetchone()
+        if row is None:
+            raise InputError(
+                f"result {result_id} has no table {name!r} in workspace {self.path}; "
+                "it was stored without one."
+            )
+        return _read_parquet(bytes(row[0]))
+
+    def results_log(self) -> pd.DataFrame:
+        """Every stored result's id, kind, time, harm table and summary, oldest first."""
+        return self.con.execute(
+            "SELECT result_id, kind, created_at, harm_table, summary FROM results ORDER BY result_id"
+        ).df()
+
+    def _result_rows(self, tail: str, params: list[Any]) -> list[StoredResult]:
+        rows = self.con.execute(
+            f"SELECT result_id, kind, created_at, params, payload, summary FROM results {tail}", params
+        ).fetchall()
+        out = []
+        for rid, kind, created, meta, payload, summary in rows:
+            names = self.con.execute(
+                "SELECT name FROM result_tables WHERE result_id = ? ORDER BY name", [rid]
+            ).fetchall()
+            decoded = _decode(meta)
+            out.append(
+                StoredResult(
+                    int(rid),
+                    str(kind),
+                    created,
+                    decoded if isinstance(decoded, dict) else {},
+                    _decode(payload),
+                    summary,
+                    tuple(n[0] for n in names),
+                )
+            )
+        return out
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""
@@ -354,6 +448,37 @@ class Workspace:
             row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
             out[name] = int(row[0]) if row else 0
         return out
+
+
+def _decode(text: Any) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    """A frame as Parquet bytes (GeoParquet for a GeoDataFrame, which QGIS and pandas open)."""
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _read_parquet(data: bytes) -> pd.DataFrame:
+    import io
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(data))
+    if b"geo" in (table.schema.metadata or {}):
+        import geopandas as gpd
+
+        return gpd.read_parquet(io.BytesIO(data))
+    return table.to_pandas()
 
 
 def parse_month(value: date | str) -> date:

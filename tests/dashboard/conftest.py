@@ -22,7 +22,7 @@ from gripkit.dashboard import create_app
 from gripkit.dashboard.auth import add_user
 from gripkit.dashboard.data import assign_patrol
 from gripkit.hotspots.find import find_hotspots
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 
 from dashboard_helpers import ARTIFACTS, LOGIN_LIMIT, PASSWORDS, Server  # isort: skip
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gripkit import Workspace, datasets
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from gripkit import Workspace, datasets
 from gripkit.cli import app
 from gripkit.errors import InputError
 from gripkit.forecast import backtest, plan_steps
-from gripkit.forecast.backtest import grid_for
-from gripkit.ingest import ingest
+from gripkit.forecast.rolling import grid_for
+from gripkit.ingestion import ingest
 from gripkit.units import GridUnits
 
 DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))

@@ -11,8 +11,9 @@ import pytest
 from scipy import stats
 
 from gripkit.errors import InputError
-from gripkit.hotspots import count, gistar
 from gripkit.hotspots.classify import CATEGORIES, classify_trends, emerging, mann_kendall
+from gripkit.hotspots.count import count
+from gripkit.hotspots.gistar import gistar
 from gripkit.units import GridUnits
 
 T = 10

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gripkit.columns import HOTSPOT_COLUMNS
 from gripkit.errors import InputError
-from gripkit.hotspots import count
+from gripkit.hotspots.count import count
 from gripkit.units import GridUnits, LsoaUnits, read_lsoa_boundaries
 
 # Five crimes in a 2x2 grid of 100 m cells; cells by hand (floor(x/100), floor(y/100)):

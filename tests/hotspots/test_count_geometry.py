@@ -13,10 +13,10 @@ from gripkit import Workspace, datasets
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import load_harm_table
-from gripkit.hotspots import count
+from gripkit.hotspots.count import count
 from gripkit.hotspots.find import hotspots_from_crimes, select_crimes
 from gripkit.hotspots.methods import MethodSpec
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 from gripkit.units import GridUnits, LsoaUnits
 from gripkit.units.build import UnitSpec
 

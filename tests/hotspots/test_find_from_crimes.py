@@ -14,7 +14,7 @@ from gripkit.errors import InputError
 from gripkit.harm import load_harm_table
 from gripkit.hotspots.find import find_hotspots, hotspots_from_crimes, select_crimes
 from gripkit.hotspots.methods import MethodSpec
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 from gripkit.national.force import read_forces
 from gripkit.units.build import UnitSpec
 

@@ -28,7 +28,9 @@ from scipy import stats
 from gripkit import datasets
 from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table
-from gripkit.hotspots import adjust_pvalues, count, gistar
+from gripkit.hotspots import adjust_pvalues
+from gripkit.hotspots.count import count
+from gripkit.hotspots.gistar import gistar
 from gripkit.units import GridUnits, LsoaUnits
 
 GISTAR_MODULE = sys.modules["gripkit.hotspots.gistar"]

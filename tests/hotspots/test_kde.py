@@ -16,7 +16,8 @@ from scipy.spatial import cKDTree
 from scipy.stats import gaussian_kde
 
 from gripkit.errors import InputError
-from gripkit.hotspots import dual_kde, kde
+from gripkit.hotspots import dual_kde
+from gripkit.hotspots.kde import kde
 from gripkit.units import GridUnits
 
 A200 = 3 / (math.pi * 200**2)  # quartic peak 3/(pi h^2) for h = 200 m

@@ -12,7 +12,8 @@ import shapely
 
 from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table
-from gripkit.hotspots import candidate_areas, count
+from gripkit.hotspots import candidate_areas
+from gripkit.hotspots.count import count
 from gripkit.hotspots.select import AREA_COLUMNS, DEFAULT_MAX_AREA_M2
 from gripkit.units import GridUnits
 

@@ -24,7 +24,7 @@ from gripkit import columns as C
 from gripkit.errors import InputError, WorkerError
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots.find import find_hotspots, select_crimes
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 from gripkit.national import NationalParams, compute, run_national, summarise_force
 from gripkit.national.force import NO_HOTSPOTS, hotspot_fields, read_forces
 

@@ -1,7 +1,7 @@
 """Robustness: SIGKILL a `gripkit national` mid-ingest, run it again, and compare with a clean run.
 
 Input: the three-force replica of real Bedfordshire months (see conftest). Ingest commits in
-batches (gripkit.ingest.run), so a killed run keeps whole batches only and the re-run completes
+batches (gripkit.ingestion.run), so a killed run keeps whole batches only and the re-run completes
 the rest; the final workspace must equal a clean run's, table by table.
 """
 
@@ -38,7 +38,7 @@ SCRIPT = (
 KILLABLE = (
     "import sys; from pathlib import Path; from gripkit import Workspace; "
     "from gripkit.national import NationalParams, run_national\n"
-    "from gripkit.ingest import staged; staged.MIN_PROCESS_BYTES = 0  # worker processes even for this\n"
+    "from gripkit.ingestion import staged; staged.MIN_PROCESS_BYTES = 0  # worker processes even for this\n"
     "ws = Workspace(sys.argv[2])\n"
     "run_national([sys.argv[1]], ws, Path(sys.argv[3]), params=NationalParams(months=2, cell_size=250, "
     "n_areas=5), workers=1, batch_rows=5000, progress=lambda d, t, n: print(d, t, flush=True))\n"

@@ -59,7 +59,7 @@ def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: P
             assert 1 <= row.patrol_areas <= 5
         # only Bedfordshire has bundled LSOA polygons (gripkit.datasets)
         assert table["lsoa_polygons"].tolist() == ["bundled", "codes", "codes"]
-        # the pot is split to the penny (gripkit.allocate.split: largest remainder), in proportion
+        # the pot is split to the penny (gripkit.funding.split: largest remainder), in proportion
         # to each force's harm: share = harm / total harm within a penny of the pot
         assert table["allocation"].sum() == pytest.approx(1_000_000, abs=0.005)
         expected = 1_000_000 * table["sv_harm"] / table["sv_harm"].sum()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from gripkit import Workspace, datasets
 from gripkit.cli import app
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 from gripkit.patrol import load_plan
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gripkit import Workspace, datasets
 from gripkit.errors import InputError
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 from gripkit.patrol import default_start, experiment_design
 
 AREAS = [f"E0100{i:04d}" for i in range(21)]

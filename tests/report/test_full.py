@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from gripkit import Workspace, datasets
 from gripkit.cli import app
 from gripkit.hotspots.find import find_hotspots
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 from gripkit.report.full import NOT_RUN, ReportOptions, _heatmap, build_report, write_report
 
 SECTIONS = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gripkit.hotspots import count
+from gripkit.hotspots.count import count
 from gripkit.units import LsoaUnits
 
 CODES = [" E01 ", "E01", "", None, "E02", "X", "E02"]

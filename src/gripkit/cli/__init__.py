@@ -12,6 +12,7 @@ import sys
 from typing import NoReturn
 
 from gripkit.cli.common import app, console_err
+from gripkit.cli.options import flag_message
 from gripkit.errors import GripkitError
 
 # Subcommand modules register on ``app`` when imported.
@@ -32,7 +33,7 @@ def main() -> None:
     try:
         app()
     except GripkitError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console_err.print(f"[bold red]error:[/] {flag_message(str(exc), command_flags())}", highlight=False)
         _leave(1)
     except SystemExit as exc:  # how Typer ends every command, 0 included
         if exc.code is not None and not isinstance(exc.code, int):
@@ -58,3 +59,24 @@ def _leave(code: int) -> NoReturn:
 
 
 __all__ = ["app", "main"]
+
+
+def command_flags(argv: list[str] | None = None) -> dict[str, str]:
+    """Python parameter name -> long flag of the command named in ``argv`` (default sys.argv).
+
+    Library errors name parameters (``'cell_size'``); the CLI prints them as flags (``--cell-size``).
+    """
+    import typer.main
+
+    words = [w for w in (sys.argv[1:] if argv is None else argv) if not w.startswith("-")]
+    group = typer.main.get_command(app)
+    command = getattr(group, "commands", {}).get(words[0]) if words else None
+    while command is not None and hasattr(command, "commands") and len(words) > 1:
+        words = words[1:]
+        command = command.commands.get(words[0])
+    flags: dict[str, str] = {}
+    for param in getattr(command, "params", []) if command is not None else []:
+        long = [o for o in param.opts if o.startswith("--")]
+        if param.name and long:
+            flags[param.name] = long[0]
+    return flags

@@ -77,7 +77,7 @@ def backtest_command(
     json_out: JsonOption = False,
 ) -> None:
     """Rolling-origin backtest: fit on the window, predict the next period, score, slide."""
-    from gripkit.forecast.backtest import backtest, grid_for
+    from gripkit.forecast.rolling import backtest, grid_for
     from gripkit.harm import apply_harm, load_harm_table
     from gripkit.hotspots.find import select_crimes
     from gripkit.validate import one_of

@@ -15,7 +15,7 @@ from gripkit.harm import list_harm_tables, load_harm_table
 @app.command("status")
 def status_command(workspace: WorkspaceOption = None, json_out: JsonOption = False) -> None:
     """Row counts, sources and quarantine reasons of the workspace."""
-    from gripkit.ingest import REASONS
+    from gripkit.ingestion import REASONS
 
     with open_workspace(workspace) as ws:
         counts = ws.counts()

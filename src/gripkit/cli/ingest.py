@@ -21,7 +21,7 @@ from gripkit.cli.common import (
 from gripkit.errors import InputError
 
 if TYPE_CHECKING:
-    from gripkit.ingest import ColumnMapping, IngestReport
+    from gripkit.ingestion import ColumnMapping, IngestReport
 
 
 @app.command("ingest")
@@ -49,7 +49,7 @@ def ingest_command(
     json_out: JsonOption = False,
 ) -> None:
     """Ingest crime files into the workspace; every row is loaded or quarantined with a reason."""
-    from gripkit.ingest import ingest
+    from gripkit.ingestion import ingest
 
     setup_logging(quiet=json_out)
     mapping = _mapping(format, map_file, col or [], force, crs, date_format)
@@ -71,7 +71,7 @@ def _mapping(
     crs: str | None,
     date_format: str | None,
 ) -> ColumnMapping | None:
-    from gripkit.ingest import ColumnMapping
+    from gripkit.ingestion import ColumnMapping
 
     fmt = format.lower().replace("_", ".")
     if fmt in ("police.uk", "policeuk"):
@@ -100,7 +100,7 @@ def _mapping(
 
 
 def _print_report(report: IngestReport, path: str) -> None:
-    from gripkit.ingest import REASONS
+    from gripkit.ingestion import REASONS
 
     d = report.to_dict()
     table = Table(title=f"Ingested into {path}", show_header=True)

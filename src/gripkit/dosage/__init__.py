@@ -14,9 +14,9 @@ Examples
 from __future__ import annotations
 
 from gripkit.dosage.clean import clean_pings
-from gripkit.dosage.compliance import Compliance, compliance, dosage
 from gripkit.dosage.ingest import GpsIngestReport, ingest_gps, workspace_pings
 from gripkit.dosage.read import read_ping_csv, read_ping_gpx, read_pings
+from gripkit.dosage.tracking import Compliance, compliance, dosage
 from gripkit.dosage.visits import locate, officer_visits, patrol_visits
 
 __all__ = [

@@ -2,16 +2,16 @@
 
 Example
 -------
->>> from gripkit.forecast import ProspectiveHotspot, backtest
+>>> from gripkit.forecast import ProspectiveHotspot
 >>> ProspectiveHotspot().get_params()
 {'distance_band': 400.0, 'time_band': 8.0, 'weight': None}
 """
 
 from gripkit.forecast import metrics
-from gripkit.forecast.backtest import backtest, make_model, plan_steps
 from gripkit.forecast.base import Period
 from gripkit.forecast.models import Forecaster, Naive, ProspectiveHotspot, RetrospectiveKDE
 from gripkit.forecast.report import BacktestResult
+from gripkit.forecast.rolling import backtest, make_model, plan_steps
 from gripkit.forecast.sepp import SEPP, simulate_sepp
 
 __all__ = [

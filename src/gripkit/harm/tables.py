@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gripkit.columns import CRIME_TYPE, CRIME_TYPES, HARM
+from gripkit.columns import CRIME_TYPE, CRIME_TYPES, DEFAULT_HARM_TABLE, HARM
 from gripkit.errors import InputError
 
-DEFAULT_TABLE = "cchi"
+DEFAULT_TABLE = DEFAULT_HARM_TABLE
 """Name of the bundled table used when no table is named."""
 
 _REQUIRED = (CRIME_TYPE, "weight", "source")

@@ -126,7 +126,7 @@ def find_hotspots(
     Examples
     --------
     >>> from gripkit import Workspace, datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:1], ws)
     >>> result = find_hotspots(ws, cell_size=500, method="gistar")
@@ -187,7 +187,7 @@ def hotspots_from_crimes(
     Examples
     --------
     >>> from gripkit import Workspace, datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:1], ws)
     >>> crimes = select_crimes(ws, serious_violence=True)

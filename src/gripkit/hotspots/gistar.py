@@ -110,7 +110,7 @@ def gistar(
     Examples
     --------
     >>> import pandas as pd
-    >>> from gripkit.hotspots import count
+    >>> from gripkit.hotspots.count import count
     >>> from gripkit.units import GridUnits
     >>> units = GridUnits(100, (0, 0, 499, 499))  # 5 x 5 cells
     >>> crimes = pd.DataFrame({"x": [50.0] * 9 + [150.0] * 8 + [50.0] * 8, "y": [50.0] * 17 + [150.0] * 8})

@@ -98,7 +98,7 @@ def candidate_areas(
 
     Examples
     --------
-    >>> from gripkit.hotspots import count
+    >>> from gripkit.hotspots.count import count
     >>> from gripkit.units import GridUnits
     >>> units = GridUnits(100, (0, 0, 999, 999))
     >>> crimes = pd.DataFrame({"x": [250.0, 350.0, 950.0], "y": [250.0, 250.0, 950.0],

@@ -138,7 +138,7 @@ def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, Forc
     Examples
     --------
     >>> from gripkit import datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)  # 2023-05 and 2023-06
     >>> data = read_forces(ws, ["Bedfordshire"], 1)["Bedfordshire"]
@@ -234,7 +234,7 @@ def summarise_data(
     Examples
     --------
     >>> from gripkit import datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)
     >>> data = read_forces(ws, ["Bedfordshire"], 1)["Bedfordshire"]
@@ -318,7 +318,7 @@ def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[s
     Examples
     --------
     >>> from gripkit import Workspace, datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)
     >>> row = summarise_force(ws, "Bedfordshire", NationalParams(months=1, cell_size=500))

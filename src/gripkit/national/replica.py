@@ -33,7 +33,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.datasets import force_areas
 from gripkit.errors import InputError
-from gripkit.ingest.checks import transformer
+from gripkit.ingestion.checks import transformer
 
 SOURCE_FORCE = "Bedfordshire"
 #: Extra eastward offset per copy, metres (copies of one force-month do not coincide).

@@ -20,11 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from gripkit.allocate import split_pot
 from gripkit.errors import InputError
+from gripkit.funding import split_pot
 from gripkit.harm import load_harm_table
-from gripkit.ingest import IngestReport, ingest
-from gripkit.ingest.run import Progress
+from gripkit.ingestion import IngestReport, ingest
+from gripkit.ingestion.run import Progress
 from gripkit.national.compute import compute_rows
 from gripkit.national.force import NationalParams
 from gripkit.national.output import check_output_dir, write_map, write_table
@@ -118,14 +118,14 @@ def run_national(
         :class:`NationalParams` (window, harm table, cell size, patrol areas).
     pot
         Pounds to split across forces in proportion to the table's serious-violence harm (each
-        force's last ``params.months`` months), to the penny (:func:`gripkit.allocate.split_pot`).
+        force's last ``params.months`` months), to the penny (:func:`gripkit.funding.split_pot`).
     workers
         Worker processes of the ingest (None: the CPU count for inputs of
-        :data:`~gripkit.ingest.staged.PROCESS_THRESHOLD_BYTES` or more, see
-        :func:`gripkit.ingest.ingest`) and most processes for the per-force rows (default: CPU
+        :data:`~gripkit.ingestion.staged.PROCESS_THRESHOLD_BYTES` or more, see
+        :func:`gripkit.ingestion.ingest`) and most processes for the per-force rows (default: CPU
         count; see :func:`gripkit.national.compute.compute_rows` for when a pool is started).
     progress, batch_rows
-        Passed to :func:`gripkit.ingest.ingest` (a progress callback; rows per transaction).
+        Passed to :func:`gripkit.ingestion.ingest` (a progress callback; rows per transaction).
 
     Examples
     --------
@@ -172,7 +172,7 @@ def run_national(
     started = time.perf_counter()
     national = pd.DataFrame(rows).sort_values("force", kind="mergesort").reset_index(drop=True)
     if pot is not None:
-        # the table's own harm (each force's last window), split with gripkit.allocate.split_pot
+        # the table's own harm (each force's last window), split with gripkit.funding.split_pot
         scores = pd.Series(national["sv_harm"].to_numpy(float), index=national["force"])
         result.allocation = split_pot(scores, pot)
         national["allocation"] = result.allocation["allocation"].to_numpy()

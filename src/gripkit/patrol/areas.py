@@ -58,7 +58,7 @@ def default_areas(ws: Workspace, n: int = 21, *, harm: str = "cchi") -> gpd.GeoD
     Examples
     --------
     >>> from gripkit import Workspace, datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)
     >>> len(default_areas(ws, 5))

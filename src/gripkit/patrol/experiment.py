@@ -182,7 +182,7 @@ def default_start(ws: Workspace) -> date:
     Examples
     --------
     >>> from gripkit import Workspace, datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[-1:], ws)
     >>> default_start(ws)

@@ -7,8 +7,8 @@ Examples
 [5.0, 5.0]
 """
 
-from gripkit.allocate.pot import Allocation, allocate, authority_from_lsoa_name, harm_by, sensitivity
-from gripkit.allocate.split import largest_remainder_pennies, split_pot
+from gripkit.funding.pot import Allocation, allocate, authority_from_lsoa_name, harm_by, sensitivity
+from gripkit.funding.split import largest_remainder_pennies, split_pot
 
 __all__ = [
     "Allocation",

@@ -15,7 +15,7 @@ import pytest
 
 from gripkit import Workspace
 from gripkit.errors import InputError
-from gripkit.ingest import ColumnMapping, ingest
+from gripkit.ingestion import ColumnMapping, ingest
 
 Writer = Callable[..., Path]
 LINES = [

@@ -31,14 +31,14 @@ import pyarrow as pa
 from gripkit import columns as C
 from gripkit.datasets import normalise_force
 from gripkit.errors import InputError
-from gripkit.ingest.checks import (
+from gripkit.ingestion.checks import (
     canonical_crime_types,
     months_of,
     parse_months,
     stripped,
 )
-from gripkit.ingest.records import CrimeColumns, FileResult, Stack, crime_results
-from gripkit.ingest.table import ParsedTable, normalise_name
+from gripkit.ingestion.records import CrimeColumns, FileResult, Stack, crime_results
+from gripkit.ingestion.table import ParsedTable, normalise_name
 
 TARGETS = (
     C.CRIME_ID,

@@ -3,13 +3,13 @@
 :func:`load` reads, hashes and parses a file (skipping files whose SHA-256 is already in the
 workspace); :func:`check` runs the row checks of several parsed files of a kind at once. In the
 thread pipeline the main thread checks each batch; in the process pipeline
-(:mod:`gripkit.ingest.staged`) a worker process checks its files and spills the rows to Arrow IPC
+(:mod:`gripkit.ingestion.staged`) a worker process checks its files and spills the rows to Arrow IPC
 files that the writer memory-maps.
 
 Example
 -------
 >>> from gripkit import datasets
->>> from gripkit.ingest.discover import discover
+>>> from gripkit.ingestion.discover import discover
 >>> loaded = load(discover(datasets.bedfordshire_street_files()[:1])[0], None, frozenset())
 >>> pending = loaded.pending
 >>> check([pending], None)
@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gripkit.errors import InputError
-from gripkit.ingest.decode import decode
-from gripkit.ingest.discover import POLICE_UK_NAME, InputFile
-from gripkit.ingest.generic import ColumnMapping, check_mapping, read_generic
-from gripkit.ingest.policeuk import READERS, detect_kind, expected_header
-from gripkit.ingest.records import FileResult, Stack
-from gripkit.ingest.table import ParsedTable, parse
+from gripkit.ingestion.decode import decode
+from gripkit.ingestion.discover import POLICE_UK_NAME, InputFile
+from gripkit.ingestion.generic import ColumnMapping, check_mapping, read_generic
+from gripkit.ingestion.policeuk import READERS, detect_kind, expected_header
+from gripkit.ingestion.records import FileResult, Stack
+from gripkit.ingestion.table import ParsedTable, parse
 
 
 @dataclass

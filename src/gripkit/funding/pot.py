@@ -2,7 +2,7 @@
 
 ``harm_by`` sums serious-violence harm per force (police.uk "Falls within") or per local authority
 within a force over the last ``months`` of data; ``allocate`` turns it into money with
-:func:`gripkit.allocate.split.split_pot`; ``sensitivity`` shows how shares move under another harm
+:func:`gripkit.funding.split.split_pot`; ``sensitivity`` shows how shares move under another harm
 table or window.
 
 Local authorities come from the LSOA lookup ``lsoa11cd -> lad11nm`` (the bundled Bedfordshire
@@ -13,7 +13,7 @@ the authority ("Luton 001A" -> "Luton").
 Examples
 --------
 >>> from gripkit import Workspace, datasets
->>> from gripkit.ingest import ingest
+>>> from gripkit.ingestion import ingest
 >>> ws = Workspace(":memory:")
 >>> _ = ingest(datasets.bedfordshire_street_files()[-1:], ws)
 >>> result = allocate(ws, pot=4_000_000, by="area", months=1)
@@ -35,8 +35,8 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit import datasets
-from gripkit.allocate.split import split_pot
 from gripkit.errors import InputError
+from gripkit.funding.split import split_pot
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 
 
 def corrupt(row: str, how: int) -> str:

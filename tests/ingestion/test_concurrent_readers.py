@@ -17,7 +17,7 @@ from pathlib import Path
 from gripkit import Workspace
 
 WRITER = (
-    "import sys; from gripkit import Workspace; from gripkit.ingest import ingest\n"
+    "import sys; from gripkit import Workspace; from gripkit.ingestion import ingest\n"
     "with Workspace(sys.argv[2]) as ws:\n"
     "    ingest([sys.argv[1]], ws, batch_rows=4000, workers=0)\n"
 )

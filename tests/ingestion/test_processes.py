@@ -12,7 +12,7 @@ from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 from gripkit import Workspace
 from gripkit import workers as workers_module
 from gripkit.errors import WorkerError
-from gripkit.ingest import ingest, staged
+from gripkit.ingestion import ingest, staged
 
 # Content checksums independent of run-specific ids and timestamps (rows identified by their
 # source file's SHA-256 and line number), as in tests/national/test_kill.py.

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from gripkit import columns as C
 from gripkit.datasets import normalise_force
-from gripkit.ingest.checks import (
+from gripkit.ingestion.checks import (
     RowChecker,
     blank,
     canonical_crime_types,
@@ -18,7 +18,7 @@ from gripkit.ingest.checks import (
     parse_months,
     stripped,
 )
-from gripkit.ingest.records import CrimeColumns, FileResult, Stack, crime_results
+from gripkit.ingestion.records import CrimeColumns, FileResult, Stack, crime_results
 
 STREET_REQUIRED = ("month", "longitude", "latitude", "crime type")
 OUTCOMES_REQUIRED = ("crime id", "month", "outcome type")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
-from gripkit.ingest import writer as ingest_writer
+from gripkit.ingestion import ingest
+from gripkit.ingestion import writer as ingest_writer
 
 
 def consistent(path: Path) -> tuple[int, int]:
@@ -59,7 +59,7 @@ def test_sigkill_then_rerun_completes(bedfordshire_zip: Path, tmp_path: Path) ->
     """Kill -9 a real `gripkit ingest` process part-way; the file stays consistent and a rerun completes."""
     path = tmp_path / "killed.duckdb"
     code = (
-        "import sys; from gripkit import Workspace; from gripkit.ingest import ingest\n"
+        "import sys; from gripkit import Workspace; from gripkit.ingestion import ingest\n"
         "ws = Workspace(sys.argv[1])\n"
         "ingest([sys.argv[2]], ws, batch_rows=5_000, progress=lambda d, t, n: print(d, flush=True))\n"
     )

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from gripkit.ingest.decode import Decoded
+from gripkit.ingestion.decode import Decoded
 
 MALFORMED = "malformed_line"
 WRONG_ENCODING = "wrong_encoding"

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 
 LIMITED = (
     "import resource, signal, sys\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
+from gripkit.ingestion import ingest
 
 Writer = Callable[..., Path]
 

@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 
 from gripkit.errors import WorkspaceError
-from gripkit.ingest.load import Pending
-from gripkit.ingest.records import FileResult
-from gripkit.ingest.report import IngestReport
+from gripkit.ingestion.load import Pending
+from gripkit.ingestion.records import FileResult
+from gripkit.ingestion.report import IngestReport
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")

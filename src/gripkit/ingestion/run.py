@@ -10,7 +10,7 @@ and running it again completes the rest.
 Two pipelines give the same result. Threads (small inputs, in-memory workspaces): worker threads
 read and parse files ahead (Arrow's parser releases the GIL), the calling thread checks each batch
 and a writer thread stores the previous one. Processes (large inputs into a workspace file, see
-:mod:`gripkit.ingest.staged`): spawned workers parse and check, the calling thread only stores.
+:mod:`gripkit.ingestion.staged`): spawned workers parse and check, the calling thread only stores.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from gripkit.ingest import staged
-from gripkit.ingest.discover import InputFile, discover
-from gripkit.ingest.generic import ColumnMapping
-from gripkit.ingest.load import Loaded, Pending, check, load
-from gripkit.ingest.report import IngestReport
-from gripkit.ingest.writer import Writer
+from gripkit.ingestion import staged
+from gripkit.ingestion.discover import InputFile, discover
+from gripkit.ingestion.generic import ColumnMapping
+from gripkit.ingestion.load import Loaded, Pending, check, load
+from gripkit.ingestion.report import IngestReport
+from gripkit.ingestion.writer import Writer
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -49,9 +49,9 @@ def _threaded(
 def choose_workers(files: list[InputFile], workspace: Workspace, workers: int | None) -> int:
     """Worker processes to read ``files`` with (0: threads in this process).
 
-    ``workers`` if given, for inputs of :data:`~gripkit.ingest.staged.MIN_PROCESS_BYTES` or more
+    ``workers`` if given, for inputs of :data:`~gripkit.ingestion.staged.MIN_PROCESS_BYTES` or more
     (below that starting processes costs more than it saves); None: the CPU count for inputs of
-    :data:`~gripkit.ingest.staged.PROCESS_THRESHOLD_BYTES` or more into a workspace file
+    :data:`~gripkit.ingestion.staged.PROCESS_THRESHOLD_BYTES` or more into a workspace file
     (announced), else 0.
     """
     size = sum(f.size for f in files)
@@ -84,7 +84,7 @@ def ingest(
     workspace
         An open :class:`~gripkit.workspace.Workspace`.
     mapping
-        Column mapping for a force's own CSV (see :class:`~gripkit.ingest.generic.ColumnMapping`);
+        Column mapping for a force's own CSV (see :class:`~gripkit.ingestion.generic.ColumnMapping`);
         None reads police.uk files.
     batch_rows
         Rows per transaction: each batch of files is checked and committed atomically.
@@ -93,7 +93,7 @@ def ingest(
     workers
         Worker processes for parsing and checking (0: threads in this process), used for inputs of
         32 MB or more. None chooses: processes for inputs of
-        :data:`~gripkit.ingest.staged.PROCESS_THRESHOLD_BYTES` or more into a workspace file (32 MB
+        :data:`~gripkit.ingestion.staged.PROCESS_THRESHOLD_BYTES` or more into a workspace file (32 MB
         where workers are forked, i.e. Linux; 512 MB where they are spawned; announced), else
         threads.
     rehash
@@ -103,7 +103,7 @@ def ingest(
     Examples
     --------
     >>> from gripkit import Workspace, datasets
-    >>> from gripkit.ingest import ingest
+    >>> from gripkit.ingestion import ingest
     >>> with Workspace(":memory:") as ws:
     ...     report = ingest(datasets.bedfordshire_street_files()[:1], ws)
     >>> report.crimes.read == report.crimes.loaded + report.crimes.quarantined

@@ -1,7 +1,7 @@
 """Ingest police.uk files and forces' own CSVs into the workspace, losing nothing."""
 
-from gripkit.ingest.checks import REASONS
-from gripkit.ingest.generic import ColumnMapping
-from gripkit.ingest.run import IngestReport, ingest
+from gripkit.ingestion.checks import REASONS
+from gripkit.ingestion.generic import ColumnMapping
+from gripkit.ingestion.run import IngestReport, ingest
 
 __all__ = ["REASONS", "ColumnMapping", "IngestReport", "ingest"]

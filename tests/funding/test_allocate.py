@@ -15,10 +15,10 @@ import pytest
 import shapely
 
 from gripkit import Workspace, datasets
-from gripkit.allocate import allocate, authority_from_lsoa_name, largest_remainder_pennies, split_pot
-from gripkit.allocate.pot import sensitivity
 from gripkit.errors import InputError
-from gripkit.ingest import ingest
+from gripkit.funding import allocate, authority_from_lsoa_name, largest_remainder_pennies, split_pot
+from gripkit.funding.pot import sensitivity
+from gripkit.ingestion import ingest
 
 SV = {"Violence and sexual offences": 197.0, "Robbery": 365.0, "Possession of weapons": 273.75}  # cchi.csv
 

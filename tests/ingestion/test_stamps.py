@@ -10,8 +10,8 @@ import pytest
 from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
-from gripkit.ingest.run import UNCHANGED
+from gripkit.ingestion import ingest
+from gripkit.ingestion.run import UNCHANGED
 
 NAME = "2021-05/2021-05-bedfordshire-street.csv"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from gripkit.ingest.records import FileResult
+from gripkit.ingestion.records import FileResult
 
 
 @dataclass

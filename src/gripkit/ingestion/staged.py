@@ -27,18 +27,18 @@ from typing import TypeVar
 import pyarrow as pa
 
 from gripkit.errors import WorkspaceError
-from gripkit.ingest.checks import warm_caches
-from gripkit.ingest.discover import InputFile
-from gripkit.ingest.generic import ColumnMapping
-from gripkit.ingest.load import Loaded, check, load
-from gripkit.ingest.records import FileResult
+from gripkit.ingestion.checks import warm_caches
+from gripkit.ingestion.discover import InputFile
+from gripkit.ingestion.generic import ColumnMapping
+from gripkit.ingestion.load import Loaded, check, load
+from gripkit.ingestion.records import FileResult
 from gripkit.workers import forking, process_pool, worker_deaths
 
 #: Files per worker task (police.uk force-month files hold ~2k-30k rows each).
 FILES_PER_TASK = 4
 T = TypeVar("T")
 R = TypeVar("R")
-#: Input size from which :func:`gripkit.ingest.ingest` uses worker processes by default: forked
+#: Input size from which :func:`gripkit.ingestion.ingest` uses worker processes by default: forked
 #: (Linux), 32 MB; spawned, 512 MB. Measured on 2 cores, a monthly update of 43 forces (148 MB,
 #: 682k rows): threads 4.3-4.6 s, 2 forked workers ~2.5 s; spawned workers cost ~2-3 s to start
 #: (a 280 MB update: threads 6.2 s, spawned processes 7.7 s), and only pay off above ~0.5 GB.

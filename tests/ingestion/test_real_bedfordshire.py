@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from gripkit import Workspace
-from gripkit.ingest import ingest
-from gripkit.ingest.run import UNCHANGED
+from gripkit.ingestion import ingest
+from gripkit.ingestion.run import UNCHANGED
 
 README_STREET_ROWS = 182_113  # shared/data/README.md
 README_NO_COORDS = 6_381  # shared/data/README.md

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gripkit import columns as C
-from gripkit.ingest.checks import RowChecker, check_coordinates, check_duplicates, stripped
-from gripkit.ingest.table import ParsedTable
+from gripkit.ingestion.checks import RowChecker, check_coordinates, check_duplicates, stripped
+from gripkit.ingestion.table import ParsedTable
 
 QUARANTINE_SCHEMA = pa.schema(
     [("source_row", pa.int32()), ("raw", pa.string()), ("reason", pa.string()), ("detail", pa.string())]

@@ -1,0 +1,56 @@
+"""The option catalogue: one spelling and one meaning per flag across every command.
+
+* ``-o/--out``        where a command writes its main output;
+* ``--months FROM..TO`` an explicit window of months; ``--last N`` a trailing one (no command takes
+  ``--months N``);
+* ``--harm``          the harm table (``cchi`` by default everywhere, ``ons_css``, a CSV, or ``none``);
+* ``--force``         the force whose crimes are read;
+* ``--alpha``         a significance level only (``--dispersion`` is the negative-binomial parameter);
+* ``--json``          one JSON object on stdout and nothing else;
+* ``-w/--workspace``  the DuckDB workspace.
+
+Library errors name Python parameters (``'cell_size'``); :func:`flag_message` turns them into the
+command's flags (``--cell-size``) when the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gripkit.columns import DEFAULT_HARM_TABLE
+
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output file (its extension picks the format).")]
+OptionalOutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Output file (its extension picks the format).")
+]
+MonthsOption = Annotated[
+    str | None, typer.Option("--months", help="Window FROM..TO, e.g. 2023-05..2024-04 (or one month).")
+]
+LastOption = Annotated[
+    int | None, typer.Option("--last", help="Trailing window: the last N months of data.", min=1)
+]
+HarmOption = Annotated[
+    str, typer.Option("--harm", help="Harm table: cchi, ons_css, a CSV path, or none (count crimes).")
+]
+ForceOption = Annotated[
+    str | None, typer.Option("--force", help="Only this force's crimes, e.g. Bedfordshire [default: all].")
+]
+AlphaOption = Annotated[float, typer.Option("--alpha", help="Significance level.", min=0.0, max=1.0)]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed [default: drawn and reported].")]
+
+HARM_DEFAULT = DEFAULT_HARM_TABLE
+
+_QUOTED = re.compile(r"'([a-z][a-z0-9_]*)'")
+
+
+def flag_message(message: str, flags: dict[str, str]) -> str:
+    """Replace quoted Python parameter names in ``message`` by the command's flags.
+
+    >>> flag_message("'cell_size' must be > 0 metres", {"cell_size": "--cell-size"})
+    '--cell-size must be > 0 metres'
+    """
+    return _QUOTED.sub(lambda m: flags.get(m.group(1), m.group(0)), message)
