@@ -97,7 +97,7 @@ class Kind:
         from importlib import import_module
 
         module, _, cls = self.writer.partition(":")
-        return getattr(import_module(module), cls)  # type: ignore[no-any-return]
+        return getattr(import_module(module), cls)
 
 
 KINDS: dict[str, Kind] = {

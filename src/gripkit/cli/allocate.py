@@ -64,8 +64,8 @@ def allocate_command(
     json_out: JsonOption = False,
 ) -> None:
     """Split a pot by serious-violence harm: floors, caps, need, and a sensitivity table."""
-    from gripkit.evaluate.figures import write_table
     from gripkit.funding import allocate, sensitivity
+    from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
     with open_workspace(workspace, read_only=True) as ws:

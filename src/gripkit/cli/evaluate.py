@@ -59,8 +59,9 @@ def power_command(
     import numpy as np
 
     from gripkit.evaluate import simulate_power
-    from gripkit.evaluate.figures import power_curve_plot, save_figure, write_table
+    from gripkit.evaluate.figures import power_curve_plot, save_figure
     from gripkit.evaluate.rowan import LIMITATIONS, op_rowan_power
+    from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
     payload: dict[str, Any]
@@ -168,7 +169,8 @@ def evaluate_command(
         load_design,
         randomisation_inference,
     )
-    from gripkit.evaluate.figures import effects_table, forest_plot, html_section, save_figure, write_table
+    from gripkit.evaluate.figures import effects_table, forest_plot, html_section, save_figure
+    from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
     frame = _read(place_days)

@@ -23,7 +23,6 @@ from gripkit.evaluate.effects import EffectResult
 from gripkit.evaluate.inference import RandomisationResult
 from gripkit.evaluate.power import PowerResult
 from gripkit.figures import png_data_uri
-from gripkit.validate import one_of
 
 
 def effects_table(results: Sequence[EffectResult]) -> pd.DataFrame:
@@ -33,18 +32,6 @@ def effects_table(results: Sequence[EffectResult]) -> pd.DataFrame:
     if "extra" in frame.columns:
         frame = frame.drop(columns=["extra"])
     return frame
-
-
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as ``.csv`` or ``.parquet`` (by extension)."""
-    out = Path(path)
-    one_of("table extension", out.suffix.lower(), (".csv", ".parquet"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        frame.to_parquet(out, index=False)
-    return out
 
 
 def forest_plot(results: Sequence[EffectResult]) -> Figure:

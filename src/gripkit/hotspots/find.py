@@ -21,8 +21,8 @@ from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violenc
 from gripkit.hotspots.concentration import Concentration, concentration
 from gripkit.hotspots.count import count
 from gripkit.hotspots.methods import MethodSpec, apply_method
+from gripkit.output import write_table
 from gripkit.units.build import UnitSpec, build_units
-from gripkit.validate import one_of
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -254,17 +254,5 @@ def _store(ws: Workspace, result: HotspotResult) -> None:
 
 
 def write_layer(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write a hotspot layer by extension: ``.parquet`` (GeoParquet), ``.gpkg``, ``.geojson``, ``.csv``."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    one_of("output extension", suffix, (".parquet", ".gpkg", ".geojson", ".csv"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    elif suffix == ".gpkg":
-        frame.to_file(out, layer="hotspots", driver="GPKG")
-    elif suffix == ".geojson":
-        frame.to_crs(C.WGS84).to_file(out, driver="GeoJSON")
-    else:
-        pd.DataFrame(frame.drop(columns=C.GEOMETRY)).to_csv(out, index=False)
-    return out
+    """Write a hotspot layer by extension (:func:`gripkit.output.write_table`, layer ``hotspots``)."""
+    return write_table(frame, path, layer="hotspots")
