@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
+from tests.ingestion.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
 from gripkit.ingestion import ingest

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
+from tests.ingestion.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
 from gripkit.ingestion import ingest

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.ingest.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
+from tests.ingestion.ingest_rows import HEADER, ROW_ASB, ROW_DAMAGE
 
 from gripkit import Workspace
 from gripkit.ingestion import ingest
