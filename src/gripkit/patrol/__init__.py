@@ -1,5 +1,7 @@
 """Patrol planning: choose areas under a budget (MILP), experiment designs, schedules, exports.
 
+:func:`plan_patrols` is the job (both modes, stored in the workspace); the rest are its parts.
+
 Examples
 --------
 >>> from gripkit.patrol import experiment_design
@@ -11,10 +13,11 @@ Examples
 
 from __future__ import annotations
 
-from gripkit.patrol.areas import AREA_COLUMNS, check_areas, default_areas, read_areas
+from gripkit.patrol.areas import AREA_COLUMNS, check_areas, default_areas, read_areas, select_areas
 from gripkit.patrol.choose import AreaChoice, choose_areas
 from gripkit.patrol.experiment import ExperimentPlan, default_start, experiment_design
-from gripkit.patrol.export import briefing_html, schedule_csv, schedule_ics
+from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
+from gripkit.patrol.job import PlanResult, plan_patrols
 from gripkit.patrol.schedule import Window, schedule_visits, window_from_profile
 from gripkit.patrol.store import StoredPlan, load_plan, save_plan
 
@@ -22,6 +25,7 @@ __all__ = [
     "AREA_COLUMNS",
     "AreaChoice",
     "ExperimentPlan",
+    "PlanResult",
     "StoredPlan",
     "Window",
     "briefing_html",
@@ -31,10 +35,13 @@ __all__ = [
     "default_start",
     "experiment_design",
     "load_plan",
+    "plan_csv",
+    "plan_patrols",
     "read_areas",
     "save_plan",
     "schedule_csv",
     "schedule_ics",
     "schedule_visits",
+    "select_areas",
     "window_from_profile",
 ]

@@ -36,7 +36,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.patrol.areas import AREA_ID, check_areas
+from gripkit.patrol.areas import area_weights, check_areas
 from gripkit.patrol.constraints import budget_row, check_feasible, describe_binding, extra_rows
 from gripkit.patrol.schedule import Window
 from gripkit.validate import fraction, one_of, positive
@@ -100,22 +100,22 @@ class AreaChoice:
         dates = [start + timedelta(days=d) for d in range(int(days))]
         frame = pd.DataFrame(
             {
-                "date": np.repeat(np.array(dates, dtype=object), len(chosen)),
-                "area_id": np.tile(chosen[AREA_ID].astype(object).to_numpy(), len(dates)),
-                "treated": 1,
-                "block": np.repeat(np.arange(1, len(dates) + 1), len(chosen)),
-                "visits": np.tile(chosen["visits"].to_numpy(dtype=np.int64), len(dates)),
+                C.DATE: np.repeat(np.array(dates, dtype=object), len(chosen)),
+                C.AREA_ID: np.tile(chosen[C.AREA_ID].astype(object).to_numpy(), len(dates)),
+                C.TREATED: 1,
+                C.BLOCK: np.repeat(np.arange(1, len(dates) + 1), len(chosen)),
+                C.VISITS: np.tile(chosen[C.VISITS].to_numpy(dtype=np.int64), len(dates)),
             }
         )
-        return frame.sort_values(["date", "area_id"], kind="mergesort").reset_index(drop=True)
+        return frame.sort_values([C.DATE, C.AREA_ID], kind="mergesort").reset_index(drop=True)
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary: objective, bound, gap, binding constraints, budget use."""
         chosen = self.chosen
-        total = float(self.areas[C.HARM].sum())
+        total = float(area_weights(self.areas, self.params.get("weights", C.HARM)).sum())
         return {
             "areas_chosen": len(chosen),
-            "visits_per_day": int(chosen["visits"].sum()),
+            "visits_per_day": int(chosen[C.VISITS].sum()),
             "objective": self.objective,
             "share_of_candidate_harm": self.objective / total if total > 0 else None,
             "bound": self.bound,
@@ -144,6 +144,7 @@ def choose_areas(
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     time_limit: float = 60.0,
+    weights: str | None = C.HARM,
 ) -> AreaChoice:
     """Choose areas and daily visits that maximise expected harm covered within a budget.
 
@@ -180,6 +181,9 @@ def choose_areas(
         Areas that must / must not be chosen.
     time_limit : float, default 60
         Seconds HiGHS may run; the gap says how far from proven optimal the answer is.
+    weights : str or None, default "harm"
+        The column of ``candidates`` whose coverage is maximised (``h_i`` above); None weighs
+        every area 1, so the most visits the budget buys are chosen.
 
     Returns
     -------
@@ -193,8 +197,8 @@ def choose_areas(
     >>> choice.chosen["area_id"].tolist(), choice.objective
     (['a', 'b'], 14.0)
     """
-    areas = check_areas(candidates, what="candidates")
-    ids = areas[AREA_ID].astype(str).tolist()
+    areas = check_areas(candidates, what="candidates", weights=weights)
+    ids = areas[C.AREA_ID].astype(str).tolist()
     one_of("per", per, ("day", "week"))
     hours = positive("officer_hours", officer_hours, "officer-hours", "20")
     budget = hours * 60 / (7 if per == "week" else 1)
@@ -221,10 +225,10 @@ def choose_areas(
     caps[[a in exc for a in ids]] = 0
     check_feasible(ids, cost, caps, budget, inc, max_areas, teams, windows, officers, officer_hours, per)
 
-    weights = d ** np.arange(most)
-    weights = weights / weights.sum()
+    cover = d ** np.arange(most)
+    cover = cover / cover.sum()
     n, m = len(ids), most
-    value = (areas[C.HARM].to_numpy(dtype=float) * share)[:, None] * weights[None, :]  # (n, m)
+    value = (area_weights(areas, weights) * share)[:, None] * cover[None, :]  # (n, m)
     lower = np.zeros((n, m))
     lower[[a in inc for a in ids], 0] = 1
     upper = (np.arange(m)[None, :] < caps[:, None]).astype(float)
@@ -246,7 +250,7 @@ def choose_areas(
     visits = z.sum(axis=1)
     out = areas.copy()
     out["chosen"] = visits > 0
-    out["visits"] = visits
+    out[C.VISITS] = visits
     out["max_visits"] = caps
     out["window"] = [windows[a].label for a in ids]
     out["travel_minutes"] = travel
@@ -263,13 +267,13 @@ def choose_areas(
         "officer_hours": float(officer_hours), "per": per, "officers_per_patrol": officers,
         "visit_minutes": on_site, "max_visits": most, "decay": d, "walking_speed_kmh": walking_speed_kmh,
         "max_areas": max_areas, "teams": teams, "include": sorted(inc), "exclude": sorted(exc),
-        "solver": "HiGHS via scipy.optimize.milp",
+        "weights": weights, "solver": "HiGHS via scipy.optimize.milp",
     }
     return AreaChoice(out, objective, bound, gap, binding, budget, used, params)
 
 
 def _travel(areas: gpd.GeoDataFrame, given: Any, speed_kmh: float) -> np.ndarray:
-    ids = areas[AREA_ID].astype(str).tolist()
+    ids = areas[C.AREA_ID].astype(str).tolist()
     if given is not None:
         values = _per_area(given, ids, float, "travel_minutes")
         travel = np.array([values[a] for a in ids], dtype=float)

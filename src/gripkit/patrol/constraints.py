@@ -9,6 +9,7 @@ import pandas as pd
 from scipy.optimize import LinearConstraint
 from scipy.sparse import lil_matrix
 
+from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.patrol.schedule import Window
 
@@ -96,7 +97,7 @@ def describe_binding(
     """Constraints that stop the plan covering more harm."""
     binding: dict[str, str] = {}
     slack = budget - used
-    addable = (out["visits"] < out["max_visits"]).to_numpy()
+    addable = (out[C.VISITS] < out["max_visits"]).to_numpy()
     cheapest = float(cost[addable].min()) if addable.any() else np.inf
     if slack < cheapest:
         binding["budget"] = (
@@ -107,7 +108,7 @@ def describe_binding(
         )
     if max_areas is not None and int(out["chosen"].sum()) == max_areas:
         binding["max_areas"] = f"{max_areas} areas chosen, the maximum"
-    at_cap = out[out["chosen"] & (out["visits"] == out["max_visits"])]
+    at_cap = out[out["chosen"] & (out[C.VISITS] == out["max_visits"])]
     if len(at_cap):
         binding["max_visits"] = f"{len(at_cap)} area(s) at their most visits a day (cap or window)"
     if teams is not None:

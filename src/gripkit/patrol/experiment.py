@@ -20,19 +20,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.workspace import Workspace
 
 #: Sub-stream of the plan seed used for the assignment (schedules use stream 1).
 DESIGN_STREAM = 0
-PLAN_COLUMNS: tuple[str, ...] = ("date", "area_id", "treated", "block", "visits")
+PLAN_COLUMNS: tuple[str, ...] = (C.DATE, C.AREA_ID, C.TREATED, C.BLOCK, C.VISITS)
 
 
 @dataclass
@@ -59,7 +59,7 @@ class ExperimentPlan:
 
     def treated_days(self) -> pd.Series:
         """Treated days per area (equal for every area in a balanced design)."""
-        return self.assignments.groupby("area_id")["treated"].sum()
+        return self.assignments.groupby(C.AREA_ID)[C.TREATED].sum()
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """Write ``date, area_id, treated, block, visits`` as CSV (``\\n`` line ends); return the text.
@@ -67,15 +67,9 @@ class ExperimentPlan:
         The text depends only on the seed, the area ids and the parameters, so it is
         byte-identical whenever and wherever it is written.
         """
-        frame = self.assignments.copy()
-        frame["date"] = [d.isoformat() for d in frame["date"]]
-        buffer = StringIO()
-        frame[list(PLAN_COLUMNS)].to_csv(buffer, index=False, lineterminator="\n")
-        text = buffer.getvalue()
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_bytes(text.encode("utf-8"))
-        return text
+        from gripkit.patrol.export import plan_csv
+
+        return plan_csv(self.assignments, path)
 
 
 def experiment_design(
@@ -155,13 +149,13 @@ def experiment_design(
     dates = [first + timedelta(days=d) for d in range(n_days)]
     frame = pd.DataFrame(
         {
-            "date": np.repeat(np.array(dates, dtype=object), n),
-            "area_id": np.tile(np.array(ids, dtype=object), n_days),
-            "treated": treated.reshape(-1).astype(np.int64),
-            "block": np.repeat(np.arange(n_days) // block_days + 1, n).astype(np.int64),
+            C.DATE: np.repeat(np.array(dates, dtype=object), n),
+            C.AREA_ID: np.tile(np.array(ids, dtype=object), n_days),
+            C.TREATED: treated.reshape(-1).astype(np.int64),
+            C.BLOCK: np.repeat(np.arange(n_days) // block_days + 1, n).astype(np.int64),
         }
     )
-    frame["visits"] = frame["treated"] * n_visits
+    frame[C.VISITS] = frame[C.TREATED] * n_visits
     params = {
         "treated_per_day": k,
         "days": n_days,
@@ -177,7 +171,7 @@ def experiment_design(
 
 
 def default_start(ws: Workspace) -> date:
-    """The first day after the workspace's last month of crimes (the default ``--start``).
+    """The first day after the workspace's last month of crimes (the default ``start`` of a plan).
 
     Examples
     --------
@@ -192,7 +186,7 @@ def default_start(ws: Workspace) -> date:
     if not row or row[0] is None:
         raise InputError(
             f"workspace {ws.path} holds no crimes, so there is no last month to start after; "
-            "received an empty workspace. Pass --start YYYY-MM-DD or ingest data first."
+            "received an empty workspace. Pass 'start' (a date such as 2024-05-01) or ingest data first."
         )
     last = pd.Timestamp(row[0])
     return (last + pd.offsets.MonthBegin(1)).date()
@@ -213,7 +207,7 @@ def parse_date(name: str, value: Any) -> date:
 
 
 def _area_ids(value: Any) -> list[str]:
-    raw = value["area_id"].tolist() if isinstance(value, pd.DataFrame) and "area_id" in value else value
+    raw = value[C.AREA_ID].tolist() if isinstance(value, pd.DataFrame) and C.AREA_ID in value else value
     if isinstance(raw, str) or not hasattr(raw, "__iter__"):
         raise InputError(
             f"'area_ids' must be a list of area ids or a frame with area_id; received {type(raw).__name__}."
@@ -236,6 +230,6 @@ def _whole(name: str, value: Any) -> int:
 def _seed(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
         raise InputError(
-            f"'seed' must be a whole number >= 0; received {value!r}. Pass e.g. --seed 7 and record it."
+            f"'seed' must be a whole number >= 0; received {value!r}. Pass e.g. seed=7 and record it."
         )
     return int(value)

@@ -1,6 +1,6 @@
-"""Exports for officers: schedule CSV, iCalendar (.ics) and a printable HTML briefing sheet.
+"""Exports: the plan CSV, and for officers the schedule CSV, iCalendar (.ics) and a printable briefing.
 
-All three are deterministic (no creation timestamps), so a plan re-derived from its seed exports
+All four are deterministic (no creation timestamps), so a plan re-derived from its seed exports
 byte-identical files. The .ics follows RFC 5545 (UTC times, CRLF lines folded at 75 octets).
 """
 
@@ -18,10 +18,38 @@ from gripkit import columns as C
 from gripkit.datasets import ATTRIBUTION
 from gripkit.errors import InputError
 from gripkit.figures import png_base64
-from gripkit.patrol.areas import AREA_ID
 from gripkit.patrol.schedule import SCHEDULE_COLUMNS
 
-CSV_COLUMNS = ("date", "shift", "area_id", "visit", "start_local", "end_local", "officers")
+PLAN_CSV_COLUMNS = (C.DATE, C.AREA_ID, C.TREATED, C.BLOCK, C.VISITS)
+CSV_COLUMNS = (C.DATE, "shift", C.AREA_ID, C.VISIT, "start_local", "end_local", C.OFFICERS)
+
+
+def plan_csv(assignments: pd.DataFrame, path: str | Path | None = None) -> str:
+    """The plan as CSV, one row per area-day: ``date, area_id, treated, block, visits``; return the text.
+
+    ``\\n`` line ends and ISO dates, so the text depends only on the seed, the area ids and the
+    parameters: byte-identical whenever and wherever it is written.
+
+    Examples
+    --------
+    >>> import datetime as dt, pandas as pd
+    >>> a = pd.DataFrame({"date": [dt.date(2024, 6, 1)], "area_id": ["E01017540"], "treated": [1],
+    ...                   "block": [1], "visits": [1]})
+    >>> plan_csv(a).splitlines()
+    ['date,area_id,treated,block,visits', '2024-06-01,E01017540,1,1,1']
+    """
+    frame_given = isinstance(assignments, pd.DataFrame)
+    missing = [c for c in PLAN_CSV_COLUMNS if not frame_given or c not in assignments.columns]
+    if missing:
+        raise InputError(
+            f"'assignments' must be a frame with {', '.join(PLAN_CSV_COLUMNS)}; it lacks "
+            f"{', '.join(missing)}. Pass a plan's assignments (PlanResult.assignments)."
+        )
+    frame = assignments[list(PLAN_CSV_COLUMNS)].copy()
+    frame[C.DATE] = [pd.Timestamp(d).date().isoformat() for d in frame[C.DATE]]
+    buffer = StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return _write(buffer.getvalue(), path)
 
 
 def schedule_csv(schedule: pd.DataFrame, path: str | Path | None = None) -> str:
@@ -36,9 +64,9 @@ def schedule_csv(schedule: pd.DataFrame, path: str | Path | None = None) -> str:
     'date,shift,area_id,visit,start_local,end_local,officers,start_utc,end_utc'
     """
     _check(schedule)
-    frame = schedule[[*CSV_COLUMNS, "start_utc", "end_utc"]].copy()
-    frame["date"] = [pd.Timestamp(d).date().isoformat() for d in frame["date"]]
-    for name in ("start_utc", "end_utc"):
+    frame = schedule[[*CSV_COLUMNS, C.START_UTC, C.END_UTC]].copy()
+    frame[C.DATE] = [pd.Timestamp(d).date().isoformat() for d in frame[C.DATE]]
+    for name in (C.START_UTC, C.END_UTC):
         frame[name] = pd.to_datetime(frame[name]).dt.strftime("%Y-%m-%dT%H:%MZ")
     buffer = StringIO()
     frame.to_csv(buffer, index=False, lineterminator="\n")
@@ -84,18 +112,18 @@ def schedule_ics(
         "METHOD:PUBLISH",
         f"X-WR-CALNAME:Patrol plan {plan_id}",
     ]
-    stamp = pd.to_datetime(schedule["start_utc"]).min()
+    stamp = pd.to_datetime(schedule[C.START_UTC]).min()
     for row in schedule.to_dict("records"):
-        start, end = pd.Timestamp(row["start_utc"]), pd.Timestamp(row["end_utc"])
+        start, end = pd.Timestamp(row[C.START_UTC]), pd.Timestamp(row[C.END_UTC])
         minutes = int((end - start).total_seconds() // 60)
-        area, visit = str(row["area_id"]), row["visit"]
+        area, visit = str(row[C.AREA_ID]), row[C.VISIT]
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{plan_id}-{pd.Timestamp(row['date']).date().isoformat()}-{area}-{visit}@gripkit",
+            f"UID:{plan_id}-{pd.Timestamp(row[C.DATE]).date().isoformat()}-{area}-{visit}@gripkit",
             f"DTSTAMP:{_ics_time(stamp)}",
             f"DTSTART:{_ics_time(start)}",
             f"DTEND:{_ics_time(end)}",
-            _escape_line("SUMMARY", f"Patrol {area}: {minutes} min, {row['officers']} officers"),
+            _escape_line("SUMMARY", f"Patrol {area}: {minutes} min, {row[C.OFFICERS]} officers"),
             _escape_line(
                 "DESCRIPTION",
                 f"Visit {visit} in window {row['shift']} (Europe/London). "
@@ -142,7 +170,7 @@ def briefing_html(
     True
     """
     _check(schedule)
-    dates = sorted({pd.Timestamp(d).date() for d in schedule["date"]})
+    dates = sorted({pd.Timestamp(d).date() for d in schedule[C.DATE]})
     if not dates:
         raise InputError(
             "the schedule has no visits to brief; received an empty schedule. Plan visits first."
@@ -152,7 +180,7 @@ def briefing_html(
         raise InputError(
             f"no visits planned on {chosen}; received day={day!r}. Pick a day from {dates[0]} to {dates[-1]}."
         )
-    rows = schedule[[pd.Timestamp(d).date() == chosen for d in schedule["date"]]]
+    rows = schedule[[pd.Timestamp(d).date() == chosen for d in schedule[C.DATE]]]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)} {chosen}</title><style>{_CSS}</style></head><body>",
@@ -169,11 +197,11 @@ def briefing_html(
         for row in group.to_dict("records"):
             parts.append(
                 f"<tr><td>{str(row['start_local'])[11:16]}</td><td>{str(row['end_local'])[11:16]}</td>"
-                f"<td>{html.escape(str(row['area_id']))}</td><td>{row['visit']}</td><td>{row['officers']}</td>"
+                f"<td>{html.escape(str(row[C.AREA_ID]))}</td><td>{row[C.VISIT]}</td><td>{row[C.OFFICERS]}</td>"
                 "<td class='blank'></td></tr>"
             )
         parts.append("</table>")
-    maps = _maps(areas, sorted(rows["area_id"].astype(str).unique()))
+    maps = _maps(areas, sorted(rows[C.AREA_ID].astype(str).unique()))
     if maps:
         parts.append("<h2>Areas</h2><div class='maps'>")
         parts += [
@@ -205,7 +233,7 @@ def _maps(areas: gpd.GeoDataFrame | None, ids: list[str]) -> list[tuple[str, str
     import matplotlib.pyplot as plt
 
     out: list[tuple[str, str]] = []
-    by_id = areas.set_index(areas[AREA_ID].astype(str))
+    by_id = areas.set_index(areas[C.AREA_ID].astype(str))
     for area_id in ids:
         if area_id not in by_id.index:
             continue
@@ -229,7 +257,7 @@ def _centres(areas: gpd.GeoDataFrame | None) -> dict[str, tuple[float, float]]:
         return {}
     has = ~(areas.geometry.isna() | areas.geometry.is_empty)
     centres = areas[has].geometry.centroid.to_crs(C.WGS84)
-    ids = areas.loc[has, AREA_ID].astype(str)
+    ids = areas.loc[has, C.AREA_ID].astype(str)
     return {a: (float(p.y), float(p.x)) for a, p in zip(ids, centres, strict=True)}
 
 

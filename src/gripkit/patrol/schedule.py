@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from gripkit import columns as C
 from gripkit.errors import InputError
 
 LONDON = "Europe/London"
 SCHEDULE_STREAM = 1
 SCHEDULE_COLUMNS: tuple[str, ...] = (
-    "date", "shift", "area_id", "visit", "start_local", "end_local", "start_utc", "end_utc", "officers",
+    C.DATE, "shift", C.AREA_ID, C.VISIT, "start_local", "end_local", C.START_UTC, C.END_UTC, C.OFFICERS,
 )
 _WINDOW = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*[-–]\s*(\d{1,2})(?::(\d{2}))?\s*$")
 
@@ -173,18 +174,18 @@ def schedule_visits(
     zone = timezone(tz)
     minutes = _whole("visit_minutes", visit_minutes)
     n_officers = _whole("officers", officers)
-    missing = [c for c in ("date", "area_id", "visits") if c not in assignments.columns]
+    missing = [c for c in (C.DATE, C.AREA_ID, C.VISITS) if c not in assignments.columns]
     if missing:
         raise InputError(
             f"assignments lack column(s) {', '.join(missing)}; received "
             f"{', '.join(map(str, assignments.columns))}. "
             "Pass ExperimentPlan.assignments or AreaChoice.assignments(...)."
         )
-    windows = _windows(window, assignments["area_id"])
-    rows = assignments[assignments["visits"] > 0].sort_values(["date", "area_id"], kind="mergesort")
+    windows = _windows(window, assignments[C.AREA_ID])
+    rows = assignments[assignments[C.VISITS] > 0].sort_values([C.DATE, C.AREA_ID], kind="mergesort")
     rng = np.random.default_rng([int(seed), SCHEDULE_STREAM])
     records: list[tuple[Any, ...]] = []
-    for day, area, count in rows[["date", "area_id", "visits"]].itertuples(index=False):
+    for day, area, count in rows[[C.DATE, C.AREA_ID, C.VISITS]].itertuples(index=False):
         win = windows[str(area)]
         n = int(count)
         slack = win.minutes - n * minutes
@@ -199,12 +200,12 @@ def schedule_visits(
             start = _aware(midnight + timedelta(minutes=win.start + int(offset)), zone)
             end = _aware(midnight + timedelta(minutes=win.start + int(offset) + minutes), zone)
             records.append((pd.Timestamp(day).date(), win.label, str(area), v, start, end, n_officers))
-    frame = pd.DataFrame(records, columns=["date", "shift", "area_id", "visit", "start", "end", "officers"])
+    frame = pd.DataFrame(records, columns=[C.DATE, "shift", C.AREA_ID, C.VISIT, "start", "end", C.OFFICERS])
     frame["start_local"] = [t.isoformat(timespec="minutes") for t in frame["start"]]
     frame["end_local"] = [t.isoformat(timespec="minutes") for t in frame["end"]]
-    frame["start_utc"] = pd.to_datetime([_utc(t) for t in frame["start"]])
-    frame["end_utc"] = pd.to_datetime([_utc(t) for t in frame["end"]])
-    frame = frame.sort_values(["date", "start_utc", "area_id", "visit"], kind="mergesort")
+    frame[C.START_UTC] = pd.to_datetime([_utc(t) for t in frame["start"]])
+    frame[C.END_UTC] = pd.to_datetime([_utc(t) for t in frame["end"]])
+    frame = frame.sort_values([C.DATE, C.START_UTC, C.AREA_ID, C.VISIT], kind="mergesort")
     frame = frame.reset_index(drop=True)
     return frame[list(SCHEDULE_COLUMNS)]
 

@@ -16,7 +16,7 @@ import shapely
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.patrol.areas import AREA_ID, check_areas
+from gripkit.patrol.areas import check_areas
 from gripkit.workspace import Workspace
 
 
@@ -62,13 +62,13 @@ def save_plan(
     frame = check_areas(areas)
     wkb = [None if g is None or g.is_empty else shapely.to_wkb(g) for g in frame.geometry]
     area_rows = pd.DataFrame({
-        "area_id": frame[AREA_ID].astype(str), "harm": frame[C.HARM], "area_m2": frame[C.AREA_M2],
+        C.AREA_ID: frame[C.AREA_ID].astype(str), C.HARM: frame[C.HARM], C.AREA_M2: frame[C.AREA_M2],
         "geometry_wkb": wkb,
     })
-    assign = assignments[["date", "area_id", "treated", "block", "visits"]].copy()
-    assign["date"] = pd.to_datetime(assign["date"])
-    visits = schedule[["date", "area_id", "visit", "start_utc", "end_utc", "officers"]].copy()
-    visits["date"] = pd.to_datetime(visits["date"])
+    assign = assignments[[C.DATE, C.AREA_ID, C.TREATED, C.BLOCK, C.VISITS]].copy()
+    assign[C.DATE] = pd.to_datetime(assign[C.DATE])
+    visits = schedule[[C.DATE, C.AREA_ID, C.VISIT, C.START_UTC, C.END_UTC, C.OFFICERS]].copy()
+    visits[C.DATE] = pd.to_datetime(visits[C.DATE])
     meta = {"crs": str(frame.crs) if frame.crs is not None else None}
     with ws.transaction() as con:
         row = con.execute("SELECT coalesce(max(plan_id), 0) + 1 FROM plans").fetchone()
@@ -95,7 +95,8 @@ def load_plan(ws: Workspace, plan_id: int | None = None) -> StoredPlan:
         row = ws.con.execute("SELECT max(plan_id) FROM plans").fetchone()
         if not row or row[0] is None:
             raise InputError(
-                f"workspace {ws.path} holds no patrol plan; received no plan id. Run `gripkit plan` first."
+                f"workspace {ws.path} holds no patrol plan; received no plan id. Make one with "
+                "gripkit.plan_patrols(ws) (or `gripkit plan`) first."
             )
         plan_id = int(row[0])
     sql = "SELECT kind, seed, params, summary FROM plans WHERE plan_id = ?"
@@ -118,10 +119,10 @@ def load_plan(ws: Workspace, plan_id: int | None = None) -> StoredPlan:
     assignments = ws.con.execute(
         "SELECT date, area_id, treated, block, visits FROM plan_assignments WHERE plan_id = ? "
         "ORDER BY date, area_id", [plan_id]).df()
-    assignments["date"] = pd.to_datetime(assignments["date"]).dt.date
+    assignments[C.DATE] = pd.to_datetime(assignments[C.DATE]).dt.date
     schedule = ws.con.execute(
         "SELECT date, area_id, visit, start_utc, end_utc, officers FROM plan_visits WHERE plan_id = ? "
         "ORDER BY start_utc, area_id, visit", [plan_id]).df()
-    schedule["date"] = pd.to_datetime(schedule["date"]).dt.date
+    schedule[C.DATE] = pd.to_datetime(schedule[C.DATE]).dt.date
     return StoredPlan(plan_id, str(head[0]), None if head[1] is None else int(head[1]), params,
                       json.loads(head[3] or "{}"), check_areas(areas), assignments, schedule)

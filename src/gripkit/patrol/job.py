@@ -1,0 +1,410 @@
+"""The planning job: candidate areas -> experiment design or budget MILP -> schedule -> stored plan.
+
+:func:`plan_patrols` does, as one call, what ``gripkit plan`` does between parsing its flags and
+printing: it takes the candidate areas (the workspace's top LSOAs by serious-violence harm, a
+file from the hotspot step, or a frame), the first day (after the last month of crimes unless
+given), draws an Op Rowan-style experiment (:func:`~gripkit.patrol.experiment.experiment_design`)
+or chooses areas under an officer-hour budget (:func:`~gripkit.patrol.choose.choose_areas`),
+draws the visit times (:func:`~gripkit.patrol.schedule.schedule_visits`) and, given a workspace,
+stores the plan (the ``plans`` and ``plan_*`` tables the dashboard and the dosage stage read) and
+the :class:`PlanResult` (kind ``"plan"``).
+
+A seed drawn at random is announced through ``logging`` and recorded, so any plan can be
+re-derived: the same seed, areas and parameters give the same bytes of the plan CSV.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, ClassVar
+
+import geopandas as gpd
+import pandas as pd
+
+from gripkit import columns as C
+from gripkit.errors import InputError
+from gripkit.patrol.areas import read_areas, select_areas, workspace_areas
+from gripkit.patrol.choose import AreaChoice, choose_areas
+from gripkit.patrol.experiment import ExperimentPlan, default_start, experiment_design, parse_date
+from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
+from gripkit.patrol.schedule import Window, schedule_visits
+from gripkit.patrol.store import save_plan
+from gripkit.results import ResultMixin, to_jsonable
+from gripkit.validate import one_of
+from gripkit.workspace import Workspace
+
+log = logging.getLogger("gripkit")
+
+MODES = ("experiment", "budget")
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+@dataclass
+class PlanResult(ResultMixin):
+    """A patrol plan: the areas, the area-day assignment, the visit schedule and how it was drawn.
+
+    Attributes
+    ----------
+    candidates : geopandas.GeoDataFrame
+        The candidate areas (``area_id``, ``crimes``, ``harm``, ``area_m2``, geometry); in budget
+        mode with the solver's columns too (``chosen``, ``visits``, ``cost_minutes``, ...).
+    assignments : pandas.DataFrame
+        One row per area-day: ``date, area_id, treated, block, visits``.
+    schedule : pandas.DataFrame
+        One row per planned visit (:data:`~gripkit.patrol.schedule.SCHEDULE_COLUMNS`).
+    plan_id : int or None
+        The plan's id in the workspace (None when not stored).
+    seed : int
+        The seed of the assignment (stream 0) and of the visit times (stream 1).
+    figures : dict
+        Experiment: treated and total place-days, treated days per area. Budget: areas chosen,
+        visits a day, objective, share of candidate harm, bound, gap, budget use, binding constraints.
+    design, choice : ExperimentPlan or AreaChoice, optional
+        The experiment design or the solved budget choice behind the plan.
+    meta : dict
+        ``mode``, ``parameters``, ``seed`` (and ``seed_drawn``), ``start``, ``days``, ``plan_id``,
+        ``areas_source`` and, for areas from the workspace, ``harm_table``, ``harm_sha256``, ``months``.
+    """
+
+    kind: ClassVar[str] = "plan"
+
+    candidates: gpd.GeoDataFrame
+    assignments: pd.DataFrame
+    schedule: pd.DataFrame
+    plan_id: int | None
+    seed: int
+    figures: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    design: ExperimentPlan | None = None
+    choice: AreaChoice | None = None
+
+    @property
+    def mode(self) -> str:
+        """``"experiment"`` or ``"budget"``."""
+        return str(self.meta.get("mode"))
+
+    @property
+    def start(self) -> date:
+        """The first day of the plan."""
+        return date.fromisoformat(str(self.meta["start"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as a JSON-safe dict (ids, seed, dates, counts and :attr:`figures`)."""
+        out = {
+            "plan_id": self.plan_id,
+            "mode": self.mode,
+            "seed": self.seed,
+            "start": self.meta.get("start"),
+            "days": self.meta.get("days"),
+            "areas": len(self.candidates),
+            "area_ids": self.candidates[C.AREA_ID].astype(str).tolist(),
+            "place_days": len(self.assignments),
+            "visits": len(self.schedule),
+            "figures": self.figures,
+        }
+        jsonable: dict[str, Any] = to_jsonable(out)
+        return jsonable
+
+    def summary(self) -> str:
+        """One paragraph: the design, its size, the visits and the seed.
+
+        E.g. "Experiment: 21 LSOAs, 7 treated each day for 90 days from 2024-05-01 (630 of 1,890
+        place-days), one 15-minute two-officer visit between 14:00 and 24:00; seed 7."
+        """
+        params = self.meta.get("parameters", {})
+        noun = "LSOAs" if self.meta.get("areas_source") == "workspace" else "areas"
+        days, start = int(self.meta["days"]), self.meta["start"]
+        kind = f"{params.get('visit_minutes')}-minute {_word(params.get('officers'))}-officer"
+        between = _between(params.get("window"))
+        if self.mode == "experiment":
+            n_visits = int(params.get("visits", 1))
+            text = (
+                f"Experiment: {len(self.candidates)} {noun}, {params.get('treated_per_day')} treated each "
+                f"day for {days} days from {start} ({self.figures['treated_place_days']:,} of "
+                f"{self.figures['place_days']:,} place-days), {_word(n_visits)} {kind} "
+                f"visit{'' if n_visits == 1 else 's'} {between}"
+            )
+        else:
+            f = self.figures
+            per_day = int(f["visits_per_day"])
+            share = f.get("share_of_candidate_harm")
+            binding = ", ".join(sorted(f.get("binding", {}))) or "none"
+            text = (
+                f"Budget: {f['areas_chosen']} of {len(self.candidates)} {noun} chosen under "
+                f"{params.get('officer_hours'):g} officer-hours a {params.get('per')}, "
+                f"{per_day} visit{'' if per_day == 1 else 's'} a day for {days} days from {start} "
+                f"({len(self.schedule):,} visits)"
+                + (f", covering {share:.1%} of the candidates' harm" if share is not None else "")
+                + f" (HiGHS gap {f.get('gap', 0):.2g}; binding: {binding}); {kind} visits {between}"
+            )
+        text += f"; seed {self.seed}."
+        if self.plan_id is not None:
+            text += f" Stored as plan {self.plan_id}."
+        return text
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``areas`` (a GeoDataFrame when the areas have polygons), ``assignments``, ``schedule``."""
+        areas: pd.DataFrame = self.candidates
+        geometry = self.candidates.geometry
+        if (geometry.isna() | geometry.is_empty).all():
+            areas = pd.DataFrame(self.candidates.drop(columns=self.candidates.geometry.name))
+        return {
+            "areas": areas,
+            "assignments": pd.DataFrame(self.assignments),
+            "schedule": pd.DataFrame(self.schedule),
+        }
+
+    # -- files --------------------------------------------------------------------------------
+    def write_csv(self, path: str | Path) -> Path:
+        """The plan CSV (``date, area_id, treated, block, visits``), byte-identical for a seed."""
+        plan_csv(self.assignments, path)
+        return Path(path)
+
+    def write_schedule(self, path: str | Path) -> Path:
+        """The visit schedule CSV (Europe/London times, and UTC)."""
+        schedule_csv(self.schedule, path)
+        return Path(path)
+
+    def write_ics(self, path: str | Path) -> Path:
+        """The schedule as an iCalendar file (one event per visit)."""
+        schedule_ics(self.schedule, self.candidates, path, plan_id=self.plan_id or "plan")
+        return Path(path)
+
+    def write_briefing(self, path: str | Path, *, day: Any = None) -> Path:
+        """A printable HTML briefing for one day (default: the first)."""
+        briefing_html(self.schedule, self.candidates, path, day=day)
+        return Path(path)
+
+
+def plan_patrols(
+    ws: Workspace | None,
+    *,
+    mode: str = "experiment",
+    areas: int = 21,
+    areas_file: str | Path | pd.DataFrame | None = None,
+    treated_per_day: int = 7,
+    days: int = 90,
+    seed: int | None = None,
+    start: date | str | None = None,
+    window: Any = "14:00-24:00",
+    visit_minutes: int = 15,
+    officers: int = 2,
+    visits: int = 1,
+    budget_hours: float | None = None,
+    per: str = "day",
+    max_visits: int = 1,
+    max_areas: int | None = None,
+    travel_minutes: float | None = None,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    weights: str | None = C.HARM,
+    harm: str = C.DEFAULT_HARM_TABLE,
+    force: str | None = None,
+    store: bool = True,
+) -> PlanResult:
+    """Plan patrols: an Op Rowan-style experiment, or areas chosen under an officer-hour budget.
+
+    Parameters
+    ----------
+    ws : Workspace or None
+        Where the candidate areas, the first day and the stored plan come from and go. None only
+        with ``areas_file`` and ``start`` (nothing is then stored).
+    mode : {"experiment", "budget"}, default "experiment"
+        ``"experiment"`` randomises place-days in blocks (``treated_per_day`` of the areas each
+        day); ``"budget"`` chooses areas and daily visits that cover most harm within
+        ``budget_hours`` (a MILP solved by HiGHS).
+    areas : int, default 21
+        Number of candidate areas: the top LSOAs by serious-violence harm in the workspace, or the
+        first of ``areas_file`` by ``weights``.
+    areas_file : path or DataFrame, optional
+        Candidate areas from the hotspot step (GeoParquet, GeoPackage, GeoJSON or CSV, or a
+        frame with ``area_id`` or ``unit_id``); a unit's ``unit_id`` becomes the ``area_id`` unchanged.
+    treated_per_day, visits : int
+        Experiment: areas treated each day; visits per treated area-day.
+    days : int, default 90
+        Days in the plan.
+    seed : int, optional
+        Seed of the assignment and the visit times; drawn at random (and announced) when None.
+    start : date or "YYYY-MM-DD", optional
+        First day (default: the first day after the workspace's last month of crimes).
+    window : str, Window or mapping area_id -> window, default "14:00-24:00"
+        Local (Europe/London) visit window(s).
+    visit_minutes, officers : int
+        Minutes per visit (Koper 1995: 15) and officers per patrol (Op Rowan: 2).
+    budget_hours, per, max_visits, max_areas, travel_minutes, include, exclude
+        Budget mode: officer-hours per ``per`` ("day" or "week"), most visits per area a day, most
+        areas, walking minutes per visit (default from distances), areas forced in or out.
+    weights : str or None, default "harm"
+        Column weighing the candidate areas (ranks them, and the budget MILP covers it).
+    harm : str, default "cchi"
+        Harm table of the workspace's default areas.
+    force : str, optional
+        Only this force's crimes for the default areas.
+    store : bool, default True
+        With a workspace: store the plan (``plans`` / ``plan_*`` tables) and the result.
+
+    Returns
+    -------
+    PlanResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> areas = pd.DataFrame({"area_id": [f"E0100{i:04d}" for i in range(21)]})
+    >>> plan = plan_patrols(None, areas_file=areas, seed=7, start="2024-05-01")
+    >>> plan.figures["treated_place_days"], plan.figures["place_days"], len(plan.schedule)
+    (630, 1890, 630)
+    >>> plan.summary()[:60]
+    'Experiment: 21 areas, 7 treated each day for 90 days from 20'
+    """
+    one_of("mode", mode, MODES)
+    if mode == "budget" and budget_hours is None:
+        raise InputError(
+            "'budget_hours' must be given to plan in budget mode; received None. Pass e.g. "
+            "budget_hours=20 (officer-hours a day), or mode='experiment'."
+        )
+    if mode == "experiment" and budget_hours is not None:
+        raise InputError(
+            f"'budget_hours' applies to budget mode only; received {budget_hours!r} with "
+            "mode='experiment'. Drop it, or plan with mode='budget'."
+        )
+    drawn = seed is None
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+        log.info("seed %d drawn at random and recorded with the plan; pass seed=%d to re-derive it",
+                 seed, seed)
+    candidates, source = _candidates(ws, areas, areas_file, weights=weights, harm=harm, force=force)
+    first = _start(ws, start)
+    n_days = _whole("days", days)
+    design: ExperimentPlan | None = None
+    choice: AreaChoice | None = None
+    figures: dict[str, Any]
+    if mode == "experiment":
+        design = experiment_design(
+            candidates, treated_per_day=treated_per_day, days=n_days, seed=seed, start=first, visits=visits
+        )
+        assignments, params = design.assignments, dict(design.params)
+        figures = {
+            "treated_place_days": int(assignments[C.TREATED].sum()),
+            "place_days": len(assignments),
+            "treated_days_per_area": sorted({int(v) for v in design.treated_days()}),
+        }
+    else:
+        assert budget_hours is not None
+        choice = choose_areas(
+            candidates,
+            officer_hours=budget_hours,
+            per=per,
+            officers_per_patrol=officers,
+            visit_minutes=visit_minutes,
+            max_visits=max_visits,
+            window=window,
+            travel_minutes=travel_minutes,
+            max_areas=max_areas,
+            include=_id_list(include),
+            exclude=_id_list(exclude),
+            weights=weights,
+        )
+        assignments, params = choice.assignments(first, n_days), dict(choice.params)
+        figures = choice.summary()
+        candidates = choice.areas
+    params.update(window=window, visit_minutes=visit_minutes, officers=officers, seed=seed)
+    timetable = schedule_visits(
+        assignments, window=window, visit_minutes=visit_minutes, officers=officers, seed=seed
+    )
+    meta: dict[str, Any] = {
+        "mode": mode,
+        "parameters": {**params, "areas": areas, "mode": mode},
+        "seed": seed,
+        "seed_drawn": drawn,
+        "start": first.isoformat(),
+        "days": n_days,
+        "areas_source": source.pop("source"),
+        **source,
+        "plan_id": None,
+    }
+    result = PlanResult(candidates, assignments, timetable, None, seed, figures, meta, design, choice)
+    if store and ws is not None:
+        plan_id = save_plan(
+            ws,
+            kind=mode,
+            seed=seed,
+            params=params,
+            areas=candidates,
+            assignments=assignments,
+            schedule=timetable,
+            summary=figures,
+        )
+        result.plan_id = plan_id
+        result.meta["plan_id"] = plan_id
+        ws.save_result(result)
+    return result
+
+
+def _candidates(
+    ws: Workspace | None, n: int, given: Any, *, weights: str | None, harm: str, force: str | None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The candidate areas and where they came from."""
+    if given is None:
+        if ws is None:
+            raise InputError(
+                "'areas_file' must be given when there is no workspace; received neither. Pass a "
+                "workspace to plan its top LSOAs, or areas_file= (a hotspot layer or a frame)."
+            )
+        return workspace_areas(ws, n, harm=harm, force=force)
+    if isinstance(given, pd.DataFrame):
+        return select_areas(given, n, what="areas_file", weights=weights), {"source": "frame"}
+    if isinstance(given, str | Path):
+        return read_areas(given, n, weights=weights), {"source": "file", "areas_file": str(given)}
+    raise InputError(
+        f"'areas_file' must be a path or a DataFrame of candidate areas; received {type(given).__name__}."
+    )
+
+
+def _start(ws: Workspace | None, start: date | str | None) -> date:
+    if start is not None:
+        return parse_date("start", start)
+    if ws is None:
+        raise InputError(
+            "'start' must be given when there is no workspace; received None. Pass e.g. start='2024-05-01'."
+        )
+    return default_start(ws)
+
+
+def _id_list(values: Iterable[str] | str | None) -> list[str]:
+    """Area ids from an iterable, or from one comma-separated string."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = values.split(",")
+    return [str(v).strip() for v in values if str(v).strip()]
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"'{name}' must be a whole number >= 1; received {value!r}. Pass e.g. 90.")
+    return int(value)
+
+
+def _word(number: Any) -> str:
+    """``2`` -> ``"two"`` (up to ten; larger numbers as digits)."""
+    try:
+        value = int(number)
+    except (TypeError, ValueError):
+        return str(number)
+    return _WORDS[value] if 0 <= value < len(_WORDS) else f"{value:,}"
+
+
+def _between(window: Any) -> str:
+    """``"between 14:00 and 24:00"`` for one window; ``"in each area's window"`` for several."""
+    try:
+        parsed = Window.parse(window)
+    except InputError:
+        return "in each area's window"
+    start, _, end = parsed.label.partition("-")
+    return f"between {start} and {end}"
