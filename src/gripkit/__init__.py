@@ -47,7 +47,7 @@ _LAZY: dict[str, str] = {
     "plan_patrols": "gripkit.patrol.job",
     "PlanResult": "gripkit.patrol.job",
     "ingest_gps": "gripkit.dosage.ingest",
-    "compliance": "gripkit.dosage.tracking",
+    "compliance": "gripkit.dosage.job",
     "Compliance": "gripkit.dosage.tracking",
     # evaluate
     "simulate_power": "gripkit.evaluate.power",
@@ -121,7 +121,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above are lazy
     from gripkit import datasets
     from gripkit.dosage.ingest import ingest_gps
-    from gripkit.dosage.tracking import Compliance, compliance
+    from gripkit.dosage.job import compliance
+    from gripkit.dosage.tracking import Compliance
     from gripkit.evaluate.experiment import EvaluationResult, evaluate_experiment
     from gripkit.evaluate.power import PowerResult, simulate_power
     from gripkit.evaluate.rowan import op_rowan_power

@@ -10,8 +10,8 @@ import pytest
 
 from gripkit import Workspace
 from gripkit.dosage import (
-    compliance,
     ingest_gps,
+    match_visits,
     officer_visits,
     patrol_visits,
     read_ping_gpx,
@@ -151,12 +151,12 @@ def test_compliance_against_a_plan() -> None:
     )
     clean, _ = clean_pings(raw(pings), now=NOW)
     visits = patrol_visits(officer_visits(clean, areas()))
-    result = compliance(plan, visits, assignments, tolerance_minutes=30, min_dwell_minutes=10)
+    result = match_visits(plan, visits, assignments, tolerance_minutes=30, min_dwell_minutes=10)
     # hand count: 2 of 3 planned visits delivered, 1 of 3 on time, 1 visit on a control area-day
-    assert result.summary["compliance"] == pytest.approx(2 / 3)
-    assert result.summary["on_time_share"] == pytest.approx(1 / 3)
-    assert result.summary["visits_on_control_days"] == 1
-    assert result.summary["delivered_minutes"] == pytest.approx(15 + 15 + 12)
+    assert result.figures["compliance"] == pytest.approx(2 / 3)
+    assert result.figures["on_time_share"] == pytest.approx(1 / 3)
+    assert result.figures["visits_on_control_days"] == 1
+    assert result.figures["delivered_minutes"] == pytest.approx(15 + 15 + 12)
     assert result.matches["lateness_minutes"].dropna().tolist() == [0.0, 40.0]
     by_area = result.by_area.set_index("area_id")
     assert by_area.loc["A", "compliance"] == 1.0 and by_area.loc["B", "compliance"] == 0.0

@@ -1,9 +1,14 @@
-"""``gripkit gps``: ingest GPS pings, turn them into visits, and check compliance with a plan."""
+"""``gripkit gps``: ingest GPS pings, turn them into visits, and check compliance with a plan.
+
+Thin: each command parses its flags, calls one library job (:func:`gripkit.dosage.ingest_gps`,
+:func:`gripkit.dosage.plan_visits`, :func:`gripkit.dosage.compliance`; they store what they
+measure), writes the file asked for and prints (``--json``: one JSON object).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -17,10 +22,8 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
+from gripkit.cli.options import OptionalOutOption
 from gripkit.errors import InputError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 # Same value as gripkit.patrol.schedule.LONDON (tests check), written out here because the --tz
 # default is needed when this module is imported and gripkit.patrol takes ~1 s to import.
@@ -56,6 +59,10 @@ def _roster(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _source_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 @gps_app.command("ingest")
 def gps_ingest(
     paths: Annotated[list[Path], typer.Argument(help="GPS files (.csv or .gpx).")],
@@ -64,12 +71,16 @@ def gps_ingest(
         str | None, typer.Option(help="Roster: a CSV (first column) or comma-separated ids.")
     ] = None,
     tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = LONDON,
-    map_: Annotated[list[str] | None, typer.Option("--map", help="Column mapping FIELD=HEADER.")] = None,
-    clock_offset: Annotated[
-        list[str] | None, typer.Option(help="Device clock ahead: OFFICER=SECONDS.")
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="Column mapping FIELD=HEADER.")] = None,
+    clock_offsets: Annotated[
+        list[str] | None, typer.Option("--clock-offset", help="Device clock ahead: OFFICER=SECONDS.")
     ] = None,
-    max_speed: Annotated[float, typer.Option(help="km/h above which a ping is a GPS jump.")] = 100.0,
-    area_buffer: Annotated[float, typer.Option(help="Metres around the force area still accepted.")] = 500.0,
+    max_speed_kmh: Annotated[
+        float, typer.Option("--max-speed", help="km/h above which a ping is a GPS jump.")
+    ] = 100.0,
+    area_buffer_m: Annotated[
+        float, typer.Option("--area-buffer", help="Metres around the force area still accepted.")
+    ] = 500.0,
     check_area: Annotated[bool, typer.Option(help="Quarantine pings outside the force area.")] = True,
     json_out: JsonOption = False,
 ) -> None:
@@ -77,17 +88,17 @@ def gps_ingest(
     from gripkit.dosage import ingest_gps
 
     setup_logging(quiet=json_out)
-    offsets = {k: float(v) for k, v in _pairs(clock_offset, "--clock-offset").items()}
+    offsets = {k: float(v) for k, v in _pairs(clock_offsets, "--clock-offset").items()}
     with open_workspace(workspace) as ws:
         report = ingest_gps(
             paths,
             ws,
-            mapping=_pairs(map_, "--map"),
+            mapping=_pairs(mapping, "--map"),
             tz=tz,
             officers=_roster(officers),
             area="auto" if check_area else None,
-            area_buffer_m=area_buffer,
-            max_speed_kmh=max_speed,
+            area_buffer_m=area_buffer_m,
+            max_speed_kmh=max_speed_kmh,
             clock_offsets=offsets,
         )
     if json_out:
@@ -100,103 +111,99 @@ def gps_ingest(
         console.print(f"  skipped {path} (already ingested)")
 
 
+PlanOption = Annotated[int | None, typer.Option("--plan", help="Plan id [default: the latest].")]
+BufferOption = Annotated[float, typer.Option("--buffer", help="Metres around each area counted as inside.")]
+GapOption = Annotated[
+    float, typer.Option("--gap", help="Minutes between pings that still make one visit.")
+]
+SourcesOption = Annotated[
+    str, typer.Option("--sources", help="Visits from: gps, officer (recorded on the dashboard), or both.")
+]
+
+
 @gps_app.command("visits")
 def gps_visits(
     workspace: WorkspaceOption = None,
-    plan: Annotated[int | None, typer.Option(help="Plan id [default: the latest].")] = None,
-    buffer: Annotated[float, typer.Option(help="Metres around each area counted as inside.")] = 25.0,
-    gap: Annotated[float, typer.Option(help="Minutes between pings that still make one visit.")] = 5.0,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write patrol visits CSV here.")] = None,
+    plan_id: PlanOption = None,
+    buffer_m: BufferOption = 25.0,
+    gap_minutes: GapOption = 5.0,
+    sources: SourcesOption = "gps,officer",
+    out: OptionalOutOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Visits to the plan's areas from the stored pings (stored in the workspace)."""
-    from gripkit.dosage import officer_visits, patrol_visits, workspace_pings
-    from gripkit.patrol import load_plan
+    """Visits to the plan's areas from the stored pings (stored in the workspace) and officers' records."""
+    from gripkit.dosage import plan_visits, with_local_times
+    from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
     with open_workspace(workspace) as ws:
-        stored = load_plan(ws, plan)
-        per_officer = officer_visits(workspace_pings(ws), stored.areas, buffer_m=buffer, gap_minutes=gap)
-        with ws.transaction() as con:
-            con.execute("DELETE FROM visits WHERE plan_id = ?", [stored.plan_id])
-            con.register("_v", per_officer)
-            con.execute(
-                "INSERT INTO visits SELECT ?, area_id, officer_id, start_utc, end_utc, dwell_minutes, "
-                "pings FROM _v",
-                [stored.plan_id],
-            )
-            con.unregister("_v")
-    visits = patrol_visits(per_officer, gap_minutes=gap)
+        found = plan_visits(
+            ws, plan_id=plan_id, buffer_m=buffer_m, gap_minutes=gap_minutes, sources=_source_list(sources)
+        )
+    visits = found.patrol
     if out:
-        _local(visits).to_csv(out, index=False, lineterminator="\n")
+        write_table(with_local_times(visits), out)
     payload = {
-        "plan_id": stored.plan_id,
-        "officer_visits": len(per_officer),
+        "plan_id": found.plan.plan_id,
+        "officer_visits": len(found.officer_level),
         "patrol_visits": len(visits),
         "minutes": float(visits["dwell_minutes"].sum()) if len(visits) else 0.0,
+        **found.counts,
         "out": str(out) if out else None,
     }
     if json_out:
         print_json(payload)
         return
     console.print(
-        f"plan {stored.plan_id}: {len(visits):,} patrol visits ({len(per_officer):,} officer visits), "
-        f"{payload['minutes']:,.0f} minutes on site"
+        f"plan {found.plan.plan_id}: {len(visits):,} patrol visits ({len(found.officer_level):,} officer "
+        f"visits), {payload['minutes']:,.0f} minutes on site"
     )
 
 
 @gps_app.command("compliance")
 def gps_compliance(
     workspace: WorkspaceOption = None,
-    plan: Annotated[int | None, typer.Option(help="Plan id [default: the latest].")] = None,
-    buffer: Annotated[float, typer.Option(help="Metres around each area counted as inside.")] = 25.0,
-    gap: Annotated[float, typer.Option(help="Minutes between pings that still make one visit.")] = 5.0,
-    tolerance: Annotated[
-        float, typer.Option(help="Minutes from the planned start that count as on time.")
+    plan_id: PlanOption = None,
+    buffer_m: BufferOption = 25.0,
+    gap_minutes: GapOption = 5.0,
+    tolerance_minutes: Annotated[
+        float, typer.Option("--tolerance", help="Minutes from the planned start that count as on time.")
     ] = 30.0,
-    min_dwell: Annotated[
-        float, typer.Option(help="Shortest visit (minutes) that counts as delivered.")
+    min_dwell_minutes: Annotated[
+        float, typer.Option("--min-dwell", help="Shortest visit (minutes) that counts as delivered.")
     ] = 10.0,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write per area-day compliance CSV.")
-    ] = None,
+    sources: SourcesOption = "gps,officer",
+    out: OptionalOutOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Planned against delivered visits, per area-day, area and officer."""
-    from gripkit.dosage import compliance, officer_visits, patrol_visits, workspace_pings
-    from gripkit.patrol import load_plan
+    """Planned against delivered visits, per area-day, area and officer (stored in the workspace)."""
+    from gripkit.dosage import compliance
+    from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
-    with open_workspace(workspace, read_only=False) as ws:
-        stored = load_plan(ws, plan)
-        visits = patrol_visits(
-            officer_visits(workspace_pings(ws), stored.areas, buffer_m=buffer, gap_minutes=gap),
-            gap_minutes=gap,
+    with open_workspace(workspace) as ws:
+        result = compliance(
+            ws,
+            plan_id=plan_id,
+            buffer_m=buffer_m,
+            gap_minutes=gap_minutes,
+            tolerance_minutes=tolerance_minutes,
+            min_dwell_minutes=min_dwell_minutes,
+            sources=_source_list(sources),
         )
-    result = compliance(
-        stored.schedule, visits, stored.assignments, tolerance_minutes=tolerance, min_dwell_minutes=min_dwell
-    )
     if out:
-        result.by_area_day.to_csv(out, index=False, lineterminator="\n")
+        write_table(result.by_area_day, out)
     if json_out:
-        print_json(
-            {"plan_id": stored.plan_id, **result.summary, "by_officer": result.by_officer.to_dict("records")}
-        )
+        print_json({**result.to_dict(), "summary": result.summary(), "out": str(out) if out else None})
         return
-    table = Table(title=f"Compliance with plan {stored.plan_id}")
+    table = Table(title=f"Compliance with plan {result.meta['plan_id']}")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for key, value in result.summary.items():
+    for key, value in result.figures.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+            table.add_row(key.replace("_", " "), value)
+            continue
         table.add_row(key.replace("_", " "), "n/a" if value is None else f"{value:,.3g}")
     console.print(table)
-
-
-def _local(visits: pd.DataFrame) -> pd.DataFrame:
-    """Visits with Europe/London start/end columns for people to read."""
-    import pandas as pd
-
-    out = visits.copy()
-    for name in ("start", "end"):
-        utc = pd.to_datetime(out[f"{name}_utc"]).dt.tz_localize("UTC")
-        out[f"{name}_local"] = utc.dt.tz_convert(LONDON).dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return out
+    console.print(result.summary())

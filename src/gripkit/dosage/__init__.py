@@ -1,5 +1,8 @@
 """GPS dosage: ingest pings (nothing lost), visits to patrol areas, dosage and compliance.
 
+:func:`ingest_gps` stores pings; :func:`compliance` is the job that measures visits to a stored
+plan's areas (GPS pings and officers' own records) and stores a :class:`Compliance` result.
+
 Examples
 --------
 >>> import geopandas as gpd, pandas as pd, shapely
@@ -15,22 +18,28 @@ from __future__ import annotations
 
 from gripkit.dosage.clean import clean_pings
 from gripkit.dosage.ingest import GpsIngestReport, ingest_gps, workspace_pings
+from gripkit.dosage.job import PlanVisits, compliance, officer_records, plan_visits
 from gripkit.dosage.read import read_ping_csv, read_ping_gpx, read_pings
-from gripkit.dosage.tracking import Compliance, compliance, dosage
-from gripkit.dosage.visits import locate, officer_visits, patrol_visits
+from gripkit.dosage.tracking import Compliance, dosage, match_visits
+from gripkit.dosage.visits import locate, officer_visits, patrol_visits, with_local_times
 
 __all__ = [
     "Compliance",
     "GpsIngestReport",
+    "PlanVisits",
     "clean_pings",
     "compliance",
     "dosage",
     "ingest_gps",
     "locate",
+    "match_visits",
+    "officer_records",
     "officer_visits",
     "patrol_visits",
+    "plan_visits",
     "read_ping_csv",
     "read_ping_gpx",
     "read_pings",
+    "with_local_times",
     "workspace_pings",
 ]

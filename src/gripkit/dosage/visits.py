@@ -13,6 +13,8 @@
    ``officer_minutes`` (sum of the officers' dwell).
 
 Times are naive UTC (``start_utc``, ``end_utc``); ``date`` is the Europe/London date of the start.
+Officer visits may carry a ``source`` (``gps`` for pings, ``officer`` for visits officers recorded
+themselves); patrol visits then say which sources saw them (``sources``, ``;``-joined).
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.patrol.areas import AREA_ID
 from gripkit.patrol.schedule import LONDON, timezone
-from gripkit.validate import has_columns
+from gripkit.validate import has_columns, projected_crs
 
-OFFICER_VISIT_COLUMNS = ("area_id", "officer_id", "date", "start_utc", "end_utc", "dwell_minutes", "pings")
-VISIT_COLUMNS = ("area_id", "date", "start_utc", "end_utc", "dwell_minutes", "officers", "officer_ids",
-                 "officer_minutes")
+OFFICER_IDS = "officer_ids"
+OFFICER_MINUTES = "officer_minutes"
+SOURCE = "source"
+SOURCES = "sources"
+OFFICER_VISIT_COLUMNS = (C.AREA_ID, C.OFFICER_ID, C.DATE, C.START_UTC, C.END_UTC, C.DWELL_MINUTES, C.PINGS)
+VISIT_COLUMNS = (C.AREA_ID, C.DATE, C.START_UTC, C.END_UTC, C.DWELL_MINUTES, C.OFFICERS, OFFICER_IDS,
+                 OFFICER_MINUTES)
 
 
 def locate(
@@ -104,11 +110,11 @@ def officer_visits(
     """
     zone = timezone(tz)
     _check(pings, areas, gap_minutes, buffer_m)
-    x = pings["x"].to_numpy(dtype=float)
-    y = pings["y"].to_numpy(dtype=float)
+    x = pings[C.X].to_numpy(dtype=float)
+    y = pings[C.Y].to_numpy(dtype=float)
     ping_idx, area_idx = locate(x, y, areas, buffer_m)
-    ts = pings["ts_utc"].to_numpy(dtype="datetime64[ns]")[ping_idx].astype(np.int64)
-    officer_codes, officer_names = pd.factorize(pings["officer_id"].astype(str))
+    ts = pings[C.TS_UTC].to_numpy(dtype="datetime64[ns]")[ping_idx].astype(np.int64)
+    officer_codes, officer_names = pd.factorize(pings[C.OFFICER_ID].astype(str))
     off = officer_codes[ping_idx]
     order = np.lexsort((ts, off, area_idx))
     a, o, t = area_idx[order], off[order], ts[order]
@@ -120,22 +126,26 @@ def officer_visits(
     grouped = pd.DataFrame({"visit": visit, "a": a, "o": o, "t": t}).groupby("visit", sort=True)
     agg = grouped.agg(a=("a", "first"), o=("o", "first"), start=("t", "min"), end=("t", "max"),
                       pings=("t", "size"))
-    ids = areas[AREA_ID].astype(str).to_numpy(dtype=object)
+    ids = areas[C.AREA_ID].astype(str).to_numpy(dtype=object)
     start = pd.DatetimeIndex(agg["start"].to_numpy(dtype=np.int64).view("datetime64[ns]"))
     out = pd.DataFrame({
-        "area_id": ids[agg["a"].to_numpy()] if len(agg) else np.array([], dtype=object),
-        "officer_id": np.asarray(officer_names, dtype=object)[agg["o"].to_numpy()] if len(agg) else [],
-        "date": _local_dates(start, str(zone)),
-        "start_utc": start,
-        "end_utc": agg["end"].to_numpy(dtype=np.int64).view("datetime64[ns]"),
-        "dwell_minutes": (agg["end"] - agg["start"]).to_numpy(dtype=float) / 60e9,
-        "pings": agg["pings"].to_numpy(dtype=np.int64),
+        C.AREA_ID: ids[agg["a"].to_numpy()] if len(agg) else np.array([], dtype=object),
+        C.OFFICER_ID: np.asarray(officer_names, dtype=object)[agg["o"].to_numpy()] if len(agg) else [],
+        C.DATE: _local_dates(start, str(zone)),
+        C.START_UTC: start,
+        C.END_UTC: agg["end"].to_numpy(dtype=np.int64).view("datetime64[ns]"),
+        C.DWELL_MINUTES: (agg["end"] - agg["start"]).to_numpy(dtype=float) / 60e9,
+        C.PINGS: agg[C.PINGS].to_numpy(dtype=np.int64),
     })
     return out
 
 
 def patrol_visits(officer_level: pd.DataFrame, *, gap_minutes: float = 5.0, tz: str = LONDON) -> pd.DataFrame:
     """Merge officers' overlapping visits to one area into patrol visits.
+
+    With a ``source`` column (``gps``, ``officer``) the patrol visits get ``sources``: the sources
+    that saw them, sorted and ``;``-joined (``gps;officer`` when a recorded visit and a GPS visit
+    overlap; their officer-minutes are then both counted).
 
     Examples
     --------
@@ -148,27 +158,53 @@ def patrol_visits(officer_level: pd.DataFrame, *, gap_minutes: float = 5.0, tz: 
     [[2, 'R1;R2', 16.0, 30.0]]
     """
     zone = timezone(tz)
-    has_columns(officer_level, ("area_id", "officer_id", "start_utc", "end_utc", "dwell_minutes"), "visits")
+    has_columns(officer_level, (C.AREA_ID, C.OFFICER_ID, C.START_UTC, C.END_UTC, C.DWELL_MINUTES), "visits")
+    columns = [*VISIT_COLUMNS, *([SOURCES] if SOURCE in officer_level.columns else [])]
     if officer_level.empty:
-        return pd.DataFrame({c: [] for c in VISIT_COLUMNS})
-    frame = officer_level.sort_values(["area_id", "start_utc", "officer_id"], kind="mergesort")
+        return pd.DataFrame({c: [] for c in columns})
+    frame = officer_level.sort_values([C.AREA_ID, C.START_UTC, C.OFFICER_ID], kind="mergesort")
     frame = frame.reset_index(drop=True)
-    ends = frame["end_utc"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    starts = frame["start_utc"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    area = frame["area_id"].astype(str).to_numpy(dtype=object)
+    ends = frame[C.END_UTC].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    starts = frame[C.START_UTC].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    area = frame[C.AREA_ID].astype(str).to_numpy(dtype=object)
     running = pd.Series(ends).groupby(area).cummax().to_numpy()
     new = np.ones(len(frame), dtype=bool)
     new[1:] = (area[1:] != area[:-1]) | (starts[1:] > running[:-1] + float(gap_minutes) * 60e9)
     frame["group"] = np.cumsum(new)
-    agg = frame.groupby("group", sort=True).agg(
-        area_id=("area_id", "first"), start_utc=("start_utc", "min"), end_utc=("end_utc", "max"),
-        officer_ids=("officer_id", lambda s: ";".join(sorted(set(map(str, s))))),
-        officers=("officer_id", "nunique"), officer_minutes=("dwell_minutes", "sum"),
-    )
-    agg["dwell_minutes"] = (agg["end_utc"] - agg["start_utc"]).dt.total_seconds() / 60
-    agg["date"] = _local_dates(pd.DatetimeIndex(agg["start_utc"]), str(zone))
-    agg["officers"] = agg["officers"].astype(np.int64)
-    return agg[list(VISIT_COLUMNS)].reset_index(drop=True)
+    joined = {SOURCES: (SOURCE, _joined)} if SOURCE in frame.columns else {}
+    agg = frame.groupby("group", sort=True).agg(**{
+        C.AREA_ID: (C.AREA_ID, "first"), C.START_UTC: (C.START_UTC, "min"), C.END_UTC: (C.END_UTC, "max"),
+        OFFICER_IDS: (C.OFFICER_ID, _joined), C.OFFICERS: (C.OFFICER_ID, "nunique"),
+        OFFICER_MINUTES: (C.DWELL_MINUTES, "sum"), **joined,
+    })
+    agg[C.DWELL_MINUTES] = (agg[C.END_UTC] - agg[C.START_UTC]).dt.total_seconds() / 60
+    agg[C.DATE] = _local_dates(pd.DatetimeIndex(agg[C.START_UTC]), str(zone))
+    agg[C.OFFICERS] = agg[C.OFFICERS].astype(np.int64)
+    return agg[columns].reset_index(drop=True)
+
+
+def with_local_times(visits: pd.DataFrame, tz: str = LONDON) -> pd.DataFrame:
+    """A copy of ``visits`` with ``start_local`` / ``end_local`` (ISO text with offset) for people to read.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"start_utc": [pd.Timestamp("2024-06-01 13:00")],
+    ...                   "end_utc": [pd.Timestamp("2024-06-01 13:15")]})
+    >>> with_local_times(v)["start_local"].tolist()
+    ['2024-06-01T14:00:00+0100']
+    """
+    zone = str(timezone(tz))
+    out = visits.copy()
+    for name in ("start", "end"):
+        utc = pd.to_datetime(out[f"{name}_utc"]).dt.tz_localize("UTC")
+        out[f"{name}_local"] = utc.dt.tz_convert(zone).dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return out
+
+
+def _joined(values: pd.Series) -> str:
+    """Distinct values, sorted, ``;``-joined."""
+    return ";".join(sorted(set(map(str, values))))
 
 
 def _local_dates(utc: pd.DatetimeIndex, zone: str) -> np.ndarray:
@@ -181,17 +217,14 @@ def _local_dates(utc: pd.DatetimeIndex, zone: str) -> np.ndarray:
 
 
 def _check(pings: pd.DataFrame, areas: gpd.GeoDataFrame, gap_minutes: float, buffer_m: float) -> None:
-    has_columns(pings, ("officer_id", "ts_utc", "x", "y"), "pings")
-    if not isinstance(areas, gpd.GeoDataFrame) or AREA_ID not in areas.columns:
+    has_columns(pings, (C.OFFICER_ID, C.TS_UTC, C.X, C.Y), "pings")
+    if not isinstance(areas, gpd.GeoDataFrame) or C.AREA_ID not in areas.columns:
         raise InputError(
             f"'areas' must be a GeoDataFrame with area_id and polygons; received {type(areas).__name__}. "
             "Pass the plan's areas (gripkit.patrol.load_plan(ws).areas)."
         )
-    if areas.crs is not None and not areas.crs.is_projected:
-        raise InputError(
-            f"'areas' are in {areas.crs.to_string()} (degrees); visits need metres. Reproject with "
-            "areas.to_crs('EPSG:27700')."
-        )
+    if areas.crs is not None:
+        projected_crs("areas", areas.crs)
     if (areas.geometry.isna() | areas.geometry.is_empty).all():
         raise InputError(
             "'areas' have no polygons, so pings cannot be placed in them; received only empty geometry. "
