@@ -35,10 +35,11 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gripkit import columns as C
+from gripkit.dosage.read import TIMESTAMP
 from gripkit.patrol.schedule import timezone
 
-PING_COLUMNS = ("source_row", "officer_id", "ts_utc", "lon", "lat", "x", "y")
-QUARANTINE_COLUMNS = ("source_row", "officer_id", "raw", "reason", "detail")
+PING_COLUMNS = (C.SOURCE_ROW, C.OFFICER_ID, C.TS_UTC, C.LON, C.LAT, C.X, C.Y)
+QUARANTINE_COLUMNS = (C.SOURCE_ROW, C.OFFICER_ID, "raw", "reason", "detail")
 MAX_SPEED_KMH = 100.0
 _OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 _EARLIEST = pd.Timestamp("2000-01-01")
@@ -104,9 +105,9 @@ def clean_pings(
         reason[new] = name
         detail[new] = text[new] if isinstance(text, np.ndarray) else text
 
-    officer = raw["officer_id"].astype(str).str.strip().to_numpy(dtype=object)
+    officer = raw[C.OFFICER_ID].astype(str).str.strip().to_numpy(dtype=object)
     flag(officer == "", "missing_officer", "blank officer/radio id; fill it in the export")
-    ts, ambiguous = _timestamps(raw["timestamp"].astype(str).str.strip(), str(zone))
+    ts, ambiguous = _timestamps(raw[TIMESTAMP].astype(str).str.strip(), str(zone))
     iso_hint = "not a date-time; use ISO 8601, e.g. 2024-06-01T14:05:00Z"
     flag(np.isnat(ts) & ~ambiguous, "bad_timestamp", iso_hint)
     flag(ambiguous, "ambiguous_local_time", f"local time repeated or skipped at a clock change in {zone}; "
@@ -138,15 +139,15 @@ def clean_pings(
     _flag_track(officer, ts, x, y, reason, detail, float(max_speed_kmh))
     keep = reason == None  # noqa: E711
     clean = pd.DataFrame({
-        "source_row": raw["source_row"].to_numpy()[keep], "officer_id": officer[keep], "ts_utc": ts[keep],
-        "lon": lon[keep], "lat": lat[keep], "x": x[keep], "y": y[keep],
-    }).sort_values(["officer_id", "ts_utc"], kind="mergesort").reset_index(drop=True)
+        C.SOURCE_ROW: raw[C.SOURCE_ROW].to_numpy()[keep], C.OFFICER_ID: officer[keep], C.TS_UTC: ts[keep],
+        C.LON: lon[keep], C.LAT: lat[keep], C.X: x[keep], C.Y: y[keep],
+    }).sort_values([C.OFFICER_ID, C.TS_UTC], kind="mergesort").reset_index(drop=True)
     bad = np.flatnonzero(~keep)
-    fields = raw.iloc[bad][["officer_id", "timestamp", "lon", "lat", "x", "y"]].astype(str)
-    rest: Any = [fields[c] for c in ("timestamp", "lon", "lat", "x", "y")]
-    text = fields["officer_id"].str.cat(rest, sep=",")
+    fields = raw.iloc[bad][[C.OFFICER_ID, TIMESTAMP, C.LON, C.LAT, C.X, C.Y]].astype(str)
+    rest: Any = [fields[c] for c in (TIMESTAMP, C.LON, C.LAT, C.X, C.Y)]
+    text = fields[C.OFFICER_ID].str.cat(rest, sep=",")
     quarantine = pd.DataFrame({
-        "source_row": raw["source_row"].to_numpy()[bad], "officer_id": officer[bad],
+        C.SOURCE_ROW: raw[C.SOURCE_ROW].to_numpy()[bad], C.OFFICER_ID: officer[bad],
         "raw": text.to_numpy(dtype=object), "reason": reason[bad], "detail": detail[bad],
     })
     return clean, quarantine
@@ -173,7 +174,7 @@ def _timestamps(text: pd.Series, zone: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _coordinates(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """x, y (EPSG:27700) and lon, lat per row; NaN where unusable. Projects only rows that need it."""
-    lon, lat, x, y = (_number(raw[name]) for name in ("lon", "lat", "x", "y"))
+    lon, lat, x, y = (_number(raw[name]) for name in (C.LON, C.LAT, C.X, C.Y))
     use_lonlat = np.isfinite(lon) | np.isfinite(lat)
     good = use_lonlat & (np.abs(lon) <= 180) & (np.abs(lat) <= 90) & ~((lon == 0) & (lat == 0))
     lon[use_lonlat & ~good], lat[use_lonlat & ~good] = np.nan, np.nan

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from gripkit import columns as C
 from gripkit import datasets
 from gripkit.dosage.clean import MAX_SPEED_KMH, clean_pings
 from gripkit.dosage.read import read_pings
@@ -110,7 +111,7 @@ def ingest_gps(
             raw, tz=tz, officers=roster, area=study, area_buffer_m=area_buffer_m,
             max_speed_kmh=max_speed_kmh, clock_offsets=clock_offsets, now=now,
         )
-        unknown = sorted(set(bad.loc[bad["reason"] == "unknown_officer", "officer_id"]))
+        unknown = sorted(set(bad.loc[bad["reason"] == "unknown_officer", C.OFFICER_ID]))
         if roster is not None and len(raw) and len(unknown) and (bad["reason"] == "unknown_officer").all():
             raise InputError(
                 f"{Path(path).name}: none of its {len(raw)} pings is from an officer on the roster; "

@@ -12,19 +12,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from gripkit import columns as C
 from gripkit.errors import InputError
 
-RAW_COLUMNS = ("source_row", "officer_id", "timestamp", "lon", "lat", "x", "y")
+#: The raw text field of a ping's time, before it is parsed into ``ts_utc``.
+TIMESTAMP = "timestamp"
+RAW_COLUMNS = (C.SOURCE_ROW, C.OFFICER_ID, TIMESTAMP, C.LON, C.LAT, C.X, C.Y)
 
 #: Header names recognised for each field (case-insensitive), first match wins.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "officer_id": ("officer_id", "officer", "radio_id", "radio", "device_id", "device", "callsign",
+    C.OFFICER_ID: ("officer_id", "officer", "radio_id", "radio", "device_id", "device", "callsign",
                    "collar_number", "unit_id", "id"),
-    "timestamp": ("timestamp", "ts", "time", "datetime", "date_time", "recorded_at", "fix_time", "utc"),
-    "lon": ("lon", "longitude", "lng", "long"),
-    "lat": ("lat", "latitude"),
-    "x": ("x", "easting", "east"),
-    "y": ("y", "northing", "north"),
+    TIMESTAMP: ("timestamp", "ts", "time", "datetime", "date_time", "recorded_at", "fix_time", "utc"),
+    C.LON: ("lon", "longitude", "lng", "long"),
+    C.LAT: ("lat", "latitude"),
+    C.X: ("x", "easting", "east"),
+    C.Y: ("y", "northing", "north"),
 }
 
 
@@ -64,9 +67,9 @@ def read_ping_csv(path: str | Path, mapping: Mapping[str, str] | None = None) ->
                 f"columns {', '.join(frame.columns)}."
             )
         chosen[fieldname] = header or next((columns[a] for a in aliases if a in columns), None)
-    has_lonlat = chosen["lon"] is not None and chosen["lat"] is not None
-    has_xy = chosen["x"] is not None and chosen["y"] is not None
-    missing = [f for f in ("officer_id", "timestamp") if chosen[f] is None]
+    has_lonlat = chosen[C.LON] is not None and chosen[C.LAT] is not None
+    has_xy = chosen[C.X] is not None and chosen[C.Y] is not None
+    missing = [f for f in (C.OFFICER_ID, TIMESTAMP) if chosen[f] is None]
     if missing or not (has_lonlat or has_xy):
         need = missing + ([] if has_lonlat or has_xy else ["lon/lat or x/y"])
         raise InputError(
@@ -74,10 +77,10 @@ def read_ping_csv(path: str | Path, mapping: Mapping[str, str] | None = None) ->
             "Rename them (e.g. officer_id, timestamp, lon, lat) or pass a mapping such as "
             "--map officer_id=Radio."
         )
-    raw = pd.DataFrame({"source_row": pd.RangeIndex(2, len(frame) + 2)})
-    for fieldname in ("officer_id", "timestamp", "lon", "lat", "x", "y"):
+    raw = pd.DataFrame({C.SOURCE_ROW: pd.RangeIndex(2, len(frame) + 2)})
+    for fieldname in (C.OFFICER_ID, TIMESTAMP, C.LON, C.LAT, C.X, C.Y):
         header = chosen[fieldname]
-        if fieldname in ("x", "y") and has_lonlat:
+        if fieldname in (C.X, C.Y) and has_lonlat:
             header = None  # lon/lat win when both are given
         raw[fieldname] = frame[header].to_numpy() if header is not None else ""
     return raw
@@ -104,9 +107,9 @@ def read_ping_gpx(path: str | Path, officer_id: str | None = None) -> pd.DataFra
     except ET.ParseError as exc:
         raise InputError(f"{source.name}: not a readable GPX file ({exc}). Export the track again.") from exc
     who = officer_id or track_name or source.stem
-    frame = pd.DataFrame(rows, columns=["source_row", "officer_id", "timestamp", "lon", "lat"])
-    frame["officer_id"] = who
-    frame["x"], frame["y"] = "", ""
+    frame = pd.DataFrame(rows, columns=[C.SOURCE_ROW, C.OFFICER_ID, TIMESTAMP, C.LON, C.LAT])
+    frame[C.OFFICER_ID] = who
+    frame[C.X], frame[C.Y] = "", ""
     return frame[list(RAW_COLUMNS)]
 
 

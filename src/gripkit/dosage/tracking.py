@@ -274,7 +274,7 @@ def _by_area_day(
 
 def _by_officer(done: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     if done.empty:
-        return pd.DataFrame(columns=[C.OFFICER_ID, "visits", "planned_visits_delivered", "on_time_visits",
+        return pd.DataFrame(columns=[C.OFFICER_ID, C.VISITS, "planned_visits_delivered", "on_time_visits",
                                      "minutes"])
     per = done.assign(**{C.OFFICER_ID: done[OFFICER_IDS].astype(str).str.split(";")}).explode(C.OFFICER_ID)
     got = matches[matches["delivered"]]
@@ -283,9 +283,9 @@ def _by_officer(done: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     table["planned_visits_delivered"] = got.groupby(C.OFFICER_ID).size().reindex(table.index).fillna(0)
     table["on_time_visits"] = got.groupby(C.OFFICER_ID)["on_time"].sum().reindex(table.index).fillna(0)
     table = table.reset_index()
-    for name in ("visits", "planned_visits_delivered", "on_time_visits"):
+    for name in (C.VISITS, "planned_visits_delivered", "on_time_visits"):
         table[name] = table[name].astype(np.int64)
-    return table[[C.OFFICER_ID, "visits", "planned_visits_delivered", "on_time_visits", "minutes"]]
+    return table[[C.OFFICER_ID, C.VISITS, "planned_visits_delivered", "on_time_visits", "minutes"]]
 
 
 def _shares(table: pd.DataFrame) -> pd.DataFrame:
