@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from gripkit import Workspace, datasets
+from gripkit import Workspace
 from gripkit.cli import app
-from gripkit.ingestion import ingest
 from gripkit.patrol import load_plan
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("plan") / "w.duckdb"
-    with Workspace(path) as ws:
-        ingest(datasets.bedfordshire_street_files(), ws)
-    return path
+@pytest.fixture
+def workspace(bedfordshire_workspace: Path) -> Path:
+    return bedfordshire_workspace
 
 
 def run(*args: str):
@@ -42,7 +39,7 @@ def test_op_rowan_contract(workspace: Path, tmp_path: Path) -> None:
         "--seed",
         "7",
     ]
-    first = run(*args, "--out", str(tmp_path / "a.csv"), "--ics", str(tmp_path / "a.ics"))
+    first = run(*args, "-o", str(tmp_path / "a.csv"), "--ics", str(tmp_path / "a.ics"))
     assert first.exit_code == 0, first.output
     again = run(*args, "--out", str(tmp_path / "b.csv"), "--no-store")
     assert again.exit_code == 0, again.output
@@ -58,6 +55,8 @@ def test_op_rowan_contract(workspace: Path, tmp_path: Path) -> None:
         assert stored.seed == 7 and len(stored.assignments) == 1890 and len(stored.schedule) == 630
         assert sorted(stored.areas["area_id"]) == sorted(plan["area_id"].unique())
         assert stored.areas.geometry.area.gt(0).all()  # bundled LSOA polygons travel with the plan
+        result = ws.latest_result("plan")  # the job stored it, not the CLI; --no-store stored nothing
+        assert result is not None and result.meta["plan_id"] == stored.plan_id and result.meta["seed"] == 7
 
 
 def test_budget_mode(workspace: Path, tmp_path: Path) -> None:
@@ -81,9 +80,23 @@ def test_budget_mode(workspace: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     chosen = pd.read_csv(tmp_path / "c.csv")
     assert chosen["date"].nunique() == 7 and (chosen["treated"] == 1).all()
+    payload = json.loads(result.stdout)  # --json: one object on stdout and nothing else
+    assert payload["plan_id"] is None and payload["seed"] == 1 and payload["mode"] == "budget"
+    assert payload["written"] == {"plan": str(tmp_path / "c.csv")}
+    assert payload["figures"]["visits_per_day"] * 7 == payload["visits"] == len(chosen)
+    assert payload["summary"].startswith(f"Budget: {payload['figures']['areas_chosen']} of 30 LSOAs chosen")
 
 
 def test_needs_a_mode(workspace: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["plan", "-w", str(workspace), "--out", str(tmp_path / "x.csv")])
     assert result.exit_code != 0
     assert "received neither --experiment nor --budget-hours" in str(result.exception)
+
+
+def test_one_mode_at_a_time(workspace: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["plan", "-w", str(workspace), "--experiment", "--budget-hours", "3", "-o", str(tmp_path / "x.csv")],
+    )
+    assert result.exit_code != 0 and not (tmp_path / "x.csv").exists()
+    assert "'budget_hours' applies to budget mode only" in str(result.exception)
