@@ -1,6 +1,7 @@
-"""SIMULATED GPS traces with known visits (no real officer data is used in these tests).
+"""SIMULATED GPS traces with known visits, built at real places (no real officer data is used in these tests).
 
-Two square 200 m patrol areas in Luton (EPSG:27700, inside the Bedfordshire force area). An officer
+Two square 200 m patrol areas at real coordinates in Luton (EPSG:27700, inside the Bedfordshire force
+area, so the force-area check of the ingest keeps them); the pings are simulated. An officer
 stands at a point for a time span, pinging every ``step`` seconds; "outside" points are 300 m from
 the area centre (36 km/h between 30 s pings, well under the 100 km/h speed limit).
 """

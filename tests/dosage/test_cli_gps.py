@@ -1,4 +1,5 @@
-"""``gripkit gps ingest / visits / compliance`` end to end on a SIMULATED patrol that follows its plan."""
+"""``gripkit gps ingest / visits / compliance`` end to end on a SIMULATED patrol (at real places in Luton,
+tests/dosage/simulate.py) that follows its plan."""
 
 from __future__ import annotations
 
@@ -57,7 +58,17 @@ def test_plan_followed_exactly_is_fully_compliant(tmp_path: Path) -> None:
     assert json.loads(got.stdout)["patrol_visits"] == 4 == len(visits)  # one treated area a day for 4 days
     assert (visits["dwell_minutes"] == 15).all() and (visits["officers"] == 2).all()
     assert visits["start_local"].str.endswith("+0100").all()  # shown in Europe/London (BST in June)
-    got = runner.invoke(app, ["gps", "compliance", "-w", str(db), "--json"], catch_exceptions=False)
+    got = runner.invoke(
+        app,
+        ["gps", "compliance", "-w", str(db), "-o", str(tmp_path / "c.csv"), "--json"],
+        catch_exceptions=False,
+    )
     summary = json.loads(got.stdout)
     assert summary["compliance"] == 1.0 and summary["on_time_share"] == 1.0
-    assert summary["visits_on_control_days"] == 0
+    assert summary["visits_on_control_days"] == 0 and summary["plan_id"] == 1
+    assert summary["summary"].startswith("Of 4 planned visits in plan 1, 4 (100.0%) were delivered")
+    by_area_day = pd.read_csv(tmp_path / "c.csv")
+    assert by_area_day["planned_visits"].sum() == 4 == by_area_day["delivered_visits"].sum()
+    with Workspace(db) as ws:  # the job stored its result; the CLI only printed it
+        stored = ws.latest_result("compliance")
+    assert stored is not None and stored.payload["delivered_visits"] == 4 and stored.meta["plan_id"] == 1
