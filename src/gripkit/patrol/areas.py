@@ -167,7 +167,8 @@ def select_areas(
         count = _count("n", n)
         if count > len(areas):
             raise InputError(
-                f"{what} holds {len(areas)} areas; received n={count}. Pass n <= {len(areas)}."
+                f"{what} holds {len(areas)} areas; received a request for {count}. Ask for at most "
+                f"{len(areas)} areas."
             )
         areas = areas.head(count).reset_index(drop=True)
     return areas
