@@ -30,7 +30,13 @@ from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.patrol.areas import read_areas, select_areas, workspace_areas
 from gripkit.patrol.choose import AreaChoice, choose_areas
-from gripkit.patrol.experiment import ExperimentPlan, default_start, experiment_design, parse_date
+from gripkit.patrol.experiment import (
+    ExperimentPlan,
+    _whole,
+    default_start,
+    experiment_design,
+    parse_date,
+)
 from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
 from gripkit.patrol.schedule import Window, schedule_visits
 from gripkit.patrol.store import save_plan
@@ -139,7 +145,8 @@ class PlanResult(ResultMixin):
                 f"{params.get('officer_hours'):g} officer-hours a {params.get('per')}, "
                 f"{per_day} visit{'' if per_day == 1 else 's'} a day for {days} days from {start} "
                 f"({len(self.schedule):,} visits)"
-                + (f", covering {share:.1%} of the candidates' harm" if share is not None else "")
+                + (f", covering {share:.1%} of the candidates' {params.get('weights') or 'weight'}"
+                   if share is not None else "")
                 + f" (HiGHS gap {f.get('gap', 0):.2g}; binding: {binding}); {kind} visits {between}"
             )
         text += f"; seed {self.seed}."
@@ -383,12 +390,6 @@ def _id_list(values: Iterable[str] | str | None) -> list[str]:
     if isinstance(values, str):
         values = values.split(",")
     return [str(v).strip() for v in values if str(v).strip()]
-
-
-def _whole(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"'{name}' must be a whole number >= 1; received {value!r}. Pass e.g. 90.")
-    return int(value)
 
 
 def _word(number: Any) -> str:
