@@ -1,4 +1,4 @@
-"""``gripkit report``: one self-contained offline HTML report of the whole programme."""
+"""``gripkit report``: one self-contained offline HTML report of the stored results of every stage."""
 
 from __future__ import annotations
 
@@ -7,31 +7,67 @@ from typing import Annotated
 
 import typer
 
-from gripkit.cli.common import WorkspaceOption, app, console, open_workspace, setup_logging
-from gripkit.cli.hotspots import parse_months, split_list
+from gripkit.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    app,
+    console,
+    open_workspace,
+    print_json,
+    setup_logging,
+)
+from gripkit.cli.options import OutOption
+from gripkit.errors import InputError
+
+ResultOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--result",
+        help="KIND=ID: show this stored result instead of the latest of its kind, e.g. hotspots=12 "
+        "(repeatable; ids from `gripkit status`).",
+    ),
+]
+
+
+def parse_result_ids(values: list[str] | None) -> dict[str, int]:
+    """``["hotspots=12"]`` -> ``{"hotspots": 12}``.
+
+    >>> parse_result_ids(["hotspots=12", "plan=3"])
+    {'hotspots': 12, 'plan': 3}
+    """
+    out: dict[str, int] = {}
+    for value in values or []:
+        kind, sep, number = value.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise InputError(
+                f"'result_ids' entries must look like KIND=ID; received {value!r}. Pass e.g. hotspots=12."
+            )
+        out[kind.strip()] = int(number)
+    return out
 
 
 @app.command("report")
 def report_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+    out: OutOption = Path("report.html"),
     workspace: WorkspaceOption = None,
     title: Annotated[str, typer.Option(help="Report heading.")] = "gripkit programme report",
-    unit: Annotated[
-        str | None, typer.Option(help="Hotspot unit: grid or lsoa [default: latest run's].")
-    ] = None,
-    crime_types: Annotated[str | None, typer.Option(help="Comma-separated police.uk crime types.")] = None,
-    months: Annotated[str | None, typer.Option(help="FROM..TO, e.g. 2023-05..2024-04.")] = None,
-    harm: Annotated[str | None, typer.Option(help="Harm table: cchi, ons_css, a CSV, or none.")] = None,
+    result_ids: ResultOption = None,
+    json_out: JsonOption = False,
 ) -> None:
-    """Write the programme report: map, concentration, top hotspots, plan, evaluation, provenance."""
-    from gripkit.report.full import ReportOptions, write_report
+    """Write the programme report of the stored results: hotspots, backtest, plan, dosage, power,
+    evaluation, allocation, provenance. Stages not run yet are named with the command that runs them."""
+    from gripkit.report.full import ReportOptions, build_report
 
-    setup_logging()
-    options = ReportOptions(
-        title=title, unit=unit, crime_types=split_list(crime_types), months=parse_months(months), harm=harm
-    )
-    with open_workspace(workspace, read_only=False) as ws:
-        written = write_report(ws, out, options)
+    setup_logging(quiet=json_out)
+    options = ReportOptions(title=title, result_ids=parse_result_ids(result_ids))
+    with open_workspace(workspace) as ws:
+        report = build_report(ws, options)
+    written = report.write(out)
+    if json_out:
+        print_json({"out": str(written), **report.to_dict()})
+        return
+    missing = [sid for sid, status in report.sections.items() if status != "shown"]
     console.print(
         f"Wrote [bold]{written}[/] ({written.stat().st_size / 1e6:.1f} MB); open it in any browser."
+        + (f" Not run yet: {', '.join(missing)}." if missing else "")
     )

@@ -21,7 +21,6 @@ from gripkit.dashboard.state import (
     get_state,
     require,
 )
-from gripkit.report import inputs
 
 router = APIRouter(prefix="/api", tags=["api"])
 Analyst = Annotated[auth.Session, Depends(require(*ANALYST))]
@@ -30,12 +29,12 @@ State = Annotated[DashboardState, Depends(get_state)]
 GEOJSON = "application/geo+json"
 #: GET routes whose analyst responses the login middleware may answer from memory
 CACHEABLE = ("/api/hotspots",)
-RESULT_KINDS = {
-    "hotspots": ("hotspots",),
-    "backtest": inputs.BACKTEST_KINDS,
-    "evaluation": inputs.EVALUATION_KINDS,
-    "allocation": inputs.ALLOCATION_KINDS,
-    "dosage": inputs.DOSAGE_KINDS,
+RESULT_KINDS = {  # the page's name -> the stored result kind (gripkit.results.KINDS)
+    "hotspots": "hotspots",
+    "backtest": "backtest",
+    "evaluation": "evaluation",
+    "allocation": "allocation",
+    "dosage": "compliance",
 }
 
 
@@ -122,7 +121,7 @@ async def result(kind: str, state: State, session: Analyst) -> dict[str, Any]:
     """The latest stored result of a stage (hotspots, backtest, evaluation, allocation, dosage)."""
     if kind not in RESULT_KINDS:
         raise HTTPException(status_code=404, detail=f"kind must be one of {', '.join(RESULT_KINDS)}")
-    found = await run_in_threadpool(state.db, lambda ws: inputs.latest_result(ws, *RESULT_KINDS[kind]))
+    found = await run_in_threadpool(state.db, lambda ws: ws.latest_result(RESULT_KINDS[kind]))
     if found is None:
         return {"kind": kind, "status": "not run yet"}
     return {

@@ -172,7 +172,7 @@ def dosage_page(request: Request, state: State, session: Analyst) -> Response:
     """Visits recorded by officers against their planned minutes; GPS dosage when that stage has run."""
     visits = state.db(inputs.officer_visits)
     gps = state.db(lambda ws: inputs.table_frame(ws, "visits", "ORDER BY start_utc DESC LIMIT 200"))
-    stored = state.db(lambda ws: inputs.latest_result(ws, *inputs.DOSAGE_KINDS))
+    stored = state.db(lambda ws: ws.latest_result("compliance"))
     rows = visits.to_dict("records") if not visits.empty else []
     done = [
         r for r in rows if r.get("minutes_on_site") == r.get("minutes_on_site") and r.get("minutes_on_site")
@@ -194,19 +194,19 @@ def dosage_page(request: Request, state: State, session: Analyst) -> Response:
 
 
 def _result_page(
-    request: Request, state: DashboardState, title: str, kinds: tuple[str, ...], stage: str
+    request: Request, state: DashboardState, title: str, kind: str, stage: str
 ) -> Response:
-    found = state.db(lambda ws: inputs.latest_result(ws, *kinds))
+    found = state.db(lambda ws: ws.latest_result(kind))
     return render(request, "result.html", {"title": title, "result": found, "stage": stage})
 
 
 @router.get("/evaluation")
 def evaluation_page(request: Request, state: State, session: Analyst) -> Response:
     """The latest evaluation result (evaluate stage), or "not run yet"."""
-    return _result_page(request, state, "Evaluation", inputs.EVALUATION_KINDS, "gripkit evaluate")
+    return _result_page(request, state, "Evaluation", "evaluation", "gripkit evaluate")
 
 
 @router.get("/allocation")
 def allocation_page(request: Request, state: State, session: Analyst) -> Response:
     """The latest funding allocation (allocate stage), or "not run yet"."""
-    return _result_page(request, state, "Funding allocation", inputs.ALLOCATION_KINDS, "gripkit allocate")
+    return _result_page(request, state, "Funding allocation", "allocation", "gripkit allocate")

@@ -1,22 +1,32 @@
-"""The programme report: one self-contained offline HTML file covering every stage.
+"""The programme report: one self-contained offline HTML file of every stage's STORED results.
 
-Sections: hotspot map, concentration, top hotspots, hour × weekday heat map, backtest, patrol plan,
-dosage, evaluation, funding allocation, provenance (files, months, harm table, OGL attribution) and
-the parameters of every stored step. A section whose inputs are missing says "not run yet".
-Figures are PNGs embedded as ``data:`` URIs; there is no script and nothing is fetched.
+Every section renders what a stage stored in the workspace (:meth:`Workspace.latest_result
+<gripkit.workspace.Workspace.latest_result>` of its kind, or the result chosen with
+:attr:`ReportOptions.result_ids`): its summary paragraph, its key numbers, the first rows of its
+stored tables and the parameters it ran with. Nothing is recomputed and no display string is
+parsed back: the hotspot sections draw the stored layer and concentration, and their headings name
+the method that was run (e.g. "Gi* (harm-weighted) on 150 m grid cells").
+
+A core stage (hotspots, backtest, plan, compliance, power, evaluation, allocation) without a stored
+result says "not run yet" and names the command or Python call that would produce it; optional
+stages (the ingest report, an evaluation design, a national run) appear only when they are present.
+The hour × weekday heat map is the one section read from the crimes themselves; when the data carry
+no times (police.uk publishes months only) it says so. Provenance (files, months, harm tables, OGL
+attribution) and the parameters of every stored step close the report. Figures are PNGs embedded as
+``data:`` URIs; there is no script and nothing is fetched.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -24,42 +34,145 @@ from matplotlib.figure import Figure
 from gripkit import columns as C
 from gripkit import datasets
 from gripkit.errors import GripkitError, InputError
-from gripkit.hotspots.concentration import units_in_top
-from gripkit.hotspots.find import HotspotResult, find_hotspots
+from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.report import inputs
 from gripkit.report.page import (
     _CSS,
     _concentration_table,
     _esc,
+    _fmt_share,
     _lorenz_figure,
     _map_figure,
+    _method_figure,
     _png,
-    _top_table,
 )
+from gripkit.results import KINDS, StoredResult, check_kind
 from gripkit.workspace import Workspace
 
-__all__ = ["NOT_RUN", "ReportOptions", "build_report", "write_report"]
+__all__ = ["NOT_RUN", "SHOWN", "STAGES", "Report", "ReportOptions", "Stage", "build_report", "write_report"]
 
 log = logging.getLogger("gripkit")
 NOT_RUN = "not run yet"
+SHOWN = "shown"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_EXTRA_CSS = ".notrun{color:#555;background:#f3f3f3;border-left:4px solid #bbb;padding:.4rem .7rem}"
+TABLE_ROWS = 10  # first rows shown of each stored table
+TOP_ROWS = 20
+_EXTRA_CSS = (
+    ".notrun{color:#555;background:#f3f3f3;border-left:4px solid #bbb;padding:.4rem .7rem}"
+    ".summary{background:#fff;border-left:4px solid #1f3a93;padding:.4rem .7rem}"
+    "details{margin:.4rem 0}summary{cursor:pointer;color:#1f3a93}"
+)
+HOTSPOTS_RUN = "`gripkit hotspots` or `gripkit.find_hotspots(ws, ...)`"
+INGEST_RUN = "`gripkit ingest PATH` or `gripkit.ingest(paths, ws)`"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A report section of one stored result kind (other than hotspots, which has three)."""
+
+    kind: str
+    sid: str
+    run: str  # the command or Python call that stores this kind
+    optional: bool = False  # shown only when present (no "not run yet")
+
+    @property
+    def heading(self) -> str:
+        """The kind's title from :data:`gripkit.results.KINDS`."""
+        return KINDS[self.kind].title
+
+
+#: Sections of the stored stage results, in pipeline order (hotspots are drawn by their own sections).
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", "ingest", INGEST_RUN, optional=True),
+    Stage("backtest", "backtest", "`gripkit backtest` or `gripkit.backtest(ws, ...)`"),
+    Stage("plan", "plan", "`gripkit plan` or `gripkit.plan_patrols(ws, ...)`"),
+    Stage("compliance", "dosage", "`gripkit gps compliance` or `gripkit.compliance(ws, ...)`"),
+    Stage("power", "power", "`gripkit power` or `gripkit.op_rowan_power(ws, ...)`"),
+    Stage("evaluation_design", "evaluation-design", "`gripkit.evaluate.design.Design`", optional=True),
+    Stage("evaluation", "evaluation", "`gripkit evaluate` or `gripkit.evaluate_experiment(...)`"),
+    Stage("allocation", "allocation", "`gripkit allocate` or `gripkit.allocate(ws, ...)`"),
+    Stage("national", "national", "`gripkit national` or `gripkit.run_national(...)`", optional=True),
+)
 
 
 @dataclass
 class ReportOptions:
-    """What the hotspot sections show; None takes the latest stored hotspot run's choice."""
+    """What the report shows.
+
+    Attributes
+    ----------
+    title
+        The report's heading.
+    result_ids
+        Kind -> result id: show this stored result instead of the latest of its kind, e.g.
+        ``{"hotspots": 12}`` (ids from ``gripkit status`` / :meth:`Workspace.results_log`).
+    extra
+        More labels and values for the report's parameters section.
+    """
 
     title: str = "gripkit programme report"
-    unit: str | None = None
-    crime_types: Sequence[str] | None = None
-    months: tuple[str | None, str | None] | None = None
-    harm: str | None = None
+    result_ids: Mapping[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _not_run(what: str) -> str:
-    return f'<p class="notrun">{_esc(what)}: {NOT_RUN}.</p>'
+@dataclass(frozen=True)
+class Report:
+    """The report's HTML and each section's status (``"shown"`` or ``"not run yet"``), by section id."""
+
+    html: str
+    sections: dict[str, str]
+    result_ids: dict[str, int] = field(default_factory=dict)  # kind -> the stored result shown
+
+    def write(self, path: str | Path) -> Path:
+        """Write the HTML to ``path`` (its folder is created) and return the path."""
+        target = Path(path).expanduser()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.html, encoding="utf-8")
+        return target
+
+    def to_dict(self) -> dict[str, Any]:
+        """Section statuses and the result shown of each kind."""
+        return {"sections": dict(self.sections), "result_ids": dict(self.result_ids)}
+
+
+@dataclass
+class _Section:
+    sid: str
+    heading: str
+    body: str
+    status: str = SHOWN
+
+
+# -- small renderers -----------------------------------------------------------------------------
+def _not_run(what: str, run: str | None = None) -> str:
+    how = f": run {_code(run)}" if run else ""
+    return f'<p class="notrun">{_esc(what)}: {NOT_RUN}{how}.</p>'
+
+
+def _code(text: str) -> str:
+    """Escape ``text`` and set its backquoted parts as code."""
+    parts = _esc(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not np.isfinite(value):
+            return "–"
+        if value != 0 and abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    return str(value)
 
 
 def _kv(value: Any, depth: int = 0) -> str:
@@ -67,21 +180,57 @@ def _kv(value: Any, depth: int = 0) -> str:
     if isinstance(value, dict) and depth < 2:
         rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_kv(v, depth + 1)}</td></tr>" for k, v in value.items())
         return f"<table><tbody>{rows}</tbody></table>"
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and depth < 2:
-        return _frame_table(pd.DataFrame(value[:200]))
     if isinstance(value, dict | list):
         text = json.dumps(value, default=str)
         return _esc(text if len(text) < 400 else text[:400] + " …")
     return _esc(value)
 
 
-def _frame_table(frame: pd.DataFrame, limit: int = 200) -> str:
+def _key_numbers(payload: Any) -> str:
+    """The payload's scalars (and short dicts and lists of scalars, one level down) as one table."""
+    if not isinstance(payload, dict):
+        return ""
+    rows: list[tuple[str, str]] = []
+
+    def add(label: str, value: Any, depth: int) -> None:
+        if _scalar(value):
+            if not (isinstance(value, str) and len(value) > 200):
+                rows.append((label, _fmt(value)))
+        elif isinstance(value, list) and 0 < len(value) <= 12 and all(_scalar(v) for v in value):
+            rows.append((label, ", ".join(_fmt(v) for v in value)))
+        elif isinstance(value, dict) and depth == 0:
+            for k, v in value.items():
+                add(f"{label}: {k}", v, depth + 1)
+
+    for key, value in payload.items():
+        add(str(key), value, 0)
+    if not rows:
+        return ""
+    body = "".join(f'<tr><th>{_esc(k)}</th><td class="num">{_esc(v)}</td></tr>' for k, v in rows)
+    return f"<h3>Key numbers</h3><table><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if _missing(value):
+        return ""
+    if isinstance(value, float | np.floating):
+        return _fmt(float(value))
+    return str(value)
+
+
+def _frame_table(frame: pd.DataFrame, limit: int = 200, *, more_note: bool = True) -> str:
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_esc('' if _missing(v) else v)}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{_esc(_cell(v))}</td>" for v in row) + "</tr>"
         for row in frame.head(limit).itertuples(index=False)
     )
-    more = f"<p><small>{len(frame) - limit:,} more rows not shown.</small></p>" if len(frame) > limit else ""
+    more = (
+        f"<p><small>{len(frame) - limit:,} more rows not shown.</small></p>"
+        if more_note and len(frame) > limit
+        else ""
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
@@ -92,51 +241,238 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _stored(result: inputs.StoredResult | None, what: str) -> str:
-    if result is None:
-        return _not_run(what)
+def _stamp(stored: StoredResult) -> str:
+    when = pd.Timestamp(stored.created_at).strftime("%Y-%m-%d %H:%M") if stored.created_at else "?"
+    return f"<p><small>Result {stored.result_id} ({_esc(stored.kind)}), stored {_esc(when)}.</small></p>"
+
+
+def _summary(stored: StoredResult) -> str:
+    return f'<p class="summary">{_esc(stored.summary)}</p>' if stored.summary else ""
+
+
+def _parameters(stored: StoredResult) -> str:
+    if not stored.meta:
+        return ""
+    return f"<details><summary>Parameters and provenance</summary>{_kv(stored.meta)}</details>"
+
+
+def _stored_tables(ws: Workspace, stored: StoredResult) -> str:
+    parts = []
+    for name in stored.table_names:
+        frame = ws.result_table(stored.result_id, name)
+        shown = f"first {min(TABLE_ROWS, len(frame))} of " if len(frame) > TABLE_ROWS else ""
+        parts.append(
+            f"<h3>{_esc(name)} <small>({shown}{len(frame):,} rows)</small></h3>"
+            + _frame_table(frame, limit=TABLE_ROWS, more_note=False)
+        )
+    return "".join(parts)
+
+
+def _stored_stage(ws: Workspace, stored: StoredResult) -> str:
+    """Summary, key numbers, stored tables (first rows) and parameters of one stored result."""
     return (
-        f"<p>Result {result.result_id} ({_esc(result.kind)}), {_esc(result.created_at)}.</p>"
-        f"<h3>Parameters</h3>{_kv(result.params)}<h3>Results</h3>{_kv(result.payload)}"
+        _summary(stored)
+        + _stamp(stored)
+        + _key_numbers(stored.payload)
+        + _stored_tables(ws, stored)
+        + _parameters(stored)
     )
 
 
-def _hotspots(ws: Workspace, opts: ReportOptions) -> HotspotResult | None:
-    row = ws.con.execute("SELECT count(*) FROM crimes").fetchone()
-    if not row or not row[0]:
-        return None
-    last = inputs.latest_result(ws, "hotspots")
-    params = last.params if last else {}
-    months = opts.months
-    if months is None and isinstance(params.get("months"), str) and " to " in params["months"]:
-        first, _, end = params["months"].partition(" to ")
-        months = (first, end)
-    types = opts.crime_types
-    if types is None and params.get("crime_types") and len(params["crime_types"]) < len(C.CRIME_TYPES):
-        types = params["crime_types"]
-    unit = opts.unit or params.get("unit") or "grid"
+# -- choosing the stored results -------------------------------------------------------------------
+def _chosen(ws: Workspace, opts: ReportOptions) -> dict[str, StoredResult]:
+    """The stored result shown of each registered, non-internal kind present in the workspace."""
+    picked: dict[str, StoredResult] = {}
+    for kind, result_id in dict(opts.result_ids).items():
+        spec = check_kind(kind)
+        if spec.internal:
+            raise InputError(
+                f"'result_ids' may choose a reported kind; received {kind!r}, a cache with no report "
+                "section. Choose from: " + ", ".join(k for k, v in KINDS.items() if not v.internal) + "."
+            )
+        stored = ws.stored_result(int(result_id))
+        if stored.kind != kind:
+            raise InputError(
+                f"'result_ids' maps {kind!r} to result {result_id}, which is a {stored.kind!r} result. "
+                f"Pass the id of a {kind!r} result (see `gripkit status`)."
+            )
+        picked[kind] = stored
+    for kind, spec in KINDS.items():
+        if spec.internal or kind in picked:
+            continue
+        found = ws.latest_result(kind)
+        if found is not None:
+            picked[kind] = found
+    return picked
+
+
+# -- hotspots ----------------------------------------------------------------------------------------
+_METHOD_NAMES = {"count": "Counts", "gistar": "Gi*", "kde": "KDE", "netkde": "Network KDE"}
+_UNIT_NAMES = {"grid": "grid cells", "hex": "H3 hexagons", "lsoa": "LSOAs", "segment": "street segments"}
+
+
+def _describe_method(meta: Mapping[str, Any]) -> str:
+    """The method that was run, from a stored hotspot result's ``meta``, e.g. "Gi* (harm-weighted) on 150 m
+    grid cells"."""
+    request = meta.get("request") if isinstance(meta.get("request"), Mapping) else {}
+    assert isinstance(request, Mapping)
+    method = str(request.get("method") or meta.get("method") or "count")
+    params = meta.get("method_params") if isinstance(meta.get("method_params"), Mapping) else {}
+    assert isinstance(params, Mapping)
+    weights = request.get("weights", params.get("weights", params.get("value")))
+    name = _METHOD_NAMES.get(method, method)
+    if method != "count":
+        name += " (harm-weighted)" if weights == C.HARM else " (crime counts)"
+    unit = str(request.get("unit") or meta.get("unit") or "")
+    units = _UNIT_NAMES.get(unit, unit or "units")
+    size = request.get("cell_size") or meta.get("cell_size_m")
+    if unit == "grid" and size:
+        units = f"{float(size):g} m {units}"
+    return f"{name} on {units}"
+
+
+def _method_name(meta: Mapping[str, Any]) -> str:
+    """The hotspot method's description (the hotspot module's own wording when it offers one)."""
     try:
-        return find_hotspots(
-            ws,
-            unit=unit,
-            cell_size=params.get("cell_size_m") if unit == params.get("unit") == "grid" else None,
-            crime_types=list(types) if types else None,
-            months=months,
-            harm=opts.harm or params.get("harm_table") or "cchi",
-            store=False,
-        )
-    except InputError as exc:
-        log.warning("hotspot sections skipped: %s", exc)
+        from gripkit.hotspots import find
+
+        describe = getattr(find, "describe_method", None)
+        if callable(describe):
+            return str(describe(dict(meta)))
+    except (ImportError, GripkitError, KeyError, TypeError, ValueError):
+        pass
+    return _describe_method(meta)
+
+
+def _window(meta: Mapping[str, Any]) -> str | None:
+    window = meta.get("window")
+    if isinstance(window, Mapping) and window.get("first"):
+        return f"{str(window['first'])[:7]} to {str(window.get('last') or window['first'])[:7]}"
+    months = meta.get("months")
+    return str(months) if months else None
+
+
+def _concentration(payload: Any) -> Concentration | None:
+    data = payload.get("concentration") if isinstance(payload, dict) else None
+    if data is None and isinstance(payload, dict) and "gini" in payload:
+        data = payload  # stored before results carried their layer: the payload is the concentration
+    if not isinstance(data, dict):
         return None
+    return Concentration.from_dict(data)
 
 
-def _heatmap(ws: Workspace) -> str:
+def _top_table(ranked: pd.DataFrame) -> str:
+    extra = [c for c in ("gi_z", C.HOT, "density") if c in ranked.columns]
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("rank", "unit", "crimes", "harm", "share of harm", "cumulative share", "area (m²)", *extra)
+    )
+    rows = []
+    for rec in ranked.iloc[:TOP_ROWS].to_dict("records"):
+        cells = (
+            f'<td class="num">{int(rec[C.HARM_RANK])}</td><td>{_esc(rec[C.UNIT_ID])}</td>'
+            f'<td class="num">{int(rec[C.CRIMES]):,}</td><td class="num">{float(rec[C.HARM]):,.1f}</td>'
+            f'<td class="num">{_fmt_share(rec[C.SHARE_OF_HARM])}</td>'
+            f'<td class="num">{_fmt_share(rec[C.CUMULATIVE_SHARE])}</td>'
+            f'<td class="num">{float(rec[C.AREA_M2]):,.0f}</td>'
+        )
+        for name in extra:
+            value = rec[name]
+            cells += f'<td class="num">{_esc(_fmt(value if name == C.HOT else float(value)))}</td>'
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _hotspot_sections(ws: Workspace, stored: StoredResult | None) -> list[_Section]:
+    """Map, concentration and top-hotspot sections of the stored hotspot result."""
+    names = {"map": "Hotspot map", "concentration": "Concentration", "top": "Top hotspots"}
+    if stored is None:
+        return [_Section(sid, name, _not_run(name, HOTSPOTS_RUN), NOT_RUN) for sid, name in names.items()]
+    method = _method_name(stored.meta)
+    layer = ws.result_table(stored.result_id, "hotspots") if "hotspots" in stored.table_names else None
+    ranked = layer.sort_values(C.HARM_RANK, kind="stable") if layer is not None else None
+    outcome = ""
+    if ranked is not None and C.HOT in ranked.columns:
+        hot = int(ranked[C.HOT].eq(True).sum())
+        outcome = f": {hot:,} hot {'unit' if hot == 1 else 'units'}"
+    elif ranked is not None:
+        outcome = f": {len(ranked):,} units"
+    title = f"{method}{outcome}"
+    origin = f"result {stored.result_id}, {_window(stored.meta) or 'months unknown'}"
+    no_layer = (
+        f"Result {stored.result_id} was stored without its layer (by an older gripkit); run "
+        f"{HOTSPOTS_RUN} again to draw it."
+    )
+
+    def map_html() -> str:
+        if ranked is None:
+            return f'<p class="notrun">{_code(no_layer)}</p>'
+        if (
+            not isinstance(ranked, gpd.GeoDataFrame)
+            or ranked.crs is None
+            or not ranked.geometry.notna().any()
+        ):
+            return f"<p>{_esc(title)} ({_esc(origin)}); the units have no polygons to map.</p>"
+        n_top = units_in_top(len(ranked), 0.01)
+        return (
+            _summary(stored) + f'<div class="figs"><figure><img src="{_map_figure(ranked, n_top)}" '
+            'alt="Map of units coloured by harm">'
+            f"<figcaption>{_esc(title)} ({_esc(origin)}). {len(ranked):,} units coloured by harm; the top "
+            f"1% ({n_top:,}) outlined.</figcaption></figure>{_method_figure(ranked)}</div>"
+        )
+
+    def concentration_html() -> str:
+        conc = _concentration(stored.payload)
+        if conc is None:
+            return f'<p class="notrun">{_code(no_layer)}</p>'
+        return (
+            f'<figure><img src="{_lorenz_figure(conc)}" alt="Lorenz curve">'
+            f"<figcaption>Lorenz curve of harm across the units of the {_esc(method)} run "
+            f"({_esc(origin)}).</figcaption></figure>" + _concentration_table(conc)
+        )
+
+    def top_html() -> str:
+        if ranked is None:
+            return f'<p class="notrun">{_code(no_layer)}</p>'
+        return f"<p>Highest-harm units of the {_esc(method)} run ({_esc(origin)}).</p>" + _top_table(ranked)
+
+    return [
+        _safe("map", f"Hotspot map: {title}", map_html),
+        _safe("concentration", f"Concentration: {method}", concentration_html),
+        _safe("top", f"Top hotspots: {method}", top_html),
+    ]
+
+
+def _safe(sid: str, heading: str, make: Callable[[], str]) -> _Section:
+    try:
+        return _Section(sid, heading, make())
+    except GripkitError as exc:
+        return _Section(
+            sid, heading, f'<p class="notrun">{_esc(heading)}: could not be drawn ({_esc(exc)}).</p>'
+        )
+
+
+# -- sections read from the workspace's own tables ---------------------------------------------------
+def _has_crimes(ws: Workspace) -> bool:
+    row = ws.con.execute("SELECT count(*) FROM crimes").fetchone()
+    return bool(row and row[0])
+
+
+def _heatmap(ws: Workspace) -> _Section:
+    heading = "Hour × weekday"
+    if not _has_crimes(ws):
+        return _Section("hour-weekday", heading, _not_run("Data ingest", INGEST_RUN), NOT_RUN)
     rows = ws.con.execute(
         "SELECT isodow(occurred_at) - 1, hour(occurred_at), count(*) FROM crimes "
         "WHERE occurred_at IS NOT NULL GROUP BY 1, 2"
     ).fetchall()
     if not rows:
-        return _not_run("Hour × weekday heat map (no offence times in the data; police.uk gives months only)")
+        return _Section(
+            "hour-weekday",
+            heading,
+            "<p>The data have no offence times (police.uk publishes the month only), so there is no hour × "
+            "weekday profile. A force's own data with date-times (<code>occurred_at</code>) give one.</p>",
+        )
     grid = np.zeros((7, 24))
     for day, hour, n in rows:
         grid[int(day), int(hour)] = n
@@ -147,168 +483,164 @@ def _heatmap(ws: Workspace) -> str:
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlabel("hour of day")
     fig.colorbar(image, ax=ax, label="crimes")
-    return (
+    return _Section(
+        "hour-weekday",
+        heading,
         f'<figure><img src="{_png(fig)}" alt="Crimes by hour and weekday">'
-        f"<figcaption>{int(grid.sum()):,} crimes with a recorded time.</figcaption></figure>"
+        f"<figcaption>{int(grid.sum()):,} crimes with a recorded time.</figcaption></figure>",
     )
 
 
-def _plan(ws: Workspace) -> str:
-    plan = inputs.latest_plan(ws)
+def _plan_extra(ws: Workspace) -> str:
+    plans = inputs.table_frame(ws, "plans", "ORDER BY plan_id")
     assigned = inputs.table_frame(ws, "officer_patrols", "ORDER BY date, officer")
     parts = []
-    if plan is None:
-        parts.append(_not_run("Patrol plan"))
-    else:
-        parts.append(
-            f"<p>Plan {plan['plan_id']} ({_esc(plan['kind'])}), created {_esc(plan['created_at'])}, "
-            f"seed {_esc(plan['seed'])}.</p>{_kv(plan['params'])}{_kv(plan['summary'])}"
-        )
-        if not plan["areas"].empty:
-            parts.append("<h3>Areas</h3>" + _frame_table(plan["areas"]))
+    if not plans.empty:
+        keep = [c for c in ("plan_id", "kind", "created_at", "seed") if c in plans.columns]
+        parts.append("<h3>Plans in the workspace</h3>" + _frame_table(plans[keep], limit=TABLE_ROWS))
     if not assigned.empty:
         parts.append(
             "<h3>Patrols assigned to officers</h3>"
-            + _frame_table(assigned[["patrol_id", "officer", "area_id", "date", "start_time", "minutes"]])
+            + _frame_table(
+                assigned[["patrol_id", "officer", C.AREA_ID, C.DATE, "start_time", "minutes"]],
+                limit=TABLE_ROWS,
+            )
         )
     return "".join(parts)
 
 
-def _dosage(ws: Workspace) -> str:
-    visits = inputs.officer_visits(ws)
-    gps = inputs.table_frame(ws, "visits", "ORDER BY start_utc")
-    if visits.empty and gps.empty:
-        return _not_run("Dosage (visits recorded by officers or measured from GPS)")
+def _dosage_extra(ws: Workspace) -> str:
+    gps = inputs.table_frame(ws, "visits", f"ORDER BY {C.START_UTC}")
+    recorded = inputs.officer_visits(ws)
     parts = []
-    if not visits.empty:
-        parts.append("<h3>Visits recorded on the dashboard</h3>" + _frame_table(visits))
     if not gps.empty:
-        parts.append("<h3>Visits measured from GPS</h3>" + _frame_table(gps))
+        parts.append(
+            f"<h3>Visits measured from GPS <small>({len(gps):,})</small></h3>" + _frame_table(gps, TABLE_ROWS)
+        )
+    if not recorded.empty:
+        parts.append(
+            f"<h3>Visits officers recorded on the dashboard <small>({len(recorded):,})</small></h3>"
+            + _frame_table(recorded, TABLE_ROWS)
+        )
     return "".join(parts)
 
 
-def _provenance(ws: Workspace, hot: HotspotResult | None) -> str:
+_EXTRAS: dict[str, Callable[[Workspace], str]] = {"plan": _plan_extra, "compliance": _dosage_extra}
+
+
+def _stage_section(ws: Workspace, stage: Stage, stored: StoredResult | None) -> _Section | None:
+    extra = _EXTRAS.get(stage.kind)
+    if stored is None:
+        if stage.optional:
+            return None
+        body = _not_run(stage.heading, stage.run) + (extra(ws) if extra else "")
+        return _Section(stage.sid, stage.heading, body, NOT_RUN)
+    return _safe(stage.sid, stage.heading, lambda: _stored_stage(ws, stored) + (extra(ws) if extra else ""))
+
+
+def _provenance(ws: Workspace, shown: Mapping[str, StoredResult]) -> _Section:
     sources = inputs.provenance(ws)
-    parts = [_frame_table(sources) if not sources.empty else _not_run("Data ingest")]
+    parts = [_frame_table(sources) if not sources.empty else _not_run("Data ingest", INGEST_RUN)]
+    hot = shown.get("hotspots")
     if hot is not None:
         parts.append(
-            _kv(
+            "<h3>Hotspots</h3>"
+            + _kv(
                 {
-                    "months": hot.meta.get("months"),
+                    "months": _window(hot.meta),
                     "crimes": hot.meta.get("crimes"),
                     "harm table": hot.meta.get("harm_table"),
                     "harm table sha256": hot.meta.get("harm_sha256"),
                 }
             )
         )
+    harms = [
+        {
+            "result": s.result_id,
+            "kind": k,
+            "harm table": s.meta.get("harm_table"),
+            "sha256": s.meta.get("harm_sha256"),
+        }
+        for k, s in shown.items()
+        if s.meta.get("harm_table")
+    ]
+    if harms:
+        parts.append("<h3>Harm tables of the results shown</h3>" + _frame_table(pd.DataFrame(harms)))
     parts.append(f"<p>{_esc(datasets.ATTRIBUTION)}</p><p>{_esc(datasets.BOUNDARY_ATTRIBUTION)}</p>")
-    return "".join(parts)
+    return _Section("provenance", "Data provenance", "".join(parts))
 
 
-def _parameters(ws: Workspace, hot: HotspotResult | None, opts: ReportOptions) -> str:
-    log_frame = inputs.results_log(ws)
+def _parameters_section(ws: Workspace, shown: Mapping[str, StoredResult], opts: ReportOptions) -> _Section:
+    steps = ws.results_log()
+    steps = steps[~steps["kind"].map(lambda k: KINDS[k].internal if k in KINDS else True)]
     parts = [
         "<h3>This report</h3>"
         + _kv(
             {
                 "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 "workspace": ws.path,
-                **({"hotspots": {k: v for k, v in hot.meta.items() if k != "workspace"}} if hot else {}),
+                "results shown": {k: s.result_id for k, s in shown.items()},
                 **opts.extra,
             }
-        )
+        ),
+        "<h3>Stored steps</h3>" + (_frame_table(steps) if not steps.empty else _not_run("Stored steps")),
     ]
-    parts.append(
-        "<h3>Stored steps</h3>"
-        + (_frame_table(log_frame) if not log_frame.empty else _not_run("Stored steps"))
-    )
-    return "".join(parts)
+    for kind, stored in shown.items():
+        meta = {k: v for k, v in stored.meta.items() if k != "workspace"}
+        parts.append(f"<h3>{_esc(kind)} (result {stored.result_id})</h3>{_kv(meta)}")
+    return _Section("parameters", "Parameters", "".join(parts))
 
 
-def _hotspot_sections(hot: HotspotResult) -> list[tuple[str, str, Callable[[], str]]]:
-    """Map, concentration and top-hotspot sections of a hotspot result."""
-    ranked = hot.hotspots.sort_values(C.HARM_RANK, kind="stable")
-    n_top = units_in_top(len(ranked), 0.01)
-    has_geom = bool(ranked.geometry.notna().any()) and ranked.crs is not None
+# -- the report ---------------------------------------------------------------------------------------
+def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
+    """Render the workspace's stored results as one HTML report (see the module docstring).
 
-    def map_html() -> str:
-        if not has_geom:
-            return _not_run("Hotspot map (units without polygons)")
-        return (
-            f'<figure><img src="{_map_figure(ranked, n_top)}" alt="Map of units coloured by harm">'
-            f"<figcaption>{len(ranked):,} units coloured by harm; the top 1% ({n_top:,}) "
-            "outlined.</figcaption></figure>"
-        )
+    Parameters
+    ----------
+    ws
+        The workspace; only read.
+    options
+        Title, and which stored result of a kind to show (default: the latest of each kind).
 
-    def concentration_html() -> str:
-        lorenz = _lorenz_figure(hot.concentration)
-        return f'<figure><img src="{lorenz}" alt="Lorenz curve"></figure>' + _concentration_table(
-            hot.concentration
-        )
+    Returns
+    -------
+    Report
+        ``html`` and each section's status (``"shown"`` or ``"not run yet"``).
 
-    return [
-        ("map", "Hotspot map", map_html),
-        ("concentration", "Concentration", concentration_html),
-        ("top", "Top hotspots", lambda: _top_table(ranked)),
-    ]
-
-
-def build_report(ws: Workspace, options: ReportOptions | None = None) -> str:
-    """Return the report's HTML for the workspace (see the module docstring for the sections)."""
+    Examples
+    --------
+    >>> from gripkit import Workspace
+    >>> report = build_report(Workspace(":memory:"))
+    >>> report.sections["map"], report.sections["backtest"], "national" in report.sections
+    ('not run yet', 'not run yet', False)
+    """
     opts = options or ReportOptions()
-    hot = _hotspots(ws, opts)
-    sections: list[tuple[str, str, Callable[[], str]]] = []
-    if hot is None:
-        for sid, name in (
-            ("map", "Hotspot map"),
-            ("concentration", "Concentration"),
-            ("top", "Top hotspots"),
-        ):
-            sections.append((sid, name, partial(_not_run, f"{name} (no crimes ingested)")))
-    else:
-        sections += _hotspot_sections(hot)
-    sections += [
-        ("hour-weekday", "Hour × weekday", lambda: _heatmap(ws)),
-        (
-            "backtest",
-            "Forecast backtest",
-            lambda: _stored(inputs.latest_result(ws, *inputs.BACKTEST_KINDS), "Forecast backtest"),
-        ),
-        ("plan", "Patrol plan", lambda: _plan(ws)),
-        ("dosage", "Dosage", lambda: _dosage(ws)),
-        (
-            "evaluation",
-            "Evaluation",
-            lambda: _stored(inputs.latest_result(ws, *inputs.EVALUATION_KINDS), "Evaluation"),
-        ),
-        (
-            "allocation",
-            "Funding allocation",
-            lambda: _stored(inputs.latest_result(ws, *inputs.ALLOCATION_KINDS), "Funding allocation"),
-        ),
-        ("provenance", "Data provenance", lambda: _provenance(ws, hot)),
-        ("parameters", "Parameters", lambda: _parameters(ws, hot, opts)),
-    ]
-    body = []
-    for sid, name, make in sections:
-        try:
-            content = make()
-        except GripkitError as exc:
-            content = f'<p class="notrun">{_esc(name)}: could not be drawn ({_esc(exc)}).</p>'
-        body.append(f'<section id="{sid}"><h2>{_esc(name)}</h2>{content}</section>')
-    toc = "".join(f'<li><a href="#{sid}">{_esc(name)}</a></li>' for sid, name, _ in sections)
-    return f"""<!DOCTYPE html>
+    shown = _chosen(ws, opts)
+    sections = _hotspot_sections(ws, shown.get("hotspots"))
+    sections.append(_heatmap(ws))
+    for stage in STAGES:
+        made = _stage_section(ws, stage, shown.get(stage.kind))
+        if made is not None:
+            if stage.kind == "ingest":
+                sections.insert(0, made)
+            else:
+                sections.append(made)
+    sections += [_provenance(ws, shown), _parameters_section(ws, shown, opts)]
+    body = "".join(f'<section id="{s.sid}"><h2>{_esc(s.heading)}</h2>{s.body}</section>' for s in sections)
+    toc = "".join(f'<li><a href="#{s.sid}">{_esc(s.heading)}</a></li>' for s in sections)
+    html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_esc(opts.title)}</title><style>{_CSS}{_EXTRA_CSS}</style></head>
 <body><main>
 <h1>{_esc(opts.title)}</h1>
 <nav><ol>{toc}</ol></nav>
-{"".join(body)}
+{body}
 <footer><p>{_esc(datasets.ATTRIBUTION)}</p><p>Made with gripkit. Harm weights are editable defaults; check
 the harm table's sources and notes before relying on them.</p></footer>
 </main></body></html>
 """
+    return Report(html, {s.sid: s.status for s in sections}, {k: s.result_id for k, s in shown.items()})
 
 
 def write_report(ws: Workspace, path: str | Path, options: ReportOptions | None = None) -> Path:
@@ -322,7 +654,4 @@ def write_report(ws: Workspace, path: str | Path, options: ReportOptions | None 
     >>> "not run yet" in write_report(Workspace(":memory:"), out).read_text()
     True
     """
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(build_report(ws, options), encoding="utf-8")
-    return target
+    return build_report(ws, options).write(path)

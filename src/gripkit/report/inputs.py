@@ -1,22 +1,21 @@
-"""Small read-only accessors for what earlier stages left in the workspace.
+"""Small read-only accessors for the workspace tables the stages keep beside their stored results.
 
-The report and the dashboard read every stage's output through these functions, so that wiring a
-new stage (forecast backtests, patrol plans, GPS dosage, evaluation, allocation) means changing
-one function here. Each returns None (or an empty list) when its input does not exist yet; the
-caller then says "not run yet" instead of failing.
+Stored results are read with :meth:`Workspace.latest_result <gripkit.workspace.Workspace.latest_result>`
+and :meth:`~gripkit.workspace.Workspace.result_table`; these helpers read the rest: patrol plans
+(``plans`` and ``plan_*``), patrols assigned to officers and the visits they record on the dashboard,
+and the ingested source files. Each returns None or an empty frame when its table has no rows yet.
 
 Example
 -------
 >>> from gripkit import Workspace
 >>> ws = Workspace(":memory:")
->>> latest_result(ws, "backtest") is None
-True
+>>> latest_plan(ws) is None, officer_visits(ws).empty, table_exists(ws, "plans")
+(True, True, True)
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -24,32 +23,12 @@ import pandas as pd
 from gripkit.workspace import Workspace
 
 __all__ = [
-    "StoredResult",
     "latest_plan",
-    "latest_result",
     "officer_visits",
     "provenance",
-    "results_log",
     "table_exists",
     "table_frame",
 ]
-
-# results.kind values other stages are expected to write (the hotspot job writes "hotspots")
-BACKTEST_KINDS = ("backtest", "forecast_backtest")
-EVALUATION_KINDS = ("evaluation",)
-ALLOCATION_KINDS = ("allocation",)
-DOSAGE_KINDS = ("dosage", "compliance")
-
-
-@dataclass(frozen=True)
-class StoredResult:
-    """One row of the workspace ``results`` table with its JSON decoded."""
-
-    result_id: int
-    kind: str
-    created_at: Any
-    params: dict[str, Any]
-    payload: Any
 
 
 def table_exists(ws: Workspace, name: str) -> bool:
@@ -76,29 +55,6 @@ def _decode(text: Any) -> Any:
         return json.loads(text)
     except (TypeError, ValueError):
         return text
-
-
-def latest_result(ws: Workspace, *kinds: str) -> StoredResult | None:
-    """The newest ``results`` row whose kind is one of ``kinds``, or None."""
-    if not kinds or not table_exists(ws, "results"):
-        return None
-    marks = ", ".join("?" for _ in kinds)
-    row = ws.con.execute(
-        f"SELECT result_id, kind, created_at, params, payload FROM results WHERE kind IN ({marks}) "
-        "ORDER BY created_at DESC, result_id DESC LIMIT 1",
-        list(kinds),
-    ).fetchone()
-    if row is None:
-        return None
-    params = _decode(row[3])
-    return StoredResult(
-        int(row[0]), str(row[1]), row[2], params if isinstance(params, dict) else {}, _decode(row[4])
-    )
-
-
-def results_log(ws: Workspace) -> pd.DataFrame:
-    """Every stored result's id, kind, time and parameters (no payloads), oldest first."""
-    return table_frame(ws, "results", "ORDER BY result_id").drop(columns=["payload"], errors="ignore")
 
 
 def latest_plan(ws: Workspace) -> dict[str, Any] | None:
