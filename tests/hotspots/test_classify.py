@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from gripkit.errors import InputError
-from gripkit.hotspots.classify import CATEGORIES, classify_trends, emerging, mann_kendall
+from gripkit.hotspots.classify import CATEGORIES, _emerging, classify_trends, emerging, mann_kendall
 from gripkit.hotspots.count import count
 from gripkit.hotspots.gistar import gistar
 from gripkit.units import GridUnits
@@ -192,8 +192,8 @@ def _twelve_months() -> pd.DataFrame:
 
 def test_emerging_known_patterns() -> None:
     crimes = _twelve_months()
-    result = emerging(crimes, GRID)
-    assert result.attrs["slices"] == [m[:7] for m in MONTHS]
+    result, meta = _emerging(crimes, GRID)
+    assert meta["slices"] == [m[:7] for m in MONTHS] and not result.attrs
     cat = result.set_index("unit_id")["category"].astype(str)
     # the centre of each block is hot (9 x 12 crimes among 3 x 3 neighbours); the persistent block's
     # z is the same in months 1-11 and lower in month 12 (the new block raises the mean):
@@ -207,7 +207,7 @@ def test_emerging_known_patterns() -> None:
 
 def test_emerging_equals_composition_of_verbs() -> None:
     crimes = _twelve_months()
-    result = emerging(crimes, GRID, value="crimes").set_index("unit_id")
+    result = emerging(crimes, GRID, weights=None).set_index("unit_id")
     ids = result.index
     z = np.zeros((len(ids), 12))
     hot = np.zeros_like(z, dtype=bool)
@@ -226,20 +226,21 @@ def test_emerging_equals_composition_of_verbs() -> None:
 def test_emerging_empty_slice_and_bad_period() -> None:
     crimes = _twelve_months()
     crimes = crimes[crimes["month"] != "2023-06-01"]  # no crimes in June: z = 0, not hot
-    result = emerging(crimes, GRID).set_index("unit_id")
-    assert len(result.attrs["slices"]) == 12 and "2023-06" in result.attrs["slices"]
+    result, meta = _emerging(crimes, GRID)
+    result = result.set_index("unit_id")
+    assert len(meta["slices"]) == 12 and "2023-06" in meta["slices"]
     assert result.loc["g7_7", "n_hot_slices"] == 11  # 11 of 12 = 92% >= 90%
     with pytest.raises(InputError, match="month only"):
         emerging(crimes, GRID, period="W")
-    with pytest.raises(InputError, match="'value' must be one of"):
-        emerging(crimes, GRID, value="count")
+    with pytest.raises(InputError, match="'weights' must be one of harm; received 'count'"):
+        emerging(crimes, GRID, weights="count")
 
 
 def test_emerging_real_bedfordshire(bedfordshire_crimes, bedfordshire_area) -> None:
     crimes = bedfordshire_crimes(12)  # 12 police.uk months, May 2021 - April 2022
     units = GridUnits.from_crimes(crimes, cell_size=500, area=bedfordshire_area)
-    result = emerging(crimes, units)
-    assert len(result.attrs["slices"]) == 12
+    result, meta = _emerging(crimes, units)
+    assert len(meta["slices"]) == 12
     assert len(result) == len(units.frame)
     assert result["n_hot_slices"].between(0, 12).all()
     assert result["category"].notna().all()

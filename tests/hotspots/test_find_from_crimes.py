@@ -14,6 +14,7 @@ from gripkit.errors import InputError
 from gripkit.harm import load_harm_table
 from gripkit.hotspots.find import find_hotspots, hotspots_from_crimes, select_crimes
 from gripkit.hotspots.methods import MethodSpec
+from gripkit.hotspots.request import HotspotRequest
 from gripkit.ingestion import ingest
 from gripkit.national.force import read_forces
 from gripkit.units.build import UnitSpec
@@ -34,6 +35,8 @@ def test_find_hotspots_is_hotspots_from_selected_crimes(ws: Workspace, unit: str
     direct = hotspots_from_crimes(crimes, UnitSpec(unit, cell_size=400), MethodSpec(),
                                   load_harm_table("ons_css"), serious_violence=True, workspace=ws.path)
     pd.testing.assert_frame_equal(direct.hotspots, found.hotspots)
+    request = HotspotRequest(unit=unit, cell_size=400, serious_violence=True, harm="ons_css")
+    assert found.meta.pop("request") == request.to_dict()  # the job records the request it ran
     assert direct.meta == found.meta and direct.concentration.to_dict() == found.concentration.to_dict()
     pd.testing.assert_frame_equal(crimes, before)  # the caller's frame is not modified
 
@@ -47,6 +50,7 @@ def test_national_frames_give_the_same_hotspots(ws: Workspace, unit: str) -> Non
     direct = hotspots_from_crimes(data.crimes, UnitSpec(unit), MethodSpec(), load_harm_table("cchi"),
                                   serious_violence=True, workspace=ws.path)
     pd.testing.assert_frame_equal(direct.hotspots, found.hotspots)
+    found.meta.pop("request")
     assert direct.meta == found.meta
 
 

@@ -30,10 +30,12 @@ from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots import adjust_pvalues
 from gripkit.hotspots.count import count
-from gripkit.hotspots.gistar import gistar
+from gripkit.hotspots.gistar import _gistar, gistar
 from gripkit.units import GridUnits, LsoaUnits
 
 GISTAR_MODULE = sys.modules["gripkit.hotspots.gistar"]
+#: the column tested -> the ``weights`` argument that tests it (None: crime counts)
+WEIGHTS: dict[str, str | None] = {"crimes": None, "harm": "harm"}
 
 
 def esda_z(y: np.ndarray, w) -> np.ndarray:
@@ -92,9 +94,9 @@ def test_three_by_three_by_hand() -> None:
 def test_band_over_the_whole_grid_has_no_variance() -> None:
     hotspots, units = hand_hotspots()
     # 10 km on a 300 m x 300 m grid: every neighbourhood is all 9 cells, so n·9 − 9² = 0 everywhere
-    result = gistar(hotspots, units, distance=10_000)
+    result, params = _gistar(hotspots, units, distance=10_000)
     assert (result["gi_z"] == 0).all() and (result["gi_p"] == 1).all() and not result["hot"].any()
-    assert result.attrs["gistar"]["neighbourhood_max"] == 9
+    assert params["neighbourhood_max"] == 9
 
 
 def test_hand_example_matches_esda_where_defined() -> None:
@@ -122,13 +124,14 @@ def real_grid(bedfordshire_crimes, bedfordshire_area) -> tuple[gpd.GeoDataFrame,
 @pytest.mark.parametrize("distance", [None, 1_200.0])
 def test_real_grid_equals_esda(real_grid, value: str, distance: float | None) -> None:
     hotspots, units = real_grid
-    result = gistar(hotspots, units, value=value, distance=distance)
+    result, params = _gistar(hotspots, units, weights=WEIGHTS[value], distance=distance)
     band = 500 * math.sqrt(2) if distance is None else distance
     y = in_frame_order(hotspots, units, value)
     expected = esda_z(y, centre_band(units, band))
     np.testing.assert_allclose(in_frame_order(result, units, "gi_z"), expected, rtol=0, atol=1e-9)
     assert len(result) > 5_000  # 500 m cells over the ~1,235 km² force area
-    assert result.attrs["gistar"]["distance_m"] == pytest.approx(band)
+    assert params["distance_m"] == pytest.approx(band) and params["weights"] == WEIGHTS[value]
+    assert not result.attrs  # provenance goes to the job's meta, never into DataFrame.attrs
 
 
 def test_real_grid_fft_path_equals_esda(real_grid, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,18 +140,21 @@ def test_real_grid_fft_path_equals_esda(real_grid, monkeypatch: pytest.MonkeyPat
     # disc of radius 2,000 / 500 = 4 cells: i² + j² <= 16 holds for 9 + 2·7 + 2·7 + 2·5 + 2·1 = 49 cells
     reference = centre_band(units, 2_000)
     for value in ("crimes", "harm"):  # whole numbers are rounded after the FFT, harm is not
-        result = gistar(hotspots, units, value=value, distance=2_000)
-        assert result.attrs["gistar"]["weights"].endswith("(49-cell kernel) plus self")
+        result, params = _gistar(hotspots, units, weights=WEIGHTS[value], distance=2_000)
+        assert params["spatial_weights"].endswith("(49-cell kernel) plus self")
         y = in_frame_order(hotspots, units, value)
         np.testing.assert_allclose(
             in_frame_order(result, units, "gi_z"), esda_z(y, reference), rtol=0, atol=1e-9
         )
 
 
-def test_real_grid_columns_p_q_hot_and_attrs(real_grid) -> None:
+def test_real_grid_columns_p_q_hot_and_params(real_grid) -> None:
     hotspots, units = real_grid
     before = hotspots.copy()
-    result = gistar(hotspots, units, value="harm", correction="holm", alpha=0.01)
+    result, params = _gistar(hotspots, units, weights="harm", correction="holm", alpha=0.01)
+    pd.testing.assert_frame_equal(
+        result, gistar(hotspots, units, weights="harm", correction="holm", alpha=0.01)
+    )  # the public verb is the same frame
     pd.testing.assert_frame_equal(hotspots, before)  # input untouched
     assert "gi_z" not in hotspots.columns
     assert list(result.columns) == [*hotspots.columns, "gi_z", "gi_p", "gi_q", "hot"]
@@ -157,14 +163,12 @@ def test_real_grid_columns_p_q_hot_and_attrs(real_grid) -> None:
     np.testing.assert_allclose(result["gi_p"], 2 * stats.norm.sf(np.abs(z)), rtol=1e-12)
     np.testing.assert_array_equal(result["gi_q"], adjust_pvalues(result["gi_p"].to_numpy(), "holm"))
     np.testing.assert_array_equal(result["hot"], (result["gi_q"] < 0.01) & (z > 0))
-    params = result.attrs["gistar"]
     json.dumps(params)
-    assert params["value"] == "harm" and params["correction"] == "holm" and params["alpha"] == 0.01
+    assert params["weights"] == "harm" and params["correction"] == "holm" and params["alpha"] == 0.01
     assert params["n_units"] == len(units) and params["n_hot"] == int(result["hot"].sum()) > 0
     assert params["neighbourhood_max"] == 9  # queen + self
-    assert result.attrs["units"] == hotspots.attrs["units"]  # count's provenance is kept
     # BH flags at least as many units as Holm at the same level
-    assert gistar(hotspots, units, value="harm", alpha=0.01).attrs["gistar"]["n_hot"] >= params["n_hot"]
+    assert _gistar(hotspots, units, weights="harm", alpha=0.01)[1]["n_hot"] >= params["n_hot"]
 
 
 def test_row_order_of_hotspots_does_not_matter(real_grid) -> None:
@@ -188,11 +192,11 @@ def real_lsoa(bedfordshire_crimes) -> tuple[gpd.GeoDataFrame, LsoaUnits, gpd.Geo
 @pytest.mark.parametrize("value", ["crimes", "harm"])
 def test_real_lsoa_equals_esda_with_queen(real_lsoa, value: str) -> None:
     hotspots, units, polygons = real_lsoa
-    result = gistar(hotspots, units, value=value)
+    result, params = _gistar(hotspots, units, weights=WEIGHTS[value])
     reference = Queen.from_dataframe(polygons, use_index=False, silence_warnings=True)
     expected = esda_z(in_frame_order(hotspots, units, value), reference)
     np.testing.assert_allclose(in_frame_order(result, units, "gi_z"), expected, rtol=0, atol=1e-9)
-    assert result.attrs["gistar"]["n_units"] == 381
+    assert params["n_units"] == 381
 
 
 def test_real_lsoa_centroid_band_equals_esda(real_lsoa) -> None:
@@ -216,7 +220,7 @@ def test_geographic_crs_is_an_input_error() -> None:
 @pytest.mark.parametrize(
     ("change", "kwargs", "match"),
     [
-        (None, {"value": "harmx"}, r"hotspots lack the column 'harmx'"),
+        (None, {"weights": "harmx"}, r"hotspots lack the column 'harmx'"),
         ("negative", {}, r"must hold finite numbers >= 0; received 1 missing, infinite or negative"),
         ("constant", {}, r"is the same \(2\) in all 9 units, so its standard deviation is 0"),
         ("drop", {}, r"must hold each of the 9 units exactly once; received 8 rows"),

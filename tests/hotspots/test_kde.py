@@ -17,7 +17,7 @@ from scipy.stats import gaussian_kde
 
 from gripkit.errors import InputError
 from gripkit.hotspots import dual_kde
-from gripkit.hotspots.kde import kde
+from gripkit.hotspots.kde import _dual_kde, _kde, kde
 from gripkit.units import GridUnits
 
 A200 = 3 / (math.pi * 200**2)  # quartic peak 3/(pi h^2) for h = 200 m
@@ -67,7 +67,8 @@ def test_isotropic_reference_is_the_gaussian_kernel() -> None:
 def test_hand_quartic_and_gaussian_single_point() -> None:
     # the point sits on the centre of g2_2, a lattice node, so binning is exact: the densities are
     # the kernel at the offsets 0, 100 m (sides) and 141.4 m (diagonals), 200 m (h: zero)
-    out = kde(CENTRE, GRID5, bandwidth=200, oversample=1)
+    out, attrs = _kde(CENTRE, GRID5, bandwidth=200, oversample=1)
+    assert not out.attrs  # the record goes to the job's meta, never into DataFrame.attrs
     d = _by_id(out, "density")
     assert d["g2_2"] == pytest.approx(A200)
     assert d["g3_2"] == pytest.approx(A200 * (1 - 100**2 / 200**2) ** 2)  # 0.5625 A
@@ -78,7 +79,6 @@ def test_hand_quartic_and_gaussian_single_point() -> None:
     peak = 1 / (2 * math.pi * 100**2)
     assert gauss["g2_2"] == pytest.approx(peak)
     assert gauss["g4_3"] == pytest.approx(peak * math.exp(-(200**2 + 100**2) / (2 * 100**2)))
-    attrs = out.attrs["kde"]
     assert attrs["kernel"] == "quartic" and attrs["bandwidth_m"] == 200.0
     assert attrs["bandwidth_auto"] is False and attrs["cell_size_m"] == 100.0
     assert attrs["n_points"] == 1 and attrs["n_outside_grid"] == 0 and attrs["weights"] is None
@@ -92,8 +92,8 @@ def test_gaussian_matches_scipy_on_real_points(bedfordshire_crimes, area_grid) -
     units = area_grid
     h = 500.0
     # oversample 5: binning_error_bound = (100/5)^2 / (4 * 500^2) = 4e-4
-    out = kde(sample, units, bandwidth=h, kernel="gaussian", oversample=5)
-    assert out.attrs["kde"]["binning_error_bound"] == pytest.approx(4e-4)
+    out, info = _kde(sample, units, bandwidth=h, kernel="gaussian", oversample=5)
+    assert info["binning_error_bound"] == pytest.approx(4e-4)
     density = out["density"].to_numpy()
     cells = np.flatnonzero(density > 0.01 * density.max())
     cells = rng.choice(cells, 1000, replace=False)
@@ -123,8 +123,7 @@ def test_quartic_matches_direct_sum(bedfordshire_crimes, area_grid, oversample) 
     sample = crimes.iloc[rng.choice(len(crimes), 3000, replace=False)]
     units = area_grid
     h = 300.0
-    out = kde(sample, units, bandwidth=h, oversample=oversample)
-    info = out.attrs["kde"]
+    out, info = _kde(sample, units, bandwidth=h, oversample=oversample)
     step = 100.0 / info["oversample"]
     assert info["binning_error_bound"] == pytest.approx(2 * (step / h) ** 2)
     density = out["density"].to_numpy()
@@ -195,12 +194,14 @@ def test_dual_kde_hand_case() -> None:
     # the people's density is above the floor; h = 200: zero at the cells 200 m away
     crimes = pd.concat([CENTRE, CENTRE], ignore_index=True)
     people = CENTRE.assign(population=40.0)
-    out = dual_kde(crimes, people, GRID5, bandwidth=200, denominator_weights="population", oversample=1)
+    args = {"bandwidth": 200, "denominator_weights": "population", "oversample": 1}
+    out, meta = _dual_kde(crimes, people, GRID5, **args)
+    pd.testing.assert_frame_equal(out, dual_kde(crimes, people, GRID5, **args))
     ratio = _by_id(out, "ratio")
     for cell in ("g2_2", "g3_2", "g3_3"):  # densities A, 0.5625 A, 0.25 A: all above 1% of A
         assert ratio[cell] == pytest.approx(0.05)
     assert math.isnan(ratio["g4_2"])  # denominator density 0 < floor 0.01 x 40 A
-    assert out.attrs["dual_kde"]["min_denominator"] == pytest.approx(0.01 * 40 * A200)
+    assert meta["dual_kde"]["min_denominator"] == pytest.approx(0.01 * 40 * A200)
     # a floor of 0.5 x 40 A keeps g2_2 (A) and g3_2 (0.5625 A) and drops g3_3 (0.25 A)
     floor = 0.5 * 40 * A200
     strict = _by_id(
@@ -223,14 +224,13 @@ def test_auto_bandwidth_announced_and_stored(caplog) -> None:
     cross = pd.DataFrame({"x": [-1000.0, 1000.0, 0.0, 0.0], "y": [0.0, 0.0, -1000.0, 1000.0]})
     cross = cross + 300_000
     with caplog.at_level(logging.INFO, logger="gripkit"):
-        out = kde(cross, cell_size=100)
-    info = out.attrs["kde"]
+        _, info = _kde(cross, cell_size=100)
     assert info["bandwidth_auto"] is True
     assert info["bandwidth_m"] == pytest.approx(0.9 * 1000 * 4**-0.2)
     assert "KDE bandwidth 682 m chosen" in caplog.text
     # Gaussian: Scott's rule equals scipy's 'scott' kernel sd when both axes have the same variance
     square = pd.DataFrame({"x": [0.0, 2000.0, 0.0, 2000.0], "y": [0.0, 0.0, 2000.0, 2000.0]}) + 300_000
-    h = kde(square, cell_size=100, kernel="gaussian").attrs["kde"]["bandwidth_m"]
+    h = _kde(square, cell_size=100, kernel="gaussian")[1]["bandwidth_m"]
     assert h == pytest.approx(math.sqrt(gaussian_kde(square.to_numpy().T).covariance[0, 0]))
 
 
@@ -238,12 +238,11 @@ def test_real_outputs_and_outside_count(bedfordshire_crimes, bedfordshire_area) 
     crimes = bedfordshire_crimes(1)
     crimes["harm"] = np.where(crimes["crime_type"] == "Robbery", 365.0, 1.0)
     units = GridUnits(250, bedfordshire_area.total_bounds, area=bedfordshire_area)
-    out = kde(crimes, units, bandwidth=400, weights="harm")
-    info = out.attrs["kde"]
+    out, info = _kde(crimes, units, bandwidth=400, weights="harm")
     # points in no kept cell, counted independently by GridUnits.assign
     assert info["n_outside_grid"] == int(units.assign(crimes).isna().sum())
     assert info["total_weight"] == pytest.approx(crimes["harm"].sum())
-    assert info["weights"] == "harm" and out.attrs["units"]["cell_size_m"] == 250.0
+    assert info["weights"] == "harm" and info["cell_size_m"] == 250.0
     assert out["density_share"].sum() == pytest.approx(1.0)
     assert (out["density"] >= -1e-15).all() and len(out) == len(units)
     assert crimes.columns.tolist()[-1] == "harm"  # input not modified beyond what the test added

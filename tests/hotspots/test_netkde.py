@@ -17,7 +17,7 @@ import shapely
 
 from gripkit.errors import InputError
 from gripkit.hotspots import network_kde
-from gripkit.hotspots.netkde import network_distances
+from gripkit.hotspots.netkde import _network_kde, network_distances
 from gripkit.units import GridUnits, SegmentUnits
 
 DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
@@ -47,13 +47,14 @@ ONE = pd.DataFrame({"x": [50.0], "y": [5.0]})  # snaps to s0, 50 m from (0, 0)
 
 
 def test_one_event_at_midpoints_by_hand(tee: SegmentUnits) -> None:
-    out = network_kde(ONE, tee, bandwidth=200)
+    out, record = _network_kde(ONE, tee, bandwidth=200)
+    assert not out.attrs  # the record goes to the job's meta, never into DataFrame.attrs
     # network distances to the midpoints: s0 0 m; s1 50 + 50 = 100 m; s2 50 + 50 = 100 m
     # (the straight-line distance to s2's midpoint (100, 50) would be 70.7 m)
     assert out["unit_id"].tolist() == ["s0", "s1", "s2"]
     assert out["density"].tolist() == pytest.approx([quartic(0, 200), quartic(100, 200), quartic(100, 200)])
     assert out["density"].iloc[0] == pytest.approx(0.0046875)  # 15/16 / 200
-    assert out.attrs["netkde"]["bandwidth_m"] == 200.0 and out.attrs["netkde"]["kernel"] == "quartic"
+    assert record["bandwidth_m"] == 200.0 and record["kernel"] == "quartic"
 
 
 def test_lixels_average_along_the_segment(tee: SegmentUnits) -> None:
@@ -67,11 +68,11 @@ def test_lixels_average_along_the_segment(tee: SegmentUnits) -> None:
 
 def test_weights_kernel_and_bandwidth(tee: SegmentUnits) -> None:
     crimes = pd.DataFrame({"x": [50.0, 50.0, 150.0], "y": [5.0, -5.0, 500.0], "harm": [2.0, 1.0, 9.0]})
-    out = network_kde(crimes, tee, bandwidth=120, kernel="triangular", weights="harm")
+    out, record = _network_kde(crimes, tee, bandwidth=120, kernel="triangular", weights="harm")
     # the third crime is 500 m from the roads (beyond snap=20): left out. Weight 3 at 50 m on s0.
     # triangular K(u) = 1 - |u|: s0 d=0 -> 3/120; s1, s2 d=100 -> 3 (1 - 100/120) / 120
     assert out["density"].tolist() == pytest.approx([3 / 120, 3 * (1 / 6) / 120, 3 * (1 / 6) / 120])
-    assert out.attrs["netkde"]["crimes_used"] == 2 and out.attrs["netkde"]["beyond_tolerance"] == 1
+    assert record["crimes_used"] == 2 and record["beyond_tolerance"] == 1
     far = network_kde(ONE, tee, bandwidth=60)  # s1 and s2 midpoints 100 m away: zero
     assert far["density"].tolist() == pytest.approx([quartic(0, 60), 0.0, 0.0])
 

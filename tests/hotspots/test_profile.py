@@ -16,6 +16,7 @@ from tests.conftest import DATA, _need
 
 from gripkit.errors import InputError
 from gripkit.hotspots import peak_windows, time_profile
+from gripkit.hotspots.profile import _time_profile
 
 CHICAGO = DATA / "chicago" / "chicago_aggravated_assaults.csv.gz"
 
@@ -129,8 +130,8 @@ def test_month_only_data_is_refused(bedfordshire_crimes) -> None:
 
 def test_missing_times_and_units_are_reported() -> None:
     crimes = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-01-01 10:00", None, "2024-01-02 11:00"])})
-    p = time_profile(crimes, by=pd.Series(["a", "a", None], dtype="string"))
-    assert p.attrs["missing_times"] == 1 and p.attrs["unassigned"] == 1
+    p, record = _time_profile(crimes, by=pd.Series(["a", "a", None], dtype="string"))
+    assert record["missing_times"] == 1 and record["unassigned"] == 1 and not p.attrs
     assert p["value"].sum() == 1.0 and p["unit_id"].unique().tolist() == ["a"]
 
 

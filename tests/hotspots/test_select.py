@@ -14,7 +14,7 @@ from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots import candidate_areas
 from gripkit.hotspots.count import count
-from gripkit.hotspots.select import AREA_COLUMNS, DEFAULT_MAX_AREA_M2
+from gripkit.hotspots.select import AREA_COLUMNS, DEFAULT_MAX_AREA_M2, _candidate_areas
 from gripkit.units import GridUnits
 
 UNITS = GridUnits(100, (0, 0, 999, 999))  # 10 x 10 cells of 100 m = 10,000 m² each
@@ -76,18 +76,18 @@ def test_hand_grid_other_caps_and_separation() -> None:
     two = candidate_areas(hotspots, UNITS, max_cells=2, min_separation_m=150)
     assert two["unit_ids"].tolist() == ["g2_2,g3_2", "g7_7,g8_8", "g9_0", "g0_9"]
     # default cap 62,500 m² = 6 cells: the first area also absorbs g3_3 (4 cells, harm 25)
-    wide = candidate_areas(hotspots, UNITS, min_separation_m=150)
+    wide, record = _candidate_areas(hotspots, UNITS, min_separation_m=150)
     assert wide["unit_ids"].iloc[0] == "g2_2,g3_2,g2_3,g3_3" and wide["harm"].iloc[0] == 25.0
-    assert wide.attrs["candidate_areas"]["max_area_m2"] == DEFAULT_MAX_AREA_M2
+    assert record["max_area_m2"] == DEFAULT_MAX_AREA_M2 and not wide.attrs
     # min_separation_m = 100: g5_2 is exactly 100 m from the first area, so it may be an area
     close = candidate_areas(hotspots, UNITS, max_area_m2=30_000, min_separation_m=100)
     assert close["unit_ids"].tolist() == ["g2_2,g3_2,g2_3", "g5_2", "g7_7,g8_8", "g9_0", "g0_9"]
     # geometry adjacency (units=None) gives the same areas as GridUnits.neighbours()
-    geo = candidate_areas(hotspots, None, max_area_m2=30_000, min_separation_m=150)
+    geo, record = _candidate_areas(hotspots, None, max_area_m2=30_000, min_separation_m=150)
     assert geo["unit_ids"].tolist() == ["g2_2,g3_2,g2_3", "g7_7,g8_8", "g9_0", "g0_9"]
-    assert geo.attrs["candidate_areas"]["adjacency"] == "geometry"
+    assert record["adjacency"] == "geometry"
     # ranking by crimes (all 1): ties broken by unit_id -> g0_9 seeds first
-    by_count = candidate_areas(hotspots, UNITS, value="crimes", max_cells=1, min_separation_m=0)
+    by_count = candidate_areas(hotspots, UNITS, weights=None, max_cells=1, min_separation_m=0)
     assert by_count["unit_ids"].iloc[0] == "g0_9" and len(by_count) == len(HARM)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,20 +17,25 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
+from gripkit.cli.options import (
+    HARM_DEFAULT,
+    AlphaOption,
+    ForceOption,
+    HarmOption,
+    LastOption,
+    MonthsOption,
+    OutOption,
+)
 from gripkit.errors import InputError
+from gripkit.months import parse_window
 
 if TYPE_CHECKING:
     from gripkit.hotspots.find import HotspotResult
 
 
 def parse_months(text: str | None) -> tuple[str | None, str | None] | None:
-    """``2023-05..2024-04``, ``2023-05..`` or ``..2024-04`` (or one month) into a (first, last) pair."""
-    if not text:
-        return None
-    first, sep, last = text.partition("..")
-    if not sep:
-        return (first.strip(), first.strip())
-    return (first.strip() or None, last.strip() or None)
+    """``FROM..TO`` into ``(first, last)`` (:func:`gripkit.months.parse_window`; other commands use it)."""
+    return parse_window(text)
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -54,11 +59,18 @@ def parse_bounds(text: str | None) -> tuple[float, float, float, float] | None:
     return values
 
 
+WeightsOption = Annotated[
+    str,
+    typer.Option(
+        "--weights",
+        help="What Gi*/KDE weigh each crime by: auto (harm whenever --harm is not none), harm, or crimes.",
+    ),
+]
+
+
 @app.command("hotspots")
 def hotspots_command(
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output layer: .parquet, .gpkg, .geojson or .csv.")
-    ],
+    out: OutOption,
     workspace: WorkspaceOption = None,
     unit: Annotated[str, typer.Option(help="Spatial unit: grid, hex (H3), lsoa or segment.")] = "grid",
     method: Annotated[str, typer.Option(help="count, gistar, kde (grid) or netkde (segment).")] = "count",
@@ -79,16 +91,16 @@ def hotspots_command(
     crime_types: Annotated[str | None, typer.Option(help="Comma-separated police.uk crime types.")] = None,
     serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence categories.")] = False,
     sv_table: Annotated[Path | None, typer.Option(help="CSV crime_type,serious_violence.")] = None,
-    months: Annotated[str | None, typer.Option(help="FROM..TO, e.g. 2023-05..2024-04.")] = None,
-    harm: Annotated[
-        str | None,
-        typer.Option(help="Harm table (cchi, ons_css, CSV path, none). Given: Gi*/KDE weigh by harm."),
-    ] = None,
+    months: MonthsOption = None,
+    last: LastOption = None,
+    force: ForceOption = None,
+    harm: HarmOption = HARM_DEFAULT,
+    weights: WeightsOption = "auto",
     distance: Annotated[float | None, typer.Option(help="Gi* distance band (m).")] = None,
     correction: Annotated[
         str, typer.Option(help="Gi* correction: fdr_bh, holm, bonferroni, none.")
     ] = "fdr_bh",
-    alpha: Annotated[float, typer.Option(help="Gi* significance level.")] = 0.05,
+    alpha: AlphaOption = 0.05,
     bandwidth: Annotated[float | None, typer.Option(help="KDE bandwidth (m) [default: chosen].")] = None,
     kernel: Annotated[str, typer.Option(help="KDE kernel: quartic or gaussian.")] = "quartic",
     html: Annotated[Path | None, typer.Option(help="Also write an HTML page with the map.")] = None,
@@ -97,63 +109,64 @@ def hotspots_command(
 ) -> None:
     """Find hotspots: crimes and harm per unit, a hotspot statistic, and the concentration of harm.
 
-    Without --harm, rankings use the default CCHI table while Gi* and KDE use counts; with --harm
-    NAME they use that table's harm.
+    Rankings use the --harm table (CCHI by default). Gi* and KDE weigh crimes by that harm unless
+    --harm none or --weights crimes (the rule of gripkit.HotspotRequest). The result is stored in
+    the workspace for `gripkit report` and the dashboard.
     """
     from gripkit.hotspots.find import find_hotspots, write_layer
-    from gripkit.hotspots.methods import MethodSpec
-    from gripkit.units.build import UnitSpec
+    from gripkit.hotspots.request import HotspotRequest
+    from gripkit.months import trailing_window
 
     setup_logging(quiet=json_out)
     if top < 0:
         raise InputError(f"--top must be >= 0; received {top}.")
-    classes = road_classes if road_classes in (None, "all") else split_list(road_classes)
-    unit_spec = UnitSpec(
-        kind=unit,
-        cell_size=cell_size,
-        resolution=resolution,
-        boundaries=boundaries,
-        network=network,
-        road_classes=classes,
-        max_length=max_length,
-        snap=snap,
-        bounds=parse_bounds(bounds),
-    )
-    value = "harm" if harm is not None and harm.lower() != "none" else "crimes"
-    method_spec = MethodSpec(
-        name=method,
-        value=value,
-        distance=distance,
-        correction=correction,
-        alpha=alpha,
-        bandwidth=bandwidth,
-        kernel=kernel,
-    )
-    with open_workspace(workspace) as ws:
-        result = find_hotspots(
-            ws,
-            unit=unit_spec,
-            method=method_spec,
-            crime_types=split_list(crime_types),
-            serious_violence=serious_violence,
-            sv_table=sv_table,
-            months=parse_months(months),
-            harm=harm if harm is not None else "cchi",
+    if months and last:
+        raise InputError(
+            f"--months and --last both give the window; received --months {months} and --last {last}. "
+            "Pass one of them."
         )
+    classes = road_classes if road_classes in (None, "all") else tuple(split_list(road_classes) or ())
+    with open_workspace(workspace) as ws:
+        window: tuple[Any, Any] | None = (
+            trailing_window(ws, last, force=force) if last else parse_window(months)
+        )
+        request = HotspotRequest(
+            unit=unit,
+            cell_size=cell_size,
+            resolution=resolution,
+            boundaries=str(boundaries) if boundaries else None,
+            network=str(network) if network else None,
+            road_classes=classes,
+            max_length=max_length,
+            snap=snap,
+            bounds=parse_bounds(bounds),
+            method=method,
+            distance=distance,
+            correction=correction,
+            alpha=alpha,
+            bandwidth=bandwidth,
+            kernel=kernel,
+            crime_types=tuple(split_list(crime_types) or ()) or None,
+            serious_violence=serious_violence,
+            sv_table=str(sv_table) if sv_table else None,
+            months=window,
+            force=force,
+            harm=harm,
+            weights=weights,
+        )
+        result = find_hotspots(ws, request)
     written = write_layer(result.hotspots, out)
     page = write_page(result, html) if html else None
     if json_out:
         meta = result.meta
         print_json(
             {
-                "units": len(result.hotspots),
+                **result.to_dict(),
                 "crimes": meta["crimes"],
                 "assigned": meta["assigned"],
                 "beyond_tolerance": meta["unassigned"],
                 "out": str(written),
                 "html": page and str(page),
-                "meta": meta,
-                "concentration": result.concentration.to_dict(lorenz_points=101),
             }
         )
         return
@@ -165,6 +178,7 @@ def hotspots_command(
 
 def write_page(result: HotspotResult, path: Path) -> Path:
     """The hotspot page (map, Lorenz curve, concentration, top units, parameters)."""
+    from gripkit.hotspots.find import describe_method
     from gripkit.report import write_hotspot_page
 
     meta = {k: str(v) for k, v in result.meta.items() if k not in ("crime_types", "last_assignment")}
@@ -172,7 +186,7 @@ def write_page(result: HotspotResult, path: Path) -> Path:
         path,
         result.hotspots,
         result.concentration,
-        title=f"gripkit hotspots: {result.meta['method']} on {result.meta['unit']} units",
+        title=f"gripkit hotspots: {describe_method(result.meta)} on {result.meta['unit']} units",
         meta=meta,
     )
 
@@ -196,12 +210,7 @@ def print_summary(result: HotspotResult, top: int) -> None:
     console.print(table)
     corrected = "n/a" if conc.gini_corrected is None else f"{conc.gini_corrected:.3f}"
     console.print(f"Gini {conc.gini:.3f} (small-sample corrected {corrected})")
-    if "hot" in result.hotspots.columns:
-        params = meta.get("method_params", {})
-        console.print(
-            f"Gi*: {int(result.hotspots['hot'].sum()):,} hot units "
-            f"({params.get('correction')} q < {params.get('alpha')})"
-        )
+    console.print(result.summary())
     if top:
         head = result.top(top)
         listing = Table(title=f"Top {len(head)} hotspots")

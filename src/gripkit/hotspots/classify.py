@@ -1,6 +1,6 @@
 """Emerging hot spot classification: Gi* per time slice + Mann–Kendall trend -> categories.
 
-Follows ArcGIS Pro's *Emerging Hot Spot Analysis* (DOMAIN.md, "Hotspot statistics"): each unit
+Follows ArcGIS Pro's *Emerging Hot Spot Analysis*: each unit
 gets a Getis–Ord Gi* z-score and a hot/cold flag in every time slice; the Mann–Kendall test on
 its series of z-scores says whether clustering intensifies or diminishes; the pattern of hot
 slices and the trend give a category (rules in :func:`classify_trends`).
@@ -253,7 +253,7 @@ def emerging(
     units: Units,
     *,
     period: str = "M",
-    value: str = "crimes",
+    weights: str | None = None,
     alpha: float = 0.05,
     distance: float | None = None,
     correction: str = "fdr_bh",
@@ -272,12 +272,12 @@ def emerging(
     ----------
     crimes : pandas.DataFrame
         Canonical crime frame with ``x``/``y`` (or what ``units`` needs) and ``month`` or
-        ``occurred_at``; ``harm`` when ``value="harm"``. Not modified.
+        ``occurred_at``; ``harm`` when ``weights="harm"``. Not modified.
     units : gripkit.units.Units
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Slice length (pandas period alias). police.uk data only supports "M" and longer.
-    value : {"crimes", "harm"}, default "crimes"
-        Column Gi* is computed on.
+    weights : {None, "harm"}, default None
+        What Gi* tests: None the number of crimes, ``"harm"`` their harm.
     alpha : float, default 0.05
         Significance level of Gi* (after correction) and of the trend.
     distance, correction
@@ -288,8 +288,9 @@ def emerging(
     -------
     geopandas.GeoDataFrame
         The :func:`~gripkit.hotspots.count` frame over the whole period plus ``category``,
-        ``trend_z``, ``trend_p``, ``n_hot_slices``, ``n_cold_slices``. ``attrs`` holds
-        ``slices`` (period labels), ``period``, ``value``, ``alpha``.
+        ``trend_z``, ``trend_p``, ``n_hot_slices``, ``n_cold_slices``. Every slice from the
+        first to the last is tested, empty ones included, so ``n_hot_slices`` counts out of
+        that many.
 
     Examples
     --------
@@ -298,10 +299,29 @@ def emerging(
     ...                        "month": pd.to_datetime(["2024-01-01", "2024-02-01"])})
     >>> result = emerging(crimes, GridUnits(100, (0, 0, 299, 299)))  # doctest: +SKIP
     """
+    return _emerging(
+        crimes, units, period=period, weights=weights, alpha=alpha, distance=distance,
+        correction=correction,
+    )[0]
+
+
+def _emerging(
+    crimes: pd.DataFrame,
+    units: Units,
+    *,
+    period: str = "M",
+    weights: str | None = None,
+    alpha: float = 0.05,
+    distance: float | None = None,
+    correction: str = "fdr_bh",
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`emerging` and its parameters: ``slices`` (period labels), ``period``, ``weights``, ``alpha``."""
     from gripkit.hotspots.gistar import gistar  # lazy: built in parallel
 
     one_of("period", period, PERIODS)
-    one_of("value", value, (col.CRIMES, col.HARM))
+    if weights is not None:
+        one_of("weights", weights, (col.HARM,))
+    value = col.CRIMES if weights is None else weights
     alpha = fraction("alpha", alpha)
     frame = check_crimes(crimes, ())
     slices = _slices(frame, period)
@@ -316,7 +336,7 @@ def emerging(
         part = count(frame[codes == k], units)
         if part[value].nunique() < 2:
             continue  # Gi* undefined for a constant slice
-        gi = gistar(part, units, value=value, alpha=alpha, distance=distance, correction=correction)
+        gi = gistar(part, units, weights=weights, alpha=alpha, distance=distance, correction=correction)
         gi = gi.set_index(col.UNIT_ID)
         gi = gi.reindex(pd.Index(ids, dtype=gi.index.dtype))
         z[:, k] = gi["gi_z"].to_numpy(dtype=float, na_value=np.nan)
@@ -328,14 +348,8 @@ def emerging(
     for name in ("category", "trend_z", "trend_p", "n_hot_slices", "n_cold_slices"):
         result[name] = trends[name].to_numpy()
     result["category"] = pd.Categorical(result["category"], categories=list(CATEGORIES), ordered=True)
-    result.attrs = {
-        **total.attrs,
-        "slices": [str(p) for p in labels],
-        "period": period,
-        "value": value,
-        "alpha": alpha,
-    }
-    return result
+    meta = {"slices": [str(p) for p in labels], "period": period, "weights": weights, "alpha": alpha}
+    return result, meta
 
 
 def _slices(frame: pd.DataFrame, period: str) -> pd.PeriodIndex:

@@ -25,7 +25,7 @@ logger = logging.getLogger("gripkit")
 
 
 def count(
-    crimes: pd.DataFrame, units: Units, *, harm_column: str | None = col.HARM, geometry: str = "all"
+    crimes: pd.DataFrame, units: Units, *, weights: str | None = col.HARM, geometry: str = "all"
 ) -> gpd.GeoDataFrame:
     """Count crimes and total harm in every unit, ranked from most to least harm.
 
@@ -36,10 +36,10 @@ def count(
         (``x``/``y`` for grids, ``lsoa_code`` for LSOAs). Not modified.
     units : gripkit.units.Units
         The spatial units, e.g. :class:`~gripkit.units.GridUnits`.
-    harm_column : str or None, default "harm"
-        Column of non-negative finite harm weights. If it is the default ``"harm"`` and absent,
-        or None, every crime weighs 1 and ``harm`` equals ``crimes``. A non-default name that is
-        absent is an error.
+    weights : str or None, default "harm"
+        Column of non-negative finite harm weights summed into ``harm``. If it is the default
+        ``"harm"`` and absent, or None, every crime weighs 1 and ``harm`` equals ``crimes``. A
+        non-default name that is absent is an error.
     geometry : {"all", "with_crimes"}, default "all"
         ``"with_crimes"`` leaves the geometry of units without crimes empty (None), for summaries
         that never draw them: grid cells build their polygons only for the cells with crimes (the
@@ -58,8 +58,7 @@ def count(
         - ``share_of_harm``: ``harm`` / total harm of all assigned crimes (NaN if the total is 0);
         - ``cumulative_share``: running sum of ``share_of_harm`` in rank order (ends at 1).
 
-        ``attrs`` holds ``unassigned`` (crimes in no unit, also logged), ``unassigned_harm``,
-        ``harm_column`` (None when every crime weighed 1) and ``units`` (``units.describe()``).
+        Crimes in no unit are logged, and counted in the hotspot job's ``meta["unassigned"]``.
 
     Examples
     --------
@@ -73,6 +72,14 @@ def count(
     >>> result["cumulative_share"].tolist()  # 7/8, then 8/8
     [0.875, 1.0]
     """
+    return _count(crimes, units, weights=weights, geometry=geometry)[0]
+
+
+def _count(
+    crimes: pd.DataFrame, units: Units, *, weights: str | None = col.HARM, geometry: str = "all"
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`count` and its record: ``unassigned`` (crimes in no unit), ``unassigned_harm``,
+    ``weights`` (the column summed; None when every crime weighed 1) and ``units`` (``units.describe()``)."""
     if not isinstance(units, Units):
         raise InputError(
             f"'units' must be a gripkit Units object; received {type(units).__name__}. "
@@ -80,16 +87,15 @@ def count(
         )
     one_of("geometry", geometry, ("all", "with_crimes"))
     frame = check_crimes(crimes, ())
-    weights, used_column = _harm_weights(frame, harm_column)
+    values, used_column = _harm_weights(frame, weights)
     positions = units.positions(frame)  # rows in units.frame, when the units know them directly
     ids = units.assign(frame) if positions is None else None
     assigned: np.ndarray = ids.notna().to_numpy() if ids is not None else np.asarray(positions) >= 0
     unassigned = int((~assigned).sum())
-    unassigned_harm = float(weights[~assigned].sum())
+    unassigned_harm = float(values[~assigned].sum())
     if unassigned:
         logger.info(
-            "%d of %d crimes (harm %g) fall in no %s unit; they are not in the counts "
-            "(see result.attrs['unassigned'])",
+            "%d of %d crimes (harm %g) fall in no %s unit; they are not in the counts",
             unassigned, len(frame), unassigned_harm, units.kind,
         )
 
@@ -101,7 +107,7 @@ def count(
         seen = pd.Index(uniques)
     else:
         codes = np.asarray(positions)
-    totals = pd.Series(weights[assigned]).groupby(codes[assigned]).agg(["size", "sum"])
+    totals = pd.Series(values[assigned]).groupby(codes[assigned]).agg(["size", "sum"])
     if ids is None:  # rows of a closed unit set: its ids and areas, and only the geometry asked for
         unit_ids, area = units.ids_and_areas()
         rows = totals.index.to_numpy()
@@ -117,13 +123,13 @@ def count(
         shapes = shapes.copy()
         shapes[crimes_per_unit == 0] = None
     result = _rank(unit_ids, area, shapes, crimes_per_unit, harm_per_unit)
-    result.attrs = {
+    meta = {
         "unassigned": unassigned,
         "unassigned_harm": unassigned_harm,
-        "harm_column": used_column,
+        "weights": used_column,
         "units": units.describe(),
     }
-    return result
+    return result, meta
 
 
 def _harm_weights(frame: pd.DataFrame, harm_column: str | None) -> tuple[np.ndarray, str | None]:
@@ -132,8 +138,9 @@ def _harm_weights(frame: pd.DataFrame, harm_column: str | None) -> tuple[np.ndar
         return np.ones(len(frame)), None
     if harm_column not in frame.columns:
         raise InputError(
-            f"harm_column {harm_column!r} is not a column of crimes; received columns "
-            f"{', '.join(map(str, frame.columns))}. Apply a harm table first or pass harm_column=None."
+            f"'weights' must name a column of crimes; received {harm_column!r}, which is not a column "
+            f"(columns: {', '.join(map(str, frame.columns))}). Apply a harm table first or pass "
+            "weights=None."
         )
     try:
         weights = pd.to_numeric(frame[harm_column]).to_numpy(dtype=float, na_value=np.nan)

@@ -1,16 +1,20 @@
-"""The first-hotspots job: crimes from the workspace -> harm -> units -> counts -> concentration.
+"""The hotspot job: a request -> crimes from the workspace -> harm -> units -> counts -> method.
 
-This is what ``gripkit hotspots`` and ``gripkit demo`` run; every choice made automatically
-(cell size, study area) is announced through ``logging`` and recorded in :attr:`HotspotResult.meta`.
+:func:`find_hotspots` runs one :class:`~gripkit.hotspots.request.HotspotRequest` (what ``gripkit
+hotspots``, the dashboard's map, the report and ``gripkit demo`` all build) and stores the
+:class:`HotspotResult` in the workspace. Every choice made automatically (cell size, study area,
+whether Gi*/KDE weigh by harm) is announced through ``logging`` and recorded in
+:attr:`HotspotResult.meta`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import pandas as pd
@@ -18,10 +22,12 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
-from gripkit.hotspots.concentration import Concentration, concentration
-from gripkit.hotspots.count import count
+from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
+from gripkit.hotspots.count import _count
 from gripkit.hotspots.methods import MethodSpec, apply_method
+from gripkit.hotspots.request import AUTO, HotspotRequest
 from gripkit.output import write_table
+from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace
 
@@ -29,9 +35,26 @@ log = logging.getLogger("gripkit")
 
 
 @dataclass
-class HotspotResult:
-    """Hotspots per unit, their concentration, and the provenance of both."""
+class HotspotResult(ResultMixin):
+    """Hotspots per unit, their concentration, and the provenance of both.
 
+    Attributes
+    ----------
+    hotspots
+        The layer: every unit with the columns of :data:`gripkit.columns.HOTSPOT_COLUMNS` and the
+        method's own (``gi_z``, ``gi_p``, ``gi_q``, ``hot`` for Gi*; ``density`` for the KDEs).
+    concentration
+        The :class:`~gripkit.hotspots.concentration.Concentration` of harm over those units.
+    meta
+        Provenance: ``unit`` and the units' parameters (e.g. ``cell_size_m``), ``method``,
+        ``method_params``, ``weights`` (None: counts, ``"harm"``), ``harm_table``, ``harm_sha256``,
+        ``crimes``, ``assigned``, ``unassigned``, ``months`` (display text), ``window``
+        (``{"first": "YYYY-MM", "last": "YYYY-MM"}``), ``crime_types``, ``serious_violence``,
+        ``workspace``, and ``request`` (:meth:`HotspotRequest.to_dict`, with the weights decision)
+        when the run came from a request.
+    """
+
+    kind: ClassVar[str] = "hotspots"
     hotspots: gpd.GeoDataFrame
     concentration: Concentration
     meta: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +70,115 @@ class HotspotResult:
             table["x"], table["y"] = centres.x.round(1), centres.y.round(1)
             table["lon"], table["lat"] = lonlat.x.round(6), lonlat.y.round(6)
         return table
+
+    @property
+    def hot_units(self) -> int | None:
+        """How many units the method flags hot (Gi*), or None for methods without a hot flag."""
+        if C.HOT not in self.hotspots.columns:
+            return None
+        return int(self.hotspots[C.HOT].eq(True).sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        """``meta``, the concentration (Lorenz curve at 101 points), unit counts and the top 20 units."""
+        out = {
+            "meta": self.meta,
+            "concentration": self.concentration.to_dict(lorenz_points=101),
+            "units": len(self.hotspots),
+            "hot_units": self.hot_units,
+            "top": self.top(20),
+        }
+        result = to_jsonable(out)
+        assert isinstance(result, dict)
+        return result
+
+    def summary(self) -> str:
+        """One paragraph: the method run, on what units, what it found, and how concentrated harm is.
+
+        e.g. "Gi* (harm-weighted, fdr_bh q<0.05) on 9,812 150 m grid cells: 412 hot; the top 1% of
+        cells (98) hold 23.4% of CCHI harm and the top 5% hold 51.0% (Gini 0.85). 12,345 crimes,
+        2023-05 to 2024-04."
+        """
+        meta, conc = self.meta, self.concentration
+        units = unit_phrase(meta, len(self.hotspots))
+        found = "" if self.hot_units is None else f": {self.hot_units:,} hot"
+        shares = [(k, conc.top_unit_share[k]) for k in conc.tops if k in conc.top_unit_share]
+        harm = harm_label(meta.get("harm_table"))
+        text = f"{describe_method(meta)} on {units}{found}"
+        if shares and conc.total > 0:
+            (k0, s0), rest = shares[0], shares[1:]
+            short = _UNIT_SHORT.get(str(meta.get("unit")), "units")
+            text += (
+                f"; the top {k0:.0%} of {short} ({units_in_top(conc.n_units, k0):,}) hold {s0:.1%} of {harm}"
+            )
+            if rest:
+                text += "".join(f" and the top {k:.0%} hold {v:.1%}" for k, v in rest[:1])
+            text += f" (Gini {conc.gini:.2f})"
+        crimes = meta.get("crimes")
+        when = meta.get("months")
+        parts = (f"{crimes:,} crimes" if crimes is not None else "", str(when or ""))
+        tail = ", ".join(p for p in parts if p)
+        return text + "." + (f" {tail}." if tail else "")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The hotspot layer, stored as GeoParquet under ``"hotspots"``."""
+        return {"hotspots": self.hotspots}
+
+
+_METHOD_TITLES = {
+    "count": "Counts of crimes and harm", "gistar": "Gi*", "kde": "KDE", "netkde": "Network KDE",
+}
+_UNIT_WORDS = {"grid": "grid cells", "hex": "H3 hexagons", "lsoa": "LSOAs", "segment": "street segments"}
+_UNIT_SHORT = {"grid": "cells", "hex": "hexagons", "lsoa": "LSOAs", "segment": "segments"}
+_HARM_NAMES = {"cchi": "CCHI", "ons_css": "ONS CSS"}
+
+
+def describe_method(meta: Mapping[str, Any]) -> str:
+    """A title for the method a stored hotspot result ran, from its ``meta``.
+
+    Examples
+    --------
+    >>> describe_method({"method": "gistar", "weights": "harm",
+    ...                  "method_params": {"correction": "fdr_bh", "alpha": 0.05}})
+    'Gi* (harm-weighted, fdr_bh q<0.05)'
+    >>> describe_method({"method": "kde", "method_params": {"weights": None, "bandwidth_m": 312.4}})
+    'KDE (crime counts, quartic, bandwidth 312 m)'
+    >>> describe_method({"method": "count"})
+    'Counts of crimes and harm'
+    """
+    method = str(meta.get("method") or "count")
+    params = meta.get("method_params") if isinstance(meta.get("method_params"), Mapping) else {}
+    assert isinstance(params, Mapping)
+    title = _METHOD_TITLES.get(method, method)
+    if method == "count":
+        return title
+    weights = meta["weights"] if "weights" in meta else params.get("weights")
+    parts = ["harm-weighted" if weights == C.HARM else "crime counts"]
+    if method == "gistar":
+        parts.append(f"{params.get('correction', 'fdr_bh')} q<{float(params.get('alpha', 0.05)):g}")
+    else:
+        parts.append(str(params.get("kernel", "quartic")))
+        bandwidth = params.get("bandwidth_m", params.get("bandwidth"))
+        if bandwidth:
+            parts.append(f"bandwidth {float(bandwidth):.0f} m")
+    return f"{title} ({', '.join(parts)})"
+
+
+def unit_phrase(meta: Mapping[str, Any], n: int) -> str:
+    """``"9,812 150 m grid cells"``, ``"381 LSOAs"``, ``"1,024 H3 resolution 9 hexagons"``."""
+    unit = str(meta.get("unit") or "")
+    words = _UNIT_WORDS.get(unit, f"{unit} units" if unit else "units")
+    if unit == "grid" and meta.get("cell_size_m"):
+        words = f"{float(meta['cell_size_m']):g} m {words}"
+    if unit == "hex" and meta.get("resolution") is not None:
+        words = f"H3 resolution {meta['resolution']} hexagons"
+    return f"{n:,} {words}"
+
+
+def harm_label(table: Any) -> str:
+    """``"CCHI harm"``, ``"ONS CSS harm"``, ``"crimes"`` (no table), or ``"<name> harm"``."""
+    if table in (None, "none"):
+        return "crimes"
+    return f"{_HARM_NAMES.get(str(table), str(table))} harm"
 
 
 def select_crimes(
@@ -87,19 +219,34 @@ def no_crimes_message(
     )
 
 
+def request_crimes(ws: Workspace, request: HotspotRequest) -> pd.DataFrame:
+    """The crimes a request selects (:func:`select_crimes` with its filters)."""
+    return select_crimes(
+        ws,
+        crime_types=list(request.crime_types) if request.crime_types else None,
+        serious_violence=request.serious_violence,
+        months=request.months,
+        force=request.force,
+        sv_table=request.sv_table,
+    )
+
+
 def find_hotspots(
     ws: Workspace,
+    request: HotspotRequest | None = None,
     *,
     unit: str | UnitSpec = "grid",
     method: str | MethodSpec = "count",
     cell_size: float | None = None,
+    resolution: int | None = None,
     boundaries: str | Path | None = None,
-    crime_types: list[str] | None = None,
+    crime_types: list[str] | tuple[str, ...] | None = None,
     serious_violence: bool = False,
-    months: tuple[str | date | None, str | date | None] | None = None,
-    harm: str | Path | None = "cchi",
+    months: tuple[str | date | None, str | date | None] | str | None = None,
+    harm: str | Path = C.DEFAULT_HARM_TABLE,
     force: str | None = None,
     sv_table: str | Path | None = None,
+    weights: str | None = AUTO,
     store: bool = True,
 ) -> HotspotResult:
     """Count crimes and harm per unit, rank them, run a hotspot method and measure concentration.
@@ -108,20 +255,28 @@ def find_hotspots(
     ----------
     ws
         Workspace holding ingested crimes.
+    request
+        The whole run as a :class:`~gripkit.hotspots.request.HotspotRequest`. When None, one is
+        built from the keywords below (which must then stay at their defaults if a request is given).
     unit
         ``"grid"``, ``"hex"``, ``"lsoa"``, ``"segment"`` or a full :class:`~gripkit.units.build.UnitSpec`.
     method
         ``"count"``, ``"gistar"``, ``"kde"``, ``"netkde"`` or a full
-        :class:`~gripkit.hotspots.methods.MethodSpec`.
-    cell_size, boundaries
-        Shortcuts for ``UnitSpec(cell_size=..., boundaries=...)`` when ``unit`` is a name.
+        :class:`~gripkit.hotspots.methods.MethodSpec` (whose ``weights`` is then used as given).
+    cell_size, resolution, boundaries
+        Shortcuts for the unit's parameters when ``unit`` is a name.
     crime_types, serious_violence, months, force, sv_table
         Filters; ``serious_violence`` keeps the categories flagged in ``sv_table`` (default: the
-        police.uk proxy of violence and sexual offences, robbery, possession of weapons).
+        police.uk proxy of violence and sexual offences, robbery, possession of weapons);
+        ``months`` is ``(first, last)`` or ``"FROM..TO"``.
     harm
         Harm table name (``cchi``, ``ons_css``), a CSV path, or ``"none"`` to count crimes.
+    weights
+        ``"auto"`` (Gi*/KDE weigh by harm whenever a harm table is in use), ``"harm"``, or None /
+        ``"crimes"``: the rule of :meth:`HotspotRequest.weights_decision`, logged and recorded.
     store
-        Record the result's parameters and concentration in the workspace ``results`` table.
+        Store the result in the workspace (:meth:`~gripkit.workspace.Workspace.save_result`:
+        meta, summary, concentration and the hotspot layer), so the report and dashboard see it.
 
     Examples
     --------
@@ -132,27 +287,42 @@ def find_hotspots(
     >>> result = find_hotspots(ws, cell_size=500, method="gistar")
     >>> round(float(result.hotspots["share_of_harm"].sum()), 6), bool(result.hotspots["hot"].any())
     (1.0, True)
+    >>> result.meta["weights"], ws.latest_result("hotspots").result_id == result.meta["result_id"]
+    ('harm', True)
     """
-    unit_spec = (
-        unit
-        if isinstance(unit, UnitSpec)
-        else UnitSpec(kind=unit, cell_size=cell_size, boundaries=boundaries)
+    shortcuts: dict[str, Any] = dict(
+        unit=unit, method=method, cell_size=cell_size, resolution=resolution, boundaries=boundaries,
+        crime_types=crime_types, serious_violence=serious_violence, months=months, harm=harm,
+        force=force, sv_table=sv_table, weights=weights,
     )
-    method_spec = method if isinstance(method, MethodSpec) else MethodSpec(name=method)
-    table = load_harm_table(harm)
-    crimes = select_crimes(
-        ws,
-        crime_types=crime_types,
-        serious_violence=serious_violence,
-        months=months,
-        force=force,
-        sv_table=sv_table,
-    )
+    if request is None:
+        request = HotspotRequest(**shortcuts)
+    else:
+        defaults = dict(
+            unit="grid", method="count", cell_size=None, resolution=None, boundaries=None,
+            crime_types=None, serious_violence=False, months=None, harm=C.DEFAULT_HARM_TABLE,
+            force=None, sv_table=None, weights=AUTO,
+        )
+        changed = sorted(k for k, v in shortcuts.items() if v != defaults[k])
+        if changed:
+            raise InputError(
+                f"pass either 'request' or the keyword shortcuts; received a request and "
+                f"{', '.join(repr(k) for k in changed)}. Put them in the HotspotRequest."
+            )
+    request.announce()
+    table = load_harm_table(request.harm)
+    crimes = request_crimes(ws, request)
     result = hotspots_from_crimes(
-        crimes, unit_spec, method_spec, table, serious_violence=serious_violence, workspace=ws.path
+        crimes,
+        request.unit_spec(),
+        request.method_spec(),
+        table,
+        serious_violence=request.serious_violence,
+        workspace=ws.path,
+        request=request,
     )
     if store:
-        _store(ws, result)
+        ws.save_result(result)
     return result
 
 
@@ -165,6 +335,7 @@ def hotspots_from_crimes(
     serious_violence: bool = False,
     workspace: str | None = None,
     geometry: str = "all",
+    request: HotspotRequest | None = None,
 ) -> HotspotResult:
     """The body of :func:`find_hotspots` on crimes already selected: harm -> units -> counts -> method.
 
@@ -175,7 +346,7 @@ def hotspots_from_crimes(
         cover the force area; ``lsoa_code`` for LSOA units), e.g. from :func:`select_crimes`.
         Not modified.
     unit, method
-        What to count in and which statistic to compute.
+        What to count in and which statistic to compute (``method.weights`` already decided).
     table
         Harm table from :func:`gripkit.harm.load_harm_table` (None: every crime weighs 1).
     serious_violence, workspace
@@ -183,6 +354,8 @@ def hotspots_from_crimes(
     geometry
         ``"with_crimes"``: only units with crimes get a geometry (see :func:`count`); for the
         ``count`` method only, as the others use every unit's geometry.
+    request
+        The request this run answers, recorded as ``meta["request"]`` (with its weights decision).
 
     Examples
     --------
@@ -209,10 +382,10 @@ def hotspots_from_crimes(
     if float(crimes[C.HARM].sum()) <= 0:
         raise InputError(
             f"the selected {len(crimes)} crimes carry no harm under table {table.name if table else 'none'} "
-            "(e.g. only anti-social behaviour, weighted 0). Choose other crime types or --harm none."
+            "(e.g. only anti-social behaviour, weighted 0). Choose other crime types or harm='none'."
         )
     units, meta = build_units(crimes, unit)
-    counts = count(crimes, units, geometry=geometry)
+    counts, counted = _count(crimes, units, geometry=geometry)
     if "length_m" in units.extra_columns:
         lengths = units.frame.set_index(units.frame[C.UNIT_ID].astype(str))["length_m"]
         counts.insert(
@@ -225,32 +398,26 @@ def hotspots_from_crimes(
         areas if (areas > 0).all() else None,
         counts=hotspots[C.CRIMES].to_numpy(),
     )
-    first, last = crimes[C.MONTH].min(), crimes[C.MONTH].max()
-    unassigned = int(hotspots.attrs.get("unassigned", 0))
+    first, last = (f"{pd.Timestamp(m):%Y-%m}" for m in (crimes[C.MONTH].min(), crimes[C.MONTH].max()))
+    unassigned = int(counted["unassigned"])
     meta.update(
         method=method.name,
         method_params={**method.describe(), **method_meta},
+        weights=method.weights if method.name != "count" else None,
         harm_table=table.name if table else "none",
         harm_sha256=table.sha256 if table else None,
         crimes=len(crimes),
         assigned=len(crimes) - unassigned,
         unassigned=unassigned,
-        months=f"{pd.Timestamp(first):%Y-%m} to {pd.Timestamp(last):%Y-%m}",
+        months=f"{first} to {last}",
+        window={"first": first, "last": last},
         crime_types=sorted(crimes[C.CRIME_TYPE].unique().tolist()),
         serious_violence=serious_violence,
         workspace=workspace,
     )
+    if request is not None:
+        meta["request"] = request.to_dict()
     return HotspotResult(hotspots, conc, meta)
-
-
-def _store(ws: Workspace, result: HotspotResult) -> None:
-    result.meta["result_id"] = ws.record_result(
-        "hotspots",
-        params=result.meta,
-        payload=result.concentration.to_dict(lorenz_points=101),
-        harm_table=result.meta.get("harm_table"),
-        harm_sha256=result.meta.get("harm_sha256"),
-    )
 
 
 def write_layer(frame: gpd.GeoDataFrame, path: str | Path) -> Path:

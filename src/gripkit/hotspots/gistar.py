@@ -5,7 +5,7 @@ For unit i with values x over n units and binary weights w (self included, ``w_i
     z_i = (Σ_j w_ij x_j − x̄ Σ_j w_ij) / (S · sqrt((n Σ_j w_ij² − (Σ_j w_ij)²) / (n − 1)))
 
 with x̄ and S the mean and the population standard deviation (ddof=0) over all n units
-(DOMAIN.md, "Hotspot statistics"). This is exactly ``esda.G_Local(x, w, star=True,
+(Getis & Ord 1992; Ord & Getis 1995). This is exactly ``esda.G_Local(x, w, star=True,
 transform="B", permutations=0).Zs``: esda fills an empty diagonal of a binary W with 1 for Gi*,
 and its variance ``E[x²] − E[x]²`` is the ddof=0 variance. For binary weights
 ``Σ_j w_ij² = Σ_j w_ij`` (the number of units in i's neighbourhood, itself included).
@@ -21,7 +21,6 @@ set to 0 (p = 1) where esda returns NaN.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from typing import Any, Final
@@ -60,7 +59,7 @@ def gistar(
     hotspots: pd.DataFrame,
     units: Units,
     *,
-    value: str = col.CRIMES,
+    weights: str | None = None,
     distance: float | None = None,
     correction: str = "fdr_bh",
     alpha: float = 0.05,
@@ -75,8 +74,9 @@ def gistar(
     units : gripkit.units.Units
         The units counted in. Grids use the 8 surrounding cells plus the cell itself (a band of
         cell size × √2); other units use :meth:`~gripkit.units.base.Units.neighbours` plus self.
-    value : str, default "crimes"
-        Column of non-negative values to test, e.g. ``"harm"`` for harm-weighted hot spots.
+    weights : str or None, default None
+        None tests the number of crimes per unit (column ``crimes``); a column name of
+        non-negative values tests those instead, e.g. ``"harm"`` for harm-weighted hot spots.
     distance : float, optional
         Distance band in metres instead of the default neighbourhood: every unit whose centre
         (grid cell centre; polygon centroid otherwise) lies within ``distance`` of the unit's own.
@@ -95,9 +95,10 @@ def gistar(
         - ``gi_q``: ``gi_p`` adjusted with ``correction`` over all units;
         - ``hot``: ``gi_q < alpha`` and ``gi_z > 0`` (bool).
 
-        ``attrs["gistar"]`` holds the JSON-safe parameters: ``value``, ``weights``,
-        ``distance_m``, ``neighbourhood_max`` (most units in one neighbourhood, self included),
-        ``correction``, ``alpha``, ``p_values``, ``n_units`` and ``n_hot``.
+        The parameters used (``weights``, ``spatial_weights``, ``distance_m``,
+        ``neighbourhood_max`` = most units in one neighbourhood, self included, ``correction``,
+        ``alpha``, ``n_hot`` ...) are logged, and recorded in the hotspot job's
+        ``meta["method_params"]`` (:func:`gripkit.hotspots.find.find_hotspots`).
 
     Raises
     ------
@@ -117,20 +118,36 @@ def gistar(
     >>> result = gistar(count(crimes, units), units)
     >>> result.loc[result["hot"], "unit_id"].tolist()  # rows stay in harm_rank order
     ['g0_0', 'g0_1', 'g1_0']
-    >>> result.attrs["gistar"]["n_hot"]
+    >>> int(result["hot"].sum())
     3
     """
+    return _gistar(
+        hotspots, units, weights=weights, distance=distance, correction=correction, alpha=alpha
+    )[0]
+
+
+def _gistar(
+    hotspots: pd.DataFrame,
+    units: Units,
+    *,
+    weights: str | None = None,
+    distance: float | None = None,
+    correction: str = "fdr_bh",
+    alpha: float = 0.05,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`gistar` and its JSON-safe parameters (what the hotspot job records in its meta)."""
     _check_units(units)
     one_of("correction", correction, METHODS)
     level = fraction("alpha", alpha)
     band = None if distance is None else positive("distance", distance, unit="metres", example="300")
     _check_crs(hotspots, units)
+    value = col.CRIMES if weights is None else weights
     x, position = _values_in_unit_order(hotspots, units, value)
     band_used: float | None
     if isinstance(units, GridUnits):
-        lagged, cardinality, weights, band_used = _grid_sums(units, x, band)
+        lagged, cardinality, spatial, band_used = _grid_sums(units, x, band)
     else:
-        lagged, cardinality, weights, band_used = _sparse_sums(units, x, band)
+        lagged, cardinality, spatial, band_used = _sparse_sums(units, x, band)
     z = gistar_z(x, lagged, cardinality)
     p = np.minimum(2.0 * special.ndtr(-np.abs(z)), 1.0)  # = 2 norm.sf(|z|), without its overhead
     q = adjust_pvalues(p, correction)
@@ -141,10 +158,10 @@ def gistar(
     result = source.assign(
         **{GI_Z: z[position], GI_P: p[position], GI_Q: q[position], HOT: hot[position]}
     )
-    params = {
+    params: dict[str, Any] = {
         "method": "Getis-Ord Gi*",
-        "value": value,
         "weights": weights,
+        "spatial_weights": spatial,
         "distance_m": band_used,
         "neighbourhood_max": int(cardinality.max()),
         "correction": correction,
@@ -153,12 +170,11 @@ def gistar(
         "n_units": len(x),
         "n_hot": int(hot.sum()),
     }
-    result.attrs = {**copy.deepcopy(dict(hotspots.attrs)), "gistar": params}
     logger.info(
-        "Gi* on %s: %d of %d units hot (%s-adjusted p < %g; weights: %s)",
-        value, params["n_hot"], len(x), correction, level, weights,
+        "Gi* on %s: %d of %d units hot (%s-adjusted p < %g; spatial weights: %s)",
+        value, params["n_hot"], len(x), correction, level, spatial,
     )
-    return result
+    return result, params
 
 
 def gistar_z(x: np.ndarray, lagged: np.ndarray, cardinality: np.ndarray) -> np.ndarray:
@@ -329,7 +345,7 @@ def _values_in_unit_order(
             raise InputError(
                 f"hotspots lack the column {name!r}; received columns "
                 f"{', '.join(map(str, hotspots.columns))}. Pass the frame of count(crimes, units) and "
-                f"value= one of its numeric columns, e.g. 'crimes' or 'harm'."
+                "'weights' None (crimes) or one of its numeric columns, e.g. 'harm'."
             )
     position = unit_positions(hotspots[col.UNIT_ID], units)
     n = len(position)
@@ -342,7 +358,7 @@ def _values_in_unit_order(
     except (TypeError, ValueError) as exc:
         raise InputError(
             f"value column {value!r} must be numeric; received dtype {hotspots[value].dtype}. "
-            "Pass value='crimes' or 'harm'."
+            "Pass weights=None (crimes) or weights='harm'."
         ) from exc
     bad = ~np.isfinite(raw) | (raw < 0)
     if bad.any():
@@ -354,7 +370,7 @@ def _values_in_unit_order(
     if np.ptp(raw) == 0:
         raise InputError(
             f"value column {value!r} is the same ({raw[0]:g}) in all {n} units, so its standard "
-            "deviation is 0 and Gi* is undefined. Choose crimes that vary, more months, or another value."
+            "deviation is 0 and Gi* is undefined. Choose crimes that vary, more months, or other weights."
         )
     x = np.empty(n)
     x[position] = raw

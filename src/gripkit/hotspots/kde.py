@@ -72,7 +72,7 @@ def kde(
     ----------
     crimes : pandas.DataFrame
         Crimes with ``x``/``y`` in projected metres (the units' CRS). Rows without coordinates are
-        skipped (counted in ``attrs["kde"]["n_missing_xy"]``). Not modified.
+        skipped (counted in the record's ``n_missing_xy``). Not modified.
     units : GridUnits, optional
         Grid to evaluate on. If None, ``GridUnits.from_crimes(crimes, cell_size, area)``.
     cell_size : float, optional
@@ -94,11 +94,12 @@ def kde(
     -------
     geopandas.GeoDataFrame
         The units' frame (``unit_id, area_m2, geometry``) plus ``density`` (weight per m²) and
-        ``density_share`` (density / sum of densities over the cells). ``attrs["kde"]`` holds
-        ``kernel, bandwidth_m, bandwidth_auto, bandwidth_rule, cell_size_m, weights, n_points,
-        total_weight, n_missing_xy, n_outside_grid`` (points in no cell), ``n_beyond_reach``
-        (points farther than the kernel radius from every cell centre), ``oversample`` and
-        ``binning_error_bound``; ``attrs["units"]`` is ``units.describe()``.
+        ``density_share`` (density / sum of densities over the cells). The record of the run
+        (``kernel, bandwidth_m, bandwidth_auto, bandwidth_rule, cell_size_m, weights, n_points,
+        total_weight, n_missing_xy, n_outside_grid`` = points in no cell, ``n_beyond_reach`` =
+        points farther than the kernel radius from every cell centre, ``oversample`` and
+        ``binning_error_bound``) goes to the hotspot job's ``meta["method_params"]``; an
+        automatic bandwidth is also logged.
 
     Examples
     --------
@@ -109,9 +110,25 @@ def kde(
     >>> out = kde(crimes, grid, bandwidth=200)
     >>> round(float(out["density"].max()) * 3.14159265 * 200**2 / 3, 6)  # peak = 3/(pi h^2)
     1.0
-    >>> out.attrs["kde"]["kernel"], out.attrs["kde"]["bandwidth_m"]
-    ('quartic', 200.0)
     """
+    return _kde(
+        crimes, units, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel, weights=weights,
+        area=area, oversample=oversample,
+    )[0]
+
+
+def _kde(
+    crimes: pd.DataFrame,
+    units: GridUnits | None = None,
+    *,
+    cell_size: float | None = None,
+    bandwidth: float | None = None,
+    kernel: str = "quartic",
+    weights: str | None = None,
+    area: Any = None,
+    oversample: int | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`kde` and its record (see Returns there)."""
     kernel = _check_kernel(kernel)
     units = _check_units(crimes, units, cell_size, area)
     x, y, w, n_missing = _points(crimes, units, weights)
@@ -147,8 +164,7 @@ def dual_kde(
     min_denominator : float, optional
         Denominator density (weight per m²) below which the ratio is undefined (NaN). None: 1% of
         the denominator's peak density (:data:`MIN_DENOMINATOR_SHARE`), which keeps the ratio
-        from exploding where there is almost no denominator; recorded in
-        ``attrs["dual_kde"]["min_denominator"]``.
+        from exploding where there is almost no denominator (logged).
     numerator_weights, denominator_weights : str, optional
         Weight columns (e.g. ``"harm"`` and ``"population"``); None counts points.
     oversample : int, optional
@@ -157,8 +173,7 @@ def dual_kde(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``unit_id, area_m2, geometry, numerator_density, denominator_density, ratio``;
-        ``attrs["numerator"]`` and ``attrs["denominator"]`` are the two ``attrs["kde"]`` records.
+        ``unit_id, area_m2, geometry, numerator_density, denominator_density, ratio``.
 
     Examples
     --------
@@ -171,13 +186,38 @@ def dual_kde(
     >>> float(out["ratio"].round(6).max())  # 2 crimes / 40 people, same kernel
     0.05
     """
+    return _dual_kde(
+        numerator, denominator, units, bandwidth=bandwidth, kernel=kernel,
+        min_denominator=min_denominator, numerator_weights=numerator_weights,
+        denominator_weights=denominator_weights, oversample=oversample,
+    )[0]
+
+
+def _dual_kde(
+    numerator: pd.DataFrame,
+    denominator: pd.DataFrame,
+    units: GridUnits,
+    *,
+    bandwidth: float,
+    kernel: str = "quartic",
+    min_denominator: float | None = None,
+    numerator_weights: str | None = None,
+    denominator_weights: str | None = None,
+    oversample: int | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`dual_kde` and its record: ``numerator`` and ``denominator`` (the two :func:`kde`
+    records), ``dual_kde`` (``min_denominator``, its rule, ``n_undefined``) and ``units``."""
     kernel = _check_kernel(kernel)
     h = positive("bandwidth", bandwidth, unit="metres", example="250")
     units = _check_units(numerator, units, None, None)
     num_x, num_y, num_w, num_missing = _points(numerator, units, numerator_weights, "numerator")
     den_x, den_y, den_w, den_missing = _points(denominator, units, denominator_weights, "denominator")
-    num = _evaluate(units, num_x, num_y, num_w, kernel, h, numerator_weights, num_missing, oversample)
-    den = _evaluate(units, den_x, den_y, den_w, kernel, h, denominator_weights, den_missing, oversample)
+    num, num_meta = _evaluate(
+        units, num_x, num_y, num_w, kernel, h, numerator_weights, num_missing, oversample
+    )
+    den, den_meta = _evaluate(
+        units, den_x, den_y, den_w, kernel, h, denominator_weights, den_missing, oversample
+    )
     top = float(den[DENSITY].max())
     if min_denominator is None:
         floor, rule = MIN_DENOMINATOR_SHARE * top, f"{MIN_DENOMINATOR_SHARE:g} x peak denominator density"
@@ -192,9 +232,9 @@ def dual_kde(
     result[NUMERATOR_DENSITY] = numer
     result[DENOMINATOR_DENSITY] = denom
     result[RATIO] = ratio
-    result.attrs = {
-        "numerator": num.attrs["kde"],
-        "denominator": den.attrs["kde"],
+    meta = {
+        "numerator": num_meta,
+        "denominator": den_meta,
         "dual_kde": {
             "min_denominator": floor,
             "min_denominator_rule": rule,
@@ -202,7 +242,9 @@ def dual_kde(
         },
         "units": units.describe(),
     }
-    return result
+    if min_denominator is None:
+        logger.info("dual KDE: ratio undefined where the denominator density < %g per m² (%s)", floor, rule)
+    return result, meta
 
 
 def _evaluate(
@@ -215,8 +257,8 @@ def _evaluate(
     weights: str | None,
     n_missing: int,
     oversample: int | None,
-) -> gpd.GeoDataFrame:
-    """Density at the units' cell centres, with the provenance record in ``attrs``."""
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Density at the units' cell centres, and the record of how it was computed."""
     h, auto, rule = _bandwidth(kernel, bandwidth, x, y, w)
     frame = units.frame
     size = units.cell_size
@@ -238,25 +280,22 @@ def _evaluate(
     total = float(density.sum())
     frame[DENSITY] = density
     frame[DENSITY_SHARE] = density / total if total > 0 else np.nan
-    frame.attrs = {
-        "kde": {
-            "kernel": kernel,
-            "bandwidth_m": h,
-            "bandwidth_auto": auto,
-            "bandwidth_rule": rule,
-            "cell_size_m": size,
-            "weights": weights,
-            "n_points": len(x),
-            "total_weight": float(w.sum()),
-            "n_missing_xy": n_missing,
-            "n_outside_grid": n_outside,
-            "n_beyond_reach": beyond,
-            "oversample": k,
-            "binning_error_bound": core.binning_error_bound(kernel, h, size, k),
-        },
-        "units": units.describe(),
+    record = {
+        "kernel": kernel,
+        "bandwidth_m": h,
+        "bandwidth_auto": auto,
+        "bandwidth_rule": rule,
+        "cell_size_m": size,
+        "weights": weights,
+        "n_points": len(x),
+        "total_weight": float(w.sum()),
+        "n_missing_xy": n_missing,
+        "n_outside_grid": n_outside,
+        "n_beyond_reach": beyond,
+        "oversample": k,
+        "binning_error_bound": core.binning_error_bound(kernel, h, size, k),
     }
-    return frame
+    return frame, record
 
 
 def _bandwidth(

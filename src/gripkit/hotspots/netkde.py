@@ -69,7 +69,7 @@ def network_kde(
     crimes : pandas.DataFrame
         Crimes with ``x``/``y`` in the units' CRS (metres).
     units : gripkit.units.SegmentUnits
-        The street segments; crimes beyond its ``snap`` distance are left out (counted in attrs).
+        The street segments; crimes beyond its ``snap`` distance are left out (and counted).
     bandwidth : float, default 200
         Kernel radius h in metres of network distance.
     kernel : {"quartic", "epanechnikov", "triangular", "uniform"}
@@ -82,8 +82,9 @@ def network_kde(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``units.frame`` plus ``density`` (weight per metre of street). ``attrs["netkde"]`` records
-        bandwidth, kernel, lixel, evaluation, the crimes used and left out, and the method.
+        ``units.frame`` plus ``density`` (weight per metre of street). The record of the run
+        (bandwidth, kernel, lixel, evaluation, the crimes used and left out, the method) goes to
+        the hotspot job's ``meta["method_params"]``.
 
     Examples
     --------
@@ -96,6 +97,19 @@ def network_kde(
     >>> out["density"].round(7).tolist()  # d = 0, 100, 100 m: 15/16 (1 - u²)² / 200
     [0.0046875, 0.0026367, 0.0026367]
     """
+    return _network_kde(crimes, units, bandwidth=bandwidth, kernel=kernel, weights=weights, lixel=lixel)[0]
+
+
+def _network_kde(
+    crimes: pd.DataFrame,
+    units: SegmentUnits,
+    *,
+    bandwidth: float = 200.0,
+    kernel: str = "quartic",
+    weights: str | np.ndarray | pd.Series | None = None,
+    lixel: float | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`network_kde` and its record (bandwidth, kernel, lixel, crimes used, method)."""
     if not isinstance(units, SegmentUnits):
         raise InputError(
             f"'units' must be SegmentUnits (street segments); received {type(units).__name__}. "
@@ -119,7 +133,7 @@ def network_kde(
     per_segment = total / np.bincount(pt_seg, minlength=len(lengths))
     result = units.frame
     result[DENSITY] = per_segment
-    result.attrs["netkde"] = {
+    record = {
         "bandwidth_m": h,
         "kernel": kernel,
         "lixel_m": lixel,
@@ -131,8 +145,7 @@ def network_kde(
         "weights": weights if isinstance(weights, str) else ("given" if weights is not None else None),
         "method": "simple network KDE (Xie & Yan 2008): shortest-path distance, no equal-split",
     }
-    result.attrs["units"] = units.describe()
-    return result
+    return result, record
 
 
 def network_distances(

@@ -9,6 +9,7 @@ or at 00:00; a spike at midnight is usually that, not crime.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,10 +38,10 @@ def time_profile(
     ----------
     crimes : pandas.DataFrame
         Crimes with ``occurred_at`` (date-times). Rows with a missing time are left out, counted
-        in ``attrs["missing_times"]`` and logged. Not modified.
+        and logged. Not modified.
     by : pandas.Series, optional
         Unit id of each crime, aligned to ``crimes.index`` (e.g. ``units.assign(crimes)``);
-        crimes with a missing id are left out (``attrs["unassigned"]``). None profiles all
+        crimes with a missing id are left out (counted and logged). None profiles all
         crimes together.
     weights : str, optional
         Column of non-negative finite weights to sum (e.g. ``"harm"``); None counts crimes.
@@ -51,8 +52,7 @@ def time_profile(
         Long format, every weekday × hour present (zeros included), sorted by unit, weekday,
         hour: ``unit_id`` (only when ``by`` is given), ``weekday`` (0 = Monday), ``day``
         (``"Mon"``..``"Sun"``), ``hour`` (0..23), ``value`` (count or weight sum) and ``share``
-        (``value`` / the unit's total; NaN when that is 0). ``attrs``: ``weights``,
-        ``missing_times``, ``unassigned``.
+        (``value`` / the unit's total; NaN when that is 0).
 
     Examples
     --------
@@ -62,6 +62,16 @@ def time_profile(
     >>> p.loc[p["value"] > 0, ["day", "hour", "value", "share"]].values.tolist()
     [['Mon', 22, 2.0, 0.6666666666666666], ['Sat', 3, 1.0, 0.3333333333333333]]
     """
+    return _time_profile(crimes, by=by, weights=weights)[0]
+
+
+def _time_profile(
+    crimes: pd.DataFrame,
+    *,
+    by: pd.Series | None = None,
+    weights: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`time_profile` and its record: ``weights``, ``missing_times``, ``unassigned``."""
     frame = check_crimes(crimes, ())
     if col.OCCURRED_AT not in frame.columns or frame[col.OCCURRED_AT].isna().all():
         raise InputError(
@@ -101,8 +111,7 @@ def time_profile(
                            minlength=len(unit_index) * HOURS_PER_WEEK)
         grid = flat.reshape(len(unit_index), HOURS_PER_WEEK)
     out = _long(grid, unit_index)
-    out.attrs = {"weights": weights, "missing_times": missing_times, "unassigned": unassigned}
-    return out
+    return out, {"weights": weights, "missing_times": missing_times, "unassigned": unassigned}
 
 
 def _weights(frame: pd.DataFrame, weights: str | None) -> np.ndarray:

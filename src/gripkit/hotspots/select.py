@@ -1,7 +1,7 @@
 """Patrol-area candidates: grow small, separated areas from the most harmful units.
 
 A patrol area is what one ~15-minute foot-patrol visit can cover (Koper 1995: stops of about
-10–15 minutes maximise residual deterrence; DOMAIN.md, "Patrols"). The default cap,
+10–15 minutes maximise residual deterrence). The default cap,
 :data:`DEFAULT_MAX_AREA_M2` = 62,500 m², is a 250 m × 250 m square: its edge is 1 km, about what
 two officers walk in 15 minutes at a slow patrol pace of ~4 km/h, and it sits between the 150 m
 hot spot cells of the Southend-on-Sea trial (22,500 m²) and a whole LSOA. With 150 m cells it
@@ -20,14 +20,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from scipy import sparse
 
 from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.units.base import Units
-from gripkit.validate import has_columns, one_of, positive
+from gripkit.validate import has_columns, one_of, positive, projected_crs
 
 logger = logging.getLogger("gripkit")
 
@@ -50,10 +49,10 @@ def candidate_areas(
     max_area_m2: float | None = None,
     max_cells: int | None = None,
     min_separation_m: float = DEFAULT_MIN_SEPARATION_M,
-    value: str = col.HARM,
+    weights: str | None = col.HARM,
     contiguity: str = "queen",
 ) -> gpd.GeoDataFrame:
-    """Up to ``n`` patrol areas grown greedily from the highest-``value`` units.
+    """Up to ``n`` patrol areas grown greedily from the highest-value units (harm, or crimes).
 
     Greedy and deterministic: the unit with the most ``value`` (ties: more crimes, then
     ``unit_id``) not yet used or blocked seeds an area; the area repeatedly absorbs its adjacent
@@ -81,8 +80,9 @@ def candidate_areas(
         Cap on the number of units in an area (no cap when None).
     min_separation_m : float, default 200
         Least boundary-to-boundary distance between two areas, in metres (0: may touch).
-    value : {"harm", "crimes"}, default "harm"
-        What ranks units and chooses which neighbour to absorb.
+    weights : {"harm", None}, default "harm"
+        What ranks units and chooses which neighbour to absorb: ``"harm"``, or None for the
+        number of crimes. Below, "value" is that column.
     contiguity : {"queen", "rook"}, default "queen"
         Whether units meeting only at a corner count as adjacent (queen, as in Gi*) or not
         (rook: more compact areas, e.g. two diagonal grid cells are never merged).
@@ -94,7 +94,7 @@ def candidate_areas(
         (comma-separated, in the order absorbed, seed first), ``n_units``, ``crimes`` and
         ``harm`` (sums over the members), ``share_of_harm`` (of the total harm in ``hotspots``),
         ``area_m2`` (sum of the members'), ``over_cap`` and ``geometry`` (the dissolved members).
-        ``attrs["candidate_areas"]`` records the parameters and the adjacency used.
+        The adjacency used is logged.
 
     Examples
     --------
@@ -107,12 +107,32 @@ def candidate_areas(
     >>> areas[["unit_ids", "harm", "area_m2"]].values.tolist()
     [['g2_2,g3_2', 18.0, 20000.0], ['g9_9', 3.0, 10000.0]]
     """
+    return _candidate_areas(
+        hotspots, units, n=n, max_area_m2=max_area_m2, max_cells=max_cells,
+        min_separation_m=min_separation_m, weights=weights, contiguity=contiguity,
+    )[0]
+
+
+def _candidate_areas(
+    hotspots: gpd.GeoDataFrame,
+    units: Units | None,
+    *,
+    n: int = 20,
+    max_area_m2: float | None = None,
+    max_cells: int | None = None,
+    min_separation_m: float = DEFAULT_MIN_SEPARATION_M,
+    weights: str | None = col.HARM,
+    contiguity: str = "queen",
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`candidate_areas` and its record: the parameters, the adjacency used, ``n_areas``."""
     n = int(positive("n", n, example="20"))
     cap = DEFAULT_MAX_AREA_M2 if max_area_m2 is None else positive(
         "max_area_m2", max_area_m2, unit="m²", example="62500")
     cells = None if max_cells is None else int(positive("max_cells", max_cells, example="4"))
     sep = _non_negative("min_separation_m", min_separation_m)
-    one_of("value", value, (col.HARM, col.CRIMES))
+    if weights is not None:
+        one_of("weights", weights, (col.HARM,))
+    value = col.CRIMES if weights is None else weights
     one_of("contiguity", contiguity, ("queen", "rook"))
     pool, total_harm = _pool(hotspots, value)
     geoms = pool[col.GEOMETRY].to_numpy()
@@ -137,12 +157,13 @@ def candidate_areas(
     if len(found) < n:
         logger.info("only %d of the %d patrol areas requested fit the caps and separation", len(found), n)
     result = _table(pool, found, shapes, total_harm, cap, hotspots.crs)
-    result.attrs = {"candidate_areas": {
+    record = {
         "n": n, "max_area_m2": cap, "max_area_default": max_area_m2 is None, "max_cells": cells,
-        "min_separation_m": sep, "separation": "boundary to boundary", "value": value,
+        "min_separation_m": sep, "separation": "boundary to boundary", "weights": weights,
         "adjacency": adjacency, "contiguity": contiguity, "n_areas": len(found),
-    }}
-    return result
+    }
+    logger.info("%d patrol areas by %s (adjacency: %s)", len(found), value, adjacency)
+    return result, record
 
 
 def _non_negative(name: str, value: Any) -> float:
@@ -163,12 +184,12 @@ def _pool(hotspots: Any, value: str) -> tuple[pd.DataFrame, float]:
             f"{type(hotspots).__name__}."
         )
     has_columns(hotspots, (col.UNIT_ID, col.CRIMES, col.HARM, col.GEOMETRY), what="hotspots")
-    crs = hotspots.crs
-    if crs is None or not pyproj.CRS(crs).is_projected:
+    if hotspots.crs is None:
         raise InputError(
-            f"'hotspots' must be in a projected CRS in metres; received "
-            f"{'no CRS' if crs is None else pyproj.CRS(crs).to_string()}. Reproject, e.g. to EPSG:27700."
+            "'hotspots' must be in a projected CRS in metres; received no CRS. Set it, e.g. "
+            "hotspots.set_crs('EPSG:27700')."
         )
+    projected_crs("hotspots CRS", hotspots.crs)
     harm = hotspots[col.HARM].to_numpy(dtype=float)
     total_harm = float(pd.Series(harm).sum())
     # only units with value > 0 can take part: look at their geometries alone

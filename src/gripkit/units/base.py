@@ -175,11 +175,8 @@ def crime_xy(crimes: pd.DataFrame, crs: pyproj.CRS | None = None) -> tuple[np.nd
     """
     frame = check_crimes(crimes, (col.X, col.Y))
     own_crs = getattr(frame, "crs", None) if isinstance(frame, gpd.GeoDataFrame) else None
-    if own_crs is not None and not pyproj.CRS(own_crs).is_projected:
-        raise InputError(
-            f"crimes are in {pyproj.CRS(own_crs).to_string()} (geographic, degrees); units need x/y in "
-            "projected metres. Reproject first, e.g. crimes.to_crs('EPSG:27700')."
-        )
+    if own_crs is not None:
+        projected_crs("crimes CRS", own_crs)
     if crs is not None and own_crs is not None and not pyproj.CRS(own_crs).equals(crs):
         raise InputError(
             f"crimes are in {pyproj.CRS(own_crs).to_string()} but the units are in {crs.to_string()}. "

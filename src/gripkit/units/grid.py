@@ -7,7 +7,7 @@ never on the extent of the data: ``g{i}_{j}`` with ``i = floor(x / s)`` and ``j 
 counted from the CRS's own origin. Two grids of the same cell size therefore share ids.
 
 When no cell size is given, :meth:`GridUnits.from_crimes` uses Chainey's rule: the shorter side
-of the study area's bounding box divided by 150 (DOMAIN.md, "Hotspot statistics"), rounded to the
+of the study area's bounding box divided by 150, rounded to the
 nearest whole metre (halves up) and at least 1 m. The choice is logged on the ``gripkit`` logger
 and recorded in :meth:`GridUnits.describe`.
 """

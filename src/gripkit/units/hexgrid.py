@@ -8,7 +8,7 @@ projected to the units' metre CRS (EPSG:27700 by default); ``area_m2`` is the ar
 projected polygon, within ~0.1% of the spherical :func:`h3.cell_area` in Great Britain.
 
 When no resolution is given, :meth:`H3Units.from_crimes` takes Chainey's cell size for the study
-area (shorter side of the bounding box / 150, DOMAIN.md "Hotspot statistics") and picks the
+area (shorter side of the bounding box / 150) and picks the
 resolution whose *average hexagon area* (:func:`h3.average_hexagon_area`) is closest to that
 square cell's area on a log scale, so hexagons and Chainey's squares hold about as much ground.
 The choice is logged on the ``gripkit`` logger and recorded in :meth:`H3Units.describe`.

@@ -330,12 +330,13 @@ def _network_crs(roads: gpd.GeoDataFrame, crs: Any) -> tuple[gpd.GeoDataFrame, p
     if crs is not None:
         target = metre_crs("crs", crs)
         return (roads if own.equals(target) else roads.to_crs(target)), target
-    if not own.is_projected:
+    try:
+        return roads, metre_crs("road network CRS", own)
+    except InputError as exc:
         raise InputError(
-            f"the road network is in {own.to_string()} (geographic, degrees); segment lengths and snapping "
-            "need metres. Pass crs='EPSG:27700' (or your local metre CRS) to reproject it."
-        )
-    return roads, metre_crs("road network CRS", own)
+            f"{exc} Segment lengths and snapping need metres. Pass crs='EPSG:27700' (or your local "
+            "metre CRS) and the network is reprojected."
+        ) from None
 
 
 def _filter_classes(
