@@ -1,4 +1,10 @@
-"""Shared fixtures reading the real data in ``../shared/data`` (README.md there).
+"""Shared fixtures, and the ONE way tests find the real data folder.
+
+The real data (police.uk, boundaries, road networks, Chicago; its README lists them) sit in the
+folder named by ``$GRIPKIT_DATA``, by default ``data`` in the ``shared`` folder beside this repository.
+Tests ask for a file with the ``shared_data`` fixture (``shared_data("leeds", "roads.gpkg")``), which
+applies one policy through :func:`need_data`: a missing file SKIPS the test on a developer's machine
+and FAILS it when ``CI=true`` (CI always has the data, so a skip there would hide a broken path).
 
 ``bedfordshire_crimes`` is a minimal stand-in for the workspace loader: it reads the police.uk zip
 with pandas, keeps rows with coordinates and projects them with pyproj. Replace it with the loader
@@ -24,7 +30,8 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("GRIPKIT_DATA") or REPO.parent / "shared" / "data")
 BEDFORDSHIRE_ZIP = DATA / "bedfordshire" / "police-uk-bedfordshire-2021-05-to-2024-04.zip"
 LSOA_GPKG = DATA / "boundaries" / "lsoa_2011_ew.gpkg"
 FORCE_GPKG = DATA / "boundaries" / "police_force_areas_ew.gpkg"
@@ -42,10 +49,33 @@ _RENAME = {
 }
 
 
-def _need(path: Path) -> Path:
+def in_ci() -> bool:
+    """True on CI (``CI=true``, as CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def need_data(path: Path) -> Path:
+    """``path`` if it exists; otherwise skip the test (locally) or fail it (on CI)."""
     if not path.exists():
-        pytest.skip(f"real data not found at {path}; set GRIPKIT_DATA")
+        reason = (
+            f"real data not found at {path}: put the shared data folder beside the repository "
+            "or point $GRIPKIT_DATA at it"
+        )
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true always has the data, so this is a broken path)", pytrace=False)
+        pytest.skip(reason)
     return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Callable[..., Path]:
+    """``shared_data(*parts)``: the path ``$GRIPKIT_DATA/<parts>``, skipped/failed by :func:`need_data`."""
+
+    def locate(*parts: str) -> Path:
+        return need_data(DATA.joinpath(*parts))
+
+    return locate
+
 
 
 @functools.cache
@@ -72,7 +102,7 @@ def _read_bedfordshire(months: int) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def bedfordshire_crimes() -> Callable[..., pd.DataFrame]:
     """Return ``bedfordshire_crimes(months=3)``: real Bedfordshire crimes with coordinates (a copy)."""
-    _need(BEDFORDSHIRE_ZIP)
+    need_data(BEDFORDSHIRE_ZIP)
 
     def load(months: int = 3) -> pd.DataFrame:
         return _read_bedfordshire(months).copy()
@@ -83,11 +113,11 @@ def bedfordshire_crimes() -> Callable[..., pd.DataFrame]:
 @pytest.fixture(scope="session")
 def bedfordshire_area() -> gpd.GeoDataFrame:
     """The Bedfordshire police force area polygon (EPSG:27700), one row."""
-    areas = gpd.read_file(_need(FORCE_GPKG), layer="police_force_areas")
+    areas = gpd.read_file(need_data(FORCE_GPKG), layer="police_force_areas")
     return areas[areas["police_force"] == "Bedfordshire"].reset_index(drop=True)
 
 
 @pytest.fixture(scope="session")
 def lsoa_gpkg() -> Path:
     """Path of the 2011 LSOA boundaries of England and Wales."""
-    return _need(LSOA_GPKG)
+    return need_data(LSOA_GPKG)

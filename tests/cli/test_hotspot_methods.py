@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +21,7 @@ import pytest
 from gripkit.datasets import bedfordshire_street_files
 from gripkit.units import SegmentUnits
 
-LEEDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "leeds" / "leeds_centre_osm_roads.gpkg"
+LEEDS = ("leeds", "leeds_centre_osm_roads.gpkg")  # in the shared data folder (conftest.shared_data)
 
 
 def gripkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -85,8 +86,8 @@ def test_kde_layer_and_bad_pairing(bedfordshire_ws: Path) -> None:
     assert bad.returncode == 1 and "method='netkde' runs on street segments" in bad.stderr
 
 
-def synthetic_leeds_crimes(path: Path, n: int = 400, far: int = 5, seed: int = 3) -> None:
-    roads = gpd.read_file(LEEDS, layer="roads")
+def synthetic_leeds_crimes(path: Path, network: Path, n: int = 400, far: int = 5, seed: int = 3) -> None:
+    roads = gpd.read_file(network, layer="roads")
     streets = roads[roads["highway"].isin(["residential", "primary", "secondary", "tertiary"])]
     rng = np.random.default_rng(seed)
     lines = streets.geometry.to_numpy()[rng.integers(0, len(streets), n)]
@@ -107,8 +108,9 @@ def synthetic_leeds_crimes(path: Path, n: int = 400, far: int = 5, seed: int = 3
     ).to_csv(path, index=False)
 
 
-def test_segment_contract(tmp_path: Path) -> None:
-    synthetic_leeds_crimes(tmp_path / "leeds.csv")
+def test_segment_contract(tmp_path: Path, shared_data: Callable[..., Path]) -> None:
+    leeds = shared_data(*LEEDS)
+    synthetic_leeds_crimes(tmp_path / "leeds.csv", leeds)
     ingest = gripkit(
         "ingest",
         "leeds.csv",
@@ -136,7 +138,7 @@ def test_segment_contract(tmp_path: Path) -> None:
         "--unit",
         "segment",
         "--network",
-        str(LEEDS),
+        str(leeds),
         "--snap",
         "50",
         "--out",
@@ -154,14 +156,14 @@ def test_segment_contract(tmp_path: Path) -> None:
     assert {"unit_id", "crimes", "harm", "length_m", "geometry"} <= set(layer.columns)
     assert int(layer["crimes"].sum()) == payload["assigned"]
     assert (layer["crimes"] == 0).any()  # every segment is written, zeros included
-    independent = SegmentUnits.from_network(LEEDS)  # same default road filter, built in the test
+    independent = SegmentUnits.from_network(leeds)  # same default road filter, built in the test
     assert len(layer) == payload["units"] == len(independent.frame)
     net = gripkit(
         "hotspots",
         "--unit",
         "segment",
         "--network",
-        str(LEEDS),
+        str(leeds),
         "--method",
         "netkde",
         "--bandwidth",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,7 @@ from gripkit.forecast.rolling import grid_for
 from gripkit.ingestion import ingest
 from gripkit.units import GridUnits
 
-DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-CHICAGO = DATA / "chicago" / "chicago_aggravated_assaults.csv.gz"
+CHICAGO = ("chicago", "chicago_aggravated_assaults.csv.gz")  # in the shared data folder (conftest)
 MONTHS = pd.DataFrame({"month": pd.date_range("2022-01-01", periods=15, freq="MS")})
 
 
@@ -69,11 +68,10 @@ def test_real_bedfordshire_backtest_on_a_process_pool(bedfordshire_crimes, tmp_p
     assert "in mean PAI at 5% coverage (3 steps" in result.verdict()
 
 
-@pytest.mark.skipif(not CHICAGO.exists(), reason="Chicago data not found; set GRIPKIT_DATA")
-def test_real_chicago_weekly_backtest() -> None:
+def test_real_chicago_weekly_backtest(shared_data: Callable[..., Path]) -> None:
     # Chicago is outside England and Wales, where gripkit's ingest quarantines coordinates, so the
     # crime frame is built here with pandas + pyproj (EPSG:26916, metres).
-    raw = pd.read_csv(CHICAGO).dropna(subset=["longitude", "latitude"])
+    raw = pd.read_csv(shared_data(*CHICAGO)).dropna(subset=["longitude", "latitude"])
     raw = raw[raw["date"].between("2019-01-01", "2019-04-01")]
     x, y = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:26916", always_xy=True).transform(
         raw["longitude"].to_numpy(), raw["latitude"].to_numpy())

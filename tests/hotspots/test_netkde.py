@@ -5,7 +5,7 @@ The Leeds network has no crimes; test events are SYNTHETIC (seeded points along 
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,8 +20,7 @@ from gripkit.hotspots import network_kde
 from gripkit.hotspots.netkde import _network_kde, network_distances
 from gripkit.units import GridUnits, SegmentUnits
 
-DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-LEEDS = DATA / "leeds" / "leeds_centre_osm_roads.gpkg"
+LEEDS = ("leeds", "leeds_centre_osm_roads.gpkg")  # in the shared data folder (conftest.shared_data)
 
 
 def quartic(d: float, h: float) -> float:
@@ -78,10 +77,9 @@ def test_weights_kernel_and_bandwidth(tee: SegmentUnits) -> None:
 
 
 @pytest.fixture(scope="module")
-def leeds_units() -> SegmentUnits:
-    if not LEEDS.exists():
-        pytest.skip(f"real data not found at {LEEDS}; set GRIPKIT_DATA")
-    roads = gpd.read_file(LEEDS, bbox=(429_000, 433_000, 430_500, 434_500))  # ~1.5 km square of the centre
+def leeds_units(shared_data: Callable[..., Path]) -> SegmentUnits:
+    square = (429_000, 433_000, 430_500, 434_500)  # ~1.5 km square of the centre
+    roads = gpd.read_file(shared_data(*LEEDS), bbox=square)
     return SegmentUnits.from_network(roads)
 
 

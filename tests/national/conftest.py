@@ -9,6 +9,7 @@ names; Bedfordshire itself goes through the same map. Four real months, 2023-01.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -16,27 +17,30 @@ import pytest
 
 from gripkit.national.replica import ReplicaManifest, build_replica, read_source_months
 
-ZIP = (
-    Path(__file__).resolve().parents[3]
-    / "shared/data/bedfordshire/police-uk-bedfordshire-2021-05-to-2024-04.zip"
-)
+ZIP = ("bedfordshire", "police-uk-bedfordshire-2021-05-to-2024-04.zip")  # in the shared data folder
 FORCES = ["Bedfordshire", "Cleveland", "Kent"]
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
 
 
 @pytest.fixture(scope="session")
-def real_months() -> dict[str, pd.DataFrame]:
-    """The real street files of the shared Bedfordshire zip, by month."""
-    if not ZIP.exists():
-        pytest.fail(f"real data missing at {ZIP}: CI must run with ../shared beside the repository")
-    return read_source_months(ZIP)
+def source_zip(shared_data: Callable[..., Path]) -> Path:
+    """The real 36-month Bedfordshire police.uk zip (skipped locally, failed on CI, if missing)."""
+    return shared_data(*ZIP)
 
 
 @pytest.fixture(scope="session")
-def replica_dir(tmp_path_factory: pytest.TempPathFactory, real_months: dict[str, pd.DataFrame]) -> Path:
+def real_months(source_zip: Path) -> dict[str, pd.DataFrame]:
+    """The real street files of the shared Bedfordshire zip, by month."""
+    return read_source_months(source_zip)
+
+
+@pytest.fixture(scope="session")
+def replica_dir(
+    tmp_path_factory: pytest.TempPathFactory, real_months: dict[str, pd.DataFrame], source_zip: Path
+) -> Path:
     """Three forces x four real months (a relabelled, translated replica; see module docstring)."""
     folder = tmp_path_factory.mktemp("replica") / "police-uk"
-    build_replica(ZIP, folder, forces=FORCES, months=MONTHS, sources=real_months)
+    build_replica(source_zip, folder, forces=FORCES, months=MONTHS, sources=real_months)
     return folder
 
 
@@ -49,10 +53,10 @@ def national_input(tmp_path: Path, replica_dir: Path) -> Path:
 
 
 @pytest.fixture()
-def add_month(real_months: dict[str, pd.DataFrame]):  # type: ignore[no-untyped-def]
+def add_month(real_months: dict[str, pd.DataFrame], source_zip: Path):  # type: ignore[no-untyped-def]
     """``add_month(folder, force, month)``: add one more real month for one force."""
 
     def add(folder: Path, force: str, month: str) -> ReplicaManifest:
-        return build_replica(ZIP, folder, forces=[force], months=[month], sources=real_months)
+        return build_replica(source_zip, folder, forces=[force], months=[month], sources=real_months)
 
     return add

@@ -9,8 +9,8 @@ points placed far from any road. Expected values are computed independently in e
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,27 +24,20 @@ from gripkit.errors import InputError
 from gripkit.units import SegmentUnits
 from gripkit.units.segments import OS_EXCLUDED, OSM_STREETS
 
-DATA = Path(os.environ.get("GRIPKIT_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-CLEVELAND = DATA / "cleveland" / "cleveland_roads.gpkg"
-LEEDS = DATA / "leeds" / "leeds_centre_osm_roads.gpkg"
+CLEVELAND = ("cleveland", "cleveland_roads.gpkg")  # in the shared data folder (conftest.shared_data)
+LEEDS = ("leeds", "leeds_centre_osm_roads.gpkg")
 # about 3 km x 3 km around central Middlesbrough (EPSG:27700), inside the Cleveland extent
 MIDDLESBROUGH = (448_000.0, 518_000.0, 451_000.0, 521_000.0)
 
 
 @pytest.fixture(scope="module")
-def cleveland_subset() -> gpd.GeoDataFrame:
-    return pyogrio.read_dataframe(_need(CLEVELAND), bbox=MIDDLESBROUGH)
+def cleveland_subset(shared_data: Callable[..., Path]) -> gpd.GeoDataFrame:
+    return pyogrio.read_dataframe(shared_data(*CLEVELAND), bbox=MIDDLESBROUGH)
 
 
 @pytest.fixture(scope="module")
-def leeds() -> gpd.GeoDataFrame:
-    return pyogrio.read_dataframe(_need(LEEDS))
-
-
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"real data not found at {path}; set GRIPKIT_DATA")
-    return path
+def leeds(shared_data: Callable[..., Path]) -> gpd.GeoDataFrame:
+    return pyogrio.read_dataframe(shared_data(*LEEDS))
 
 
 def synthetic_points(units: SegmentUnits, n: int, seed: int, jitter: float = 8.0) -> pd.DataFrame:
@@ -171,8 +164,8 @@ def test_default_filter_announced_and_recorded(
     assert all_units.frame["length_m"].sum() == pytest.approx(leeds.length.sum(), rel=1e-6)
 
 
-def test_full_cleveland_network_smoke() -> None:
-    units = SegmentUnits.from_network(_need(CLEVELAND))  # 33,481 links (README)
+def test_full_cleveland_network_smoke(shared_data: Callable[..., Path]) -> None:
+    units = SegmentUnits.from_network(shared_data(*CLEVELAND))  # 33,481 links (README)
     d = units.describe()
     assert d["input_lines"] == 33_481
     assert d["total_length_m"] == pytest.approx(d["input_length_m"], rel=1e-6)
