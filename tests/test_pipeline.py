@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 import gripkit as gk
-from gripkit import columns as C
-
 from dosage.simulate import raw, track  # tests/dosage (tests/ is on sys.path)
+from gripkit import columns as C
+from gripkit.results import KINDS
 
 NOW = pd.Timestamp("2025-01-01")  # GPS ingest's clock: pings after it would be quarantined
 SECONDS = 60  # the whole pipeline's budget (2 shared cores)
@@ -57,8 +57,11 @@ def simulated_place_days(plan: gk.PlanResult, hot: gk.HotspotResult, seed: int =
 
     ``rate`` is each cell's real mean crimes per day over the hotspot window (6 months, 183 days).
     """
-    days = (pd.Timestamp(hot.meta["window"]["last"]) + pd.offsets.MonthEnd(0)
-            - pd.Timestamp(hot.meta["window"]["first"])).days + 1
+    days = (
+        pd.Timestamp(hot.meta["window"]["last"])
+        + pd.offsets.MonthEnd(0)
+        - pd.Timestamp(hot.meta["window"]["first"])
+    ).days + 1
     rates = hot.hotspots.set_index(C.UNIT_ID)[C.CRIMES] / days
     frame = plan.assignments[[C.AREA_ID, C.DATE, C.TREATED]].copy()
     mean = frame[C.AREA_ID].map(rates).to_numpy(dtype=float) * np.where(frame[C.TREATED] == 1, 0.8, 1.0)
@@ -82,7 +85,7 @@ def test_whole_pipeline_from_python_then_the_report_cli(tmp_path: Path) -> None:
         gk.op_rowan_power(ws, n_areas=6, treated_per_day=2, days=28, months=6, sims=50, seed=3)
         evaluation = gk.evaluate_experiment(ws, simulated_place_days(plan, hot), ri_draws=99, seed=5)
         allocation = gk.allocate(ws, pot=1_000_000, by="area", months=6)
-        stored = {kind: ws.latest_result(kind) for kind in gk.results.KINDS if not gk.results.KINDS[kind].internal}
+        stored = {kind: ws.latest_result(kind) for kind, spec in KINDS.items() if not spec.internal}
 
     # every job stored its result; 6 files of real data went in
     assert ingested.to_dict()["files"] == 6

@@ -74,7 +74,9 @@ def test_empty_workspace_core_stages_say_not_run_and_how(tmp_path: Path) -> None
         assert report.sections[sid] == NOT_RUN
     for sid in OPTIONAL:  # optional stages do not appear at all
         assert f'<section id="{sid}">' not in html and sid not in report.sections
-    assert "<code>gripkit backtest</code> or <code>gripkit.backtest(ws, ...)</code>" in section(html, "backtest")
+    assert "<code>gripkit backtest</code> or <code>gripkit.backtest(ws, ...)</code>" in section(
+        html, "backtest"
+    )
     assert "<code>gripkit.find_hotspots(ws, ...)</code>" in section(html, "map")
     assert "<code>gripkit.compliance(ws, ...)</code>" in section(html, "dosage")
     assert "<code>gripkit ingest PATH</code>" in section(html, "hour-weekday")  # no crimes: ingest first
@@ -85,13 +87,14 @@ def test_report_of_a_stored_count_run_is_self_contained(workspace: Path, tmp_pat
     with Workspace(workspace) as ws:
         out = write_report(ws, tmp_path / "sub" / "report.html")
         loaded = [r[0] for r in ws.con.execute("SELECT rows_loaded FROM sources").fetchall()]
-        cell = ws.latest_result("hotspots").meta["cell_size_m"]
+        stored = ws.latest_result("hotspots")
+        cell, units = stored.meta["cell_size_m"], stored.payload["units"]
     html = out.read_text()
     # offline: no script, no remote fetch of anything
     assert "<script" not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert section(html, "map").count("data:image/png;base64,") == 1  # count: no method map
-    assert heading(html, "map").startswith(f"Hotspot map: Counts on {cell:g} m grid cells")
+    assert heading(html, "map") == f"Hotspot map: Counts of crimes and harm on {units:,} {cell:g} m grid cells"
     assert "data:image/png;base64," in section(html, "concentration")
     assert "Gini" in section(html, "concentration")
     assert section(html, "top").count("<tr>") == 21  # header + 20 hotspots
@@ -123,14 +126,15 @@ def test_the_report_shows_the_stored_gistar_run_without_recomputing(
         latest = build_report(ws)
         chosen = build_report(ws, ReportOptions(result_ids={"hotspots": counted_id}))
     title = heading(latest.html, "map")
-    assert title.startswith("Hotspot map: Gi* (harm-weighted) on 500 m grid cells")
-    assert title.endswith(f": {hot:,} hot units") and hot > 0
+    assert title.startswith("Hotspot map: Gi* (harm-weighted, fdr_bh q&lt;0.05) on ")
+    assert title.endswith(f" 500 m grid cells: {hot:,} hot") and hot > 0
     assert "Gi*" in heading(latest.html, "concentration") and "Gi*" in heading(latest.html, "top")
     assert section(latest.html, "map").count("data:image/png;base64,") == 2  # harm map and z-score map
     assert "gi_z" in section(latest.html, "top")
     assert latest.result_ids["hotspots"] == gistar_id
     # an earlier stored result is shown when asked for, and named for its own method
-    assert heading(chosen.html, "map").startswith("Hotspot map: Counts on 500 m grid cells")
+    assert heading(chosen.html, "map").startswith("Hotspot map: Counts of crimes and harm on ")
+    assert heading(chosen.html, "map").endswith(" 500 m grid cells")
     assert chosen.result_ids["hotspots"] == counted_id
 
 
@@ -182,7 +186,9 @@ def test_stored_stage_results_show_summary_numbers_tables_and_parameters(tmp_pat
     assert "by_model: nb" in evaluation and "-0.2" in evaluation
     allocation = section(html, "allocation")
     assert "£1,000,000 split across 15 areas" in allocation and "1,000,000" in allocation
-    shares = re.search(r"<h3>shares <small>\(first 10 of 15 rows\)</small></h3><table>(.*?)</table>", allocation)
+    shares = re.search(
+        r"<h3>shares <small>\(first 10 of 15 rows\)</small></h3><table>(.*?)</table>", allocation
+    )
     assert shares and shares.group(1).count("<tr>") == 11  # header + the first 10 rows
     assert "<title>Quarterly &lt;briefing&gt;</title>" in html
     assert NOT_RUN in section(html, "backtest")
@@ -223,7 +229,9 @@ def test_hour_weekday_heat_map_when_times_exist(tmp_path: Path) -> None:
                 "VALUES (?, '2024-01-01', ?, 'Burglary')",
                 [f"c{i}", when],
             )
-        ws.con.execute("INSERT INTO crimes (crime_id, month, crime_type) VALUES ('m', '2024-01-01', 'Burglary')")
+        ws.con.execute(
+            "INSERT INTO crimes (crime_id, month, crime_type) VALUES ('m', '2024-01-01', 'Burglary')"
+        )
         heat = _heatmap(ws)
         empty = _heatmap(Workspace(":memory:"))
     assert "data:image/png;base64," in heat.body and "4 crimes with a recorded time" in heat.body
@@ -231,7 +239,9 @@ def test_hour_weekday_heat_map_when_times_exist(tmp_path: Path) -> None:
     assert NOT_RUN in empty.body and empty.status == NOT_RUN
 
 
-def test_cli_report_json_and_result_choice(gistar_workspace: tuple[Path, int, int, int], tmp_path: Path) -> None:
+def test_cli_report_json_and_result_choice(
+    gistar_workspace: tuple[Path, int, int, int], tmp_path: Path
+) -> None:
     path, counted_id, _, _ = gistar_workspace
     out = tmp_path / "report.html"
     args = ["report", "-o", str(out), "-w", str(path), "--json", "--result", f"hotspots={counted_id}"]

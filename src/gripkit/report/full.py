@@ -35,6 +35,7 @@ from gripkit import columns as C
 from gripkit import datasets
 from gripkit.errors import GripkitError, InputError
 from gripkit.hotspots.concentration import Concentration, units_in_top
+from gripkit.hotspots.find import describe_method, unit_phrase
 from gripkit.report import inputs
 from gripkit.report.page import (
     _CSS,
@@ -307,43 +308,6 @@ def _chosen(ws: Workspace, opts: ReportOptions) -> dict[str, StoredResult]:
 
 
 # -- hotspots ----------------------------------------------------------------------------------------
-_METHOD_NAMES = {"count": "Counts", "gistar": "Gi*", "kde": "KDE", "netkde": "Network KDE"}
-_UNIT_NAMES = {"grid": "grid cells", "hex": "H3 hexagons", "lsoa": "LSOAs", "segment": "street segments"}
-
-
-def _describe_method(meta: Mapping[str, Any]) -> str:
-    """The method that was run, from a stored hotspot result's ``meta``, e.g. "Gi* (harm-weighted) on 150 m
-    grid cells"."""
-    request = meta.get("request") if isinstance(meta.get("request"), Mapping) else {}
-    assert isinstance(request, Mapping)
-    method = str(request.get("method") or meta.get("method") or "count")
-    params = meta.get("method_params") if isinstance(meta.get("method_params"), Mapping) else {}
-    assert isinstance(params, Mapping)
-    weights = request.get("weights", params.get("weights", params.get("value")))
-    name = _METHOD_NAMES.get(method, method)
-    if method != "count":
-        name += " (harm-weighted)" if weights == C.HARM else " (crime counts)"
-    unit = str(request.get("unit") or meta.get("unit") or "")
-    units = _UNIT_NAMES.get(unit, unit or "units")
-    size = request.get("cell_size") or meta.get("cell_size_m")
-    if unit == "grid" and size:
-        units = f"{float(size):g} m {units}"
-    return f"{name} on {units}"
-
-
-def _method_name(meta: Mapping[str, Any]) -> str:
-    """The hotspot method's description (the hotspot module's own wording when it offers one)."""
-    try:
-        from gripkit.hotspots import find
-
-        describe = getattr(find, "describe_method", None)
-        if callable(describe):
-            return str(describe(dict(meta)))
-    except (ImportError, GripkitError, KeyError, TypeError, ValueError):
-        pass
-    return _describe_method(meta)
-
-
 def _window(meta: Mapping[str, Any]) -> str | None:
     window = meta.get("window")
     if isinstance(window, Mapping) and window.get("first"):
@@ -388,16 +352,14 @@ def _hotspot_sections(ws: Workspace, stored: StoredResult | None) -> list[_Secti
     names = {"map": "Hotspot map", "concentration": "Concentration", "top": "Top hotspots"}
     if stored is None:
         return [_Section(sid, name, _not_run(name, HOTSPOTS_RUN), NOT_RUN) for sid, name in names.items()]
-    method = _method_name(stored.meta)
+    method = describe_method(stored.meta)
     layer = ws.result_table(stored.result_id, "hotspots") if "hotspots" in stored.table_names else None
     ranked = layer.sort_values(C.HARM_RANK, kind="stable") if layer is not None else None
-    outcome = ""
-    if ranked is not None and C.HOT in ranked.columns:
-        hot = int(ranked[C.HOT].eq(True).sum())
-        outcome = f": {hot:,} hot {'unit' if hot == 1 else 'units'}"
-    elif ranked is not None:
-        outcome = f": {len(ranked):,} units"
-    title = f"{method}{outcome}"
+    payload = stored.payload if isinstance(stored.payload, dict) else {}
+    n_units = payload.get("units", len(ranked) if ranked is not None else None)
+    title = method if n_units is None else f"{method} on {unit_phrase(stored.meta, int(n_units))}"
+    if payload.get("hot_units") is not None:
+        title += f": {int(payload['hot_units']):,} hot"
     origin = f"result {stored.result_id}, {_window(stored.meta) or 'months unknown'}"
     no_layer = (
         f"Result {stored.result_id} was stored without its layer (by an older gripkit); run "
