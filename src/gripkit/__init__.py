@@ -20,12 +20,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from gripkit.errors import GripkitError, InputError, WorkspaceError
-from gripkit.workspace import Workspace
 
 __version__ = "0.1.0"
 
 # name -> module that defines it; the stage order is the pipeline's
 _LAZY: dict[str, str] = {
+    # the workspace (lazy too: it needs pandas and duckdb)
+    "Workspace": "gripkit.workspace",
     # ingest
     "ingest": "gripkit.ingestion.run",
     "IngestReport": "gripkit.ingestion.report",
@@ -141,3 +142,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above are
     from gripkit.patrol.job import PlanResult, plan_patrols
     from gripkit.report.full import write_report
     from gripkit.units.build import UnitSpec, build_units
+    from gripkit.workspace import Workspace
