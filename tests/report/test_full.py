@@ -94,7 +94,8 @@ def test_report_of_a_stored_count_run_is_self_contained(workspace: Path, tmp_pat
     assert "<script" not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert section(html, "map").count("data:image/png;base64,") == 1  # count: no method map
-    assert heading(html, "map") == f"Hotspot map: Counts of crimes and harm on {units:,} {cell:g} m grid cells"
+    title = f"Hotspot map: Counts of crimes and harm on {units:,} {cell:g} m grid cells"
+    assert heading(html, "map") == title
     assert "data:image/png;base64," in section(html, "concentration")
     assert "Gini" in section(html, "concentration")
     assert section(html, "top").count("<tr>") == 21  # header + 20 hotspots
