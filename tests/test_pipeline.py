@@ -55,7 +55,7 @@ def simulated_pings(plan: gk.PlanResult, path: Path) -> Path:
 def simulated_place_days(plan: gk.PlanResult, hot: gk.HotspotResult, seed: int = 11) -> pd.DataFrame:
     """The plan's place-days with SIMULATED outcomes: Poisson(rate x 0.8 if treated, else rate).
 
-    ``rate`` is each cell's real mean crimes per day over the hotspot window (6 months, 183 days).
+    ``rate`` is each cell's real mean crimes per day over the hotspot window (2023-11..2024-04: 182 days).
     """
     days = (
         pd.Timestamp(hot.meta["window"]["last"])
@@ -78,11 +78,11 @@ def test_whole_pipeline_from_python_then_the_report_cli(tmp_path: Path) -> None:
         gk.backtest(ws, models=["naive"], train="3M", horizon="1M", cell_size=500)
         hot_cells = hot.hotspots[hot.hotspots[C.HOT].astype(bool)]
         plan = gk.plan_patrols(
-            ws, mode="experiment", areas_file=hot_cells, areas=6, treated_per_day=2, days=7, seed=7
+            ws, mode="experiment", areas_file=hot_cells, areas=6, treated_per_day=2, days=9, seed=7
         )
         gk.ingest_gps([simulated_pings(plan, tmp_path / "pings.csv")], ws, officers=["R1", "R2"], now=NOW)
         dosage = gk.compliance(ws)
-        gk.op_rowan_power(ws, n_areas=6, treated_per_day=2, days=28, months=6, sims=50, seed=3)
+        gk.op_rowan_power(ws, n_areas=6, treated_per_day=2, days=27, months=6, sims=50, seed=3)
         evaluation = gk.evaluate_experiment(ws, simulated_place_days(plan, hot), ri_draws=99, seed=5)
         allocation = gk.allocate(ws, pot=1_000_000, by="area", months=6)
         stored = {kind: ws.latest_result(kind) for kind, spec in KINDS.items() if not spec.internal}
@@ -94,7 +94,7 @@ def test_whole_pipeline_from_python_then_the_report_cli(tmp_path: Path) -> None:
     assert stored["hotspots"].meta["request"]["method"] == "gistar"
     # hand: the simulated officers stood 15 minutes at each planned cell for every planned visit
     assert dosage.figures["planned_visits"] == dosage.figures["delivered_visits"] == len(plan.schedule)
-    assert plan.figures["treated_place_days"] == 2 * 7 and plan.figures["place_days"] == 6 * 7
+    assert plan.figures["treated_place_days"] == 2 * 9 and plan.figures["place_days"] == 6 * 9
     assert evaluation.kind == "evaluation" and allocation.kind == "allocation"
 
     out = tmp_path / "report.html"

@@ -36,13 +36,14 @@ def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     parser = doctest.DocTestParser()
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     runner = doctest.DocTestRunner(optionflags=flags)
+    failed = []
     for line, code in blocks:
         if ">>>" in code:
             test = parser.get_doctest(code, namespace, f"README.md:{line}", str(README), line - 1)
             result = runner.run(test, clear_globs=False)
             namespace.update(test.globs)  # DocTest works on a copy of the namespace
-            assert result.failed == 0, (
-                f"{result.failed} of {result.attempted} examples failed in README.md:{line}"
-            )
+            if result.failed:
+                failed.append(f"{result.failed} of {result.attempted} examples in the block at line {line}")
         else:
             exec(compile(code, f"README.md:{line}", "exec"), namespace)
+    assert not failed, "README.md examples failed (printed above): " + "; ".join(failed)
