@@ -117,6 +117,24 @@ def test_pages_render_for_analyst(as_user: Client, server: Server) -> None:
     assert client.get("/api/results/backtest").json()["status"] == "not run yet"
 
 
+def test_api_results_by_registered_kind(as_user: Client, server: Server) -> None:
+    client = as_user("ana")
+    stored = client.get("/api/results/hotspots").json()  # the conftest's find_hotspots run stored it
+    assert stored["status"] == "ok" and stored["tables"] == ["hotspots"]
+    assert stored["summary"].startswith("Counts of crimes and harm on ")
+    assert stored["payload"]["concentration"]["n_units"] == stored["payload"]["units"]
+    for kind in ("backtest", "plan", "compliance", "power", "evaluation", "allocation"):
+        assert client.get(f"/api/results/{kind}").json() == {"kind": kind, "status": "not run yet"}
+    for kind, why in (("dosage", "no stage writes it"), ("forecast_backtest", "no stage writes it"),
+                      ("national", "not shown on the dashboard")):
+        response = client.get(f"/api/results/{kind}")
+        assert response.status_code == 404
+        assert response.json()["detail"] == (
+            f"unknown result kind {kind!r} ({why}); choose from: hotspots, backtest, plan, compliance, "
+            "power, evaluation, allocation."
+        )
+
+
 def test_openapi_documents_hotspots(as_user: Client) -> None:
     spec = as_user("ana").get("/openapi.json").json()
     assert "/api/hotspots" in spec["paths"]

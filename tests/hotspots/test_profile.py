@@ -12,7 +12,7 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import DATA, _need
+from tests.conftest import DATA, need_data
 
 from gripkit.errors import InputError
 from gripkit.hotspots import peak_windows, time_profile
@@ -23,7 +23,7 @@ CHICAGO = DATA / "chicago" / "chicago_aggravated_assaults.csv.gz"
 
 @functools.cache
 def _chicago() -> pd.DataFrame:
-    raw = pd.read_csv(_need(CHICAGO))
+    raw = pd.read_csv(need_data(CHICAGO))
     return pd.DataFrame(
         {
             "occurred_at": pd.to_datetime(raw["date"], format="%Y-%m-%d %H:%M"),

@@ -1,16 +1,18 @@
 """What the dashboard shows, read or computed from the workspace: one small function per need.
 
-Hotspot maps are computed by :func:`gripkit.hotspots.find.find_hotspots` (``store=False``) for a
-:class:`HotspotQuery` and served as GeoJSON in WGS84. New hotspot methods plug in through
-:data:`METHODS`; patrols come from the ``officer_patrols`` table, which the lead can later fill from
-the patrol planner's ``plan_visits``.
+Hotspot maps are computed by :func:`gripkit.hotspots.find.find_hotspots` (``store=False``) for the
+:class:`~gripkit.hotspots.request.HotspotRequest` of a :class:`HotspotQuery` -- the same request
+the CLI and the report build, so the map's hot units are the CLI's -- and served as GeoJSON in
+WGS84. Stored results of the other stages are read with
+:meth:`~gripkit.workspace.Workspace.latest_result` by their registered kind (:data:`RESULT_KINDS`).
+Patrols come from the ``officer_patrols`` table, which the lead can later fill from the patrol
+planner's ``plan_visits``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -19,8 +21,10 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.hotspots.find import HotspotResult, find_hotspots, select_crimes
-from gripkit.units.build import UnitSpec, build_units
+from gripkit.hotspots.find import HotspotResult, find_hotspots, request_crimes
+from gripkit.hotspots.request import AUTO, WEIGHTS_CHOICES, HotspotRequest
+from gripkit.results import KINDS, StoredResult
+from gripkit.units.build import build_units
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace, parse_month
 
@@ -32,38 +36,32 @@ DEFAULT_LIMIT = 500
 UNITS: tuple[str, ...] = ("grid", "hex", "lsoa")
 
 
-def _run(ws: Workspace, query: HotspotQuery) -> HotspotResult:
-    return find_hotspots(
-        ws,
-        unit=query.unit,
-        method=query.method,
-        crime_types=list(query.crime_types) or None,
-        months=(query.month_from, query.month_to),
-        harm=query.harm,
-        store=False,
-    )
-
-
-#: hotspot methods offered by the map: name -> (description, function). New methods join here.
-METHODS: dict[str, tuple[str, Callable[[Workspace, HotspotQuery], HotspotResult]]] = {
-    "count": ("harm-weighted crime counts per unit", _run),
-    "gistar": ("Getis-Ord Gi* hot spots (FDR-corrected)", _run),
-    "kde": ("kernel density (grid units only)", _run),
+#: hotspot methods offered by the map: name -> description (any method of gripkit.hotspots.methods)
+METHODS: dict[str, str] = {
+    "count": "crime counts and harm per unit",
+    "gistar": "Getis-Ord Gi* hot spots (FDR-corrected)",
+    "kde": "kernel density (grid units only)",
 }
+#: stored result kinds the dashboard shows (each a registered kind of gripkit.results.KINDS)
+RESULT_KINDS: tuple[str, ...] = (
+    "hotspots", "backtest", "plan", "compliance", "power", "evaluation", "allocation",
+)
 #: column that orders each method's units on the map (descending); count uses harm rank
 METHOD_ORDER = {"gistar": "gi_z", "kde": "density"}
 
 
 @dataclass(frozen=True)
 class HotspotQuery:
-    """The map's filters: unit, method, crime types, months (inclusive ``YYYY-MM``), harm table, limit."""
+    """The map's filters: unit, method, crime types, months (inclusive ``YYYY-MM``), harm table,
+    weights (``auto``, ``harm`` or ``crimes``: decided by :class:`HotspotRequest`), limit."""
 
     unit: str = "grid"
     method: str = "count"
     crime_types: tuple[str, ...] = ()
     month_from: str | None = None
     month_to: str | None = None
-    harm: str = "cchi"
+    harm: str = C.DEFAULT_HARM_TABLE
+    weights: str = AUTO
     limit: int = DEFAULT_LIMIT
 
     def __post_init__(self) -> None:
@@ -73,6 +71,7 @@ class HotspotQuery:
                 f"method {self.method!r} is not available yet; received {self.method!r}. "
                 f"Choose from: {', '.join(METHODS)}."
             )
+        one_of("weights", self.weights, WEIGHTS_CHOICES)
         unknown = sorted(set(self.crime_types) - set(C.CRIME_TYPES))
         if unknown:
             raise InputError(f"unknown crime type(s) {unknown}; choose from: {', '.join(C.CRIME_TYPES)}.")
@@ -82,6 +81,19 @@ class HotspotQuery:
                 object.__setattr__(self, name, f"{parse_month(value):%Y-%m}")
         if not 1 <= int(self.limit) <= MAX_FEATURES:
             raise InputError(f"'limit' must be between 1 and {MAX_FEATURES}; received {self.limit!r}.")
+        self.request()  # the request's own checks (e.g. weights='harm' with harm='none')
+
+    def request(self) -> HotspotRequest:
+        """The :class:`~gripkit.hotspots.request.HotspotRequest` the map runs for these filters."""
+        months = (self.month_from, self.month_to) if (self.month_from or self.month_to) else None
+        return HotspotRequest(
+            unit=self.unit,
+            method=self.method,
+            crime_types=self.crime_types or None,
+            months=months,
+            harm=self.harm,
+            weights=self.weights,
+        )
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -93,6 +105,7 @@ class HotspotQuery:
             self.month_from,
             self.month_to,
             self.harm,
+            self.weights,
         )
 
     def as_params(self) -> dict[str, Any]:
@@ -104,13 +117,30 @@ class HotspotQuery:
             "month_from": self.month_from,
             "month_to": self.month_to,
             "harm": self.harm,
+            "weights": self.weights,
             "limit": self.limit,
         }
 
 
 def compute_hotspots(ws: Workspace, query: HotspotQuery) -> HotspotResult:
-    """Run the query's hotspot method on the workspace's crimes."""
-    return METHODS[query.method][1](ws, query)
+    """Run the query's :class:`HotspotRequest` on the workspace's crimes (not stored: a map view)."""
+    return find_hotspots(ws, query.request(), store=False)
+
+
+def latest_result(ws: Workspace, kind: str) -> StoredResult | None:
+    """The newest stored result of ``kind`` (one of :data:`RESULT_KINDS`), or None if not run yet.
+
+    A kind the dashboard does not show is a :class:`KeyError` (the API answers 404).
+    """
+    if kind not in RESULT_KINDS:
+        raise KeyError(kind)
+    return ws.latest_result(kind)
+
+
+def result_kinds_message(kind: str) -> str:
+    """What the API says for a kind it does not serve."""
+    why = "not shown on the dashboard" if kind in KINDS else "no stage writes it"
+    return f"unknown result kind {kind!r} ({why}); choose from: {', '.join(RESULT_KINDS)}."
 
 
 def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, Any]:
@@ -179,11 +209,10 @@ def unit_detail(ws: Workspace, result: HotspotResult, query: HotspotQuery, unit_
     row = result.hotspots[result.hotspots[C.UNIT_ID].astype(str) == unit_id]
     if row.empty:
         raise KeyError(unit_id)
-    crimes = select_crimes(
-        ws, crime_types=list(query.crime_types) or None, months=(query.month_from, query.month_to)
-    )
-    spec = UnitSpec(
-        kind=query.unit,
+    request = query.request()
+    crimes = request_crimes(ws, request)
+    spec = replace(  # the units the result was computed on (sizes chosen then are in its meta)
+        request.unit_spec(),
         cell_size=result.meta.get("cell_size_m") if query.unit == "grid" else None,
         resolution=result.meta.get("resolution") if query.unit == "hex" else None,
     )
@@ -225,7 +254,8 @@ def filter_options(ws: Workspace) -> dict[str, Any]:
         "crime_types": types,
         "months": months,
         "units": list(UNITS),
-        "methods": {name: desc for name, (desc, _) in METHODS.items()},
+        "methods": dict(METHODS),
+        "weights": list(WEIGHTS_CHOICES),
     }
 
 

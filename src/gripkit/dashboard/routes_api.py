@@ -29,13 +29,6 @@ State = Annotated[DashboardState, Depends(get_state)]
 GEOJSON = "application/geo+json"
 #: GET routes whose analyst responses the login middleware may answer from memory
 CACHEABLE = ("/api/hotspots",)
-RESULT_KINDS = {  # the page's name -> the stored result kind (gripkit.results.KINDS)
-    "hotspots": "hotspots",
-    "backtest": "backtest",
-    "evaluation": "evaluation",
-    "allocation": "allocation",
-    "dosage": "compliance",
-}
 
 
 @router.get("/me")
@@ -48,9 +41,12 @@ async def me(session: Anyone) -> dict[str, Any]:
 async def hotspots(request: Request, query: HotspotFilters, state: State, session: Analyst) -> Response:
     """Hotspots as GeoJSON (WGS84), highest harm first, computed for the filters and cached.
 
-    Filters: ``unit`` (grid, lsoa), ``method`` (count), ``crime_type`` (repeatable), ``month_from``
-    and ``month_to`` (YYYY-MM, inclusive), ``harm`` (cchi, ons_css, none), ``limit``. Only units
-    with crimes are returned. The collection's ``meta`` member records the parameters chosen.
+    Filters: ``unit`` (grid, hex, lsoa), ``method`` (count, gistar, kde), ``crime_type``
+    (repeatable), ``month_from`` and ``month_to`` (YYYY-MM, inclusive), ``harm`` (cchi, ons_css,
+    none), ``weights`` (auto: Gi*/KDE weigh by harm when a harm table is in use; harm; crimes),
+    ``limit``. The filters make one :class:`gripkit.HotspotRequest`, as ``gripkit hotspots`` does.
+    Only units with crimes are returned. The collection's ``meta`` member records the parameters
+    chosen, ``meta["request"]`` the request and its weights decision.
     """
     body = state.cached_geojson(query)
     if body is None:
@@ -118,10 +114,11 @@ async def visit(
 
 @router.get("/results/{kind}")
 async def result(kind: str, state: State, session: Analyst) -> dict[str, Any]:
-    """The latest stored result of a stage (hotspots, backtest, evaluation, allocation, dosage)."""
-    if kind not in RESULT_KINDS:
-        raise HTTPException(status_code=404, detail=f"kind must be one of {', '.join(RESULT_KINDS)}")
-    found = await run_in_threadpool(state.db, lambda ws: ws.latest_result(RESULT_KINDS[kind]))
+    """The latest stored result of a stage by its kind: hotspots, backtest, plan, compliance, power,
+    evaluation or allocation (404 for any other kind); ``status`` is ``"not run yet"`` until stored."""
+    if kind not in data.RESULT_KINDS:
+        raise HTTPException(status_code=404, detail=data.result_kinds_message(kind))
+    found = await run_in_threadpool(state.db, lambda ws: data.latest_result(ws, kind))
     if found is None:
         return {"kind": kind, "status": "not run yet"}
     return {
@@ -129,6 +126,8 @@ async def result(kind: str, state: State, session: Analyst) -> dict[str, Any]:
         "status": "ok",
         "result_id": found.result_id,
         "created_at": str(found.created_at),
-        "params": found.params,
+        "summary": found.summary,
+        "params": found.meta,
         "payload": found.payload,
+        "tables": list(found.table_names),
     }

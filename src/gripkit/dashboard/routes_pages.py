@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from gripkit import columns as C
 from gripkit.dashboard import auth, data
 from gripkit.dashboard.pages import render
 from gripkit.dashboard.state import ANALYST, ANYONE, DashboardState, checked_form, get_state, require
@@ -26,8 +27,9 @@ def query_from(
     crime_type: list[str] | None = None,
     month_from: str | None = None,
     month_to: str | None = None,
-    harm: str = "cchi",
+    harm: str = C.DEFAULT_HARM_TABLE,
     limit: int = data.DEFAULT_LIMIT,
+    weights: str = "auto",
 ) -> data.HotspotQuery:
     """Build a :class:`~gripkit.dashboard.data.HotspotQuery` from query-string filters (400 if invalid)."""
     return data.HotspotQuery(
@@ -37,6 +39,7 @@ def query_from(
         month_from=month_from or None,
         month_to=month_to or None,
         harm=harm,
+        weights=weights,
         limit=limit,
     )
 
@@ -49,13 +52,16 @@ async def hotspot_query(
     ] = None,
     month_from: Annotated[str | None, Query(description="first month, YYYY-MM")] = None,
     month_to: Annotated[str | None, Query(description="last month, YYYY-MM")] = None,
-    harm: Annotated[str, Query(description="harm table: cchi, ons_css or none")] = "cchi",
+    harm: Annotated[str, Query(description="harm table: cchi, ons_css or none")] = C.DEFAULT_HARM_TABLE,
     limit: Annotated[
         int, Query(description="at most this many units (highest harm first)")
     ] = data.DEFAULT_LIMIT,
+    weights: Annotated[
+        str, Query(description="Gi*/KDE weights: auto (harm when a harm table is in use), harm or crimes")
+    ] = "auto",
 ) -> data.HotspotQuery:
     """FastAPI dependency: the map filters of a request."""
-    return query_from(unit, method, crime_type, month_from, month_to, harm, limit)
+    return query_from(unit, method, crime_type, month_from, month_to, harm, limit, weights)
 
 
 HotspotFilters = Annotated[data.HotspotQuery, Depends(hotspot_query)]
@@ -172,7 +178,7 @@ def dosage_page(request: Request, state: State, session: Analyst) -> Response:
     """Visits recorded by officers against their planned minutes; GPS dosage when that stage has run."""
     visits = state.db(inputs.officer_visits)
     gps = state.db(lambda ws: inputs.table_frame(ws, "visits", "ORDER BY start_utc DESC LIMIT 200"))
-    stored = state.db(lambda ws: ws.latest_result("compliance"))
+    stored = state.db(lambda ws: data.latest_result(ws, "compliance"))
     rows = visits.to_dict("records") if not visits.empty else []
     done = [
         r for r in rows if r.get("minutes_on_site") == r.get("minutes_on_site") and r.get("minutes_on_site")
@@ -196,7 +202,7 @@ def dosage_page(request: Request, state: State, session: Analyst) -> Response:
 def _result_page(
     request: Request, state: DashboardState, title: str, kind: str, stage: str
 ) -> Response:
-    found = state.db(lambda ws: ws.latest_result(kind))
+    found = state.db(lambda ws: data.latest_result(ws, kind))
     return render(request, "result.html", {"title": title, "result": found, "stage": stage})
 
 

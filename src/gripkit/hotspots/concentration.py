@@ -121,6 +121,51 @@ class Concentration:
             "lorenz": {"unit_share": unit_share.tolist(), "value_share": value_share.tolist()},
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Concentration:
+        """Rebuild a :class:`Concentration` from :meth:`to_dict` (e.g. a stored hotspot result's).
+
+        The Lorenz curve is the one stored: exact from ``to_dict(lorenz_points=None)``, else its
+        samples (the curve is piecewise linear, so the samples lie on it).
+
+        Examples
+        --------
+        >>> c = concentration([0, 0, 1, 3])
+        >>> Concentration.from_dict(c.to_dict(lorenz_points=None)).to_dict() == c.to_dict()
+        True
+        """
+        try:
+            tops = tuple(float(k) for k in data["tops"])
+            shares = {
+                name: {float(k): float(v) for k, v in data[name].items()}
+                for name in ("top_unit_share", "top_area_share", "top_area_covered")
+            }
+            lorenz = pd.DataFrame(
+                {
+                    "unit_share": np.asarray(data["lorenz"]["unit_share"], dtype=float),
+                    "value_share": np.asarray(data["lorenz"]["value_share"], dtype=float),
+                }
+            )
+            corrected = data.get("gini_corrected")
+            n_crimes = data.get("n_crimes")
+            return cls(
+                n_units=int(data["n_units"]),
+                total=float(data["total"]),
+                n_crimes=None if n_crimes is None else int(n_crimes),
+                tops=tops,
+                top_unit_share=shares["top_unit_share"],
+                top_area_share=shares["top_area_share"],
+                top_area_covered=shares["top_area_covered"],
+                lorenz=lorenz,
+                gini=float(data["gini"]),
+                gini_corrected=None if corrected is None else float(corrected),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(
+                f"'data' must be the dict of Concentration.to_dict(); received keys "
+                f"{', '.join(map(str, data)) if isinstance(data, dict) else type(data).__name__} ({exc!r})."
+            ) from None
+
 
 def _as_array(name: str, values: Any, n: int | None = None) -> np.ndarray:
     try:

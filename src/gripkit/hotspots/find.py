@@ -243,7 +243,7 @@ def find_hotspots(
     crime_types: list[str] | tuple[str, ...] | None = None,
     serious_violence: bool = False,
     months: tuple[str | date | None, str | date | None] | str | None = None,
-    harm: str | Path = C.DEFAULT_HARM_TABLE,
+    harm: str | Path | None = C.DEFAULT_HARM_TABLE,
     force: str | None = None,
     sv_table: str | Path | None = None,
     weights: str | None = AUTO,

@@ -128,7 +128,8 @@ class HotspotRequest:
             value = getattr(self, name)
             if isinstance(value, Path):
                 self._set(name, str(value))
-        self._set("harm", str(self.harm))
+        # None means no table, as in load_harm_table
+        self._set("harm", "none" if self.harm is None else str(self.harm))
         if self.cell_size is not None:
             self._set("cell_size", positive("cell_size", self.cell_size, unit="metres", example="150"))
         if self.max_length is not None:
