@@ -70,7 +70,7 @@ MIGRATIONS: tuple[str, ...] = (
         harm_sha256 VARCHAR, params VARCHAR, payload VARCHAR
     );
     """,
-    # patrol plans and GPS dosage (issue 6): plans with their seed and parameters, the areas and
+    # patrol plans and GPS dosage: plans with their seed and parameters, the areas and
     # the full area-day assignment; GPS sources, pings (UTC), quarantined pings, visits.
     """
     CREATE TABLE plans (
@@ -105,7 +105,7 @@ MIGRATIONS: tuple[str, ...] = (
         end_utc TIMESTAMP, dwell_minutes DOUBLE, pings BIGINT
     );
     """,
-    # dashboard (issue 8): users (argon2 hashes), login sessions (sha256 of the cookie token),
+    # dashboard: users (argon2 hashes), login sessions (sha256 of the cookie token),
     # patrols assigned to officers and the visits they record (start/stop) on the phone page.
     """
     CREATE TABLE users (
@@ -126,7 +126,7 @@ MIGRATIONS: tuple[str, ...] = (
         area_id VARCHAR, started_at TIMESTAMP NOT NULL, stopped_at TIMESTAMP
     );
     """,
-    # national runs (issue 9): a file's stamp (size and modification time, or a zip member's size
+    # national runs: a file's stamp (size and modification time, or a zip member's size
     # and CRC-32) so a monthly update skips unchanged files without reading and hashing them.
     "ALTER TABLE sources ADD COLUMN stamp VARCHAR;",
     # one result protocol: every stored result keeps its plain-English summary, and the frames

@@ -1,7 +1,7 @@
-"""`gripkit hotspots` with every method, and the street-segment CLI contract (issue 4).
+"""`gripkit hotspots` with every method, and the street-segment CLI contract.
 
 The segment test needs crimes on a real road network; none are published with the Leeds OSM roads
-(../shared/data/leeds), so the crimes here are SYNTHETIC: seeded points interpolated along real
+(the real-data folder's leeds roads), so the crimes here are SYNTHETIC: seeded points interpolated along real
 Leeds streets plus points far from any road, ingested as a force CSV for West Yorkshire.
 """
 

@@ -21,7 +21,7 @@ AREAS = [f"L{i:02d}" for i in range(21)]
 
 
 def test_op_rowan_shape() -> None:
-    # DOMAIN.md (Op Rowan): 21 areas x 90 days = 1,890 place-days, 7 treated a day -> 630 treated
+    # docs/domain.md (Op Rowan): 21 areas x 90 days = 1,890 place-days, 7 treated a day -> 630 treated
     design = place_day_design(AREAS, days=90, treated_per_day=7, start="2024-06-01", seed=11)
     frame = design.assignment
     assert len(frame) == 1890 and int(frame["treated"].sum()) == 630

@@ -1,4 +1,4 @@
-"""WDQ by hand (Bowers & Johnson 2003 formula, DOMAIN.md), buffers, counting crimes, figures."""
+"""WDQ by hand (Bowers & Johnson 2003 formula, docs/domain.md), buffers, counting crimes, figures."""
 
 from __future__ import annotations
 

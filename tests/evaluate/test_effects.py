@@ -86,7 +86,7 @@ def test_estimate_effect_matches_statsmodels_directly() -> None:
 def test_planted_reduction_is_recovered_and_size_is_kept() -> None:
     """200 seeded Op Rowan trials (21 areas, 7/day, 90 days, NB alpha 0.78 = the Bedfordshire
     monthly alpha x 30.5 days, see test_power): a planted 40% cut is covered by the 95% CI in
-    >= 90% of runs and, with no effect, p < 0.05 in <= 7% (issue 7's acceptance thresholds).
+    >= 90% of runs and, with no effect, p < 0.05 in <= 7% (the effect models' acceptance thresholds).
     Robust (HC0) errors, as estimate_effect's default."""
     rng = np.random.default_rng(2024)
     design = place_day_design(AREAS, days=90, treated_per_day=7, start="2024-06-01", seed=0)

@@ -62,7 +62,7 @@ def test_bad_power_input() -> None:
 
 def test_op_rowan_on_real_bedfordshire(bedfordshire_ws: Workspace) -> None:
     """21 LSOAs with most serious-violence harm (police.uk proxy, CCHI) over 2023-05..2024-04, the
-    90-day 7-of-21 design, power for the 44% reduction Op Rowan reported (DOMAIN.md)."""
+    90-day 7-of-21 design, power for the 44% reduction Op Rowan reported (docs/domain.md, Patrols)."""
     result = op_rowan_power(bedfordshire_ws, sims=200, seed=7)
     assert len(result.areas) == 21 and result.areas["harm"].is_monotonic_decreasing
     assert int(result.design.assignment["treated"].sum()) == 630

@@ -1,4 +1,4 @@
-"""Forecast metrics against hand calculations written out here (formulas per DOMAIN.md)."""
+"""Forecast metrics against hand calculations written out here (formulas per docs/domain.md, Forecasting)."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def test_bundled_tables_cover_all_14_types_with_sources(name: str) -> None:
 
 
 def test_cchi_default_and_domain_figures() -> None:
-    # Figures from DOMAIN.md (Sherman, Neyroud & Neyroud 2016 aggregates); ranges -> midpoints.
+    # Figures from docs/domain.md (Sherman, Neyroud & Neyroud 2016 aggregates); ranges -> midpoints.
     table = load_harm_table("cchi")
     assert table is not None and table.name == "cchi"
     assert table.weights["Robbery"] == 365.0
@@ -139,7 +139,7 @@ def test_apply_harm_aligned_to_index_and_not_mutating() -> None:
     )
     before = crimes.copy()
     harm = apply_harm(crimes, load_harm_table("cchi"))
-    # Weights from the cchi table (DOMAIN.md): robbery 365, shoplifting 1, ASB 0.
+    # Weights from the cchi table (docs/domain.md): robbery 365, shoplifting 1, ASB 0.
     assert harm.tolist() == [365.0, 1.0, 0.0]
     assert harm.index.tolist() == [10, 5, 7]
     assert harm.dtype == float and harm.name == "harm"
@@ -166,7 +166,7 @@ def test_apply_harm_needs_crime_type() -> None:
 
 
 def test_serious_violence_proxy() -> None:
-    # DOMAIN.md: police.uk proxy = Violence and sexual offences + Robbery + Possession of weapons.
+    # docs/domain.md: police.uk proxy = Violence and sexual offences + Robbery + Possession of weapons.
     assert serious_violence_types() == frozenset(
         {"Violence and sexual offences", "Robbery", "Possession of weapons"}
     )
@@ -181,6 +181,6 @@ def test_serious_violence_user_file(tmp_path: Path) -> None:
 
 
 def test_apply_harm_categorical_crime_type() -> None:
-    # cchi weights (DOMAIN.md): robbery 365, drugs midpoint of 3.3-4 = 3.65.
+    # cchi weights (docs/domain.md): robbery 365, drugs midpoint of 3.3-4 = 3.65.
     crimes = pd.DataFrame({"crime_type": pd.Categorical(["Robbery", "Drugs", "Robbery"])})
     assert apply_harm(crimes, load_harm_table("cchi")).tolist() == pytest.approx([365.0, 3.65, 365.0])

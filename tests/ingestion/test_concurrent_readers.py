@@ -56,7 +56,7 @@ def test_readers_see_whole_batches_while_an_ingest_writes(bedfordshire_zip: Path
     files_seen = [s[0] for s in snapshots]
     assert files_seen == sorted(files_seen)  # never goes backwards
     # the whole real archive went in: 108 files (36 months x street, outcomes, stop-and-search) and
-    # the 182,113 street rows of shared/data/README.md, each loaded or quarantined
+    # the 182,113 street rows of the real-data folder's README.md, each loaded or quarantined
     with Workspace(path, read_only=True) as ws:
         row = ws.con.execute("SELECT sum(rows_read) FROM sources WHERE kind = 'street'").fetchone()
     assert snapshots[-1][0] == 108 and row is not None and row[0] == 182_113

@@ -1,4 +1,4 @@
-"""Ingest reconciliation on all 36 real Bedfordshire months (../shared/data).
+"""Ingest reconciliation on all 36 real Bedfordshire months (the real-data folder, conftest.shared_data).
 
 Expected numbers come from an independent count of the files with Python's csv module (written
 below), and the data README's published totals: 182,113 street rows, 6,381 without coordinates.
@@ -18,8 +18,8 @@ from gripkit import Workspace
 from gripkit.ingestion import ingest
 from gripkit.ingestion.run import UNCHANGED
 
-README_STREET_ROWS = 182_113  # shared/data/README.md
-README_NO_COORDS = 6_381  # shared/data/README.md
+README_STREET_ROWS = 182_113  # the real-data folder's README.md
+README_NO_COORDS = 6_381  # the real-data folder's README.md
 
 
 def independent_counts(zip_path: Path) -> dict[str, dict[str, int]]:

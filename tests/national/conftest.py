@@ -1,7 +1,7 @@
 """Fixtures: a small multi-force police.uk input built from REAL Bedfordshire months.
 
 The input is not synthetic: :func:`gripkit.national.replica.build_replica` copies real
-Bedfordshire street files (data.police.uk, OGL v3; ../shared/data/bedfordshire) into the Kent and
+Bedfordshire street files (data.police.uk, OGL v3; the real-data folder's bedfordshire zip) into the Kent and
 Cleveland force areas by a stated affine map, relabelling "Falls within"/"Reported by" and file
 names; Bedfordshire itself goes through the same map. Four real months, 2023-01..2023-04.
 """

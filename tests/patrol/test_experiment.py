@@ -1,6 +1,6 @@
 """Experiment mode: block-randomised place-days in the shape of Operation Rowan.
 
-Expected numbers: Op Rowan (Bland, Leggetter, Cestaro & Sebire 2021; DOMAIN.md) had 21 areas, 7
+Expected numbers: Op Rowan (Bland, Leggetter, Cestaro & Sebire 2021; docs/domain.md) had 21 areas, 7
 treated a day for 90 days: 1,890 place-days, 630 treated, 1,260 control, so 30 treated days per area.
 """
 

@@ -1,6 +1,6 @@
 """SegmentUnits on the REAL Cleveland (OS) and Leeds (OSM) road networks.
 
-No crimes come with these networks (shared/data/README.md), so the test points are SYNTHETIC:
+No crimes come with these networks (the real-data folder's README.md), so the test points are SYNTHETIC:
 positions interpolated at seeded random distances along the real roads, plus seeded jitter, plus
 points placed far from any road. Expected values are computed independently in each test
 (shapely distances, geopandas lengths, endpoint counts from the output geometry itself).

@@ -1,7 +1,7 @@
 """Displacement and diffusion of benefits: buffers and the Weighted Displacement Quotient.
 
 Bowers & Johnson (2003), with R = target (treated) area, D = displacement buffer, C = control area
-and b / a = before / after (DOMAIN.md, Evaluation)::
+and b / a = before / after (docs/domain.md, Evaluation)::
 
     WDQ = (D_a/C_a − D_b/C_b) / (R_a/C_a − R_b/C_b)
 

@@ -6,7 +6,7 @@ outcome column (``count`` or ``harm``), optionally ``dosage`` (minutes of patrol
 
 The effect is the coefficient β of ``treated`` in a log-linear model with one effect per place
 and (by default) one per day, reported as a percentage change (exp(β) − 1) × 100 with a 95%
-confidence interval (DOMAIN.md, Evaluation):
+confidence interval (docs/domain.md, Evaluation):
 
 ``poisson``
     Poisson pseudo-likelihood with robust standard errors, valid for counts and for harm.

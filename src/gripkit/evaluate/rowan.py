@@ -1,7 +1,7 @@
 """The Operation Rowan shape on a force's own police.uk data: areas, design and power.
 
 Bland et al. (2021) chose the 21 LSOAs with the most serious-violence harm and, for 90 days,
-treated 7 of them each day (DOMAIN.md, Patrols). :func:`op_rowan_power` rebuilds that from the
+treated 7 of them each day (docs/domain.md, Patrols). :func:`op_rowan_power` rebuilds that from the
 workspace: it ranks LSOAs by serious-violence harm over the last 12 months, estimates each
 one's daily rate and the negative-binomial dispersion from the monthly history, draws the
 90-day 7-of-21 design (seed recorded) and simulates its power for a given reduction, in crimes

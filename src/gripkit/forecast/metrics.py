@@ -1,4 +1,4 @@
-"""Forecast accuracy over a flagged share of the area (DOMAIN.md, "Forecasting").
+"""Forecast accuracy over a flagged share of the area (docs/domain.md, "Forecasting").
 
 With ``n`` of ``N`` test-period crimes in the flagged units, which cover ``a`` of the area ``A``:
 

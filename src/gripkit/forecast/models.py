@@ -193,7 +193,7 @@ class ProspectiveHotspot(Forecaster):
 
     Each crime ``t`` whole weeks before ``at`` (``t <= time_band`` weeks) and ``d`` cells from a
     cell (centre to centre, ``d <= distance_band`` metres / cell size) adds
-    ``1/(1+d) × 1/(1+t)`` to it (DOMAIN.md, "Forecasting"). Computed as one convolution of the
+    ``1/(1+d) × 1/(1+t)`` to it (docs/domain.md, "Forecasting"). Computed as one convolution of the
     time-weighted event raster with the ``1/(1+d)`` space kernel: the sum over time slices of
     each slice's convolution, since convolution is linear.
 

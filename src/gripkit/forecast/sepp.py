@@ -1,6 +1,6 @@
 """Self-exciting point process (ETAS / SEPP, Mohler et al. 2011) fitted by expectation–maximisation.
 
-The conditional intensity, per square metre per day, is (DOMAIN.md, "Forecasting")
+The conditional intensity, per square metre per day, is (docs/domain.md, "Forecasting")
 
     λ(x, y, t) = μ f(x, y) + Σ_{t_i < t} θ ω e^{−ω (t − t_i)} g(x − x_i, y − y_i),
 

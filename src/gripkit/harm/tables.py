@@ -294,7 +294,7 @@ def serious_violence_types(path: str | Path | None = None) -> frozenset[str]:
     ----------
     path : str, pathlib.Path or None
         A CSV with columns ``crime_type, serious_violence, source``; ``None`` uses the bundled
-        police.uk proxy (Violence and sexual offences, Robbery, Possession of weapons; see DOMAIN.md).
+        police.uk proxy (Violence and sexual offences, Robbery, Possession of weapons; see docs/domain.md).
 
     Returns
     -------

@@ -120,7 +120,7 @@ def build_replica(
     Parameters
     ----------
     zip_path
-        The real police.uk Bedfordshire bulk zip (``../shared/data/bedfordshire``).
+        The real police.uk Bedfordshire bulk zip (36 months, May 2021 - April 2024).
     folder
         Output folder; ``YYYY-MM/YYYY-MM-<force>-street.csv`` files are written under it.
     forces
