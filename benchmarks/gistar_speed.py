@@ -87,7 +87,7 @@ def run_gripkit(crimes: pd.DataFrame, units: GridUnits) -> tuple[float, np.ndarr
     y = hotspots.set_index(hotspots["unit_id"].astype(object)).loc[ids, "crimes"].to_numpy(dtype=float)
     print(
         f"  gripkit gistar (incl. BH q-values)    {best:9.4f} s  (median {median:.4f} s; "
-        f"{result.attrs['gistar']['n_hot']:,} hot cells)"
+        f"{int(result['hot'].sum()):,} hot cells)"
     )
     return best, z, y
 
