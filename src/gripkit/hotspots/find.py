@@ -29,7 +29,7 @@ from gripkit.hotspots.request import AUTO, HotspotRequest
 from gripkit.output import write_table
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.build import UnitSpec, build_units
-from gripkit.workspace import Workspace
+from gripkit.workspace import Workspace, parse_month
 
 log = logging.getLogger("gripkit")
 
@@ -211,10 +211,22 @@ def no_crimes_message(
     months: tuple[str | date | None, str | date | None] | None,
     force: str | None,
 ) -> str:
-    """The error of :func:`select_crimes` when nothing matches (shared with the national run)."""
+    """The error of :func:`select_crimes` when nothing matches (shared with the national run).
+
+    Months read the same whether given as dates or ``"YYYY-MM"`` text:
+
+    >>> no_crimes_message("w.duckdb", None, (date(2023, 4, 1), "2023-04"), None)[:80]
+    'no crimes in workspace w.duckdb match the selection (crime types all, months 202'
+    >>> "months 2023-04 to 2023-04," in no_crimes_message("w", None, (date(2023, 4, 1), "2023-04"), None)
+    True
+    """
+    window = "all"
+    if months and any(m is not None for m in months):
+        first, last = (("…" if m is None else f"{parse_month(m):%Y-%m}") for m in months)
+        window = f"{first} to {last}"
     return (
         f"no crimes in workspace {path} match the selection (crime types {types or 'all'}, "
-        f"months {months or 'all'}, force {force or 'all'}). Ingest data with `gripkit ingest PATH` "
+        f"months {window}, force {force or 'all'}). Ingest data with `gripkit ingest PATH` "
         "or widen the filters."
     )
 
