@@ -66,7 +66,7 @@ class UnitSpec:
         one_of("unit", self.kind, UNIT_KINDS)
         if self.kind == "segment" and self.network is None:
             raise InputError(
-                "street-segment units need a road network; received none. Pass --network FILE "
+                "'network' is needed for street-segment units; received None. Pass network=FILE "
                 "(any line file geopandas reads, e.g. an OS Open Roads or OpenStreetMap GeoPackage)."
             )
 
