@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pyproj
 import pytest
 from typer.testing import CliRunner
 
+import gripkit as gk
 from gripkit import Workspace, datasets
 from gripkit.cli import app
 from gripkit.errors import InputError
@@ -31,11 +33,11 @@ def test_plan_steps_rolls_monthly_origins() -> None:
 
 
 def test_bad_windows_say_how_to_fix() -> None:
-    with pytest.raises(InputError, match=r"'horizon' 1W is finer than the data.*--horizon in months"):
+    with pytest.raises(InputError, match=r"'horizon' 1W is finer than the data.*horizon='1M'"):
         plan_steps(MONTHS, "12M", "1W")
     with pytest.raises(InputError, match=r"no forecast period fits.*shorter"):
         plan_steps(MONTHS, "24M", "1M")
-    with pytest.raises(InputError, match=r"starts at 2021-12-01, before the data's first.*--from 2023-01"):
+    with pytest.raises(InputError, match=r"starts at 2021-12-01, before the data's.*'months' at 2023-01"):
         plan_steps(MONTHS, "12M", "1M", start="2022-12-01")
     with pytest.raises(InputError, match=r"'train' must be a whole number"):
         plan_steps(MONTHS, "a year", "1M")
@@ -79,16 +81,81 @@ def test_real_chicago_weekly_backtest(shared_data: Callable[..., Path]) -> None:
     crimes = pd.DataFrame({"x": x, "y": y, "occurred_at": when.to_numpy()})
     units = GridUnits.from_crimes(crimes, cell_size=500, crs="EPSG:26916")
     result = backtest(crimes, units, models=["naive", "prospective"], train="8W", horizon="1W",
-                      coverage=[0.05], start="2019-03-04", workers=1)
+                      coverage=[0.05], months=("2019-03-04", None), workers=1)
     assert result.meta["resolution"] == "timestamp"
+    assert result.meta["months"] == {"first": "2019-03-04", "last": "2019-03-25"}
     assert list(result.table["origin"].dt.strftime("%m-%d").unique()) == ["03-04", "03-11", "03-18", "03-25"]
     assert result.table["crimes"].min() > 50  # every week of 2019 has assaults
 
 
-def test_cli_backtest_end_to_end(tmp_path: Path) -> None:
-    ws_path = tmp_path / "ws.duckdb"
-    with Workspace(ws_path) as ws:
+@pytest.fixture(scope="module")
+def five_months(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace file with the first 5 bundled real Bedfordshire months (2023-05..2023-09)."""
+    path = tmp_path_factory.mktemp("bt") / "ws.duckdb"
+    with Workspace(path) as ws:
         ingest(datasets.bedfordshire_street_files()[:5], ws)
+    return path
+
+
+def _copy(path: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy.duckdb"
+    target.write_bytes(path.read_bytes())
+    return target
+
+
+SV_SQL = (
+    "SELECT month, count(*) FROM crimes WHERE x IS NOT NULL AND crime_type IN "
+    "('Violence and sexual offences', 'Robbery', 'Possession of weapons') GROUP BY 1 ORDER BY 1"
+)
+
+
+def test_backtest_from_python_stores_its_result(five_months: Path, tmp_path: Path) -> None:
+    with Workspace(_copy(five_months, tmp_path)) as ws:
+        result = gk.backtest(ws, models=["naive", "prospective"], train="3M", coverage=[0.01, 0.05],
+                             serious_violence=True, cell_size=400, months="2023-08..2023-09", workers=1)
+        stored = ws.latest_result("backtest")
+        assert stored is not None and stored.result_id == result.meta["result_id"]
+        # serious-violence crimes with coordinates per month, counted in SQL (independent of the job)
+        per_month = {f"{m:%Y-%m}": n for m, n in ws.con.execute(SV_SQL).fetchall()}
+        table = ws.result_table(stored.result_id, "backtest")
+    assert stored.kind == "backtest" and stored.table_names == ("backtest",)
+    meta = stored.meta
+    assert meta["months"] == {"first": "2023-08", "last": "2023-09"} and meta["steps"] == 2
+    assert meta["harm_table"] == "cchi" and len(meta["harm_sha256"]) == 64 and meta["weights"] == "harm"
+    assert meta["cell_size_m"] == 400.0 and meta["serious_violence"] is True and meta["seed"] == 0
+    assert set(meta["models"]) == {"naive", "prospective"} and meta["coverage"] == [0.01, 0.05]
+    assert meta["crimes"] == sum(per_month.values())
+    # each forecast month's crimes are scored, but for the few that ingest kept within 1 km outside
+    # the force boundary, in cells the grid's area filter drops (2 of 1,618 and of 1,835 here)
+    tested = table.groupby(table["origin"].dt.strftime("%Y-%m"))["crimes"].first().to_dict()
+    for month in ("2023-08", "2023-09"):
+        assert 0.995 * per_month[month] <= tested[month] <= per_month[month]
+    assert len(table) == 2 * 2 * 2  # steps x models x coverages
+    pd.testing.assert_frame_equal(table.drop(columns="fit_seconds"),
+                                  result.tables()["backtest"].drop(columns="fit_seconds"), check_dtype=False)
+    # the headline: the best model's mean PAI at 5% over the two steps, from the stored table
+    at5 = table[table["coverage"] == 0.05]
+    best = at5.groupby("model")["pai"].mean().idxmax()
+    assert stored.summary == result.summary()
+    assert f"Best model {best}: mean hit rate" in stored.summary
+    assert f"PAI {at5[at5['model'] == best]['pai'].mean():.2f} at 5%" in stored.summary
+    assert stored.payload["verdict"] in stored.summary
+    assert {r["model"] for r in stored.payload["models"]} == {"naive", "prospective"}
+
+
+def test_backtest_of_a_frame_stores_nothing_and_refuses_workspace_filters(five_months: Path) -> None:
+    with Workspace(five_months, read_only=True) as ws:
+        crimes = ws.crimes(crime_types=["Robbery"])
+    crimes = crimes[crimes["x"].notna()]
+    result = backtest(crimes, grid_for(crimes, 1000), models=["naive"], train="3M", workers=1)
+    assert result.meta["harm_table"] is None and result.meta["weights"] is None
+    assert "result_id" not in result.meta
+    with pytest.raises(InputError, match="'serious_violence' select a workspace's crimes"):
+        backtest(crimes, models=["naive"], train="3M", serious_violence=True)
+
+
+def test_cli_backtest_end_to_end(five_months: Path, tmp_path: Path) -> None:
+    ws_path = _copy(five_months, tmp_path)
     out = tmp_path / "results.csv"
     args = ["backtest", "--workspace", str(ws_path), "--models", "naive,prospective", "--train", "3M",
             "--horizon", "1M", "--coverage", "1,5", "--out", str(out), "--serious-violence",
@@ -99,5 +166,18 @@ def test_cli_backtest_end_to_end(tmp_path: Path) -> None:
     assert len(table) == 2 * 2 * 2 and set(table["coverage"]) == {0.01, 0.05}
     assert out.with_suffix(".png").exists()
     assert "mean PAI at 5% coverage" in run.output
+    with Workspace(ws_path, read_only=True) as ws:  # the job stored it, not the command
+        stored = ws.latest_result("backtest")
+        assert stored is not None and stored.meta["months"] == {"first": "2023-08", "last": "2023-09"}
+        kept = ws.result_table(stored.result_id, "backtest")
+    assert kept["pai"].tolist() == pytest.approx(table["pai"].tolist())
+    # --months names the first and last forecast periods; --json prints one object
+    one = CliRunner().invoke(app, [*args, "--months", "2023-09..2023-09", "--json"])
+    assert one.exit_code == 0, one.output
+    payload = json.loads(one.stdout)
+    assert payload["meta"]["steps"] == 1 and payload["meta"]["months"]["first"] == "2023-09"
+    assert payload["summary"].startswith("1 forecast periods of 1M from 2023-09 to 2023-09")
     bad = CliRunner().invoke(app, [*args[:-2], "--horizon", "1W", "--workers", "1"])
     assert bad.exit_code != 0 and "finer than the data" in str(bad.exception)
+    early = CliRunner().invoke(app, [*args, "--months", "2023-06.."])
+    assert early.exit_code != 0 and "Start 'months' at 2023-08 or later" in str(early.exception)

@@ -32,6 +32,17 @@ def test_naive_last_period_and_mean_of_k() -> None:
     assert weekly.tolist() == [0, 1, 0, 0, 0]
 
 
+def test_weights_name_the_column_every_forecaster_weighs_by() -> None:
+    crimes = frame([(50, 50, "2023-04-10"), (150, 50, "2023-04-20"), (150, 50, "2023-04-21")])
+    crimes["harm"] = [365.0, 1.0, 197.0]  # CCHI: a robbery, a shoplifting, a violent crime
+    # by hand: April's harm per cell, g0 365, g1 1 + 197 = 198
+    assert Naive(weights="harm").fit(crimes).predict(GRID, at="2023-05-01").tolist() == [365, 198, 0, 0, 0]
+    for model in (Naive, RetrospectiveKDE, ProspectiveHotspot):
+        assert model(weights="harm").get_params()["weights"] == "harm"
+    with pytest.raises(InputError, match="'weights' must name a column of crimes; received 'cchi'"):
+        Naive(weights="cchi").fit(crimes)
+
+
 def test_prospective_bowers_johnson_pease_weights_by_hand() -> None:
     crimes = frame([(50, 50, "2023-05-31 12:00"),   # 0.5 days before: t = 0 weeks
                     (250, 50, "2023-05-20"),        # 12 days: t = 1 week
@@ -74,7 +85,7 @@ def test_predict_uses_only_crimes_before_at() -> None:
 def test_contract_and_bad_inputs(bedfordshire_crimes) -> None:
     crimes = bedfordshire_crimes(1)
     model = ProspectiveHotspot()
-    assert model.get_params() == {"distance_band": 400.0, "time_band": 8.0, "weight": None}
+    assert model.get_params() == {"distance_band": 400.0, "time_band": 8.0, "weights": None}
     with pytest.raises(InputError, match="not fitted"):
         model.predict(GRID, at="2023-01-01")
     with pytest.raises(InputError, match="'distance_band' must be > 0 metres"):

@@ -52,6 +52,11 @@ def test_mapping_toml(ws: Workspace, write_csv: Writer, tmp_path: Path) -> None:
     assert rows[0][7] == pytest.approx(lon, abs=1e-9) and rows[0][8] == pytest.approx(lat, abs=1e-9)
     detail = ws.con.execute("SELECT detail FROM quarantine WHERE reason = 'unknown_crime_type'").fetchone()
     assert detail == ("crime type 'Dog fouling'",)
+    # a force CSV carries no month in its name: the months covered come from its rows (both February)
+    assert report.months == {"first": "2024-02", "last": "2024-02"}
+    stored = ws.latest_result("ingest")
+    assert stored is not None and stored.meta["format"] == "csv"
+    assert stored.meta["mapping"]["columns"]["crime_type"] == "Offence"
 
 
 def test_col_pairs_and_lonlat(ws: Workspace, write_csv: Writer) -> None:
@@ -84,4 +89,9 @@ def test_bad_mappings_say_how_to_fix() -> None:
         )
     with pytest.raises(InputError, match="unknown target column"):
         ColumnMapping.from_pairs(["crime_type=a", "month=b", "x=c", "y=d", "weather=e"])
+    # x/y are eastings/northings: a CRS in degrees is refused (lon/lat are mapped as lon=..., lat=...)
+    with pytest.raises(InputError, match=r"'crs' must be a projected CRS in metres"):
+        ColumnMapping.from_pairs(["crime_type=a", "month=b", "x=c", "y=d"], crs="EPSG:4326")
+    with pytest.raises(InputError, match=r"'crs' is not a CRS pyproj understands"):
+        ColumnMapping.from_pairs(["crime_type=a", "month=b", "x=c", "y=d"], crs="EPSG:nonsense")
     assert VOCAB  # the vocabulary used above maps onto police.uk categories

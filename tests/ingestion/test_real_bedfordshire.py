@@ -66,6 +66,35 @@ def test_every_street_row_is_loaded_or_quarantined(ingested, bedfordshire_zip: P
         assert q["source_id"].isin(street_ids).sum() == report.crimes.quarantined
 
 
+def test_the_ingest_stores_its_report(ingested, bedfordshire_zip: Path) -> None:
+    path, report = ingested
+    expected = independent_counts(bedfordshire_zip)
+    with Workspace(path, read_only=True) as ws:
+        stored = ws.latest_result("ingest")
+        assert stored is not None and stored.table_names == ("files",)
+        files = ws.result_table(stored.result_id, "files")
+    assert stored.kind == "ingest"
+    assert {k: v for k, v in stored.payload.items() if k != "meta"} == {
+        k: v for k, v in report.to_dict().items() if k != "meta"  # meta gained its result_id on storing
+    }
+    assert report.meta["result_id"] == stored.result_id
+    meta = stored.meta
+    assert meta["inputs"] == [str(bedfordshire_zip)] and meta["format"] == "police.uk"
+    # the zip's 36 months (its name: 2021-05 to 2024-04); 6,381 rows without coordinates (data README)
+    assert meta["months"] == {"first": "2021-05", "last": "2024-04"}
+    assert meta["by_reason"]["no_coordinates"] == README_NO_COORDS
+    assert (meta["files_skipped"], meta["files_replaced"], meta["files_rejected"]) == (0, 0, 0)
+    head = (f"Read {README_STREET_ROWS:,} rows from 36 files: {report.crimes.loaded:,} loaded, "
+            f"{report.crimes.quarantined:,} quarantined (")
+    assert stored.summary.startswith(head) and f"no_coordinates {README_NO_COORDS:,}" in stored.summary
+    assert "months 2021-05 to 2024-04" in stored.summary
+    street = files[files["kind"] == "street"]
+    names = street["path"].map(lambda p: Path(p.split("!")[-1]).name)
+    per_file = dict(zip(names, street["read"].astype(int), strict=True))
+    assert per_file == {n: v["rows"] for n, v in expected.items()}
+    assert (street["read"] == street["loaded"] + street["quarantined"]).all()
+
+
 def test_rows_without_coordinates_are_quarantined_with_reason(ingested, bedfordshire_zip: Path) -> None:
     _, report = ingested
     expected = sum(v["no_coords"] for v in independent_counts(bedfordshire_zip).values())

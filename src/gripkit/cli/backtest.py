@@ -1,4 +1,8 @@
-"""``gripkit backtest``: rolling-origin evaluation of forecasters on the workspace's crimes."""
+"""``gripkit backtest``: rolling-origin evaluation of forecasters on the workspace's crimes.
+
+Thin: parses the flags, calls :func:`gripkit.backtest` (which selects the crimes, applies the harm
+table, builds the grid, runs and stores the result), writes the table and plot, prints.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from gripkit import columns as C
 from gripkit.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -20,6 +23,7 @@ from gripkit.cli.common import (
     setup_logging,
 )
 from gripkit.cli.hotspots import split_list
+from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, MonthsOption
 from gripkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -57,16 +61,20 @@ def backtest_command(
     train: Annotated[str, typer.Option(help="Training window, e.g. 12M (or 26W with timestamps).")] = "12M",
     horizon: Annotated[str, typer.Option(help="Forecast period, e.g. 1M (1W needs timestamps).")] = "1M",
     coverage: Annotated[str, typer.Option(help="Percent of area to flag, comma-separated.")] = "1,5",
-    from_: Annotated[
-        str | None, typer.Option("--from", help="First forecast period, e.g. 2022-05 [default: earliest].")
-    ] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last forecast period start, e.g. 2024-04.")] = None,
+    months: MonthsOption = None,
     workspace: WorkspaceOption = None,
     serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence categories.")] = False,
     crime_types: Annotated[str | None, typer.Option(help="Comma-separated police.uk crime types.")] = None,
-    harm: Annotated[
-        str | None, typer.Option(help="Harm table (cchi, ons_css, a CSV): weight models and harm hit rate.")
-    ] = None,
+    force: ForceOption = None,
+    harm: HarmOption = HARM_DEFAULT,
+    weights: Annotated[
+        str,
+        typer.Option(
+            "--weights",
+            help="What the models weigh each crime by: auto (harm whenever --harm is not none), harm, "
+            "or crimes. etas always counts crimes.",
+        ),
+    ] = "auto",
     unit: Annotated[str, typer.Option(help="Spatial unit: grid (models score grid cells).")] = "grid",
     cell_size: Annotated[
         float | None, typer.Option(help="Grid cell size in metres [default: chosen from the area].")
@@ -76,76 +84,49 @@ def backtest_command(
     seed: Annotated[int, typer.Option(help="Seed for ETAS time placement and the bootstrap.")] = 0,
     json_out: JsonOption = False,
 ) -> None:
-    """Rolling-origin backtest: fit on the window, predict the next period, score, slide."""
-    from gripkit.forecast.rolling import backtest, grid_for
-    from gripkit.harm import apply_harm, load_harm_table
-    from gripkit.hotspots.find import select_crimes
-    from gripkit.validate import one_of
+    """Rolling-origin backtest: fit on the window, predict the next period, score, slide.
+
+    --months FROM..TO names the first and last forecast periods (either end may be left open;
+    default: from the end of the first training window to the last month of data). The result is
+    stored in the workspace (for `gripkit report` and the dashboard).
+    """
+    from gripkit.forecast.rolling import backtest
 
     setup_logging(quiet=json_out)
     covers = parse_coverage(coverage)
-    with open_workspace(workspace, read_only=True) as ws:
-        crimes = select_crimes(ws, crime_types=split_list(crime_types), serious_violence=serious_violence)
-    crimes = crimes[crimes[C.X].notna() & crimes[C.Y].notna()].reset_index(drop=True)
-    if harm:
-        table = load_harm_table(harm)
-        crimes[C.HARM] = apply_harm(crimes, table)
-    one_of("unit", unit, ("grid",))
-    units = grid_for(crimes, cell_size)
-    with progress_bar("backtest", enabled=not json_out) as update:
+    with open_workspace(workspace) as ws, progress_bar("backtest", enabled=not json_out) as update:
         result = backtest(
-            crimes,
-            units,
+            ws,
             models=split_list(models) or [],
             train=train,
             horizon=horizon,
             coverage=covers,
-            start=_month_start(from_),
-            end=_month_start(to),
-            harm=C.HARM if harm else None,
+            months=months,
+            weights=weights,
+            harm=harm,
+            crime_types=split_list(crime_types),
+            serious_violence=serious_violence,
+            force=force,
+            unit=unit,
+            cell_size=cell_size,
             workers=workers,
             seed=seed,
             progress=update,
         )
     written = result.write(out)
     picture = result.plot(plot or out.with_suffix(".png"))
-    verdict = result.verdict()
-    with open_workspace(workspace) as ws:  # for the report and dashboard
-        ws.record_result(
-            "backtest",
-            params=result.meta,
-            payload={
-                "verdict": verdict,
-                "summary": result.summary().to_dict(orient="records"),
-                "table": str(written),
-            },
-        )
     if json_out:
-        print_json(
-            {
-                "out": str(written),
-                "plot": str(picture),
-                "verdict": verdict,
-                "meta": result.meta,
-                "summary": result.summary().to_dict(orient="records"),
-            }
-        )
+        payload = {**result.to_dict(), "summary": result.summary(), "out": str(written), "plot": str(picture)}
+        print_json(payload)
         return
     print_summary(result)
-    console.print(f"[bold]{verdict}[/]")
+    console.print(result.summary(), highlight=False)
     console.print(f"Wrote {len(result.table):,} rows to [bold]{written}[/], the plot to [bold]{picture}[/]")
-
-
-def _month_start(text: str | None) -> str | None:
-    """``2023-05`` -> ``2023-05-01``; full dates pass through."""
-    if text is None:
-        return None
-    return f"{text}-01" if len(text.strip()) == 7 else text.strip()
 
 
 def print_summary(result: BacktestResult) -> None:
     """Mean metrics per model and coverage as a Rich table."""
-    summary = result.summary()
+    summary = result.means()
     table = Table(title=f"Backtest means over {result.meta.get('steps')} steps")
     for name in ("model", "coverage", "area", "hit rate", "PAI", "PEI", "RRI"):
         table.add_column(name, justify="left" if name == "model" else "right")

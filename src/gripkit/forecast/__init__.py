@@ -4,7 +4,7 @@ Example
 -------
 >>> from gripkit.forecast import ProspectiveHotspot
 >>> ProspectiveHotspot().get_params()
-{'distance_band': 400.0, 'time_band': 8.0, 'weight': None}
+{'distance_band': 400.0, 'time_band': 8.0, 'weights': None}
 """
 
 from gripkit.forecast import metrics

@@ -145,7 +145,7 @@ def event_days(crimes: pd.DataFrame, *, month_only: str = "middle", seed: int | 
 
 @dataclass
 class Events:
-    """The fitted events: coordinates (metres), time (days since 1970) and weight."""
+    """The fitted events: coordinates (metres), time (days since 1970) and weight (``w``)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -154,24 +154,24 @@ class Events:
 
     @classmethod
     def from_crimes(
-        cls, crimes: pd.DataFrame, *, weight: str | None = None, month_only: str = "middle",
+        cls, crimes: pd.DataFrame, *, weights: str | None = None, month_only: str = "middle",
         seed: int | None = None,
     ) -> Events:
-        """Events with finite coordinates from a crime frame (weights 1 when ``weight`` is None)."""
+        """Events with finite coordinates from a crime frame (weights 1 when ``weights`` is None)."""
         frame = check_crimes(crimes, (col.X, col.Y))
         x, y = crime_xy(frame)
         t = event_days(frame, month_only=month_only, seed=seed)
-        if weight is None:
+        if weights is None:
             w = np.ones(len(frame))
         else:
-            if weight not in frame.columns:
+            if weights not in frame.columns:
                 raise InputError(
-                    f"weight column {weight!r} is not a column of crimes; received columns "
-                    f"{', '.join(map(str, frame.columns))}. Apply a harm table first or pass weight=None."
+                    f"'weights' must name a column of crimes; received {weights!r}, and the columns are "
+                    f"{', '.join(map(str, frame.columns))}. Apply a harm table first or pass weights=None."
                 )
-            w = pd.to_numeric(frame[weight]).to_numpy(dtype=float, na_value=np.nan)
+            w = pd.to_numeric(frame[weights]).to_numpy(dtype=float, na_value=np.nan)
             if not (np.isfinite(w) & (w >= 0)).all():
-                raise InputError(f"weight column {weight!r} must hold finite values >= 0.")
+                raise InputError(f"'weights' column {weights!r} must hold finite values >= 0.")
         ok = np.isfinite(x) & np.isfinite(y)
         order = np.argsort(t[ok], kind="stable")
         return cls(x[ok][order], y[ok][order], t[ok][order], w[ok][order])

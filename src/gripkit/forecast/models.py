@@ -45,7 +45,13 @@ class Forecaster:
     _month_only: str = "middle"
 
     def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, JSON-safe, to record with every result."""
+        """The constructor parameters, JSON-safe, to record with every result.
+
+        >>> ProspectiveHotspot(weights="harm").get_params()
+        {'distance_band': 400.0, 'time_band': 8.0, 'weights': 'harm'}
+        >>> Naive(k=3).get_params()
+        {'k': 3, 'weights': None}
+        """
         return {name: getattr(self, name) for name in self._params}
 
     def fit(self, crimes: pd.DataFrame) -> Forecaster:
@@ -53,9 +59,9 @@ class Forecaster:
 
         Returns the fitted model itself; the caller's frame is not modified.
         """
-        weight = getattr(self, "weight", None)
+        weights = getattr(self, "weights", None)
         self.events_ = Events.from_crimes(
-            crimes, weight=weight, month_only=self._month_only, seed=getattr(self, "seed", None)
+            crimes, weights=weights, month_only=self._month_only, seed=getattr(self, "seed", None)
         )
         if len(self.events_) == 0:
             raise InputError(
@@ -106,7 +112,7 @@ class Naive(Forecaster):
     ----------
     k : int, default 1
         Number of periods (each ``horizon`` long) before ``at`` to average.
-    weight : str, optional
+    weights : str, optional
         Column of per-crime weights (e.g. ``"harm"``); None counts crimes.
 
     Examples
@@ -121,13 +127,13 @@ class Naive(Forecaster):
     """
 
     name = "naive"
-    _params = ("k", "weight")
+    _params = ("k", "weights")
 
-    def __init__(self, k: int = 1, *, weight: str | None = None) -> None:
+    def __init__(self, k: int = 1, *, weights: str | None = None) -> None:
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise InputError(f"'k' must be a whole number of periods >= 1; received {k!r}. Pass e.g. 3.")
         self.k = int(k)
-        self.weight = weight
+        self.weights = weights
         self.name = "naive" if self.k == 1 else f"naive{self.k}"
 
     def _predict(self, units: Units, at: pd.Timestamp, horizon: Period) -> pd.Series:
@@ -153,8 +159,8 @@ class RetrospectiveKDE(Forecaster):
     bandwidth : float, optional
         Kernel radius in metres; None uses 5 cell sizes (announced and stored as
         ``bandwidth_``).
-    weight : str, optional
-        Column of per-crime weights (e.g. ``"harm"``).
+    weights : str, optional
+        Column of per-crime weights (e.g. ``"harm"``); None counts crimes.
 
     Examples
     --------
@@ -166,11 +172,11 @@ class RetrospectiveKDE(Forecaster):
     """
 
     name = "kde"
-    _params = ("bandwidth", "weight")
+    _params = ("bandwidth", "weights")
 
-    def __init__(self, bandwidth: float | None = None, *, weight: str | None = None) -> None:
+    def __init__(self, bandwidth: float | None = None, *, weights: str | None = None) -> None:
         self.bandwidth = None if bandwidth is None else positive("bandwidth", bandwidth, "metres", "400")
-        self.weight = weight
+        self.weights = weights
 
     def _predict(self, units: Units, at: pd.Timestamp, horizon: Period) -> pd.Series:
         from gripkit.hotspots.kde import kde
@@ -204,8 +210,8 @@ class ProspectiveHotspot(Forecaster):
     time_band : float, default 8
         Weeks (Bowers et al.: two months). police.uk crimes sit at the middle of their month,
         so a monthly forecast uses the last two months.
-    weight : str, optional
-        Column of per-crime weights (e.g. ``"harm"``).
+    weights : str, optional
+        Column of per-crime weights (e.g. ``"harm"``); None counts crimes.
 
     Examples
     --------
@@ -219,14 +225,14 @@ class ProspectiveHotspot(Forecaster):
     """
 
     name = "prospective"
-    _params = ("distance_band", "time_band", "weight")
+    _params = ("distance_band", "time_band", "weights")
 
     def __init__(
-        self, distance_band: float = 400.0, time_band: float = 8.0, *, weight: str | None = None
+        self, distance_band: float = 400.0, time_band: float = 8.0, *, weights: str | None = None
     ) -> None:
         self.distance_band = positive("distance_band", distance_band, "metres", "400")
         self.time_band = positive("time_band", time_band, "weeks", "8")
-        self.weight = weight
+        self.weights = weights
 
     def _predict(self, units: Units, at: pd.Timestamp, horizon: Period) -> pd.Series:
         raster = Raster(units)

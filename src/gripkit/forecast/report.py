@@ -1,42 +1,71 @@
-"""What a backtest hands back: the tidy table, its summary, a verdict line and a PAI plot."""
+"""What a backtest hands back: the tidy table, its means, a verdict line, a summary and a PAI plot.
+
+:class:`BacktestResult` follows the result protocol (:mod:`gripkit.results`): ``kind`` "backtest",
+``meta`` (models, windows, coverage, steps, months, harm table, cell size, seed), ``to_dict()``,
+``summary()`` (one paragraph) and ``tables()`` (the per-step table), so a backtest run from Python
+reaches the report and the dashboard as one run from the CLI does.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from gripkit.validate import one_of
+from gripkit.output import write_table
+from gripkit.results import ResultMixin, to_jsonable
 
 METRICS = ("area_share", "hit_rate", "pai", "pei", "rri", "harm_hit_rate")
-#: Columns of the CSV/Parquet the CLI writes, in order.
+#: Columns of the per-step table (what the CLI writes and the workspace stores), in order.
 OUTPUT_COLUMNS = (
     "model", "step", "origin", "train_start", "coverage", "area_share", "units_flagged", "crimes",
     "hits", "hit_rate", "pai", "pei", "rri", "harm_hit_rate", "fit_seconds",
 )
 
 
+def _percent(cover: float) -> str:
+    """``0.05`` -> ``"5%"``, ``0.025`` -> ``"2.5%"``."""
+    return f"{cover:.0%}" if cover * 100 == round(cover * 100) else f"{cover:.1%}"
+
+
 @dataclass
-class BacktestResult:
+class BacktestResult(ResultMixin):
     """Rolling-origin results: ``table`` (one row per model × step × coverage) and ``meta``.
+
+    Attributes
+    ----------
+    table
+        Columns :data:`OUTPUT_COLUMNS`.
+    meta
+        Provenance: ``models`` (name -> parameters), ``train``, ``horizon``, ``coverage``, ``steps``,
+        ``months`` (``{"first", "last"}`` forecast periods), ``resolution``, ``weights``,
+        ``harm_table``/``harm_sha256`` (None when crimes were counted), ``cell_size_m``, ``units``,
+        ``crimes``, the crime selection (``crime_types``, ``serious_violence``, ``force``), ``seed``
+        and ``workers``.
+    seed
+        Seed of the verdict's bootstrap.
 
     Examples
     --------
     >>> table = pd.DataFrame({"model": ["naive", "naive", "kde", "kde"], "step": [0, 1, 0, 1],
     ...                       "coverage": 0.05, "area_share": 0.05, "hit_rate": [0.2, 0.3, 0.3, 0.3],
     ...                       "pai": [4.0, 6.0, 6.0, 6.0], "pei": 0.5, "rri": 1.0, "harm_hit_rate": 0.2})
-    >>> BacktestResult(table, {}).summary()["pai_mean"].tolist()
+    >>> BacktestResult(table, {}).means()["pai_mean"].tolist()
     [6.0, 5.0]
+    >>> print(BacktestResult(table, {"steps": 2, "horizon": "1M"}).summary())
+    2 forecast periods of 1M: kde beats naive by 20% in mean PAI at 5% coverage (2 steps; 95% bootstrap
+    interval 0% to 50%). Best model kde: mean hit rate 30.0% and PAI 6.00 at 5% coverage.
     """
 
+    kind: ClassVar[str] = "backtest"
     table: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
 
-    def summary(self) -> pd.DataFrame:
+    def means(self) -> pd.DataFrame:
         """Mean (and standard deviation) of each metric per model and coverage, over steps."""
         grouped = self.table.groupby(["model", "coverage"], sort=False)
         present = [m for m in METRICS if m in self.table.columns]
@@ -45,6 +74,58 @@ class BacktestResult:
         out.insert(0, "steps", grouped.size())
         return out.reset_index().sort_values(["coverage", "pai_mean"], ascending=[True, False],
                                              ignore_index=True)
+
+    def best_model(self, coverage: float = 0.05) -> str:
+        """The model with the highest mean PAI at the coverage nearest ``coverage``."""
+        cover = self._nearest(coverage)
+        at = self.table[np.isclose(self.table["coverage"], cover)]
+        return str(at.groupby("model")["pai"].mean().sort_values(ascending=False).index[0])
+
+    def _nearest(self, coverage: float) -> float:
+        covers = np.unique(self.table["coverage"].to_numpy(dtype=float))
+        return float(covers[np.argmin(np.abs(covers - coverage))])
+
+    def to_dict(self) -> dict[str, Any]:
+        """``meta``, the verdict line and the per-model means (one record per model × coverage)."""
+        out = to_jsonable(
+            {"meta": self.meta, "verdict": self.verdict(), "models": self.means().to_dict(orient="records")}
+        )
+        assert isinstance(out, dict)
+        return out
+
+    def summary(self) -> str:
+        """One paragraph: the periods and crimes, the verdict, then the best model's mean hit rate
+        and PAI at each coverage."""
+        meta = self.meta
+        steps = meta.get("steps", int(self.table["step"].nunique()))
+        text = f"{steps} forecast periods of {meta.get('horizon', '?')}"
+        months = meta.get("months") or {}
+        if months.get("first") and months.get("last"):
+            text += f" from {months['first']} to {months['last']}"
+        if meta.get("train"):
+            text += f", each fitted on the {meta['train']} before"
+        if meta.get("crimes") is not None:
+            text += f"; {int(meta['crimes']):,} crimes"
+            if meta.get("cell_size_m"):
+                text += f" on {float(meta['cell_size_m']):g} m grid cells"
+            if meta.get("harm_table"):
+                weighed = "models weighted by" if meta.get("weights") else "harm hit rates from"
+                text += f", {weighed} {meta['harm_table']} harm"
+        best = self.best_model()
+        means = self.means()
+        rows = means[means["model"] == best].sort_values("coverage")
+        at = [
+            f"{hit:.1%} and PAI {pai:.2f} at {_percent(cover)}"
+            for hit, pai, cover in zip(rows["hit_rate_mean"].to_numpy(dtype=float),
+                                       rows["pai_mean"].to_numpy(dtype=float),
+                                       rows["coverage"].to_numpy(dtype=float), strict=True)
+        ]
+        figures = ", ".join(at[:-1]) + (" and " if len(at) > 1 else "") + at[-1]
+        return f"{text}: {self.verdict()}. Best model {best}: mean hit rate {figures} coverage."
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The per-step table (columns :data:`OUTPUT_COLUMNS`) under ``"backtest"``."""
+        return {"backtest": self.table[[c for c in OUTPUT_COLUMNS if c in self.table.columns]]}
 
     def compare(
         self, model: str, baseline: str, coverage: float, *, n_boot: int = 2000
@@ -76,14 +157,13 @@ class BacktestResult:
         >>> BacktestResult(table, {}).verdict()
         'kde beats naive by 25% in mean PAI at 5% coverage (3 steps; 95% bootstrap interval 25% to 25%)'
         """
-        covers = np.unique(self.table["coverage"].to_numpy(dtype=float))
-        cover = float(covers[np.argmin(np.abs(covers - coverage))])
+        cover = self._nearest(coverage)
         at = self.table[np.isclose(self.table["coverage"], cover)]
         means = at.groupby("model")["pai"].mean().sort_values(ascending=False)
         models = list(means.index)
         base = baseline if baseline in models else models[-1]
         best = models[0]
-        label = f"{cover:.0%}" if cover * 100 == round(cover * 100) else f"{cover:.1%}"
+        label = _percent(cover)
         if best == base:
             rest = [m for m in models if m != base]
             if not rest:
@@ -121,13 +201,5 @@ class BacktestResult:
         return out
 
     def write(self, path: str | Path) -> Path:
-        """Write :attr:`table` as ``.csv`` or ``.parquet`` (by extension)."""
-        out = Path(path)
-        one_of("output extension", out.suffix.lower(), (".csv", ".parquet"))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table = self.table[[c for c in OUTPUT_COLUMNS if c in self.table.columns]]
-        if out.suffix.lower() == ".csv":
-            table.to_csv(out, index=False)
-        else:
-            table.to_parquet(out, index=False)
-        return out
+        """Write the per-step table as ``.csv`` or ``.parquet`` (by extension)."""
+        return write_table(self.tables()["backtest"], path)

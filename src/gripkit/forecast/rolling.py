@@ -1,9 +1,15 @@
 """Rolling-origin backtest: fit on the window, predict the next period, score, slide.
 
-For each forecast period ``[origin, origin + horizon)`` (origins every ``horizon`` from
-``start`` to ``end``) every model is fitted on the crimes of ``[origin − train, origin)``,
-scores the units, and is measured at each coverage by :func:`gripkit.forecast.metrics.score`.
-Steps × models run on a standard-library process pool when there is more than one worker.
+For each forecast period ``[origin, origin + horizon)`` (origins every ``horizon`` over
+``months``, the first and last forecast periods) every model is fitted on the crimes of
+``[origin − train, origin)``, scores the units, and is measured at each coverage by
+:func:`gripkit.forecast.metrics.score`. Steps × models run on a standard-library process pool
+when there is more than one worker.
+
+:func:`backtest` is the job: given a workspace it selects the crimes (the filters of
+``gripkit hotspots``), applies the harm table, builds the grid (:func:`grid_for`), runs, and stores
+the :class:`~gripkit.forecast.report.BacktestResult` (kind ``"backtest"``) for the report and the
+dashboard; given a crime frame and units it runs on those.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,36 +35,44 @@ from gripkit.forecast.base import Period, event_days, resolution, to_days
 from gripkit.forecast.models import Forecaster, Naive, ProspectiveHotspot, RetrospectiveKDE
 from gripkit.forecast.report import BacktestResult
 from gripkit.forecast.sepp import SEPP
+from gripkit.harm import HarmTable, apply_harm, load_harm_table
+from gripkit.hotspots.find import select_crimes
+from gripkit.months import parse_window
 from gripkit.units.base import Units, check_crimes
 from gripkit.units.grid import GridUnits
-from gripkit.validate import fraction
+from gripkit.validate import fraction, one_of
+from gripkit.workspace import Workspace
 
 logger = logging.getLogger("gripkit")
 Progress = Callable[[int, int, str], None]
 MODEL_NAMES = ("naive", "naiveK (e.g. naive3: mean of last 3 periods)", "kde", "prospective", "etas")
+#: ``weights="auto"``: weigh the models by harm when a harm table is applied, else count crimes.
+AUTO = "auto"
 
 
-def make_model(name: str, *, weight: str | None = None, seed: int = 0) -> Forecaster:
-    """Build a forecaster from its CLI name.
+def make_model(name: str, *, weights: str | None = None, seed: int = 0) -> Forecaster:
+    """Build a forecaster from its name.
 
     ``naive`` (last period), ``naiveK`` (mean of the last K periods), ``kde``, ``prospective``,
-    ``etas`` (alias ``sepp``). ``weight`` (e.g. ``"harm"``) weights the crimes of every model but
-    ``etas``, which models counts.
+    ``etas`` (alias ``sepp``). ``weights`` (a column, e.g. ``"harm"``) weights the crimes of every
+    model but ``etas``, which models counts.
 
     >>> make_model("naive3")
-    Naive(k=3, weight=None)
+    Naive(k=3, weights=None)
+    >>> make_model("prospective", weights="harm").get_params()["weights"]
+    'harm'
     """
     key = name.strip().lower()
     match = re.fullmatch(r"naive(\d*)", key)
     if match:
-        return Naive(int(match.group(1) or 1), weight=weight)
+        return Naive(int(match.group(1) or 1), weights=weights)
     if key == "kde":
-        return RetrospectiveKDE(weight=weight)
+        return RetrospectiveKDE(weights=weights)
     if key == "prospective":
-        return ProspectiveHotspot(weight=weight)
+        return ProspectiveHotspot(weights=weights)
     if key in ("etas", "sepp"):
         return SEPP(seed=seed)
-    raise InputError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}.")
+    raise InputError(f"'models' names unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}.")
 
 
 @dataclass(frozen=True)
@@ -94,8 +109,8 @@ def plan_steps(
         if monthly and period.unit != "M":
             raise InputError(
                 f"'{name}' {period} is finer than the data: these crimes carry only a month (police.uk), "
-                f"so weekly or daily periods cannot be scored. Pass --{name} in months (e.g. 1M), or use "
-                "data with occurred_at date-times."
+                f"so weekly or daily periods cannot be scored. Pass '{name}' in months (e.g. {name}='1M'), "
+                "or use data with occurred_at date-times."
             )
     if monthly:
         months = pd.to_datetime(crimes[col.MONTH])
@@ -109,8 +124,8 @@ def plan_steps(
         raise InputError(
             f"the {train_p} training window before {origin:%Y-%m-%d} starts at "
             f"{train_p.add(origin, -1):%Y-%m-%d}, "
-            f"before the data's first date {first:%Y-%m-%d}. Pass --from {earliest:%Y-%m-%d} or later, or a "
-            "shorter --train."
+            f"before the data's first date {first:%Y-%m-%d}. Start 'months' at {earliest:%Y-%m} or later, "
+            "or pass a shorter 'train'."
         )
     last = stop if end is None else min(pd.Timestamp(end), stop)
     steps: list[Step] = []
@@ -121,8 +136,8 @@ def plan_steps(
         raise InputError(
             f"no forecast period fits: the data run {first:%Y-%m-%d} to {stop:%Y-%m-%d} (exclusive), a "
             f"{train_p} training window plus a {horizon_p} horizon needs data up to "
-            f"{horizon_p.add(earliest, 1):%Y-%m-%d}, and --from/--to ask for {start} to {end}. Use a shorter "
-            "--train or --horizon, or ingest more months."
+            f"{horizon_p.add(earliest, 1):%Y-%m-%d}, and 'months' asks for {start or 'the first'} to "
+            f"{end or 'the last'}. Use a shorter 'train' or 'horizon', or ingest more months."
         )
     return steps
 
@@ -178,54 +193,145 @@ def _run(task: tuple[int, int]) -> list[dict[str, Any]]:
     return rows
 
 
+def select_backtest_crimes(
+    ws: Workspace,
+    *,
+    crime_types: Sequence[str] | None = None,
+    serious_violence: bool = False,
+    force: str | None = None,
+    sv_table: str | Path | None = None,
+    harm: str | Path | None = col.DEFAULT_HARM_TABLE,
+) -> tuple[pd.DataFrame, HarmTable | None]:
+    """The crimes a backtest runs on, with their ``harm``, and the harm table applied.
+
+    The filters of ``gripkit hotspots`` (:func:`gripkit.hotspots.find.select_crimes`); crimes
+    without coordinates are dropped (no unit can score them). ``harm`` is a table name, a CSV path,
+    or ``"none"`` (every crime weighs 1). All months are read: the first forecast period needs the
+    training window before it.
+
+    >>> from gripkit import datasets
+    >>> from gripkit.ingestion import ingest
+    >>> ws = Workspace(":memory:")
+    >>> _ = ingest(datasets.bedfordshire_street_files()[:1], ws, store=False)
+    >>> crimes, table = select_backtest_crimes(ws, crime_types=["Robbery"])
+    >>> table.name, sorted(crimes["harm"].unique().tolist()), bool(crimes["x"].notna().all())
+    ('cchi', [365.0], True)
+    """
+    crimes = select_crimes(
+        ws, crime_types=list(crime_types) if crime_types else None, serious_violence=serious_violence,
+        force=force, sv_table=sv_table,
+    )
+    crimes = crimes[crimes[col.X].notna() & crimes[col.Y].notna()].reset_index(drop=True)
+    table = load_harm_table(harm)
+    crimes[col.HARM] = apply_harm(crimes, table)
+    return crimes, table
+
+
+def forecast_window(months: Any) -> tuple[str | None, str | None]:
+    """``months`` (``"FROM..TO"``, one month, or a ``(first, last)`` pair) as the first and last
+    forecast-period starts: ``"2023-05"`` -> ``"2023-05-01"``; dates and date-times pass through.
+
+    >>> forecast_window("2022-05..2024-04")
+    ('2022-05-01', '2024-04-01')
+    >>> forecast_window(("2019-03-04", None))
+    ('2019-03-04', None)
+    >>> forecast_window(None)
+    (None, None)
+    """
+    if months is None or months == "":
+        return None, None
+    pair = parse_window(months) if isinstance(months, str) else months
+    try:
+        first, last = pair  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise InputError(
+            f"'months' must be 'FROM..TO' or a (first, last) pair of forecast periods; received {months!r}. "
+            "Pass e.g. '2022-05..2024-04'."
+        ) from None
+
+    def start(value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+        return f"{text}-01" if len(text) == 7 else text
+
+    return start(first), start(last)
+
+
 def backtest(
-    crimes: pd.DataFrame,
-    units: Units,
+    data: Workspace | pd.DataFrame,
+    units: Units | None = None,
     *,
     models: Sequence[str | Forecaster] = ("naive", "prospective"),
     train: str | Period = "12M",
     horizon: str | Period = "1M",
     coverage: Sequence[float] = (0.01, 0.05),
-    start: Any = None,
-    end: Any = None,
-    harm: str | None = None,
+    months: str | tuple[Any, Any] | None = None,
+    weights: str | None = AUTO,
+    harm: str | Path | None = col.DEFAULT_HARM_TABLE,
+    crime_types: Sequence[str] | None = None,
+    serious_violence: bool = False,
+    force: str | None = None,
+    sv_table: str | Path | None = None,
+    unit: str = "grid",
+    cell_size: float | None = None,
     workers: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    store: bool = True,
 ) -> BacktestResult:
     """Rolling-origin evaluation of forecasters on the same units and periods.
 
     Parameters
     ----------
-    crimes : pandas.DataFrame
-        Canonical crimes with ``x``/``y`` in the units' CRS and ``month`` and/or ``occurred_at``.
-        Crimes in no unit (outside the study area) are neither fitted nor scored.
-    units : Units
-        Units scored and flagged (grid cells for kde, prospective and etas).
+    data : Workspace or pandas.DataFrame
+        A workspace: its crimes are selected (``crime_types``, ``serious_violence``, ``force``),
+        weighed by the ``harm`` table, scored on a grid (:func:`grid_for`) and the result stored.
+        Or a canonical crime frame with ``x``/``y`` in the units' CRS and ``month`` and/or
+        ``occurred_at`` (crimes in no unit are neither fitted nor scored).
+    units : Units, optional
+        Units scored and flagged (grid cells for kde, prospective and etas); default
+        :func:`grid_for` the crimes with ``cell_size``.
     models : sequence of str or Forecaster
         Names for :func:`make_model` or ready-made forecasters.
     train, horizon : str or Period
         Training window and forecast period, e.g. ``"12M"`` and ``"1M"`` (``"1W"`` needs timestamps).
     coverage : sequence of float
         Fractions of the area to flag, e.g. ``(0.01, 0.05)``.
-    start, end : date-like, optional
-        First and last forecast period start; default from the end of the first training window
-        to the last whole period of data.
-    harm : str, optional
-        Column of harm weights: weights the models (but etas) and gives ``harm_hit_rate``.
+    months : str or (first, last), optional
+        The first and last forecast periods, ``"2022-05..2024-04"`` (either end may be open; dates
+        such as ``("2019-03-04", None)`` for weekly periods); default from the end of the first
+        training window to the last whole period of data.
+    weights : str or None, default "auto"
+        Column weighting the crimes of every model but etas (e.g. ``"harm"``); None (or
+        ``"crimes"``) counts crimes;
+        ``"auto"`` weighs by harm when a harm table is applied to a workspace's crimes (as
+        ``gripkit.HotspotRequest`` decides for Gi* and KDE), else counts.
+    harm : str, path or None, default "cchi"
+        Workspace only: the harm table applied to the crimes (``"none"``: each crime weighs 1).
+        ``harm_hit_rate`` is the share of the test period's ``harm`` column in flagged units (of the
+        ``weights`` column for a frame without one; each crime 1 when neither).
+    crime_types, serious_violence, force, sv_table
+        Workspace only: the crime selection of :func:`gripkit.hotspots.find.select_crimes`.
+    unit : {"grid"}
+        The unit kind (the raster models score grid cells).
+    cell_size : float, optional
+        Grid cell size in metres when ``units`` is not given (default: Chainey's rule, announced).
     workers : int, optional
         Processes (default: the CPU count; 1 runs in this process).
     seed : int, default 0
         Seed for the stochastic parts (etas' placement of month-only crimes; the verdict's bootstrap).
     progress : callable, optional
         Called as ``progress(done, total, name)`` after each model × step.
+    store : bool, default True
+        With a workspace: store the result (:meth:`~gripkit.workspace.Workspace.save_result`).
 
     Returns
     -------
     BacktestResult
         ``.table``: one row per model × step × coverage (``model, step, origin, train_start,
         coverage, area_share, units_flagged, crimes, hits, hit_rate, pai, pei, rri,
-        harm_hit_rate, fit_seconds``); ``.summary()``, ``.verdict()``, ``.plot()``.
+        harm_hit_rate, fit_seconds``); ``.summary()``, ``.means()``, ``.verdict()``, ``.plot()``.
 
     Examples
     --------
@@ -236,29 +342,87 @@ def backtest(
     >>> result = backtest(crimes, GridUnits(100, (0, 0, 999, 999)), train="3M", coverage=[0.1], workers=1)
     >>> result.table[["model", "step", "coverage"]].drop_duplicates().shape[0]
     6
+    >>> result.meta["months"]
+    {'first': '2022-04', 'last': '2022-06'}
     """
+    one_of("unit", unit, ("grid",))
+    if weights is not None and not isinstance(weights, str):
+        raise InputError(f"'weights' must be a column name, 'auto', 'crimes' or None; received {weights!r}.")
+    weights = None if weights == col.CRIMES else weights
+    first, last = forecast_window(months)
+    selection: dict[str, Any] = {}
+    table: HarmTable | None = None
+    if isinstance(data, Workspace):
+        frame, table = select_backtest_crimes(
+            data, crime_types=crime_types, serious_violence=serious_violence, force=force,
+            sv_table=sv_table, harm=harm,
+        )
+        selection = {"crime_types": list(crime_types) if crime_types else None,
+                     "serious_violence": serious_violence, "force": force, "workspace": data.path}
+        used = (col.HARM if table is not None else None) if weights == AUTO else weights
+    else:
+        given = {"crime_types": crime_types, "serious_violence": serious_violence, "force": force,
+                 "sv_table": sv_table}
+        passed = [name for name, value in given.items() if value]
+        if passed:
+            raise InputError(
+                f"{', '.join(repr(p) for p in passed)} select a workspace's crimes; received a crime frame. "
+                "Filter the frame first, or pass the workspace."
+            )
+        frame = check_crimes(data, (col.X, col.Y))
+        used = None if weights == AUTO else weights
+    grid = units if units is not None else grid_for(frame, cell_size)
+    result = run_backtest(
+        frame, grid, models=models, train=train, horizon=horizon, coverage=coverage, start=first,
+        end=last, weights=used, workers=workers, seed=seed, progress=progress,
+    )
+    result.meta.update(
+        selection,
+        harm_table=table.name if table is not None else None,
+        harm_sha256=table.sha256 if table is not None else None,
+    )
+    if isinstance(data, Workspace) and store:
+        data.save_result(result)
+    return result
+
+
+def run_backtest(
+    crimes: pd.DataFrame,
+    units: Units,
+    *,
+    models: Sequence[str | Forecaster],
+    train: str | Period,
+    horizon: str | Period,
+    coverage: Sequence[float],
+    start: Any,
+    end: Any,
+    weights: str | None,
+    workers: int | None,
+    seed: int,
+    progress: Progress | None,
+) -> BacktestResult:
+    """The rolling-origin loop of :func:`backtest` on a crime frame and units (nothing stored)."""
     frame = check_crimes(crimes, (col.X, col.Y))
     covers = [fraction("coverage", c) for c in coverage]
     if not covers:
         raise InputError("'coverage' is empty; pass at least one fraction such as 0.05.")
     horizon_p = Period.parse(horizon, "horizon")
     steps = plan_steps(frame, train, horizon_p, start, end)
-    built = [make_model(m, weight=harm, seed=seed) if isinstance(m, str) else m for m in models]
+    built = [make_model(m, weights=weights, seed=seed) if isinstance(m, str) else m for m in models]
     if not built:
-        raise InputError("'models' is empty; pass e.g. naive,prospective.")
+        raise InputError("'models' is empty; pass e.g. models=['naive', 'prospective'].")
     names = [m.name for m in built]
     if len(set(names)) != len(names):
-        raise InputError(f"models must differ; received {names}.")
+        raise InputError(f"'models' must differ; received {names}.")
     t = event_days(frame)
     ids = units.assign(frame).to_numpy(dtype=object)
     table = units.frame
     position = pd.Series(np.arange(len(table)), index=table[col.UNIT_ID].astype(object).to_numpy())
     unit = position.reindex(ids).fillna(-1).to_numpy(dtype=np.int64)
     _check_windows(t[unit >= 0], steps)
-    harm_values = np.ones(len(frame)) if harm is None else frame[harm].to_numpy(dtype=float)
     state = {"crimes": frame, "units": units, "steps": steps, "models": built, "names": names,
-             "t": t, "unit": unit, "areas": table[col.AREA_M2].to_numpy(dtype=float), "harm": harm_values,
-             "coverage": covers, "horizon": horizon_p}
+             "t": t, "unit": unit, "areas": table[col.AREA_M2].to_numpy(dtype=float),
+             "harm": _harm_values(frame, weights), "coverage": covers, "horizon": horizon_p}
     tasks = [(s, m) for s in range(len(steps)) for m in range(len(built))]
     n_workers = min(workers or os.cpu_count() or 1, len(tasks))
     rows: list[dict[str, Any]] = []
@@ -277,10 +441,24 @@ def backtest(
                     progress(done, len(tasks), names[task[1]])
     logger.info("backtest: %d steps x %d models in %.1f s on %d process(es)",
                 len(steps), len(built), time.perf_counter() - began, n_workers)
-    meta = {"train": str(Period.parse(train, "train")), "horizon": str(horizon_p), "steps": len(steps),
-            "models": {m.name: m.get_params() for m in built}, "units": units.describe(),
-            "resolution": resolution(frame), "harm": harm, "seed": seed, "workers": n_workers}
+    monthly = resolution(frame) == "month"
+    stamp = "%Y-%m" if monthly and horizon_p.unit == "M" else "%Y-%m-%d"
+    described = units.describe()
+    meta = {"models": {m.name: m.get_params() for m in built}, "train": str(Period.parse(train, "train")),
+            "horizon": str(horizon_p), "coverage": covers, "steps": len(steps),
+            "months": {"first": f"{steps[0].origin:{stamp}}", "last": f"{steps[-1].origin:{stamp}}"},
+            "resolution": resolution(frame), "weights": weights, "crimes": len(frame),
+            "cell_size_m": described.get("cell_size_m"), "units": described, "seed": seed,
+            "workers": n_workers}
     return BacktestResult(pd.DataFrame(rows), meta, seed=seed)
+
+
+def _harm_values(frame: pd.DataFrame, weights: str | None) -> np.ndarray:
+    """Per-crime harm for ``harm_hit_rate``: the ``harm`` column, else ``weights``, else 1 each."""
+    source = col.HARM if col.HARM in frame.columns else weights
+    if source is None:
+        return np.ones(len(frame))
+    return pd.to_numeric(frame[source]).to_numpy(dtype=float)
 
 
 def _check_windows(t: np.ndarray, steps: list[Step]) -> None:
@@ -293,5 +471,5 @@ def _check_windows(t: np.ndarray, steps: list[Step]) -> None:
                 last = step.origin if what == "training window" else step.end
                 raise InputError(
                     f"the {what} {first:%Y-%m-%d} to {last:%Y-%m-%d} (step {step.index}) holds no crimes. "
-                    "Check for missing months in the data, or move --from/--to to a period with data."
+                    "Check for missing months in the data, or move 'months' to a period with data."
                 )

@@ -39,6 +39,7 @@ from gripkit.ingestion.checks import (
 )
 from gripkit.ingestion.records import CrimeColumns, FileResult, Stack, crime_results
 from gripkit.ingestion.table import ParsedTable, normalise_name
+from gripkit.validate import projected_crs
 
 TARGETS = (
     C.CRIME_ID,
@@ -84,6 +85,8 @@ class ColumnMapping:
                 "the mapping must name coordinates: --col x=Easting --col y=Northing, or lon=... lat=...; "
                 f"received {sorted(cols)}."
             )
+        if self.crs is not None and not {C.LON, C.LAT} <= cols:
+            projected_crs("crs", self.crs)  # x/y are eastings/northings; degrees go in lon/lat
         bad = sorted({v for v in self.crime_types.values() if v not in C.CRIME_TYPES})
         if bad:
             raise InputError(

@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def ingest(
     progress: Progress | None = None,
     workers: int | None = None,
     rehash: bool = False,
+    store: bool = True,
 ) -> IngestReport:
     """Ingest police.uk files (or, with ``mapping``, a force's own CSVs) into ``workspace``.
 
@@ -99,18 +101,24 @@ def ingest(
     rehash
         Read and hash every file. By default a file whose path and stamp (size and modification
         time, or a zip member's size and CRC-32) match an ingested one is skipped unread.
+    store
+        Store the :class:`IngestReport` in ``workspace`` (kind ``"ingest"``, with its per-file
+        table) after the last batch is committed, for the report and the dashboard.
 
     Examples
     --------
     >>> from gripkit import Workspace, datasets
     >>> from gripkit.ingestion import ingest
-    >>> with Workspace(":memory:") as ws:
-    ...     report = ingest(datasets.bedfordshire_street_files()[:1], ws)
+    >>> ws = Workspace(":memory:")
+    >>> report = ingest(datasets.bedfordshire_street_files()[:1], ws)
     >>> report.crimes.read == report.crimes.loaded + report.crimes.quarantined
+    True
+    >>> ws.latest_result("ingest").summary == report.summary()
     True
     """
     started = time.perf_counter()
-    files = discover(paths)
+    inputs = [str(p) for p in paths]
+    files = discover(inputs)
     report = IngestReport(files=len(files))
     writer = Writer(workspace, report)
     known = frozenset(writer.known_sha)  # files committed before this run: hashed, not parsed
@@ -122,14 +130,14 @@ def ingest(
     )
     batch: list[Pending] = []
     seen: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=1) as store:
+    with ThreadPoolExecutor(max_workers=1) as writer_thread:
         writing: Future[None] | None = None
 
         def flush(items: list[Pending]) -> Future[None] | None:
             check(items, mapping)  # a no-op for files checked by worker processes
             if writing is not None:
                 writing.result()  # keep order, and surface a failed write before going on
-            return store.submit(writer.write, items) if items else None
+            return writer_thread.submit(writer.write, items) if items else None
 
         for done, loaded in enumerate(source, start=1):
             pending = _accept(loaded, writer, report, seen)
@@ -144,6 +152,20 @@ def ingest(
         if writing is not None:
             writing.result()
     report.seconds = time.perf_counter() - started
+    report.meta.update(
+        inputs=inputs,
+        format="csv" if mapping is not None else "police.uk",
+        mapping=asdict(mapping) if mapping is not None else None,
+        batch_rows=batch_rows,
+        workers=processes,
+        rehash=rehash,
+        files=report.files,
+        workspace=workspace.path,
+        **report.describe(),
+    )
+    if store:  # after the last batch's commit, in its own transaction
+        workspace.save_result(report)
+        workspace.yield_to_waiting()
     return report
 
 

@@ -92,7 +92,7 @@ class Writer:
                 sid = sources[-1]["source_id"]
                 if superseded:  # a corrected version follows in this same batch
                     continue
-                self.report.add(res)
+                self.report.add(res, item.file.display)
                 ids = pa.array(np.full(res.rows_loaded, sid, dtype=np.int32))
                 tables.setdefault(_TABLES[res.kind], []).append(res.table.append_column("source_id", ids))
                 quarantined.append(
