@@ -249,7 +249,7 @@ def test_cli_report_json_and_result_choice(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert answer["out"] == str(out) and answer["result_ids"] == {"hotspots": counted_id}
+    assert answer["out"] == str(out) and answer["result_ids"]["hotspots"] == counted_id
     assert answer["sections"]["map"] == SHOWN and answer["sections"]["backtest"] == NOT_RUN
     assert set(answer["sections"].values()) <= {SHOWN, NOT_RUN}
     assert heading(out.read_text(), "map").startswith("Hotspot map: Counts")

@@ -204,7 +204,8 @@ def _key_numbers(payload: Any) -> str:
                 add(f"{label}: {k}", v, depth + 1)
 
     for key, value in payload.items():
-        add(str(key), value, 0)
+        if key != "meta":  # provenance: shown under "Parameters and provenance"
+            add(str(key), value, 0)
     if not rows:
         return ""
     body = "".join(f'<tr><th>{_esc(k)}</th><td class="num">{_esc(v)}</td></tr>' for k, v in rows)
@@ -216,6 +217,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float | np.floating):
         return _fmt(float(value))
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tz is None:
+        return value.strftime("%Y-%m-%d")  # a date stored as a timestamp
     return str(value)
 
 
