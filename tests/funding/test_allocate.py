@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,7 +124,7 @@ def _relabelled_force(tmp_path: Path) -> Path:
 def test_force_split_with_a_second_force(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "two.duckdb")
     ingest([datasets.bedfordshire_street_files()[-1], _relabelled_force(tmp_path)], ws)
-    result = allocate(ws, pot=4_000_000, by="force", months=1, cap=2_500_000)
+    result = allocate(ws, pot=4_000_000, by="force", last=1, cap=2_500_000)
     table = result.table.set_index("force")
     assert sorted(table.index) == ["Bedfordshire", "Hertfordshire"]
     crimes = ws.crimes(crime_types=list(SV))
@@ -135,24 +136,50 @@ def test_force_split_with_a_second_force(tmp_path: Path) -> None:
     ws.close()
 
 
+#: The README's figures ("Evaluate and fund"): £4,000,000 by area on the 12 bundled months, CCHI. They
+#: are the shares of harm computed independently with pandas in test_area_split_on_real_bedfordshire,
+#: rounded to the penny by largest remainder.
+README_SPLIT = {"Luton": 1_554_343.55, "Central Bedfordshire": 1_253_759.34, "Bedford": 1_191_897.11}
+
+
+def test_allocate_from_python_stores_its_result(tmp_path: Path, bedfordshire: Workspace) -> None:
+    alternatives = {"ons_css": {"harm": "ons_css"}, "6m": {"last": 6}}
+    result = allocate(bedfordshire, pot=4_000_000, by="area", sensitivity=alternatives)
+    stored = bedfordshire.latest_result("allocation")
+    assert stored is not None and stored.result_id == result.meta["result_id"]
+    assert stored.kind == "allocation" and stored.table_names == ("allocation", "sensitivity")
+    assert result.table.set_index("area_id")["allocation"].to_dict() == README_SPLIT
+    assert stored.summary == result.summary()
+    assert stored.summary.startswith(
+        "£4,000,000 split by area: Luton £1,554,343.55, Central Bedfordshire £1,253,759.34, "
+        "Bedford £1,191,897.11, in proportion to serious-violence harm (cchi, 2023-05 to 2024-04)."
+    )
+    meta = stored.meta
+    assert meta["last"] == 12 and meta["window"] == {"first": "2023-05", "last": "2024-04"}
+    assert meta["harm_table"] == "cchi" and len(meta["harm_sha256"]) == 64
+    assert meta["sensitivity"] == alternatives and meta["pot"] == 4_000_000
+    kept = bedfordshire.result_table(stored.result_id, "allocation").set_index("area_id")["allocation"]
+    assert kept.to_dict() == README_SPLIT
+    moved = bedfordshire.result_table(stored.result_id, "sensitivity").set_index("area_id")
+    # the 6-month alternative is the same allocation on 2023-11..2024-04 (months by hand)
+    six = allocate(bedfordshire, pot=4_000_000, by="area", last=6, store=False)
+    assert six.meta["window"] == {"first": "2023-11", "last": "2024-04"}
+    assert moved["share_6m"].to_dict() == pytest.approx(six.table.set_index("area_id")["share"].to_dict())
+    assert moved["change_pp_6m"].to_dict() == pytest.approx(
+        ((moved["share_6m"] - moved["share_base"]) * 100).to_dict()
+    )
+    assert f"{moved['change_pp_6m'].abs().max():.1f} percentage points" in stored.summary
+    assert bedfordshire.latest_result("allocation").result_id == stored.result_id  # store=False: none
+
+
 def test_cli_allocate_writes_the_table(bedfordshire: Workspace, tmp_path: Path) -> None:
     path = bedfordshire.path
     bedfordshire.con.execute("CHECKPOINT")
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(Path(path).read_bytes())
     run = subprocess.run(
-        [
-            "gripkit",
-            "allocate",
-            "--pot",
-            "4000000",
-            "--by",
-            "area",
-            "--out",
-            "allocation.csv",
-            "-w",
-            str(copy),
-        ],
+        ["gripkit", "allocate", "--pot", "4000000", "--by", "area", "-o", "allocation.csv", "--last", "12",
+         "--sensitivity-last", "6", "--sensitivity-out", "moved.csv", "-w", str(copy)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -162,7 +189,28 @@ def test_cli_allocate_writes_the_table(bedfordshire: Workspace, tmp_path: Path) 
     table = pd.read_csv(tmp_path / "allocation.csv")
     assert {"area_id", "harm", "share", "allocation"} <= set(table.columns)
     assert round(table["allocation"].sum() * 100) == 400_000_000
+    assert table.set_index("area_id")["allocation"].to_dict() == README_SPLIT
+    assert {"share_ons_css", "share_6m"} <= set(pd.read_csv(tmp_path / "moved.csv").columns)
+    assert "Luton £1,554,343.55" in " ".join(run.stdout.split())
+    with Workspace(copy, read_only=True) as ws:  # the job stored it (with its sensitivity), not the command
+        stored = ws.latest_result("allocation")
+        assert stored is not None and stored.table_names == ("allocation", "sensitivity")
+    short = subprocess.run(
+        ["gripkit", "allocate", "--pot", "1000000", "--by", "area", "--last", "6", "--harm", "none", "--json",
+         "-w", str(copy)], capture_output=True, text=True, timeout=300,
+    )
+    assert short.returncode == 0, short.stderr
+    answer = json.loads(short.stdout)  # one JSON object on stdout
+    assert answer["meta"]["window"] == {"first": "2023-11", "last": "2024-04"}
+    assert answer["meta"]["harm_table"] is None and answer["total"] == 1_000_000
+    # --harm none: shares of serious-violence crimes, counted here with pandas
+    with Workspace(copy, read_only=True) as ws:
+        crimes = ws.crimes(crime_types=list(SV), months=("2023-11", "2024-04"))
+    by_area = crimes["lsoa_name"].map(authority_from_lsoa_name).value_counts()
+    by_area = by_area[by_area.index.isin(["Bedford", "Central Bedfordshire", "Luton"])]
+    got = {r["area_id"]: r["share"] for r in answer["allocation"]}
+    assert got == pytest.approx((by_area / by_area.sum()).to_dict())
     bad = subprocess.run(
         ["gripkit", "allocate", "--pot", "0", "-w", str(copy)], capture_output=True, text=True
     )
-    assert bad.returncode == 1 and "'pot' must be a positive amount" in bad.stderr
+    assert bad.returncode == 1 and "--pot must be a positive amount" in bad.stderr

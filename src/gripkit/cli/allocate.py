@@ -1,4 +1,8 @@
-"""``gripkit allocate``: split a funding pot across forces or areas by serious-violence harm."""
+"""``gripkit allocate``: split a funding pot across forces or areas by serious-violence harm.
+
+Thin: parses the flags, calls :func:`gripkit.allocate` once (the allocation and its sensitivity
+table, stored in the workspace), writes the tables asked for, prints.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
+from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, LastOption, OptionalOutOption
 from gripkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -44,9 +49,9 @@ def allocate_command(
     by: Annotated[
         str, typer.Option(help="force (police.uk 'Falls within') or area (local authority).")
     ] = "force",
-    force: Annotated[str | None, typer.Option(help="Only this force (with --by area).")] = None,
-    harm: Annotated[str, typer.Option(help="Harm table: cchi, ons_css or a CSV path.")] = "cchi",
-    months: Annotated[int, typer.Option(help="Window: the last N months of data.")] = 12,
+    force: ForceOption = None,
+    harm: HarmOption = HARM_DEFAULT,
+    last: LastOption = 12,
     basis: Annotated[
         str, typer.Option(help="level, or trend (level x growth on the window before).")
     ] = "level",
@@ -55,62 +60,57 @@ def allocate_command(
     need: Annotated[Path | None, typer.Option(help="CSV name,weight multiplying each score.")] = None,
     boundaries: Annotated[Path | None, typer.Option(help="LSOA file with lad11nm for --by area.")] = None,
     sensitivity_harm: Annotated[
-        str | None, typer.Option(help="Alternative harm table for the sensitivity table.")
+        str | None,
+        typer.Option(help="Alternative harm table for the sensitivity table [default: ons_css, or cchi]."),
     ] = None,
-    sensitivity_months: Annotated[int, typer.Option(help="Alternative window (months).")] = 6,
-    out: Annotated[Path | None, typer.Option(help="Allocation table (.csv/.parquet).")] = None,
+    sensitivity_last: Annotated[
+        int, typer.Option(help="Alternative trailing window for the sensitivity table (months).", min=1)
+    ] = 6,
+    out: OptionalOutOption = None,
     sensitivity_out: Annotated[Path | None, typer.Option(help="Sensitivity table (.csv/.parquet).")] = None,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Split a pot by serious-violence harm: floors, caps, need, and a sensitivity table."""
-    from gripkit.funding import allocate, sensitivity
+    """Split a pot by serious-violence harm: floors, caps, need, and a sensitivity table.
+
+    --last N is the trailing window (the last N months of data). The allocation and its
+    sensitivity table are stored in the workspace (for `gripkit report` and the dashboard).
+    """
+    from gripkit.funding import allocate
     from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
-    with open_workspace(workspace, read_only=True) as ws:
+    window = 12 if last is None else last
+    other = sensitivity_harm or ("ons_css" if harm == "cchi" else "cchi")
+    alternatives: dict[str, dict[str, object]] = {other: {"harm": other}}
+    if sensitivity_last != window:
+        alternatives[f"{sensitivity_last}m"] = {"last": sensitivity_last}
+    with open_workspace(workspace) as ws:
         result = allocate(
             ws,
             pot=pot,
             by=by,
             basis=basis,
             harm=harm,
-            months=months,
+            last=window,
             force=force,
             floor=floor,
             cap=cap,
             need=_need(need),
             boundaries=boundaries,
+            sensitivity=alternatives,
         )
-        other = sensitivity_harm or ("ons_css" if harm == "cchi" else "cchi")
-        alternatives: dict[str, dict[str, object]] = {other: {"harm": other}}
-        if sensitivity_months != months:
-            alternatives[f"{sensitivity_months}m"] = {"months": sensitivity_months}
-        moved = sensitivity(ws, result, alternatives)
-    with open_workspace(workspace) as ws:  # for the report and dashboard
-        ws.record_result(
-            "allocation",
-            params=result.meta,
-            payload={
-                "allocation": result.table.to_dict(orient="records"),
-                "sensitivity": moved.to_dict(orient="records"),
-            },
-        )
+    moved = result.sensitivity
     if out is not None:
         write_table(result.table, out)
-    if sensitivity_out is not None:
+    if sensitivity_out is not None and moved is not None:
         write_table(moved, sensitivity_out)
     if json_out:
-        print_json(
-            {
-                "allocation": result.table.to_dict(orient="records"),
-                "sensitivity": moved.to_dict(orient="records"),
-                "meta": result.meta,
-            }
-        )
+        print_json({**result.to_dict(), "summary": result.summary()})
         return
-    key = result.table.columns[0]
-    table = Table(title=f"£{pot:,.2f} by {by}, {result.meta.get('window')} ({result.meta.get('harm_table')})")
+    key = result.key
+    title = f"£{pot:,.2f} by {by}, {result.meta.get('months')} ({result.meta.get('harm_table') or 'counts'})"
+    table = Table(title=title)
     for name in (key, "harm", "share", "allocation", "reason"):
         table.add_column(name, justify="left" if name in (key, "reason") else "right")
     for row in result.table.itertuples(index=False):
@@ -122,10 +122,11 @@ def allocate_command(
             str(row.reason),
         )
     console.print(table)
-    sheet = Table(title="Sensitivity: share under other settings (percentage points of change)")
-    for name in moved.columns:
-        sheet.add_column(name, justify="right")
-    for row in moved.itertuples(index=False):
-        sheet.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
-    console.print(sheet)
-    console.print(f"Total £{result.table['allocation'].sum():,.2f}")
+    if moved is not None:
+        sheet = Table(title="Sensitivity: share under other settings (percentage points of change)")
+        for name in moved.columns:
+            sheet.add_column(name, justify="right")
+        for values in moved.itertuples(index=False):
+            sheet.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in values])
+        console.print(sheet)
+    console.print(result.summary(), highlight=False)

@@ -1,9 +1,9 @@
 """Split a Grip pot across forces or areas by serious-violence harm, with reasons and sensitivity.
 
 ``harm_by`` sums serious-violence harm per force (police.uk "Falls within") or per local authority
-within a force over the last ``months`` of data; ``allocate`` turns it into money with
-:func:`gripkit.funding.split.split_pot`; ``sensitivity`` shows how shares move under another harm
-table or window.
+within a force over the ``last`` months of data; ``allocate`` turns it into money with
+:func:`gripkit.funding.split.split_pot` and stores the :class:`Allocation` (kind ``"allocation"``)
+in the workspace; ``sensitivity`` shows how shares move under another harm table or window.
 
 Local authorities come from the LSOA lookup ``lsoa11cd -> lad11nm`` (the bundled Bedfordshire
 LSOAs, or a boundary file such as ``lsoa_2011_ew.gpkg``); LSOA codes the lookup does not know (the
@@ -16,20 +16,23 @@ Examples
 >>> from gripkit.ingestion import ingest
 >>> ws = Workspace(":memory:")
 >>> _ = ingest(datasets.bedfordshire_street_files()[-1:], ws)
->>> result = allocate(ws, pot=4_000_000, by="area", months=1)
+>>> result = allocate(ws, pot=4_000_000, by="area", last=1)
 >>> sorted(result.table["area_id"])
 ['Bedford', 'Central Bedfordshire', 'Luton']
 >>> float(round(result.table["allocation"].sum(), 2))
 4000000.0
+>>> ws.latest_result("allocation").summary == result.summary()
+True
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -38,6 +41,8 @@ from gripkit import datasets
 from gripkit.errors import InputError
 from gripkit.funding.split import split_pot
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
+from gripkit.months import trailing_window
+from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace
 
@@ -82,61 +87,55 @@ def lsoa_authorities(boundaries: str | Path | None = None, force: str | None = N
     return {str(k): _LA_SUFFIX.sub("", str(v)) for k, v in pairs}
 
 
-def _window(ws: Workspace, months: int, offset: int = 0) -> tuple[pd.Timestamp, pd.Timestamp]:
-    row = ws.con.execute("SELECT max(month) FROM crimes").fetchone()
-    if not row or row[0] is None:
-        raise InputError(
-            f"workspace {ws.path} holds no crimes. Ingest police.uk files with `gripkit ingest`."
-        )
-    end = pd.Timestamp(row[0]) - pd.DateOffset(months=offset)
-    return end - pd.DateOffset(months=months - 1), end
-
-
 def harm_by(
     ws: Workspace,
     by: str = "force",
     *,
-    harm: str | Path = "cchi",
-    months: int = 12,
+    harm: str | Path | None = C.DEFAULT_HARM_TABLE,
+    last: int = 12,
     offset: int = 0,
     force: str | None = None,
     sv_table: str | Path | None = None,
     boundaries: str | Path | None = None,
-) -> pd.DataFrame:
-    """Serious-violence harm per force or per local authority over a window of months.
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Serious-violence harm per force or per local authority over a trailing window of months.
 
     Parameters
     ----------
     by : {"force", "area"}
         Group by force, or by local authority (within ``force`` if given).
-    months, offset : int
-        Window length, ending ``offset`` months before the last month in the workspace.
+    harm : str, path or None
+        Harm table (``cchi``, ``ons_css``, a CSV path; ``"none"`` counts crimes).
+    last, offset : int
+        The last ``last`` months of the workspace's data, ending ``offset`` months before its newest
+        month (:func:`gripkit.months.trailing_window`).
 
     Returns
     -------
-    pandas.DataFrame
-        ``force`` or ``area_id``, ``crimes``, ``harm``; ``attrs`` hold the window, table and the
-        number of crimes whose authority came from the lookup / the LSOA name / nowhere.
+    (pandas.DataFrame, dict)
+        ``force`` or ``area_id``, ``crimes``, ``harm``; and the provenance: the window, the harm table
+        (name and SHA-256) and, by area, how many crimes took their authority from the LSOA lookup,
+        from the LSOA name, or from nowhere.
     """
     one_of("by", by, BY)
-    if months < 1:
-        raise InputError(f"'months' must be >= 1; received {months}. The default window is 12 months.")
     table = load_harm_table(harm)
-    first, last = _window(ws, months, offset)
+    first, end = trailing_window(ws, last, offset=offset)
     types = sorted(serious_violence_types(sv_table))
-    crimes = ws.crimes(crime_types=types, months=(first.date(), last.date()), force=force)
+    crimes = ws.crimes(crime_types=types, months=(first, end), force=force)
     have = ws.con.execute("SELECT min(month) FROM crimes").fetchone()
-    if crimes.empty or (have and have[0] is not None and pd.Timestamp(have[0]) > first):
+    if crimes.empty or (have and have[0] is not None and pd.Timestamp(have[0]) > pd.Timestamp(first)):
         raise InputError(
-            f"the workspace does not cover the window {first:%Y-%m} to {last:%Y-%m} (force {force or 'all'}"
-            f"). Ingest more months or shorten the window (months={months}, offset={offset})."
+            f"the workspace does not cover the window {first:%Y-%m} to {end:%Y-%m} (force {force or 'all'}"
+            f"). Ingest more months or shorten the window (last={last}, offset={offset})."
         )
     crimes[C.HARM] = apply_harm(crimes, table)
-    key = "force" if by == "force" else "area_id"
-    attrs: dict[str, Any] = {
-        "window": f"{first:%Y-%m} to {last:%Y-%m}",
-        "harm_table": table.describe() if table else "none",
-        "months": months,
+    key = C.FORCE if by == "force" else C.AREA_ID
+    info: dict[str, Any] = {
+        "window": {"first": f"{first:%Y-%m}", "last": f"{end:%Y-%m}"},
+        "months": f"{first:%Y-%m} to {end:%Y-%m}",
+        "harm_table": table.name if table else None,
+        "harm_sha256": table.sha256 if table else None,
+        "last": last,
     }
     if by == "force":
         crimes[key] = crimes[C.FORCE]
@@ -147,7 +146,7 @@ def harm_by(
         by_name = crimes[C.LSOA_NAME].map(authority_from_lsoa_name)
         crimes[key] = by_code.fillna(by_name)
         outside = crimes[key].notna() & ~crimes[key].isin(set(lookup.values())) if lookup else None
-        attrs.update(
+        info.update(
             authority_from_lookup=int(by_code.notna().sum()),
             authority_from_lsoa_name=int((by_code.isna() & by_name.notna()).sum()),
             no_authority=int(crimes[key].isna().sum()),
@@ -158,33 +157,109 @@ def harm_by(
         log.info(
             "local authority from the LSOA lookup for %d crimes, from the LSOA name for %d; %d crimes "
             "lie in authorities outside the force and %d have no LSOA (both left out)",
-            attrs["authority_from_lookup"], attrs["authority_from_lsoa_name"],
-            attrs["outside_force_authorities"], attrs["no_authority"],
+            info["authority_from_lookup"], info["authority_from_lsoa_name"],
+            info["outside_force_authorities"], info["no_authority"],
         )
     out = (
         crimes.dropna(subset=[key]).groupby(key)[C.HARM].agg(crimes="size", harm="sum").reset_index()
         .sort_values(key, kind="mergesort").reset_index(drop=True)
     )
-    out.attrs.update(attrs)
-    return out
+    return out, info
+
+
+def _money(amount: float) -> str:
+    """``4000000`` -> ``"£4,000,000"``; ``1554343.55`` -> ``"£1,554,343.55"``."""
+    return f"£{amount:,.0f}" if float(amount) == round(float(amount)) else f"£{amount:,.2f}"
 
 
 @dataclass
-class Allocation:
-    """An allocation table with its provenance.
+class Allocation(ResultMixin):
+    """An allocation table with its provenance (and, when asked, its sensitivity table).
 
     Attributes
     ----------
     table : pandas.DataFrame
-        ``force`` or ``area_id``, ``harm``, ``need``, ``score``, ``share``, ``allocation``,
-        ``reason``: allocations in pounds to the penny, summing exactly to the pot.
+        ``force`` or ``area_id``, ``crimes``, ``harm``, ``growth``, ``need``, ``score``, ``share``,
+        ``allocation``, ``binding``, ``reason``: allocations in pounds to the penny, summing exactly
+        to the pot, largest first.
     meta : dict
-        Pot, basis, window, harm table, floor, cap.
+        Pot, recipients (``by``), basis, floor, cap, ``last`` and the ``window`` of months, harm
+        table name and SHA-256, force, need weights, boundaries, and the sensitivity alternatives.
+    settings : dict
+        The keyword arguments of :func:`allocate` (an alternative changes some of them).
+    sensitivity : pandas.DataFrame or None
+        Shares under the alternatives (see :func:`sensitivity`), when ``allocate(sensitivity=...)``.
     """
 
+    kind: ClassVar[str] = "allocation"
     table: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    sensitivity: pd.DataFrame | None = None
+
+    @property
+    def key(self) -> str:
+        """The recipient column: ``force`` or ``area_id``."""
+        return str(self.table.columns[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """``meta``, the total, the allocation records and the sensitivity records (None if not run)."""
+        out = to_jsonable({
+            "meta": self.meta,
+            "pot": self.meta.get("pot"),
+            "total": round(float(self.table["allocation"].sum()), 2),
+            "recipients": len(self.table),
+            "allocation": self.table,
+            "sensitivity": self.sensitivity,
+        })
+        assert isinstance(out, dict)
+        return out
+
+    def summary(self) -> str:
+        """One paragraph: the pot, each recipient's money, the basis and window, and the sensitivity.
+
+        e.g. "£4,000,000 split by area: Luton £1,554,343.55, Central Bedfordshire £1,253,759.34,
+        Bedford £1,191,897.11, in proportion to serious-violence harm (cchi, 2023-05 to 2024-04)."
+        """
+        meta = self.meta
+        pot = meta.get("pot", float(self.table["allocation"].sum()))
+        names = self.table[self.key].astype(str).tolist()
+        money = self.table["allocation"].to_numpy(dtype=float)
+        parts = [f"{name} {_money(amount)}" for name, amount in zip(names, money, strict=True)]
+        shown = parts if len(parts) <= 10 else [*parts[:10], f"and {len(parts) - 10} more"]
+        harm = meta.get("harm_table")
+        basis = "serious-violence harm" if harm else "serious-violence crimes"
+        if meta.get("basis", "level") == "trend":
+            basis += " times its growth on the window before"
+        window = ", ".join(str(v) for v in (harm, meta.get("months")) if v)
+        text = (
+            f"{_money(pot)} split by {meta.get('by', self.key)}: {', '.join(shown)}, in proportion to "
+            f"{basis}" + (f" ({window})" if window else "")
+        )
+        if meta.get("need"):
+            text += " times need weights"
+        words = {"floor": "raised to the floor", "cap": "cut to the cap"}
+        binding = self.table["binding"].tolist() if "binding" in self.table.columns else [""] * len(names)
+        bound = [f"{name} {words[b]}" for name, b in zip(names, binding, strict=True) if b in words]
+        if bound:
+            text += "; " + ", ".join(bound)
+        text += "."
+        if self.sensitivity is not None:
+            moves = [c for c in self.sensitivity.columns if str(c).startswith("change_pp_")]
+            if moves:
+                text += " Sensitivity: " + "; ".join(
+                    f"under {str(c)[len('change_pp_'):]} shares move by at most "
+                    f"{float(self.sensitivity[c].abs().max()):.1f} percentage points"
+                    for c in moves
+                ) + "."
+        return text
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``"allocation"``, and ``"sensitivity"`` when it was computed."""
+        out = {"allocation": self.table}
+        if self.sensitivity is not None:
+            out["sensitivity"] = self.sensitivity
+        return out
 
 
 def _need(keys: pd.Series, need: pd.Series | None) -> pd.Series:
@@ -210,15 +285,17 @@ def allocate(
     pot: float,
     by: str = "force",
     basis: str = "level",
-    harm: str | Path = "cchi",
-    months: int = 12,
+    harm: str | Path | None = C.DEFAULT_HARM_TABLE,
+    last: int = 12,
     force: str | None = None,
     floor: float = 0.0,
     cap: float | None = None,
     need: pd.Series | None = None,
     boundaries: str | Path | None = None,
+    sensitivity: Mapping[str, Mapping[str, Any]] | None = None,
+    store: bool = True,
 ) -> Allocation:
-    """Split ``pot`` across forces or areas by serious-violence harm.
+    """Split ``pot`` across forces or areas by serious-violence harm, and store the allocation.
 
     Parameters
     ----------
@@ -227,31 +304,44 @@ def allocate(
     by : {"force", "area"}
         Recipients: forces in the workspace, or local authorities (within ``force``).
     basis : {"level", "trend"}
-        ``level``: score = harm in the last ``months``. ``trend``: score = that harm × growth, where
-        growth = harm in the last ``months`` / harm in the ``months`` before (needs twice the data).
+        ``level``: score = harm in the last ``last`` months. ``trend``: score = that harm × growth,
+        where growth = harm in the last ``last`` months / harm in the ``last`` months before (needs
+        twice the data).
+    harm : str, path or None
+        Harm table: ``cchi`` (default), ``ons_css``, a CSV path, or ``"none"`` (count crimes).
+    last : int, default 12
+        The trailing window: the last ``last`` months of the workspace's data
+        (:func:`gripkit.months.trailing_window`).
     floor, cap : float
         Minimum and maximum per recipient, in pounds.
     need : pandas.Series, optional
         Weight per recipient (e.g. a deprivation index); score is multiplied by it.
+    sensitivity : dict, optional
+        Label -> settings to change, e.g. ``{"ons_css": {"harm": "ons_css"}, "6m": {"last": 6}}``:
+        the shares under each, next to this allocation's (:func:`sensitivity`), kept as
+        :attr:`Allocation.sensitivity` and stored with it.
+    store : bool, default True
+        Store the allocation in ``ws`` (:meth:`~gripkit.workspace.Workspace.save_result`), for the
+        report and the dashboard.
     """
     one_of("basis", basis, BASIS)
     if not pot > 0:
         raise InputError(f"'pot' must be a positive amount; received {pot!r}. Pass e.g. 4000000.")
-    current = harm_by(ws, by, harm=harm, months=months, force=force, boundaries=boundaries)
+    current, info = harm_by(ws, by, harm=harm, last=last, force=force, boundaries=boundaries)
     key = current.columns[0]
     if current.empty:
-        raise InputError("no serious-violence crimes to allocate by; check the workspace and --force.")
-    score = current["harm"].astype(float)
+        raise InputError("no serious-violence crimes to allocate by; check the workspace and 'force'.")
+    score = current[C.HARM].astype(float)
     growth = pd.Series(1.0, index=current.index)
     if basis == "trend":
-        before = harm_by(ws, by, harm=harm, months=months, offset=months, force=force, boundaries=boundaries)
-        previous = current[key].map(before.set_index(key)["harm"]).astype(float)
+        before, _ = harm_by(ws, by, harm=harm, last=last, offset=last, force=force, boundaries=boundaries)
+        previous = current[key].map(before.set_index(key)[C.HARM]).astype(float)
         if (previous.fillna(0) <= 0).any():
             names = current.loc[previous.fillna(0) <= 0, key].tolist()
             raise InputError(
-                f"no harm in the previous window for {names[:5]}; the trend is undefined. Use basis level."
+                f"no harm in the previous window for {names[:5]}; the trend is undefined. Use basis='level'."
             )
-        growth = current["harm"] / previous
+        growth = current[C.HARM] / previous
         score = score * growth
     weights = _need(current[key].astype(str), need)
     score = score * weights
@@ -259,8 +349,8 @@ def allocate(
     table = pd.DataFrame(
         {
             key: current[key].astype(str),
-            "crimes": current["crimes"],
-            "harm": current["harm"],
+            C.CRIMES: current[C.CRIMES],
+            C.HARM: current[C.HARM],
             "growth": growth,
             "need": weights,
             "score": split["score"],
@@ -271,13 +361,24 @@ def allocate(
     )
     table["reason"] = [_reason(row, basis, need is not None) for row in table.itertuples(index=False)]
     table = table.sort_values("allocation", ascending=False, kind="mergesort").reset_index(drop=True)
-    meta: dict[str, Any] = {"pot": pot, "by": by, "basis": basis, "floor": floor, "cap": cap}
-    meta.update({str(k): v for k, v in current.attrs.items()})
+    meta: dict[str, Any] = {
+        "pot": pot, "by": by, "basis": basis, "floor": floor, "cap": cap, "force": force,
+        **info,
+        "need": None if need is None else {str(k): float(v) for k, v in need.items()},
+        "boundaries": None if boundaries is None else str(boundaries),
+        "workspace": ws.path,
+    }
     settings = {
-        "pot": pot, "by": by, "basis": basis, "harm": harm, "months": months, "force": force,
+        "pot": pot, "by": by, "basis": basis, "harm": harm, "last": last, "force": force,
         "floor": floor, "cap": cap, "need": need, "boundaries": boundaries,
     }
-    return Allocation(table, meta, settings)
+    result = Allocation(table, meta, settings)
+    if sensitivity:
+        result.sensitivity = _shares_under(ws, result, sensitivity)
+        result.meta["sensitivity"] = {str(k): dict(v) for k, v in sensitivity.items()}
+    if store:
+        ws.save_result(result)
+    return result
 
 
 def _reason(row: Any, basis: str, has_need: bool) -> str:
@@ -297,9 +398,9 @@ def _reason(row: Any, basis: str, has_need: bool) -> str:
 def sensitivity(
     ws: Workspace,
     base: Allocation,
-    alternatives: dict[str, dict[str, Any]],
+    alternatives: Mapping[str, Mapping[str, Any]],
 ) -> pd.DataFrame:
-    """Shares under alternative settings next to the base allocation.
+    """Shares under alternative settings next to the base allocation (nothing is stored).
 
     Parameters
     ----------
@@ -307,7 +408,7 @@ def sensitivity(
         From :func:`allocate`; its ``settings`` supply everything not changed.
     alternatives : dict
         Label -> keyword arguments of :func:`allocate` to change, e.g.
-        ``{"ONS CSS": {"harm": "ons_css"}, "6 months": {"months": 6}}``.
+        ``{"ONS CSS": {"harm": "ons_css"}, "6 months": {"last": 6}}``.
 
     Returns
     -------
@@ -315,10 +416,17 @@ def sensitivity(
         Recipient, ``share_base`` and per alternative ``share_<label>`` and
         ``change_pp_<label>`` (percentage points).
     """
-    key = base.table.columns[0]
+    return _shares_under(ws, base, alternatives)
+
+
+def _shares_under(
+    ws: Workspace, base: Allocation, alternatives: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    key = base.key
     out = base.table[[key, "share"]].rename(columns={"share": "share_base"})
     for label, change in alternatives.items():
-        other = allocate(ws, **{**base.settings, **change}).table.set_index(key)["share"]
+        settings = {**base.settings, **change, "sensitivity": None, "store": False}
+        other = allocate(ws, **settings).table.set_index(key)["share"]
         out[f"share_{label}"] = out[key].map(other).fillna(0.0)
         out[f"change_pp_{label}"] = (out[f"share_{label}"] - out["share_base"]) * 100
     return out
