@@ -40,14 +40,14 @@ KILLABLE = (
     "from gripkit.national import NationalParams, run_national\n"
     "from gripkit.ingestion import staged; staged.MIN_PROCESS_BYTES = 0  # worker processes even for this\n"
     "ws = Workspace(sys.argv[2])\n"
-    "run_national([sys.argv[1]], ws, Path(sys.argv[3]), params=NationalParams(months=2, cell_size=250, "
+    "run_national([sys.argv[1]], ws, Path(sys.argv[3]), params=NationalParams(last=2, cell_size=250, "
     "n_areas=5), workers=1, batch_rows=5000, progress=lambda d, t, n: print(d, t, flush=True))\n"
 )
 
 
 def _command(folder: Path, ws: Path, out: Path) -> list[str]:
-    return [sys.executable, "-c", SCRIPT, "national", str(folder), "--out", str(out), "-w", str(ws),
-            "--months", "2", "--cell-size", "250", "--areas", "5", "--workers", "1",
+    return [sys.executable, "-c", SCRIPT, "national", str(folder), "-o", str(out), "-w", str(ws),
+            "--last", "2", "--cell-size", "250", "--areas", "5", "--workers", "1",
             "--batch-rows", "5000", "--json"]
 
 

@@ -14,7 +14,7 @@ from gripkit.national import NationalParams, run_national
 
 from .conftest import FORCES
 
-PARAMS = NationalParams(months=2, cell_size=250.0, n_areas=5)
+PARAMS = NationalParams(last=2, cell_size=250.0, n_areas=5)
 COLUMNS = {
     "force", "window", "sv_crimes", "sv_harm", "sv_harm_previous", "trend", "grid_top5_share",
     "lsoa_top5_share", "grid_cell_m", "grid_units", "lsoa_units", "lsoa_polygons", "patrol_areas",
@@ -46,10 +46,12 @@ def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: P
         assert set(table.columns) == COLUMNS
         assert table["force"].tolist() == FORCES
         assert result.recomputed == FORCES and result.reused == []
+        sql_total = 0.0
         for row in table.itertuples():
             # window: the last 2 of the 4 real months; previous: the 2 before (hand count of months)
             assert row.window == "2023-03 to 2023-04"
             crimes, harm = _sql_harm(ws, row.force, "2023-03", "2023-04")
+            sql_total += harm
             assert row.sv_crimes == crimes
             assert row.sv_harm == pytest.approx(harm)
             _, before = _sql_harm(ws, row.force, "2023-01", "2023-02")
@@ -64,6 +66,24 @@ def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: P
         assert table["allocation"].sum() == pytest.approx(1_000_000, abs=0.005)
         expected = 1_000_000 * table["sv_harm"] / table["sv_harm"].sum()
         assert (table["allocation"] - expected).abs().max() <= 0.01
+        # the job stored the run (and its ingest) for the report; the per-force cache rows apart
+        stored = ws.latest_result("national")
+        assert stored is not None and stored.result_id == result.meta["result_id"]
+        kept = ws.result_table(stored.result_id, "national")
+        ingested = ws.latest_result("ingest")
+        assert ingested is not None and stored.meta["ingest_result_id"] == ingested.result_id
+        assert ws.con.execute("SELECT count(*) FROM results WHERE kind = 'national_force'").fetchone() == (3,)
+    assert stored.kind == "national" and stored.table_names == ("national",)
+    assert stored.meta["params"]["last"] == 2 and stored.meta["forces"] == FORCES
+    assert stored.meta["months"] == {"first": "2023-03", "last": "2023-04"}
+    assert stored.meta["harm_table"] == "cchi" and stored.meta["pot"] == 1_000_000
+    assert kept["force"].tolist() == FORCES
+    assert kept["sv_harm"].tolist() == pytest.approx(table["sv_harm"].tolist())
+    # headline: the total of the harms summed in SQL above, and the force with most
+    top = table.loc[table["sv_harm"].idxmax(), "force"]
+    assert f"{sql_total:,.0f} serious-violence harm in all; most in {top}" in stored.summary
+    assert stored.summary.startswith("National run on 3 forces, each over its last 2 months (2023-03 to ")
+    assert "3 forces recomputed, 0 reused" in stored.summary and stored.summary == result.summary()
     written = pd.read_csv(result.outputs["csv"])
     assert written["force"].tolist() == FORCES
     assert pd.read_parquet(result.outputs["parquet"])["sv_harm"].tolist() == pytest.approx(
@@ -87,7 +107,7 @@ def test_update_recomputes_only_changed_forces(tmp_path: Path, national_input: P
         unchanged = update.table[update.table["force"] != "Kent"].drop(columns="reused")
         before = first.table[first.table["force"] != "Kent"].drop(columns="reused")
         pd.testing.assert_frame_equal(unchanged.reset_index(drop=True), before.reset_index(drop=True))
-        other = run_national([], ws, tmp_path / "out2", params=NationalParams(months=1, cell_size=250.0,
+        other = run_national([], ws, tmp_path / "out2", params=NationalParams(last=1, cell_size=250.0,
                                                                                 n_areas=5), workers=1)
         assert other.recomputed == FORCES  # other parameters, other keys
 

@@ -1,4 +1,8 @@
-"""``gripkit national``: ingest many forces, then the national table, map and allocation."""
+"""``gripkit national``: ingest many forces, then the national table, map and allocation.
+
+Thin: parses the flags, calls :func:`gripkit.run_national` (which ingests, computes or reuses each
+force's row, writes the files and stores the run), prints.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from gripkit.cli.common import (
     progress_bar,
     setup_logging,
 )
+from gripkit.cli.options import HARM_DEFAULT, HarmOption, LastOption
 
 
 def _fmt(value: object, spec: str) -> str:
@@ -29,12 +34,12 @@ def _fmt(value: object, spec: str) -> str:
 @app.command("national")
 def national_command(
     paths: Annotated[list[Path], typer.Argument(help="police.uk bulk zips, month folders or files.")],
-    out: Annotated[Path, typer.Option(help="Output folder for national.csv/.parquet and the map.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder for national.csv/.parquet and the map.")
+    ],
     pot: Annotated[float | None, typer.Option(help="Pounds to split across forces, e.g. 4000000.")] = None,
-    months: Annotated[
-        int, typer.Option(help="Window: each force's last N months (trend: vs the N before).")
-    ] = 12,
-    harm: Annotated[str, typer.Option(help="Harm table: cchi, ons_css or a CSV path.")] = "cchi",
+    last: LastOption = 12,
+    harm: HarmOption = HARM_DEFAULT,
     cell_size: Annotated[float | None, typer.Option(help="Grid cell side, metres (default: auto).")] = None,
     areas: Annotated[int, typer.Option(help="Most proposed patrol areas per force.")] = 20,
     workers: Annotated[int | None, typer.Option(
@@ -43,25 +48,22 @@ def national_command(
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Every force at once: serious-violence harm, trend, hotspots, concentration, patrol areas."""
+    """Every force at once: serious-violence harm, trend, hotspots, concentration, patrol areas.
+
+    --last N is each force's trailing window (its last N months; the trend compares them with the N
+    before). The run is stored in the workspace (for `gripkit report` and the dashboard).
+    """
     from gripkit.national import NationalParams, run_national
 
     setup_logging(quiet=json_out)
-    params = NationalParams(months=months, harm=harm, cell_size=cell_size, n_areas=areas)
+    params = NationalParams(last=12 if last is None else last, harm=harm, cell_size=cell_size, n_areas=areas)
     with open_workspace(workspace) as ws, progress_bar("ingest", enabled=not json_out) as update:
         result = run_national(paths, ws, out, params=params, pot=pot, workers=workers, progress=update,
                               batch_rows=batch_rows)
-    summary = {
-        "recomputed": result.recomputed,
-        "reused": result.reused,
-        "seconds": result.seconds,
-        "outputs": {k: str(v) for k, v in result.outputs.items()},
-        "ingest": result.ingest.to_dict() if result.ingest is not None else None,
-    }
     if json_out:
-        print_json({**summary, "table": result.table.to_dict(orient="records")})
+        print_json({**result.to_dict(), "summary": result.summary()})
         return
-    table = Table(title=f"National serious violence ({params.harm}, last {months} months per force)")
+    table = Table(title=f"National serious violence ({params.harm}, last {params.last} months per force)")
     cols = ["force", "sv harm", "trend", "top 5% grid", "top 5% LSOA", "areas", "LSOA", "reused"]
     if pot is not None:
         cols.insert(6, "allocation")
@@ -84,3 +86,4 @@ def national_command(
     console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     for kind, path in result.outputs.items():
         console.print(f"{kind}: {path}")
+    console.print(result.summary(), highlight=False)

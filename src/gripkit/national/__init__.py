@@ -3,7 +3,7 @@
 Example
 -------
 >>> from gripkit.national import NationalParams
->>> NationalParams(months=12).describe()["months"]
+>>> NationalParams(last=12).describe()["last"]
 12
 """
 

@@ -68,7 +68,7 @@ def compute_rows(
     """
     if not forces:
         return {}
-    data = read_forces(ws, forces, params.months)
+    data = read_forces(ws, forces, params.last)
     crimes = sum(d.n_crimes for d in data.values())
     processes = min(workers, len(forces))
     can_fork = forking()

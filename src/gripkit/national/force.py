@@ -29,6 +29,7 @@ from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violenc
 from gripkit.hotspots.find import HotspotResult, hotspots_from_crimes, no_crimes_message
 from gripkit.hotspots.methods import MethodSpec
 from gripkit.hotspots.select import candidate_areas
+from gripkit.months import trailing
 from gripkit.units.build import UnitSpec
 from gripkit.workspace import Workspace
 
@@ -46,8 +47,8 @@ class NationalParams:
 
     Attributes
     ----------
-    months
-        Window: each force's last ``months`` months (trend: against the ``months`` before).
+    last
+        Trailing window: each force's last ``last`` months (trend: against the ``last`` before).
     harm
         Harm table name or CSV path (``cchi``, ``ons_css``).
     cell_size
@@ -56,14 +57,14 @@ class NationalParams:
         Most proposed patrol areas per force (:func:`gripkit.hotspots.candidate_areas`).
     """
 
-    months: int = 12
-    harm: str = "cchi"
+    last: int = 12
+    harm: str = C.DEFAULT_HARM_TABLE
     cell_size: float | None = None
     n_areas: int = 20
 
     def __post_init__(self) -> None:
-        if self.months < 1:
-            raise InputError(f"'months' must be >= 1; received {self.months}. Pass e.g. 12.")
+        if self.last < 1:
+            raise InputError(f"'last' must be >= 1 month; received {self.last}. Pass e.g. last=12.")
         if self.n_areas < 1:
             raise InputError(f"'n_areas' must be >= 1; received {self.n_areas}. Pass e.g. 20.")
         if self.cell_size is not None and not self.cell_size > 0:
@@ -76,7 +77,7 @@ class NationalParams:
 
 @dataclass(frozen=True)
 class ForceWindow:
-    """A force's window: its last ``months`` months ``first``..``last`` and the ``months`` before.
+    """A force's window: its last ``n`` months ``first``..``last`` and the ``n`` months before.
 
     ``covered`` is True when the workspace holds the force's crimes from ``before`` on (so the
     previous window is complete and the trend can be computed).
@@ -127,13 +128,14 @@ class ForceData:
         return _frame(self.part, sorted(serious_violence_types()), self.force)
 
 
-def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, ForceData]:
+def read_forces(ws: Workspace, forces: list[str], last: int) -> dict[str, ForceData]:
     """:class:`ForceData` of every force in ``forces``, in two queries whatever their number.
 
-    The first counts crimes per force, month and crime type (each force's window runs from its
-    last month of crimes of any type; the counts give its serious-violence crimes per type in the
-    window before); the second reads the serious-violence crimes of every force's last window,
-    only the columns :data:`COLUMNS`, through Arrow.
+    The first counts crimes per force, month and crime type (each force's window is the ``last``
+    months ending at its newest month of crimes of any type, :func:`gripkit.months.trailing`; the
+    counts give its serious-violence crimes per type in the window before); the second reads the
+    serious-violence crimes of every force's last window, only the columns :data:`COLUMNS`, through
+    Arrow.
 
     Examples
     --------
@@ -167,10 +169,11 @@ def read_forces(ws: Workspace, forces: list[str], months: int) -> dict[str, Forc
     types = sorted(serious_violence_types())
     windows = {}
     for force in forces:
-        have, last = span[force]
-        first = last - pd.DateOffset(months=months - 1)
-        before = first - pd.DateOffset(months=months)
-        windows[force] = ForceWindow(before, first, last, bool(have <= before))
+        have, newest = span[force]
+        first, _ = trailing(newest.date(), last)
+        before, _ = trailing(newest.date(), last, offset=last)
+        windows[force] = ForceWindow(pd.Timestamp(before), pd.Timestamp(first), newest,
+                                     bool(have <= pd.Timestamp(before)))
     # serious-violence crimes per force and type in the window before (before <= month < first)
     bounds = pd.DataFrame({"force": forces, "before": [windows[f].before for f in forces],
                            "first": [windows[f].first for f in forces]})
@@ -238,7 +241,7 @@ def summarise_data(
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)
     >>> data = read_forces(ws, ["Bedfordshire"], 1)["Bedfordshire"]
-    >>> row = summarise_data(data, NationalParams(months=1, cell_size=500))
+    >>> row = summarise_data(data, NationalParams(last=1, cell_size=500))
     >>> row["window"], row["sv_crimes"] == len(data.crimes), row["patrol_areas"]
     ('2023-06 to 2023-06', True, 20)
     """
@@ -321,8 +324,8 @@ def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[s
     >>> from gripkit.ingestion import ingest
     >>> ws = Workspace(":memory:")
     >>> _ = ingest(datasets.bedfordshire_street_files()[:2], ws)
-    >>> row = summarise_force(ws, "Bedfordshire", NationalParams(months=1, cell_size=500))
+    >>> row = summarise_force(ws, "Bedfordshire", NationalParams(last=1, cell_size=500))
     >>> row["force"], row["trend"] is not None, 0 < row["grid_top5_share"] <= 1
     ('Bedfordshire', True, True)
     """
-    return summarise_data(read_forces(ws, [force], params.months)[force], params, workspace=ws.path)
+    return summarise_data(read_forces(ws, [force], params.last)[force], params, workspace=ws.path)

@@ -2,8 +2,9 @@
 
 A force's result is keyed by the SHA-256 of its active street sources' hashes, the run parameters
 and the harm table's hash; results live in the workspace ``results`` table (kind
-``national_force``) and are reused when the key matches, so a monthly update re-computes only the
-forces whose files changed.
+``national_force``, the run's own cache) and are reused when the key matches, so a monthly update
+re-computes only the forces whose files changed. The run itself is stored as a
+:class:`NationalResult` (kind ``"national"``) for the report and the dashboard.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
+from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.funding import split_pot
 from gripkit.harm import load_harm_table
@@ -28,6 +30,7 @@ from gripkit.ingestion.run import Progress
 from gripkit.national.compute import compute_rows
 from gripkit.national.force import NationalParams
 from gripkit.national.output import check_output_dir, write_map, write_table
+from gripkit.results import ResultMixin, to_jsonable
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -37,9 +40,21 @@ KEY_VERSION = 1
 
 
 @dataclass
-class NationalResult:
-    """A national run: the table, what was reused or recomputed, timings and files written."""
+class NationalResult(ResultMixin):
+    """A national run: the table, what was reused or recomputed, timings and files written.
 
+    Attributes
+    ----------
+    table
+        One row per force (see :func:`gripkit.national.force.summarise_force`), with ``reused`` and,
+        with a pot, ``allocation`` and ``allocation_share``.
+    meta
+        ``params`` (:meth:`NationalParams.describe`), ``forces``, ``months`` (the earliest and latest
+        month of the forces' windows), ``harm_table`` and ``harm_sha256``, ``pot``, ``inputs``,
+        ``out``, and the ingest's stored result id (``ingest_result_id``) when files were ingested.
+    """
+
+    kind: ClassVar[str] = "national"
     table: pd.DataFrame
     reused: list[str] = field(default_factory=list)
     recomputed: list[str] = field(default_factory=list)
@@ -47,6 +62,58 @@ class NationalResult:
     seconds: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, Path] = field(default_factory=dict)
     allocation: pd.DataFrame | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``meta``, forces reused and recomputed, timings, files written, the ingest's counts and
+        the table's records."""
+        ingest = self.ingest
+        out = to_jsonable({
+            "meta": self.meta,
+            "forces": len(self.table),
+            "recomputed": self.recomputed,
+            "reused": self.reused,
+            "seconds": self.seconds,
+            "outputs": {k: str(v) for k, v in self.outputs.items()},
+            "ingest": None if ingest is None else {
+                k: v for k, v in ingest.to_dict().items() if k in ("files", "read", "loaded", "quarantined")
+            },
+            "sv_harm": float(self.table["sv_harm"].sum()) if len(self.table) else 0.0,
+            "table": self.table,
+        })
+        assert isinstance(out, dict)
+        return out
+
+    def summary(self) -> str:
+        """One paragraph: forces and windows, total harm and the force with most, reuse, the pot.
+
+        e.g. "National run on 3 forces, each over its last 2 months (2023-03 to 2023-04; trend
+        against the 2 before), CCHI harm: 1,234,567 serious-violence harm in all; most in Kent
+        (456,789, 37.0%). 3 forces recomputed, 0 reused."
+        """
+        meta, table = self.meta, self.table
+        params = meta.get("params", {})
+        n = params.get("last", "?")
+        months = meta.get("months") or {}
+        span = f"{months.get('first')} to {months.get('last')}" if months.get("first") else "no months"
+        harm = meta.get("harm_table") or "counted"
+        forces = f"{len(table):,} force" + ("" if len(table) == 1 else "s")
+        text = (f"National run on {forces}, each over its last {n} months ({span}; trend against the "
+                f"{n} before), {harm} harm")
+        if len(table):
+            harms = table["sv_harm"].to_numpy(dtype=float)
+            total, most = float(harms.sum()), int(harms.argmax())
+            share = harms[most] / total if total else 0.0
+            text += (f": {total:,.0f} serious-violence harm in all; most in {table[C.FORCE].iloc[most]} "
+                     f"({harms[most]:,.0f}, {share:.1%})")
+        text += f". {len(self.recomputed):,} forces recomputed, {len(self.reused):,} reused."
+        if self.allocation is not None and meta.get("pot"):
+            text += f" £{float(meta['pot']):,.2f} split across the forces in proportion to that harm."
+        return text
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The national table under ``"national"``."""
+        return {"national": self.table}
 
 
 def force_keys(ws: Workspace, params: NationalParams, harm_sha256: str | None) -> dict[str, str]:
@@ -102,6 +169,7 @@ def run_national(
     workers: int | None = None,
     progress: Progress | None = None,
     batch_rows: int = 500_000,
+    store: bool = True,
 ) -> NationalResult:
     """Ingest ``paths`` and build the national table, map and (with ``pot``) allocation.
 
@@ -118,7 +186,7 @@ def run_national(
         :class:`NationalParams` (window, harm table, cell size, patrol areas).
     pot
         Pounds to split across forces in proportion to the table's serious-violence harm (each
-        force's last ``params.months`` months), to the penny (:func:`gripkit.funding.split_pot`).
+        force's last ``params.last`` months), to the penny (:func:`gripkit.funding.split_pot`).
     workers
         Worker processes of the ingest (None: the CPU count for inputs of
         :data:`~gripkit.ingestion.staged.PROCESS_THRESHOLD_BYTES` or more, see
@@ -126,6 +194,9 @@ def run_national(
         count; see :func:`gripkit.national.compute.compute_rows` for when a pool is started).
     progress, batch_rows
         Passed to :func:`gripkit.ingestion.ingest` (a progress callback; rows per transaction).
+    store
+        Store the run in ``ws`` as a :class:`NationalResult` (kind ``"national"``, with its
+        table); the per-force rows are cached either way.
 
     Examples
     --------
@@ -133,10 +204,12 @@ def run_national(
     >>> from gripkit import datasets
     >>> ws = Workspace(":memory:")
     >>> result = run_national(datasets.bedfordshire_street_files()[:2], ws, tempfile.mkdtemp(),
-    ...                       params=NationalParams(months=1, cell_size=500))
+    ...                       params=NationalParams(last=1, cell_size=500))
     >>> result.recomputed, sorted(result.outputs)
     (['Bedfordshire'], ['csv', 'map', 'parquet'])
-    >>> run_national([], ws, tempfile.mkdtemp(), params=NationalParams(months=1, cell_size=500)).reused
+    >>> ws.latest_result("national").result_id == result.meta["result_id"]
+    True
+    >>> run_national([], ws, tempfile.mkdtemp(), params=NationalParams(last=1, cell_size=500)).reused
     ['Bedfordshire']
     """
     params = params or NationalParams()
@@ -181,11 +254,21 @@ def run_national(
     result.outputs = write_table(national, folder)
     result.outputs["map"] = write_map(national, folder / "national_map.png")
     result.seconds["table"] = time.perf_counter() - started
-    ws.record_result(
-        "national",
-        params={**params.describe(), "pot": pot},
-        payload={"forces": len(keys), "reused": result.reused, "recomputed": result.recomputed,
-                 "outputs": {k: str(v) for k, v in result.outputs.items()}, "seconds": result.seconds},
-    )
+    windows = [str(w) for w in national["window"].dropna()] if "window" in national.columns else []
+    firsts, lasts = [w[:7] for w in windows], [w[-7:] for w in windows]
+    result.meta = {
+        "params": params.describe(),
+        "forces": list(keys),
+        "months": {"first": min(firsts), "last": max(lasts)} if windows else None,
+        "harm_table": table.name if table else None,
+        "harm_sha256": table.sha256 if table else None,
+        "pot": pot,
+        "inputs": [str(p) for p in todo_paths],
+        "out": str(folder),
+        "ingest_result_id": result.ingest.meta.get("result_id") if result.ingest is not None else None,
+        "workspace": ws.path,
+    }
+    if store:
+        ws.save_result(result)
     log.info("national: %d forces recomputed, %d reused", len(result.recomputed), len(result.reused))
     return result
