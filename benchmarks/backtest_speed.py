@@ -24,6 +24,7 @@ import pandas as pd
 import pyproj
 
 from gripkit import Workspace
+from gripkit.forecast.report import BacktestResult
 from gripkit.forecast.rolling import backtest, grid_for
 from gripkit.hotspots.find import select_crimes
 from gripkit.ingestion import ingest
@@ -34,12 +35,12 @@ MODELS = ["naive", "naive3", "kde", "prospective", "etas"]
 COVERAGE = [0.01, 0.05, 0.10]
 
 
-def show(name: str, result: object, seconds: float) -> None:
-    summary = result.summary()  # type: ignore[attr-defined]
-    print(f"\n== {name}: {result.meta['steps']} steps x {len(MODELS)} models in {seconds:.1f} s")  # type: ignore[attr-defined]
-    wide = summary.pivot_table(index="model", columns="coverage", values=["pai_mean", "hit_rate_mean"])
+def show(name: str, result: BacktestResult, seconds: float) -> None:
+    means = result.means()
+    print(f"\n== {name}: {result.meta['steps']} steps x {len(MODELS)} models in {seconds:.1f} s")
+    wide = means.pivot_table(index="model", columns="coverage", values=["pai_mean", "hit_rate_mean"])
     print(wide.round(3).to_string())
-    print(result.verdict(0.05))  # type: ignore[attr-defined]
+    print(result.verdict(0.05))
 
 
 def bedfordshire() -> None:
@@ -72,7 +73,7 @@ def chicago() -> None:
     print(f"\nChicago aggravated assaults since 2018-06: {len(crimes):,}, {len(units):,} cells of 250 m")
     began = time.perf_counter()
     result = backtest(crimes, units, models=MODELS, train="26W", horizon="1W", coverage=COVERAGE,
-                      start="2019-01-07", workers=2)
+                      months=("2019-01-07", None), workers=2)
     show("Chicago weekly (2019)", result, time.perf_counter() - began)
 
 

@@ -1,6 +1,6 @@
 """National run, per-force stage only: every force recomputed on an existing workspace, old vs new.
 
-Run: ``python benchmarks/national_forces.py WORKSPACE.duckdb [--months 12] [--repeat 3] [--workers 1]``
+Run: ``python benchmarks/national_forces.py WORKSPACE.duckdb [--last 12] [--repeat 3] [--workers 1]``
 
 WORKSPACE is a national workspace, e.g. the one ``benchmarks/national_scale.py`` leaves in its
 workdir (a scaled replica of real police.uk data across the 43 forces). It is copied to a
@@ -46,8 +46,8 @@ def slow_force(ws: Workspace, force: str, params: NationalParams) -> None:
     row = ws.con.execute("SELECT min(month), max(month) FROM crimes WHERE force = ?", [force]).fetchone()
     assert row is not None
     last = pd.Timestamp(row[1])
-    first = last - pd.DateOffset(months=params.months - 1)
-    before = first - pd.DateOffset(months=params.months)
+    first = last - pd.DateOffset(months=params.last - 1)
+    before = first - pd.DateOffset(months=params.last)
     select_crimes(ws, serious_violence=True, force=force, months=(before.date(), last.date()))
     window = (first.date(), last.date())
     grid = find_hotspots(ws, unit="grid", cell_size=params.cell_size, serious_violence=True, months=window,
@@ -60,12 +60,12 @@ def slow_force(ws: Workspace, force: str, params: NationalParams) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workspace", type=Path)
-    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--last", type=int, default=12, help="each force's trailing window (months)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--forces", type=int, default=3, help="forces timed one by one, old and new")
     args = parser.parse_args()
-    params = NationalParams(months=args.months)
+    params = NationalParams(last=args.last)
     folder = Path(tempfile.mkdtemp(prefix="gripkit-forces-"))
     copy = folder / "national.duckdb"
     shutil.copy(args.workspace, copy)
@@ -79,7 +79,7 @@ def main() -> None:
             result = run_national([], ws, folder / "out", params=params, workers=args.workers)
             stage.append(result.seconds["forces"])
             started = time.perf_counter()
-            data = read_forces(ws, forces, params.months)
+            data = read_forces(ws, forces, params.last)
             read.append(time.perf_counter() - started)
             table = load_harm_table(params.harm)
             started = time.perf_counter()
@@ -88,7 +88,7 @@ def main() -> None:
             compute.append(time.perf_counter() - started)
         crimes = sum(d.n_crimes for d in data.values())
         print(f"{len(forces)} forces, {rows:,} crimes held, {crimes:,} serious-violence crimes in the "
-              f"{args.months}-month windows; median of {args.repeat}:")
+              f"{args.last}-month windows; median of {args.repeat}:")
         print(f"  per-force stage (run_national, workers={args.workers}) {statistics.median(stage):6.2f} s")
         print(f"    read_forces (all forces, 2 queries)          {statistics.median(read):6.2f} s")
         print(f"    rows from frames (in-process, gc on)          {statistics.median(compute):6.2f} s")

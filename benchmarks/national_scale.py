@@ -166,7 +166,7 @@ def run(ws_path: Path, paths: list[Path], out: Path, workers: int | None) -> Nat
     (closing writes what is left in DuckDB's write-ahead log), so the stages sum to the wall time."""
     started = time.perf_counter()
     with Workspace(ws_path) as ws:
-        result = run_national(paths, ws, out, params=NationalParams(months=12), pot=4_000_000,
+        result = run_national(paths, ws, out, params=NationalParams(last=12), pot=4_000_000,
                               workers=workers)
     result.seconds["workspace"] = time.perf_counter() - started - sum(result.seconds.values())
     return result
@@ -175,7 +175,7 @@ def run(ws_path: Path, paths: list[Path], out: Path, workers: int | None) -> Nat
 def cli(ws_path: Path, paths: list[Path], out: Path, workers: int | None) -> tuple[dict[str, Any], float]:
     """``gripkit national PATHS --json`` in a new process: its JSON summary and its wall-clock seconds."""
     command = [sys.executable, "-c", "from gripkit.cli import main; main()", "national",
-               *map(str, paths), "--out", str(out), "--months", "12", "--pot", "4000000",
+               *map(str, paths), "--out", str(out), "--last", "12", "--pot", "4000000",
                "--workspace", str(ws_path), "--json"]
     if workers is not None:
         command += ["--workers", str(workers)]
