@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,13 +18,12 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
+from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, OptionalOutOption
 from gripkit.errors import InputError
 from gripkit.workspace import default_path
 
 if TYPE_CHECKING:
-    import pandas as pd
 
-    from gripkit.evaluate import EffectResult
     from gripkit.evaluate.power import PowerResult
 
 
@@ -45,13 +45,18 @@ def power_command(
     rate: Annotated[
         float | None, typer.Option(help="Crimes per area per day; with --alpha, skips the workspace.")
     ] = None,
-    alpha: Annotated[float | None, typer.Option(help="Daily negative-binomial dispersion.")] = None,
-    months: Annotated[int, typer.Option(help="Months of history to estimate rates from.")] = 12,
-    harm: Annotated[str, typer.Option(help="Harm table ranking the areas.")] = "cchi",
+    dispersion: Annotated[
+        float | None, typer.Option(help="Daily negative-binomial dispersion (with --rate).")
+    ] = None,
+    last: Annotated[
+        int, typer.Option("--last", help="Trailing window: the last N months of data.", min=1)
+    ] = 12,
+    harm: HarmOption = HARM_DEFAULT,
+    force: ForceOption = None,
     sims: Annotated[int, typer.Option(help="Simulated trials per effect size.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the design and simulations.")] = 0,
     plot: Annotated[Path | None, typer.Option(help="Write the power curve PNG here.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the power curve table (.csv/.parquet).")] = None,
+    out: OptionalOutOption = None,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -65,12 +70,14 @@ def power_command(
 
     setup_logging(quiet=json_out)
     payload: dict[str, Any]
-    if rate is not None or alpha is not None:
-        if rate is None or alpha is None:
-            raise InputError("pass both --rate and --alpha, or neither (estimate them from the workspace).")
+    if rate is not None or dispersion is not None:
+        if rate is None or dispersion is None:
+            raise InputError(
+                "pass both --rate and --dispersion, or neither (estimate them from the workspace)."
+            )
         main = simulate_power(
             [rate] * areas,
-            alpha,
+            dispersion,
             days=days,
             treated_per_day=treated_per_day,
             effects=sorted({*np.round(np.arange(0, 0.61, 0.05), 2), effect}),
@@ -78,11 +85,11 @@ def power_command(
             seed=seed,
         )
         payload = {
-            "source": "given rate and alpha",
+            "source": "given rate and dispersion",
             "mde": main.mde,
             "power_at_effect": main.power_at(effect),
         }
-        title = f"Power, rate {rate:g}/area/day, alpha {alpha:g}"
+        title = f"Power, rate {rate:g}/area/day, dispersion {dispersion:g}"
     else:
         with open_workspace(workspace) as ws:
             rowan = op_rowan_power(
@@ -91,8 +98,9 @@ def power_command(
                 treated_per_day=treated_per_day,
                 days=days,
                 effect=effect,
-                months=months,
+                last=last,
                 harm=harm,
+                force=force,
                 sims=sims,
                 seed=seed,
             )
@@ -132,14 +140,6 @@ def power_command(
     console.print(f"MDE at 80% power: [bold]{mde}[/]; power at {effect:.0%}: {main.power_at(effect):.2f}")
 
 
-def _read(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    if not path.is_file():
-        raise InputError(f"place-day file not found: {path}. Pass a CSV or Parquet of place-days.")
-    return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-
-
 @app.command("evaluate")
 def evaluate_command(
     place_days: Annotated[
@@ -153,69 +153,45 @@ def evaluate_command(
     did_start: Annotated[str | None, typer.Option(help="Difference-in-differences: roll-out date.")] = None,
     group: Annotated[str, typer.Option(help="DiD: column flagging roll-out areas.")] = "group",
     seed: Annotated[int, typer.Option(help="Seed of the randomisation inference.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Effects table (.csv/.parquet).")] = None,
+    out: OptionalOutOption = None,
     forest: Annotated[Path | None, typer.Option(help="Forest plot PNG.")] = None,
     html: Annotated[Path | None, typer.Option(help="HTML section for the report.")] = None,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Effects of treatment on counts/harm (% change, 95% CI), randomisation p-value, dosage."""
-    import numpy as np
-
-    from gripkit.evaluate import (
-        difference_in_differences,
-        dosage_response,
-        estimate_effect,
-        load_design,
-        randomisation_inference,
-    )
-    from gripkit.evaluate.figures import effects_table, forest_plot, html_section, save_figure
+    from gripkit.evaluate.experiment import evaluate_experiment
+    from gripkit.evaluate.figures import forest_plot, html_section, save_figure
     from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
-    frame = _read(place_days)
-    results: list[EffectResult] = []
-    ri = None
-    for outcome in [o.strip() for o in outcomes.split(",") if o.strip()]:
-        whole = outcome in frame.columns and np.allclose(frame[outcome].fillna(0) % 1, 0)
-        for model in [m.strip() for m in models.split(",") if m.strip()]:
-            if model == "nb" and (not whole or outcome == "harm"):
-                continue  # NB models counts; harm (weighted) is analysed with robust Poisson
-            if did_start:
-                results.append(
-                    difference_in_differences(
-                        frame, group=group, start=did_start, outcome=outcome, model=model
-                    )
-                )
-            else:
-                results.append(
-                    estimate_effect(frame, outcome=outcome, model=model, time_effects=time_effects)
-                )
-        if not did_start and ri_draws:
-            design = None
-            if design_id is not None:
-                with open_workspace(workspace, read_only=True) as ws:
-                    design = load_design(ws, design_id)
-            ri = randomisation_inference(frame, design, outcome=outcome, draws=ri_draws, seed=seed)
-            results[-1].ri_p_value = ri.p_value
-        if "dosage" in frame.columns and not did_start:
-            results.append(dosage_response(frame, outcome=outcome))
-    table = effects_table(results)
-    if workspace is not None or default_path().exists():  # for the report and dashboard
-        with open_workspace(workspace) as ws:
-            ws.record_result(
-                "evaluation",
-                params={"place_days": str(place_days)},
-                payload={"effects": [r.to_dict() for r in results]},
-            )
+    keep = workspace is not None or default_path().exists()  # stored for the report and dashboard
+    with contextlib.ExitStack() as stack:
+        ws = stack.enter_context(open_workspace(workspace)) if keep or design_id is not None else None
+        result = evaluate_experiment(
+            ws,
+            place_days,
+            outcomes=outcomes,
+            models=models,
+            time_effects=time_effects,
+            ri_draws=ri_draws,
+            design=design_id,
+            did_start=did_start,
+            group=group,
+            seed=seed,
+            store=keep,
+        )
     if out is not None:
-        write_table(table, out)
+        write_table(result.table(), out)
     if forest is not None:
-        save_figure(forest_plot(results), forest)
+        save_figure(forest_plot(result.effects), forest)
     if html is not None:
-        html.write_text(html_section(effects=results, randomisation=ri), encoding="utf-8")
+        first = next(iter(result.randomisation.values()), None)
+        html.write_text(html_section(effects=result.effects, randomisation=first), encoding="utf-8")
     if json_out:
-        print_json({"effects": [r.to_dict() for r in results]})
+        print_json(result.to_dict())
         return
-    for result in results:
-        console.print(result.summary(), highlight=False)
+    for effect in result.effects:
+        console.print(effect.summary(), highlight=False)
+    for note in result.meta["notes"]:
+        console.print(f"note: {note}", highlight=False)

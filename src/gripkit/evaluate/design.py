@@ -26,15 +26,15 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from gripkit.errors import InputError
+from gripkit.results import ResultMixin
 
 AREA_ID = "area_id"
 DATE = "date"
@@ -200,24 +200,44 @@ class Design:
         )
 
     def store(self, ws: Any) -> int:
-        """Record the design (rules and seed) in the workspace ``results`` table; return its id."""
-        row = ws.con.execute("SELECT coalesce(max(result_id), 0) + 1 FROM results").fetchone()
-        rid = int(row[0]) if row else 1
-        ws.con.execute(
-            "INSERT INTO results VALUES (?, 'evaluation_design', now(), NULL, NULL, ?, ?)",
-            [rid, json.dumps({"seed": self.seed, "kind": self.kind}), json.dumps(self.to_dict())],
+        """Store the design (rules and seed) as an ``evaluation_design`` result; return its id."""
+        return int(ws.save_result(DesignRecord(self)))
+
+
+@dataclass
+class DesignRecord(ResultMixin):
+    """A design as a stored result (kind ``evaluation_design``): its rules and seed re-create it."""
+
+    kind: ClassVar[str] = "evaluation_design"
+    design: Design
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.meta = {"seed": self.design.seed, "design": self.design.kind, **self.meta}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The design's rules and seed (:meth:`Design.to_dict`)."""
+        return self.design.to_dict()
+
+    def summary(self) -> str:
+        """One sentence naming the design, its size and seed."""
+        d = self.design
+        days = f" over {len(d.dates)} days" if d.dates else ""
+        return (
+            f"A {d.kind.replace('_', '-')} design of {len(d.areas)} areas, {d.n_treated} treated"
+            f"{' each day' if d.dates else ''}{days}; seed {d.seed}."
         )
-        return rid
 
 
 def load_design(ws: Any, result_id: int) -> Design:
     """Read a design stored with :meth:`Design.store`."""
-    row = ws.con.execute(
-        "SELECT payload FROM results WHERE result_id = ? AND kind = 'evaluation_design'", [result_id]
-    ).fetchone()
-    if not row:
+    try:
+        stored = ws.stored_result(result_id)
+    except InputError:
+        stored = None
+    if stored is None or stored.kind != "evaluation_design":
         raise InputError(f"no evaluation design with result_id {result_id} in workspace {ws.path}.")
-    return Design.from_dict(json.loads(row[0]))
+    return Design.from_dict(stored.payload)
 
 
 def largest_remainder_int(quotas: np.ndarray, total: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from gripkit.errors import InputError
 from gripkit.evaluate.design import AREA_ID, COUNT, Design
 from gripkit.evaluate.effects import one_blas_thread
 from gripkit.evaluate.inference import poisson_fe
+from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import fraction, positive
 
 PERIOD = "period"
@@ -140,7 +141,7 @@ def estimate_dispersion(history: pd.DataFrame, *, count: str = COUNT) -> Dispers
 
 
 @dataclass
-class PowerResult:
+class PowerResult(ResultMixin):
     """Power curve and MDE of a design.
 
     Attributes
@@ -154,13 +155,38 @@ class PowerResult:
         Design, rates, alpha, sims, seed, alpha level, target.
     """
 
+    kind: ClassVar[str] = "power"
     curve: pd.DataFrame
     mde: float | None
     params: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def meta(self) -> dict[str, Any]:  # type: ignore[override]
+        """Provenance: the design, rates, dispersion, sims and seed (:attr:`params`)."""
+        return self.params
+
     def power_at(self, effect: float) -> float:
         """Interpolated power at a reduction ``effect``."""
         return float(np.interp(effect, self.curve["effect"], self.curve["power"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe curve, MDE and parameters."""
+        return {"mde": self.mde, "curve": to_jsonable(self.curve), "params": to_jsonable(self.params)}
+
+    def summary(self) -> str:
+        """One sentence: the MDE at the target power for this design."""
+        p = self.params
+        mde = "is not reached in the simulated range" if self.mde is None else f"is {self.mde:.0%}"
+        return (
+            f"{p.get('n_areas')} areas, {p.get('treated_per_day')} treated a day for {p.get('days')} days "
+            f"({p.get('outcome')}, daily dispersion {float(p.get('alpha', 0)):.3g}): the reduction "
+            f"detectable with {float(p.get('target', 0.8)):.0%} power {mde} "
+            f"({p.get('sims')} simulations, seed {p.get('seed')})."
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The power curve."""
+        return {"curve": self.curve}
 
 
 def simulate_power(
@@ -203,9 +229,7 @@ def simulate_power(
     """
     mu = np.asarray(rates, dtype=float)
     if mu.ndim != 1 or len(mu) < 2 or not np.all(np.isfinite(mu)) or (mu < 0).any():
-        raise InputError(
-            f"'rates' must be >= 2 finite rates >= 0, one per area; received {len(mu)} values."
-        )
+        raise InputError(f"'rates' must be >= 2 finite rates >= 0, one per area; received {len(mu)} values.")
     if mu.sum() <= 0:
         raise InputError(
             "'rates' are all 0: nothing can be detected. Estimate them from the force's history."

@@ -18,7 +18,7 @@ than the trial's and power correspondingly optimistic for that narrower outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,8 @@ from gripkit.evaluate.power import DEFAULT_EFFECTS, PERIOD, Dispersion, PowerRes
 from gripkit.evaluate.power import simulate_power as _simulate
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots.find import select_crimes
+from gripkit.months import trailing_window
+from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace
 
@@ -46,7 +48,7 @@ LIMITATIONS = (
 
 
 @dataclass
-class RowanResult:
+class RowanResult(ResultMixin):
     """Op Rowan-shaped design and power on real data.
 
     Attributes
@@ -65,6 +67,7 @@ class RowanResult:
         Months, harm table, crimes used, unassigned crimes.
     """
 
+    kind: ClassVar[str] = "power"
     areas: pd.DataFrame
     dispersion: Dispersion
     design: Design
@@ -87,6 +90,33 @@ class RowanResult:
                 }
             )
         return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe areas, dispersion, power table and meta."""
+        return {
+            "meta": to_jsonable(self.meta),
+            "areas": to_jsonable(self.areas),
+            "alpha_monthly": self.dispersion.alpha_period,
+            "effect": self.effect,
+            "table": to_jsonable(self.table()),
+        }
+
+    def summary(self) -> str:
+        """One paragraph: the areas' share of harm, power at the effect and the MDE range."""
+        main = self.power["harm_independent"]
+        mdes = [r.mde for r in self.power.values() if r.mde is not None]
+        span = f"{min(mdes):.0%}-{max(mdes):.0%}" if mdes else "not reached"
+        return (
+            f"The {len(self.areas)} areas with most serious-violence harm ({self.meta.get('months')}) hold "
+            f"{float(self.meta.get('top_share_of_harm', 0)):.1%} of it. A design treating "
+            f"{self.design.n_treated} a day for {len(self.design.dates)} days has power "
+            f"{main.power_at(self.effect):.2f} for a {self.effect:.0%} cut in harm; the minimum detectable "
+            f"effect at 80% power is {span} across outcomes and dispersion bounds."
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Chosen areas and the power table."""
+        return {"areas": self.areas, "power": self.table()}
 
 
 def _monthly(
@@ -116,12 +146,13 @@ def op_rowan_power(
     treated_per_day: int = 7,
     days: int = 90,
     effect: float = 0.44,
-    months: int = 12,
-    harm: str = "cchi",
+    last: int = 12,
+    harm: str = C.DEFAULT_HARM_TABLE,
     force: str | None = None,
     sims: int = 500,
     seed: int = 0,
     start: str = "2024-06-01",
+    store: bool = True,
 ) -> RowanResult:
     """Build the Op Rowan design on the workspace's data and report its power.
 
@@ -133,25 +164,22 @@ def op_rowan_power(
         The design (Op Rowan: 21, 7, 90).
     effect : float
         Reduction to report power for (Op Rowan: 0.44 in harm).
-    months : int
-        Window of history, ending at the last month in the workspace.
+    last : int
+        Trailing window of history: the last ``last`` months in the workspace.
     harm : str
         Harm table ranking areas and weighting harm.
     sims, seed : int
         Simulated trials per effect, and the seed of both design and simulations.
     start : str
         First day of the (planned) design.
+    store : bool
+        Store the result (kind ``power``) in the workspace.
     """
     table = load_harm_table(harm)
     if table is None:
         raise InputError("op_rowan_power ranks areas by harm: pass a harm table such as 'cchi', not none.")
-    last = ws.con.execute("SELECT max(month) FROM crimes").fetchone()
-    if not last or last[0] is None:
-        raise InputError(
-            f"workspace {ws.path} holds no crimes. Ingest police.uk files with `gripkit ingest`."
-        )
-    end = pd.Timestamp(last[0])
-    first = end - pd.DateOffset(months=months - 1)
+    window = trailing_window(ws, last, force=force)
+    first, end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
     crimes = select_crimes(ws, serious_violence=True, months=(first.date(), end.date()), force=force)
     crimes[C.HARM] = apply_harm(crimes, table)
     units, unit_meta = build_units(crimes, UnitSpec(kind="lsoa"))
@@ -191,11 +219,20 @@ def op_rowan_power(
             )
     meta = {
         "months": f"{first:%Y-%m} to {end:%Y-%m}",
-        "harm_table": table.describe(),
+        "window": {"first": f"{first:%Y-%m}", "last": f"{end:%Y-%m}"},
+        "force": force,
+        "seed": seed,
+        "sims": sims,
+        "harm_table": table.name,
+        "harm_sha256": table.sha256,
+        "harm": table.describe(),
         "crimes": len(crimes),
         "unassigned": int((~assigned).sum()),
         "units": unit_meta.get("n_units"),
         "top_share_of_harm": float(chosen["harm"].sum() / per_area["harm"].sum()),
         "limitations": list(LIMITATIONS),
     }
-    return RowanResult(chosen, dispersion, design, power, effect, meta)
+    result = RowanResult(chosen, dispersion, design, power, effect, meta)
+    if store:
+        ws.save_result(result)
+    return result

@@ -1,0 +1,245 @@
+"""The evaluation job: every outcome x model effect of a patrol experiment, each with its own
+randomisation-inference p-value, stored in the workspace for the report and the dashboard.
+
+``gripkit evaluate`` is a thin shell over :func:`evaluate_experiment`. For each outcome the job fits
+each model that applies (negative binomial models whole counts only, so it is skipped, with a
+note, for a weighted outcome such as harm), draws the randomisation inference for that outcome
+once and attaches its p-value to every effect row of that outcome; a dosage-response row is added
+when the place-days carry ``dosage``. Difference-in-differences (``did_start``) is for roll-outs
+that were not randomised, so it has no randomisation p-value.
+
+Example
+-------
+>>> import numpy as np
+>>> from gripkit.evaluate.design import place_day_design
+>>> design = place_day_design(list("abcdef"), days=20, treated_per_day=2, start="2024-01-01", seed=0)
+>>> rng = np.random.default_rng(1)
+>>> frame = design.assignment.assign(count=rng.poisson(3.0, 120), harm=rng.gamma(2.0, 50.0, 120))
+>>> result = evaluate_experiment(None, frame, outcomes=["count", "harm"], models=["nb"], ri_draws=99)
+>>> [(e.outcome, e.model) for e in result.effects]
+[('count', 'nb')]
+>>> result.meta["notes"]
+["model 'nb' skipped for outcome 'harm': it models whole counts; 'harm' is weighted (use poisson)"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from gripkit import columns as C
+from gripkit.errors import InputError
+from gripkit.evaluate.design import Design, load_design
+from gripkit.evaluate.effects import EffectResult, difference_in_differences, dosage_response, estimate_effect
+from gripkit.evaluate.inference import RandomisationResult, randomisation_inference
+from gripkit.results import ResultMixin, to_jsonable
+from gripkit.workspace import Workspace
+
+MODELS = ("poisson", "nb")
+
+
+@dataclass
+class EvaluationResult(ResultMixin):
+    """Effects of an experiment (one row per outcome x model, plus dosage response) and provenance.
+
+    Attributes
+    ----------
+    effects : list of EffectResult
+        Each with ``ri_p_value`` of its own outcome (None for DiD and dosage rows).
+    randomisation : dict of str -> RandomisationResult
+        The randomisation inference per outcome.
+    meta : dict
+        Input (path or frame description), rows, areas, days, outcomes, models, seed, draws,
+        design id, notes on skipped models.
+    """
+
+    kind: ClassVar[str] = "evaluation"
+    effects: list[EffectResult]
+    randomisation: dict[str, RandomisationResult] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """The effects as a frame, one row per effect."""
+        return pd.DataFrame([e.to_dict() for e in self.effects])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe effects, randomisation p-values per outcome, and meta."""
+        return {
+            "meta": to_jsonable(self.meta),
+            "effects": [to_jsonable(e.to_dict()) for e in self.effects],
+            "randomisation": {
+                k: {
+                    "beta": r.beta,
+                    "pct_change": r.pct_change,
+                    "p_value": r.p_value,
+                    "draws": len(r.draws),
+                    "scheme": r.scheme,
+                    "seed": r.seed,
+                }
+                for k, r in self.randomisation.items()
+            },
+        }
+
+    def summary(self) -> str:
+        """One paragraph: each effect's % change, CI and p-values, on how many place-days."""
+        lines = "; ".join(
+            f"{e.outcome} ({e.model}{', ' + e.label if e.label != 'treated vs control' else ''}) "
+            f"{'fell' if e.pct_change < 0 else 'rose'} {abs(e.pct_change):.0f}% "
+            f"(95% CI {e.ci_low:+.0f}% to {e.ci_high:+.0f}%, p = {e.p_value:.3f}"
+            + ("" if e.ri_p_value is None else f", randomisation p = {e.ri_p_value:.3f}")
+            + ")"
+            for e in self.effects
+        )
+        notes = (
+            " " + " ".join(f"Note: {n}." for n in self.meta.get("notes", []))
+            if self.meta.get("notes")
+            else ""
+        )
+        return (
+            f"Evaluation of {self.meta.get('rows', 0):,} place-days in {self.meta.get('areas', 0)} areas "
+            f"over {self.meta.get('days', 0)} days: {lines}.{notes}"
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The effects table."""
+        return {"effects": self.table()}
+
+
+def read_place_days(source: pd.DataFrame | str | Path) -> pd.DataFrame:
+    """Place-days from a frame (copied) or a CSV/Parquet file."""
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(
+            f"'place_days' must be a frame or an existing CSV/Parquet file; received {str(path)!r}, "
+            "which does not exist. Pass a file with area_id, date, treated and the outcome columns."
+        )
+    return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+
+
+def _names(what: str, values: Sequence[str] | str) -> list[str]:
+    items = [v.strip() for v in (values.split(",") if isinstance(values, str) else values) if v.strip()]
+    if not items:
+        raise InputError(f"'{what}' must name at least one; received {values!r}.")
+    return items
+
+
+def evaluate_experiment(
+    workspace: Workspace | None,
+    place_days: pd.DataFrame | str | Path,
+    *,
+    outcomes: Sequence[str] | str = (C.COUNT,),
+    models: Sequence[str] | str = MODELS,
+    time_effects: bool = True,
+    ri_draws: int = 999,
+    design: Design | int | None = None,
+    did_start: str | None = None,
+    group: str = "group",
+    seed: int = 0,
+    store: bool = True,
+) -> EvaluationResult:
+    """Estimate the effect of patrols on each outcome with each model (see the module docstring).
+
+    Parameters
+    ----------
+    workspace
+        Where the result is stored (and a stored design is read from); None to store nothing.
+    place_days
+        Frame or CSV/Parquet with ``area_id, date, treated`` and the outcome columns (``dosage``
+        in minutes adds a dosage-response row).
+    outcomes, models
+        Outcome columns; models among ``poisson`` and ``nb`` (lists or comma-separated text).
+    time_effects
+        One fixed effect per date (place effects always).
+    ri_draws
+        Randomisation-inference re-draws per outcome (0 skips it).
+    design
+        The design that was randomised (a :class:`Design`, or a stored design's ``result_id``);
+        None re-draws by permuting ``treated`` across areas within each day.
+    did_start, group
+        Difference-in-differences for a non-randomised roll-out starting on ``did_start``.
+    seed
+        Seed of the randomisation inference.
+    store
+        Store the result in ``workspace``.
+    """
+    frame = read_place_days(place_days)
+    wanted = _names("outcomes", outcomes)
+    chosen = _names("models", models)
+    bad = [m for m in chosen if m not in MODELS]
+    if bad:
+        raise InputError(f"'models' must be among {', '.join(MODELS)}; received {bad}.")
+    missing = [o for o in wanted if o not in frame.columns]
+    if missing:
+        raise InputError(
+            f"'outcomes' must be columns of the place-days; received {missing}, but the columns are "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    if isinstance(design, int | np.integer):
+        if workspace is None:
+            raise InputError(f"'design' is a stored result id ({design}); pass the workspace that holds it.")
+        design = load_design(workspace, int(design))
+    effects: list[EffectResult] = []
+    randomisation: dict[str, RandomisationResult] = {}
+    notes: list[str] = []
+    for outcome in wanted:
+        whole = bool(np.allclose(pd.to_numeric(frame[outcome], errors="coerce").fillna(0) % 1, 0))
+        rows: list[EffectResult] = []
+        for model in chosen:
+            if model == "nb" and (not whole or outcome == C.HARM):
+                notes.append(
+                    f"model 'nb' skipped for outcome {outcome!r}: it models whole counts; "
+                    f"{outcome!r} is weighted (use poisson)"
+                )
+                continue
+            if did_start:
+                rows.append(
+                    difference_in_differences(
+                        frame, group=group, start=did_start, outcome=outcome, model=model
+                    )
+                )
+            else:
+                rows.append(estimate_effect(frame, outcome=outcome, model=model, time_effects=time_effects))
+        if rows and not did_start and ri_draws:
+            ri = randomisation_inference(frame, design, outcome=outcome, draws=ri_draws, seed=seed)
+            randomisation[outcome] = ri
+            for row in rows:
+                row.ri_p_value = ri.p_value
+        effects += rows
+        if rows and C.DOSAGE in frame.columns and not did_start:
+            effects.append(dosage_response(frame, outcome=outcome))
+    if not effects:
+        raise InputError(
+            f"nothing could be estimated: received outcomes {wanted} and models {chosen}, and "
+            f"{'; '.join(notes)}. Add model 'poisson'."
+        )
+    dates = (
+        pd.to_datetime(frame[C.DATE]) if C.DATE in frame.columns else pd.Series([], dtype="datetime64[ns]")
+    )
+    meta: dict[str, Any] = {
+        "place_days": str(place_days) if not isinstance(place_days, pd.DataFrame) else "frame",
+        "rows": len(frame),
+        "areas": int(frame[C.AREA_ID].nunique()) if C.AREA_ID in frame.columns else 0,
+        "days": int(dates.nunique()),
+        "first_day": dates.min() if len(dates) else None,
+        "last_day": dates.max() if len(dates) else None,
+        "treated_share": float(frame[C.TREATED].mean()) if C.TREATED in frame.columns else None,
+        "outcomes": wanted,
+        "models": chosen,
+        "time_effects": time_effects,
+        "ri_draws": ri_draws,
+        "seed": seed,
+        "design": design.to_dict() if isinstance(design, Design) else None,
+        "did_start": did_start,
+        "notes": notes,
+    }
+    result = EvaluationResult(effects, randomisation, meta)
+    if workspace is not None and store:
+        workspace.save_result(result)
+    return result
