@@ -98,9 +98,9 @@ def test_stored_design_is_used_for_the_re_draws(tmp_path: Path) -> None:
 
 def test_bad_outcomes_and_models_name_the_parameter() -> None:
     frame = _place_days()
-    with pytest.raises(InputError, match="'outcomes' must be columns .* received \\['crimes'\\]"):
+    with pytest.raises(InputError, match=r"'outcomes' must be columns .* received \['crimes'\]"):
         evaluate_experiment(None, frame, outcomes=["crimes"])
-    with pytest.raises(InputError, match="'models' must be among poisson, nb; received \\['ols'\\]"):
+    with pytest.raises(InputError, match=r"'models' must be among poisson, nb; received \['ols'\]"):
         evaluate_experiment(None, frame, models="ols")
     with pytest.raises(InputError, match="does not exist"):
         evaluate_experiment(None, "no/such/file.csv")
