@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from gripkit import columns as C
 from gripkit.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -71,7 +72,7 @@ def national_command(
         table.add_column(name, justify="left" if name in ("force", "LSOA") else "right")
     for row in result.table.to_dict(orient="records"):
         cells = [
-            str(row["force"]), _fmt(row["sv_harm"], ",.0f"), _fmt(row["trend"], ".2f"),
+            str(row[C.FORCE]), _fmt(row["sv_harm"], ",.0f"), _fmt(row["trend"], ".2f"),
             _fmt(row["grid_top5_share"], ".1%"), _fmt(row["lsoa_top5_share"], ".1%"),
             str(row["patrol_areas"]), str(row["lsoa_polygons"]), "yes" if row["reused"] else "no",
         ]

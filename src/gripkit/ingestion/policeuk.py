@@ -89,14 +89,14 @@ def read_outcomes(stack: Stack) -> list[FileResult]:
     checker.fail(np.asarray(month.is_null().to_numpy(zero_copy_only=False)), "bad_month")
     force = force_of(stack)
     values: dict[str, pa.Array | np.ndarray] = {
-        "crime_id": stripped(stack.column("crime id")),
-        "month": month,
-        "force": force,
+        C.CRIME_ID: stripped(stack.column("crime id")),
+        C.MONTH: month,
+        C.FORCE: force,
         **_optional_coordinates(stack, checker),
-        "lsoa_code": stripped(stack.column("lsoa code")),
+        C.LSOA_CODE: stripped(stack.column("lsoa code")),
         "outcome_type": stripped(stack.column("outcome type")),
     }
-    return stack.split("outcomes", checker, values, identity=("force", "month"))
+    return stack.split("outcomes", checker, values, identity=(C.FORCE, C.MONTH))
 
 
 def read_stop_search(stack: Stack) -> list[FileResult]:
@@ -104,18 +104,18 @@ def read_stop_search(stack: Stack) -> list[FileResult]:
     checker = stack.checker()
     names = {
         "search_type": "type",
-        "occurred_at": "date",
+        C.OCCURRED_AT: "date",
         "gender": "gender",
         "age_range": "age range",
         "ethnicity": "self-defined ethnicity",
         "legislation": "legislation",
         "object_of_search": "object of search",
-        "outcome": "outcome",
+        C.OUTCOME: "outcome",
     }
     values: dict[str, pa.Array | np.ndarray] = {k: stripped(stack.column(v)) for k, v in names.items()}
     values.update(_optional_coordinates(stack, checker))
-    values["month"] = parse_months(pc.utf8_slice_codeunits(stack.column("date"), 0, 7))
-    return stack.split("stop-and-search", checker, values, identity=("force", "month"))
+    values[C.MONTH] = parse_months(pc.utf8_slice_codeunits(stack.column("date"), 0, 7))
+    return stack.split("stop-and-search", checker, values, identity=(C.FORCE, C.MONTH))
 
 
 READERS: dict[str, Callable[[Stack], list[FileResult]]] = {

@@ -21,7 +21,7 @@ from gripkit.ingestion.records import FileResult
 from gripkit.results import ResultMixin, to_jsonable
 
 #: Columns of the per-file table (``tables()["files"]``).
-FILE_COLUMNS = ("path", "status", "kind", "force", "month", "read", "loaded", "quarantined", "note")
+FILE_COLUMNS = ("path", "status", "kind", C.FORCE, C.MONTH, "read", "loaded", "quarantined", "note")
 
 
 @dataclass
@@ -104,8 +104,8 @@ class IngestReport(ResultMixin):
             if last is not None and (self.last_month is None or last > self.last_month):
                 self.last_month = last
         self.loaded_files.append({
-            "path": path, "status": "loaded", "kind": result.kind, "force": result.force,
-            "month": result.month, "read": result.rows_read, "loaded": result.rows_loaded,
+            "path": path, "status": "loaded", "kind": result.kind, C.FORCE: result.force,
+            C.MONTH: result.month, "read": result.rows_read, "loaded": result.rows_loaded,
             "quarantined": result.rows_quarantined, "note": "; ".join(result.notes) or None,
         })
 
@@ -195,7 +195,7 @@ class IngestReport(ResultMixin):
         if not rows:
             return {}
         frame = pd.DataFrame(rows, columns=list(FILE_COLUMNS))
-        frame["month"] = pd.to_datetime(frame["month"])
+        frame[C.MONTH] = pd.to_datetime(frame[C.MONTH])
         for name in ("read", "loaded", "quarantined"):
             frame[name] = frame[name].astype("Int64")
         return {"files": frame}

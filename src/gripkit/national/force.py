@@ -156,10 +156,10 @@ def read_forces(ws: Workspace, forces: list[str], last: int) -> dict[str, ForceD
         "WHERE force IN (SELECT unnest(?::VARCHAR[])) AND month IS NOT NULL GROUP BY ALL",
         [list(forces)],
     ).df()
-    counts["month"] = pd.to_datetime(counts["month"])
+    counts[C.MONTH] = pd.to_datetime(counts[C.MONTH])
     span = {
         str(force): (pd.Timestamp(have), pd.Timestamp(last))
-        for force, have, last in counts.groupby("force")["month"].agg(["min", "max"]).itertuples()
+        for force, have, last in counts.groupby(C.FORCE)[C.MONTH].agg(["min", "max"]).itertuples()
     }
     missing = [f for f in forces if f not in span]
     if missing:
@@ -175,12 +175,12 @@ def read_forces(ws: Workspace, forces: list[str], last: int) -> dict[str, ForceD
         windows[force] = ForceWindow(pd.Timestamp(before), pd.Timestamp(first), newest,
                                      bool(have <= pd.Timestamp(before)))
     # serious-violence crimes per force and type in the window before (before <= month < first)
-    bounds = pd.DataFrame({"force": forces, "before": [windows[f].before for f in forces],
+    bounds = pd.DataFrame({C.FORCE: forces, "before": [windows[f].before for f in forces],
                            "first": [windows[f].first for f in forces]})
-    sv = counts[counts["crime_type"].isin(types)].merge(bounds, on="force")
-    sv = sv[(sv["month"] >= sv["before"]) & (sv["month"] < sv["first"])]
+    sv = counts[counts[C.CRIME_TYPE].isin(types)].merge(bounds, on=C.FORCE)
+    sv = sv[(sv[C.MONTH] >= sv["before"]) & (sv[C.MONTH] < sv["first"])]
     previous: dict[str, dict[str, int]] = {force: {} for force in forces}
-    totals = sv.groupby(["force", "crime_type"])["n"].sum()
+    totals = sv.groupby([C.FORCE, C.CRIME_TYPE])["n"].sum()
     for force, crime_type, n in zip(totals.index.get_level_values(0), totals.index.get_level_values(1),
                                     totals.to_numpy(), strict=True):
         previous[str(force)][str(crime_type)] = int(n)
@@ -249,7 +249,7 @@ def summarise_data(
     if table == "load":
         table = load_harm_table(params.harm)
     crimes, window = data.crimes, data.window
-    row: dict[str, Any] = {"force": data.force, "window": window.label, "note": None}
+    row: dict[str, Any] = {C.FORCE: data.force, "window": window.label, "note": None}
     harm = apply_harm(crimes, table) if len(crimes) else pd.Series(dtype=float)
     types = sorted(data.previous)
     weights = apply_harm(pd.DataFrame({C.CRIME_TYPE: pd.Series(types, dtype=object)}), table).tolist()

@@ -20,6 +20,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
+from gripkit import columns as C
 from gripkit.datasets import ATTRIBUTION, BOUNDARY_ATTRIBUTION, force_areas
 from gripkit.errors import InputError
 
@@ -87,7 +88,7 @@ def write_map(table: pd.DataFrame, path: Path, *, title: str = "Serious-violence
     True
     """
     areas = force_areas().merge(
-        table[["force", "sv_harm"]], left_on="police_force", right_on="force", how="left"
+        table[[C.FORCE, "sv_harm"]], left_on="police_force", right_on=C.FORCE, how="left"
     )
     # matplotlib's object API (a Figure on the Agg canvas): no pyplot state, and ~0.5 s less to
     # import and draw than pyplot with GeoDataFrame.plot

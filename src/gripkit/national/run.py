@@ -243,10 +243,10 @@ def run_national(
     ]
     result.seconds["forces"] = time.perf_counter() - started
     started = time.perf_counter()
-    national = pd.DataFrame(rows).sort_values("force", kind="mergesort").reset_index(drop=True)
+    national = pd.DataFrame(rows).sort_values(C.FORCE, kind="mergesort").reset_index(drop=True)
     if pot is not None:
         # the table's own harm (each force's last window), split with gripkit.funding.split_pot
-        scores = pd.Series(national["sv_harm"].to_numpy(float), index=national["force"])
+        scores = pd.Series(national["sv_harm"].to_numpy(float), index=national[C.FORCE])
         result.allocation = split_pot(scores, pot)
         national["allocation"] = result.allocation["allocation"].to_numpy()
         national["allocation_share"] = result.allocation["share"].to_numpy()
