@@ -83,7 +83,7 @@ def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: P
     top = table.loc[table["sv_harm"].idxmax(), "force"]
     assert f"{sql_total:,.0f} serious-violence harm in all; most in {top}" in stored.summary
     assert stored.summary.startswith("National run on 3 forces, each over its last 2 months (2023-03 to ")
-    assert "3 forces recomputed, 0 reused" in stored.summary and stored.summary == result.summary()
+    assert "3 of 3 forces' rows recomputed, 0 reused" in stored.summary and stored.summary == result.summary()
     written = pd.read_csv(result.outputs["csv"])
     assert written["force"].tolist() == FORCES
     assert pd.read_parquet(result.outputs["parquet"])["sv_harm"].tolist() == pytest.approx(

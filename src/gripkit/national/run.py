@@ -88,8 +88,8 @@ class NationalResult(ResultMixin):
         """One paragraph: forces and windows, total harm and the force with most, reuse, the pot.
 
         e.g. "National run on 3 forces, each over its last 2 months (2023-03 to 2023-04; trend
-        against the 2 before), CCHI harm: 1,234,567 serious-violence harm in all; most in Kent
-        (456,789, 37.0%). 3 forces recomputed, 0 reused."
+        against the 2 before), cchi harm: 1,234,567 serious-violence harm in all; most in Kent
+        (456,789, 37.0%). 3 of 3 forces' rows recomputed, 0 reused."
         """
         meta, table = self.meta, self.table
         params = meta.get("params", {})
@@ -106,7 +106,9 @@ class NationalResult(ResultMixin):
             share = harms[most] / total if total else 0.0
             text += (f": {total:,.0f} serious-violence harm in all; most in {table[C.FORCE].iloc[most]} "
                      f"({harms[most]:,.0f}, {share:.1%})")
-        text += f". {len(self.recomputed):,} forces recomputed, {len(self.reused):,} reused."
+        done = len(self.recomputed) + len(self.reused)
+        whose = "force's row" if done == 1 else "forces' rows"
+        text += f". {len(self.recomputed):,} of {done:,} {whose} recomputed, {len(self.reused):,} reused."
         if self.allocation is not None and meta.get("pot"):
             text += f" £{float(meta['pot']):,.2f} split across the forces in proportion to that harm."
         return text
