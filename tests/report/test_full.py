@@ -146,10 +146,14 @@ def test_result_ids_must_name_a_stored_result_of_that_kind(
     with Workspace(path) as ws:
         with pytest.raises(InputError, match=r"maps 'plan' to result \d+, which is a 'hotspots' result"):
             build_report(ws, ReportOptions(result_ids={"plan": counted_id}))
-        with pytest.raises(InputError, match="'kind' must be a stored result kind; received 'dosage'"):
+        with pytest.raises(
+            InputError, match="'result_ids' keys must be reported result kinds; received 'dosage', which"
+        ):
             build_report(ws, ReportOptions(result_ids={"dosage": counted_id}))
         with pytest.raises(InputError, match="'result_id' must name a stored result; received 999"):
             build_report(ws, ReportOptions(result_ids={"hotspots": 999}))
+        with pytest.raises(InputError, match="received 'national_force', a cache with no report section"):
+            build_report(ws, ReportOptions(result_ids={"national_force": counted_id}))
 
 
 @dataclass

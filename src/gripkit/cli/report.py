@@ -24,7 +24,7 @@ ResultOption = Annotated[
     typer.Option(
         "--result",
         help="KIND=ID: show this stored result instead of the latest of its kind, e.g. hotspots=12 "
-        "(repeatable; ids from `gripkit status`).",
+        "(repeatable; ids as listed in the report's Stored steps).",
     ),
 ]
 

@@ -47,7 +47,7 @@ from gripkit.report.page import (
     _method_figure,
     _png,
 )
-from gripkit.results import KINDS, StoredResult, check_kind
+from gripkit.results import KINDS, StoredResult
 from gripkit.workspace import Workspace
 
 __all__ = ["NOT_RUN", "SHOWN", "STAGES", "Report", "ReportOptions", "Stage", "build_report", "write_report"]
@@ -106,7 +106,7 @@ class ReportOptions:
         The report's heading.
     result_ids
         Kind -> result id: show this stored result instead of the latest of its kind, e.g.
-        ``{"hotspots": 12}`` (ids from ``gripkit status`` / :meth:`Workspace.results_log`).
+        ``{"hotspots": 12}`` (ids from :meth:`Workspace.results_log` or the report's "Stored steps").
     extra
         More labels and values for the report's parameters section.
     """
@@ -288,17 +288,20 @@ def _chosen(ws: Workspace, opts: ReportOptions) -> dict[str, StoredResult]:
     """The stored result shown of each registered, non-internal kind present in the workspace."""
     picked: dict[str, StoredResult] = {}
     for kind, result_id in dict(opts.result_ids).items():
-        spec = check_kind(kind)
-        if spec.internal:
+        spec = KINDS.get(kind)
+        if spec is None or spec.internal:
             raise InputError(
-                f"'result_ids' may choose a reported kind; received {kind!r}, a cache with no report "
-                "section. Choose from: " + ", ".join(k for k, v in KINDS.items() if not v.internal) + "."
+                f"'result_ids' keys must be reported result kinds; received {kind!r}, "
+                + ("a cache with no report section" if spec else "which nothing writes")
+                + ". Choose from: "
+                + ", ".join(k for k, v in KINDS.items() if not v.internal)
+                + "."
             )
         stored = ws.stored_result(int(result_id))
         if stored.kind != kind:
             raise InputError(
                 f"'result_ids' maps {kind!r} to result {result_id}, which is a {stored.kind!r} result. "
-                f"Pass the id of a {kind!r} result (see `gripkit status`)."
+                f'Pass the id of a {kind!r} result (the report\'s "Stored steps" list them).'
             )
         picked[kind] = stored
     for kind, spec in KINDS.items():
