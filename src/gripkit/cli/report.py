@@ -23,6 +23,7 @@ ResultOption = Annotated[
     list[str] | None,
     typer.Option(
         "--result",
+        metavar="KIND=ID",
         help="KIND=ID: show this stored result instead of the latest of its kind, e.g. hotspots=12 "
         "(repeatable; ids as listed in the report's Stored steps).",
     ),
