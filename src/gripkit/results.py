@@ -24,6 +24,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ __all__ = [
     "StageResult",
     "StoredResult",
     "check_kind",
+    "decode_json",
     "to_jsonable",
 ]
 
@@ -145,6 +147,16 @@ class StoredResult:
     def params(self) -> dict[str, Any]:
         """``meta`` under its old name."""
         return self.meta
+
+
+def decode_json(text: Any) -> Any:
+    """A stored JSON column decoded (None stays None; text that is not JSON comes back as is)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
 
 
 def to_jsonable(value: Any) -> Any:

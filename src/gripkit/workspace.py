@@ -29,7 +29,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit import locking
 from gripkit.errors import InputError, WorkspaceError
-from gripkit.results import StageResult, StoredResult, check_kind, to_jsonable
+from gripkit.results import StageResult, StoredResult, check_kind, decode_json, to_jsonable
 
 log = logging.getLogger("gripkit")
 
@@ -427,14 +427,14 @@ class Workspace:
             names = self.con.execute(
                 "SELECT name FROM result_tables WHERE result_id = ? ORDER BY name", [rid]
             ).fetchall()
-            decoded = _decode(meta)
+            decoded = decode_json(meta)
             out.append(
                 StoredResult(
                     int(rid),
                     str(kind),
                     created,
                     decoded if isinstance(decoded, dict) else {},
-                    _decode(payload),
+                    decode_json(payload),
                     summary,
                     tuple(n[0] for n in names),
                 )
@@ -449,14 +449,6 @@ class Workspace:
             out[name] = int(row[0]) if row else 0
         return out
 
-
-def _decode(text: Any) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

@@ -15,11 +15,11 @@ Example
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 
+from gripkit.results import decode_json
 from gripkit.workspace import Workspace
 
 __all__ = [
@@ -48,14 +48,6 @@ def table_frame(
     return ws.con.execute(f'SELECT * FROM "{name}" {sql_tail}', params or []).df()
 
 
-def _decode(text: Any) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
-
 
 def latest_plan(ws: Workspace) -> dict[str, Any] | None:
     """The newest patrol plan (``plans`` row) with its areas and day-by-area assignment, or None."""
@@ -73,8 +65,8 @@ def latest_plan(ws: Workspace) -> dict[str, Any] | None:
         "kind": plan.get("kind"),
         "created_at": plan.get("created_at"),
         "seed": plan.get("seed"),
-        "params": _decode(plan.get("params")) or {},
-        "summary": _decode(plan.get("summary")) or {},
+        "params": decode_json(plan.get("params")) or {},
+        "summary": decode_json(plan.get("summary")) or {},
         "areas": areas,
         "assignments": days,
     }
