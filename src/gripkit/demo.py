@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from gripkit import columns as C
 from gripkit import datasets
 from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
 from gripkit.ingestion import IngestReport, ingest
@@ -28,8 +29,18 @@ class DemoResult:
     hotspots: HotspotResult
 
 
-def run_demo(out: str | Path = "gripkit-demo", *, progress: Progress | None = None) -> DemoResult:
+def run_demo(
+    out: str | Path = "gripkit-demo",
+    *,
+    harm: str | Path | None = C.DEFAULT_HARM_TABLE,
+    force: str | None = None,
+    progress: Progress | None = None,
+) -> DemoResult:
     """Ingest the bundled 12 months of Bedfordshire street crime, find grid hotspots, write outputs.
+
+    ``harm`` is the harm table weighing the crimes (``"none"`` counts them) and ``force`` keeps one
+    force's crimes (the bundled data are Bedfordshire's). The ingest and the hotspots are stored in
+    the demo's workspace, so the report renders them.
 
     Writes into ``out``: ``gripkit.duckdb`` (workspace), ``hotspots.parquet`` (GeoParquet) and
     ``hotspots.gpkg`` (every grid cell), ``top_hotspots.csv`` (the top 50 cells), ``index.html``
@@ -48,7 +59,7 @@ def run_demo(out: str | Path = "gripkit-demo", *, progress: Progress | None = No
     }
     with Workspace(files["workspace"]) as ws:
         report = ingest(datasets.bedfordshire_street_files(), ws, progress=progress)
-        result = find_hotspots(ws, unit="grid", harm="cchi")
+        result = find_hotspots(ws, unit="grid", harm=harm, force=force)
         write_report(ws, files["report"])
     write_layer(result.hotspots, files["geoparquet"])
     if files["geopackage"].exists():
@@ -59,7 +70,7 @@ def run_demo(out: str | Path = "gripkit-demo", *, progress: Progress | None = No
         "data": "police.uk street-level crime, Bedfordshire Police (bundled with gripkit)",
         "months": str(result.meta["months"]),
         "crimes": f"{result.meta['crimes']:,} ({result.meta['unassigned']:,} outside the grid)",
-        "harm table": f"{result.meta['harm_table']} (sha256 {str(result.meta['harm_sha256'])[:12]})",
+        "harm table": _harm_line(result.meta),
         "unit": f"{result.meta.get('cell_size_m', 0):g} m grid over the {result.meta.get('study_area', '')}",
         "workspace": str(files["workspace"]),
         "licence": datasets.ATTRIBUTION + " " + datasets.BOUNDARY_ATTRIBUTION,
@@ -72,3 +83,10 @@ def run_demo(out: str | Path = "gripkit-demo", *, progress: Progress | None = No
         meta=meta,
     )
     return DemoResult(folder, files, report, result)
+
+
+def _harm_line(meta: dict[str, object]) -> str:
+    """``cchi (sha256 0123456789ab)``, or what counting crimes means when no table is used."""
+    if meta.get("harm_table") in (None, "", "none"):
+        return "none: every crime weighs 1"
+    return f"{meta['harm_table']} (sha256 {str(meta.get('harm_sha256'))[:12]})"

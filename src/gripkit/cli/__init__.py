@@ -33,7 +33,9 @@ def main() -> None:
     try:
         app()
     except GripkitError as exc:
-        console_err.print(f"[bold red]error:[/] {flag_message(str(exc), command_flags())}", highlight=False)
+        # one line however long (soft_wrap): a script greps it, a terminal wraps it anyway
+        message = flag_message(str(exc), command_flags())
+        console_err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
         _leave(1)
     except SystemExit as exc:  # how Typer ends every command, 0 included
         if exc.code is not None and not isinstance(exc.code, int):

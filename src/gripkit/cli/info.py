@@ -1,15 +1,58 @@
-"""``gripkit status``, ``gripkit quarantine`` and ``gripkit harm``: look inside the workspace."""
+"""``gripkit info``, ``status``, ``quarantine`` and ``harm``: look inside the workspace."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json
+from gripkit.cli.options import HARM_DEFAULT
 from gripkit.harm import list_harm_tables, load_harm_table
+
+
+@app.command("info")
+def info_command(
+    workspace: WorkspaceOption = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind, e.g. hotspots.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Newest results to list (0: all).", min=0)] = 20,
+    json_out: JsonOption = False,
+) -> None:
+    """The stored results: kind, id, time and summary of each, newest first."""
+    from gripkit.results import check_kind, to_jsonable
+
+    if kind is not None:
+        check_kind(kind)
+    with open_workspace(workspace, read_only=True) as ws:
+        log = ws.results_log()
+        path = ws.path
+    if kind is not None:
+        log = log[log["kind"] == kind]
+    log = log.iloc[::-1]
+    total = len(log)
+    if limit:
+        log = log.head(limit)
+    columns = ["result_id", "kind", "created_at", "harm_table", "summary"]
+    rows: list[dict[str, Any]] = to_jsonable(log[columns].to_dict(orient="records"))
+    if json_out:
+        print_json({"workspace": path, "total": total, "results": rows})
+        return
+    if not rows:
+        console.print(
+            f"No stored results{f' of kind {kind}' if kind else ''} in {path}. "
+            "Run `gripkit hotspots -o hotspots.gpkg` (or any pipeline step) to make one."
+        )
+        return
+    shown = f", the newest {len(rows)}" if total > len(rows) else ""
+    table = Table(title=f"{total:,} stored result(s) in {path}{shown}")
+    for name in ("id", "kind", "time", "summary"):
+        table.add_column(name, overflow="fold", justify="right" if name == "id" else "left")
+    for row in rows:
+        when = str(row["created_at"] or "")[:19].replace("T", " ")
+        table.add_row(str(row["result_id"]), row["kind"], when, row["summary"] or "")
+    console.print(table)
 
 
 @app.command("status")
@@ -53,7 +96,8 @@ def quarantine_command(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write all matching rows to this CSV.")
     ] = None,
-    limit: Annotated[int, typer.Option(help="Rows to print.")] = 10,
+    limit: Annotated[int, typer.Option(help="Rows to print (or to put in the JSON).")] = 10,
+    json_out: JsonOption = False,
 ) -> None:
     """Show (or export) quarantined rows with their source file, line, raw text and reason."""
     sql = (
@@ -66,7 +110,14 @@ def quarantine_command(
         frame = ws.con.execute(sql, [reason] if reason else []).df()
     if out is not None:
         frame.to_csv(out, index=False)
-        console.print(f"Wrote {len(frame):,} quarantined rows to {out}")
+        if json_out:
+            print_json({"rows": len(frame), "reason": reason, "out": str(out)})
+        else:
+            console.print(f"Wrote {len(frame):,} quarantined rows to {out}")
+        return
+    if json_out:
+        head = frame.head(limit).to_dict(orient="records")
+        print_json({"rows": len(frame), "reason": reason, "head": head})
         return
     table = Table(title=f"{len(frame):,} quarantined rows" + (f" ({reason})" if reason else ""))
     for name in ("path", "source_row", "reason", "raw"):
@@ -86,18 +137,43 @@ app.add_typer(harm_app, name="harm")
 
 
 @harm_app.command("list")
-def harm_list() -> None:
+def harm_list(json_out: JsonOption = False) -> None:
     """The bundled harm tables."""
-    for name in list_harm_tables():
-        table = load_harm_table(name)
+    tables = [(name, load_harm_table(name)) for name in list_harm_tables()]
+    if json_out:
+        print_json(
+            {
+                "tables": [
+                    {"name": name, "sha256": t.sha256, "crime_types": len(t.weights)}
+                    for name, t in tables
+                    if t is not None
+                ]
+            }
+        )
+        return
+    for name, table in tables:
         assert table is not None
         console.print(f"{name}  sha256 {table.sha256[:12]}  ({len(table.weights)} crime types)")
 
 
 @harm_app.command("show")
-def harm_show(name: Annotated[str, typer.Argument(help="Table name or CSV path.")] = "cchi") -> None:
+def harm_show(
+    name: Annotated[str, typer.Argument(help="Table name or CSV path.")] = HARM_DEFAULT,
+    json_out: JsonOption = False,
+) -> None:
     """Weights, sources and notes of one harm table."""
     table = load_harm_table(name)
+    if json_out:
+        print_json(
+            {"name": "none", "sha256": None, "weights": None}
+            if table is None
+            else {
+                "name": table.name,
+                "sha256": table.sha256,
+                "weights": table.frame.fillna("").to_dict(orient="records"),
+            }
+        )
+        return
     if table is None:
         console.print("harm 'none': every crime weighs 1")
         return

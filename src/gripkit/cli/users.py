@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gripkit.cli.common import WorkspaceOption, app, console, open_workspace
+from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json
 from gripkit.errors import InputError
 
 users_app = typer.Typer(help="Dashboard users: add, list, passwd, remove.", no_args_is_help=True)
@@ -38,6 +38,7 @@ def add_command(
     role: Annotated[str, typer.Option(help="admin, analyst or officer.")] = "analyst",
     password_stdin: PasswordStdin = False,
     workspace: WorkspaceOption = None,
+    json_out: JsonOption = False,
 ) -> None:
     """Add a user (password prompted, or --password-stdin); stored as an Argon2id hash."""
     from gripkit.dashboard import auth
@@ -45,6 +46,9 @@ def add_command(
     password = read_password(password_stdin)
     with open_workspace(workspace) as ws:
         auth.add_user(ws, name, role, password)
+    if json_out:
+        print_json({"action": "added", "user": name, "role": role})
+        return
     console.print(f"Added {role} [bold]{name}[/].")
 
 
@@ -53,6 +57,7 @@ def passwd_command(
     name: Annotated[str, typer.Argument(help="User name.")],
     password_stdin: PasswordStdin = False,
     workspace: WorkspaceOption = None,
+    json_out: JsonOption = False,
 ) -> None:
     """Set a user's password (ends their sessions)."""
     from gripkit.dashboard import auth
@@ -60,6 +65,9 @@ def passwd_command(
     password = read_password(password_stdin)
     with open_workspace(workspace) as ws:
         auth.set_password(ws, name, password)
+    if json_out:
+        print_json({"action": "password set", "user": name})
+        return
     console.print(f"New password set for [bold]{name}[/].")
 
 
@@ -67,22 +75,31 @@ def passwd_command(
 def remove_command(
     name: Annotated[str, typer.Argument(help="User name.")],
     workspace: WorkspaceOption = None,
+    json_out: JsonOption = False,
 ) -> None:
     """Remove a user and end their sessions."""
     from gripkit.dashboard import auth
 
     with open_workspace(workspace) as ws:
         auth.delete_user(ws, name)
+    if json_out:
+        print_json({"action": "removed", "user": name})
+        return
     console.print(f"Removed [bold]{name}[/].")
 
 
 @users_app.command("list")
-def list_command(workspace: WorkspaceOption = None) -> None:
+def list_command(workspace: WorkspaceOption = None, json_out: JsonOption = False) -> None:
     """List users and roles."""
     from gripkit.dashboard import auth
 
     with open_workspace(workspace) as ws:
         found = auth.list_users(ws)
+    if json_out:
+        print_json(
+            {"users": [{"user": u.username, "role": u.role, "disabled": bool(u.disabled)} for u in found]}
+        )
+        return
     table = Table(title=f"{len(found)} user(s)")
     table.add_column("user")
     table.add_column("role")
