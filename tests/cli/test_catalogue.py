@@ -63,7 +63,9 @@ WRITERS = {
 #: Options whose value is a file a command writes (a command with one is a writer too).
 OUTPUT_PARAMS = {"out", "html", "plot", "forest", "ics", "briefing", "schedule", "sensitivity_out"}
 #: Commands that read crimes (from the workspace, or the bundled crimes for the demo).
-READS_CRIMES = {"allocate", "backtest", "demo", "hotspots", "national", "plan", "power", "report"}
+# commands that select crimes for a computation; `national` computes every force by design and
+# `report` renders stored results (the runs it shows record their own force), so neither selects one
+READS_CRIMES = {"allocate", "backtest", "demo", "hotspots", "plan", "power"}
 
 
 def options(command: Any) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def test_plan_followed_exactly_is_fully_compliant(tmp_path: Path) -> None:
     runner = CliRunner()
     got = runner.invoke(
         app,
-        ["gps", "ingest", "-w", str(db), str(tmp_path / "pings.csv"), "--officers", "R1,R2", "--json"],
+        ["gps", "ingest", "-w", str(db), str(tmp_path / "pings.csv"), "--roster", "R1,R2", "--json"],
         catch_exceptions=False,
     )
     assert got.exit_code == 0, got.output

@@ -67,11 +67,13 @@ def _source_list(text: str) -> list[str]:
 def gps_ingest(
     paths: Annotated[list[Path], typer.Argument(help="GPS files (.csv or .gpx).")],
     workspace: WorkspaceOption = None,
-    officers: Annotated[
-        str | None, typer.Option(help="Roster: a CSV (first column) or comma-separated ids.")
+    roster: Annotated[
+        str | None, typer.Option(help="Officer roster: a CSV (first column) or comma-separated ids.")
     ] = None,
     tz: Annotated[str, typer.Option(help="Zone of timestamps without an offset.")] = LONDON,
-    mapping: Annotated[list[str] | None, typer.Option("--map", help="Column mapping FIELD=HEADER.")] = None,
+    columns: Annotated[
+        list[str] | None, typer.Option("--col", help="target=SourceColumn (repeatable), as gripkit ingest.")
+    ] = None,
     clock_offsets: Annotated[
         list[str] | None, typer.Option("--clock-offset", help="Device clock ahead: OFFICER=SECONDS.")
     ] = None,
@@ -93,9 +95,9 @@ def gps_ingest(
         report = ingest_gps(
             paths,
             ws,
-            mapping=_pairs(mapping, "--map"),
+            mapping=_pairs(columns, "--col"),
             tz=tz,
-            officers=_roster(officers),
+            officers=_roster(roster),
             area="auto" if check_area else None,
             area_buffer_m=area_buffer_m,
             max_speed_kmh=max_speed_kmh,
