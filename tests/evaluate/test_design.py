@@ -59,8 +59,13 @@ def test_harm_bands_and_simple_design() -> None:
 
 
 def test_balance_by_hand() -> None:
-    design = Design("simple", list("abcd"), 0, 2, assignment=pd.DataFrame(
-        {"area_id": list("abcd"), "treated": [True, True, False, False]}))
+    design = Design(
+        "simple",
+        list("abcd"),
+        0,
+        2,
+        assignment=pd.DataFrame({"area_id": list("abcd"), "treated": [True, True, False, False]}),
+    )
     table = design.balance(pd.DataFrame({"area_id": list("abcd"), "harm": [1.0, 3.0, 2.0, 6.0]}))
     row = table.iloc[0]
     # by hand: treated mean 2, control mean 4, variances 1 and 4, pooled SD sqrt(2.5)
@@ -76,10 +81,26 @@ def test_store_and_load_recreate_the_assignment(tmp_path) -> None:
         loaded = load_design(ws, rid)
         with pytest.raises(InputError, match="no evaluation design"):
             load_design(ws, rid + 5)
+        stored = ws.latest_result("evaluation_design")
+        assignment = ws.result_table(rid, "assignment")
     pd.testing.assert_frame_equal(loaded.assignment, design.assignment)
+    # a design is itself the stored result (kind evaluation_design): rules, seed, summary, assignment
+    assert Design.kind == "evaluation_design" and design.scheme == "place_days"
+    assert stored is not None and stored.result_id == rid == design.meta["result_id"]
+    assert stored.payload == design.to_dict() and stored.meta["seed"] == 3 and stored.meta["days"] == 10
+    assert (
+        stored.summary
+        == "A place-days design of 21 areas, 7 treated each day over 10 days from 2024-06-01; seed 3."
+    )
+    assert len(assignment) == 210 and int(assignment["treated"].sum()) == 70  # 21 x 10 rows, 7 x 10 treated
+    legacy = {**design.to_dict(), "kind": "place_days"}  # designs stored before 'scheme' was named so
+    del legacy["scheme"]
+    pd.testing.assert_frame_equal(Design.from_dict(legacy).assignment, design.assignment)
 
 
 def test_bad_designs() -> None:
+    with pytest.raises(InputError, match="'scheme' must be one of simple, blocked, place_days"):
+        Design("rowan", list("abc"), 0, 1)
     with pytest.raises(InputError, match="treated and control"):
         place_day_design(AREAS, days=90, treated_per_day=21, start="2024-06-01", seed=0)
     with pytest.raises(InputError, match="unique"):

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from typer.testing import CliRunner
 
 from gripkit import Workspace, datasets
+from gripkit.cli import app
 from gripkit.errors import InputError
 from gripkit.evaluate import estimate_dispersion, simulate_power
 from gripkit.evaluate.power import _mde
 from gripkit.evaluate.rowan import op_rowan_power
+from gripkit.harm import load_harm_table
+from gripkit.ingestion import ingest
 
 
 def test_mde_interpolation_by_hand() -> None:
@@ -25,6 +32,82 @@ def test_power_under_no_effect_is_the_test_size() -> None:
     result = simulate_power([0.4] * 21, 0.5, days=90, treated_per_day=7, effects=[0.0, 0.3], sims=400, seed=3)
     assert result.curve["power"].iloc[0] <= 0.08  # nominal 5%, 400 runs (binomial SD 1.1 pp)
     assert result.curve["power"].iloc[1] > 0.8
+
+
+def test_a_laxer_significance_level_rejects_at_least_as_often() -> None:
+    # same seed, same simulated trials: a rejection at 5% (|z| > 1.96) is one at 10% (|z| > 1.64)
+    strict = simulate_power([0.4] * 21, 0.5, days=30, treated_per_day=7, effects=[0.0, 0.2], sims=200, seed=5)
+    lax = simulate_power(
+        [0.4] * 21, 0.5, days=30, treated_per_day=7, effects=[0.0, 0.2], sims=200, seed=5, significance=0.1
+    )
+    assert (lax.curve["power"].to_numpy() >= strict.curve["power"].to_numpy()).all()
+    assert lax.curve["power"].iloc[1] > strict.curve["power"].iloc[1]
+    assert lax.meta["significance"] == 0.1
+
+
+def test_simulate_power_stores_a_power_result(tmp_path: Path) -> None:
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        result = simulate_power(
+            [0.5] * 21,
+            0.5,
+            days=90,
+            treated_per_day=7,
+            effects=[0.0, 0.3],
+            effect=0.44,
+            sims=100,
+            seed=1,
+            workspace=ws,
+        )
+        stored = ws.latest_result("power")
+        assert stored is not None and stored.result_id == result.meta["result_id"]
+        assert stored.table_names == ("curve",)
+        curve = ws.result_table(stored.result_id, "curve")
+    # the effect of interest joins the grid: 0, 0.3 and 0.44
+    assert curve["effect"].tolist() == pytest.approx([0.0, 0.3, 0.44])
+    assert stored.payload["power_at_effect"] == pytest.approx(result.power_at(0.44))
+    assert stored.meta["sims"] == 100 and stored.meta["seed"] == 1 and stored.meta["rates"] == [0.5] * 21
+    assert stored.summary.startswith(
+        f"A design treating 7 a day for 90 days has power {result.power_at(0.44):.2f} for a 44% cut in crimes"
+    )
+
+
+def test_gripkit_power_with_given_rate_and_dispersion(tmp_path: Path) -> None:
+    w, out = tmp_path / "w.duckdb", tmp_path / "curve.csv"
+    args = ["power", "--rate", "0.5", "--dispersion", "0.5", "--sims", "60", "--alpha", "0.1", "--seed", "2"]
+    run = CliRunner().invoke(app, [*args, "-o", str(out), "-w", str(w), "--json"])
+    assert run.exit_code == 0, run.output
+    payload = json.loads(run.stdout)
+    direct = simulate_power(
+        [0.5] * 21, 0.5, days=90, treated_per_day=7, effect=0.44, sims=60, seed=2, significance=0.1
+    )
+    assert payload["curve"] == direct.to_dict()["curve"] and payload["mde"] == direct.mde
+    assert payload["meta"]["significance"] == 0.1 and payload["meta"]["alpha"] == 0.5
+    assert pd.read_csv(out)["power"].tolist() == pytest.approx(direct.curve["power"].tolist())
+    with Workspace(w) as ws:
+        stored = ws.latest_result("power")
+    assert stored is not None and stored.payload["curve"] == payload["curve"]
+    half = CliRunner().invoke(app, ["power", "--rate", "0.5", "-w", str(w)])
+    assert half.exit_code != 0 and "'dispersion'" in str(half.exception)
+
+
+def test_gripkit_power_on_a_force_in_the_workspace(tmp_path: Path) -> None:
+    w = tmp_path / "w.duckdb"
+    with Workspace(w) as ws:
+        ingest(datasets.bedfordshire_street_files(), ws)
+    args = ["--areas", "6", "--treated-per-day", "2", "--days", "27", "--last", "6", "--sims", "30"]
+    run = CliRunner().invoke(app, ["power", *args, "--force", "Bedfordshire", "-w", str(w), "--json"])
+    assert run.exit_code == 0, run.output
+    payload = json.loads(run.stdout)
+    assert payload["meta"]["months"] == "2023-11 to 2024-04"  # the last 6 of the bundled 2023-05..2024-04
+    assert payload["meta"]["force"] == "Bedfordshire" and len(payload["meta"]["areas"]) == 6
+    with Workspace(w) as ws:
+        direct = op_rowan_power(
+            ws, n_areas=6, treated_per_day=2, days=27, last=6, sims=30, force="Bedfordshire", store=False
+        )
+    assert payload["curve"] == direct.main.to_dict()["curve"]
+    assert payload["meta"]["areas"] == direct.areas["area_id"].tolist()
+    nobody = CliRunner().invoke(app, ["power", *args, "--force", "Nowhere", "-w", str(w)])
+    assert nobody.exit_code != 0
 
 
 def test_dispersion_matches_statsmodels_and_recovers_planted_alpha() -> None:
@@ -99,3 +182,16 @@ def test_op_rowan_on_real_bedfordshire(bedfordshire_ws: Workspace) -> None:
     assert set(table["outcome"]) == {"count", "harm"}
     assert (table["power_at_44pct"] > 0.9).all()
     assert result.meta["months"] == "2023-05 to 2024-04"
+    # stored: the main power result (harm, independent day shocks) with its provenance and tables
+    stored = bedfordshire_ws.latest_result("power")
+    assert stored is not None and stored.result_id == result.meta["result_id"]
+    assert (
+        stored.meta["harm_table"] == "cchi" and stored.meta["harm_sha256"] == load_harm_table("cchi").sha256
+    )
+    assert stored.meta["window"] == {"first": "2023-05", "last": "2024-04", "last_n": 12}
+    assert stored.meta["areas"] == result.areas["area_id"].tolist()
+    assert stored.meta["dispersion"]["alpha_monthly"] == pytest.approx(result.dispersion.alpha_period)
+    assert stored.meta["sims"] == 200 and stored.meta["seed"] == 7 and stored.meta["outcome"] == "harm"
+    assert stored.table_names == ("areas", "bounds", "curve")  # stored by name
+    assert stored.payload["curve"] == result.main.to_dict()["curve"]
+    assert stored.summary.startswith("The 21 areas with most serious-violence harm (2023-05 to 2024-04) hold")

@@ -1,10 +1,16 @@
-"""``gripkit power`` and ``gripkit evaluate``: design power, and effects of a patrol experiment."""
+"""``gripkit power`` and ``gripkit evaluate``: design power, and effects of a patrol experiment.
+
+Both are thin: parse, call one library job (:func:`gripkit.evaluate.rowan.op_rowan_power` or
+:func:`gripkit.evaluate.power.simulate_power`; :func:`gripkit.evaluate.experiment.evaluate_experiment`),
+print its summary and tables, or its ``to_dict()`` with ``--json``. The jobs store their results
+in the workspace when they are given one.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,13 +24,24 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, OptionalOutOption
+from gripkit.cli.options import HARM_DEFAULT, AlphaOption, ForceOption, HarmOption, OptionalOutOption
 from gripkit.errors import InputError
 from gripkit.workspace import default_path
 
 if TYPE_CHECKING:
+    import pandas as pd
 
+    from gripkit.evaluate.effects import EffectResult
     from gripkit.evaluate.power import PowerResult
+
+
+def _frame_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    for name in frame.columns:
+        table.add_column(str(name), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    return table
 
 
 def _curve_table(result: PowerResult, title: str) -> Table:
@@ -36,6 +53,29 @@ def _curve_table(result: PowerResult, title: str) -> Table:
     return table
 
 
+def _effects_table(effects: list[EffectResult]) -> Table:
+    table = Table(title="Effects on treated place-days (RI: randomisation inference)")
+    for name in ("outcome", "model", "effect", "change", "95% CI", "p", "RI p"):
+        table.add_column(name, justify="left" if name in ("outcome", "model", "effect") else "right")
+    for e in effects:
+        ri = "-" if e.ri_p_value is None else f"{e.ri_p_value:.3f}"
+        table.add_row(
+            e.outcome,
+            e.model,
+            e.label,
+            f"{e.pct_change:+.1f}%",
+            f"{e.ci_low:+.0f}% to {e.ci_high:+.0f}%",
+            f"{e.p_value:.3f}",
+            ri,
+        )
+    return table
+
+
+def _keep() -> bool:
+    """Results are stored when a workspace is named or the default workspace file exists."""
+    return default_path().exists()
+
+
 @app.command("power")
 def power_command(
     areas: Annotated[int, typer.Option(help="Areas in the experiment (Op Rowan: 21).")] = 21,
@@ -43,7 +83,8 @@ def power_command(
     days: Annotated[int, typer.Option(help="Days of the experiment (Op Rowan: 90).")] = 90,
     effect: Annotated[float, typer.Option(help="Reduction to report power for (0.44 = -44%).")] = 0.44,
     rate: Annotated[
-        float | None, typer.Option(help="Crimes per area per day; with --alpha, skips the workspace.")
+        float | None,
+        typer.Option(help="Crimes per area per day; with --dispersion, no crimes are read."),
     ] = None,
     dispersion: Annotated[
         float | None, typer.Option(help="Daily negative-binomial dispersion (with --rate).")
@@ -53,6 +94,7 @@ def power_command(
     ] = 12,
     harm: HarmOption = HARM_DEFAULT,
     force: ForceOption = None,
+    alpha: AlphaOption = 0.05,
     sims: Annotated[int, typer.Option(help="Simulated trials per effect size.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the design and simulations.")] = 0,
     plot: Annotated[Path | None, typer.Option(help="Write the power curve PNG here.")] = None,
@@ -60,36 +102,39 @@ def power_command(
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Power and minimum detectable effect of a place-day design, by simulation."""
-    import numpy as np
+    """Power and minimum detectable effect of a place-day design, by simulation.
 
-    from gripkit.evaluate import simulate_power
+    Without --rate/--dispersion: the Op Rowan shape on the workspace's crimes (the AREAS LSOAs with
+    most serious-violence harm over the last N months, their rates and dispersion).
+    """
     from gripkit.evaluate.figures import power_curve_plot, save_figure
-    from gripkit.evaluate.rowan import LIMITATIONS, op_rowan_power
+    from gripkit.evaluate.power import DEFAULT_EFFECTS, simulate_power
+    from gripkit.evaluate.rowan import op_rowan_power
     from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
-    payload: dict[str, Any]
+    bounds = None
     if rate is not None or dispersion is not None:
         if rate is None or dispersion is None:
             raise InputError(
-                "pass both --rate and --dispersion, or neither (estimate them from the workspace)."
+                "pass both 'rate' and 'dispersion', or neither (estimate them from the workspace)."
             )
-        main = simulate_power(
-            [rate] * areas,
-            dispersion,
-            days=days,
-            treated_per_day=treated_per_day,
-            effects=sorted({*np.round(np.arange(0, 0.61, 0.05), 2), effect}),
-            sims=sims,
-            seed=seed,
-        )
-        payload = {
-            "source": "given rate and dispersion",
-            "mde": main.mde,
-            "power_at_effect": main.power_at(effect),
-        }
-        title = f"Power, rate {rate:g}/area/day, dispersion {dispersion:g}"
+        with contextlib.ExitStack() as stack:
+            keep = workspace is not None or _keep()
+            ws = stack.enter_context(open_workspace(workspace)) if keep else None
+            main = simulate_power(
+                [rate] * areas,
+                dispersion,
+                days=days,
+                treated_per_day=treated_per_day,
+                effects=DEFAULT_EFFECTS,
+                effect=effect,
+                sims=sims,
+                seed=seed,
+                significance=alpha,
+                workspace=ws,
+            )
+        title = f"Power, rate {rate:g}/area/day, daily dispersion {dispersion:g}"
     else:
         with open_workspace(workspace) as ws:
             rowan = op_rowan_power(
@@ -103,41 +148,21 @@ def power_command(
                 force=force,
                 sims=sims,
                 seed=seed,
+                significance=alpha,
             )
-        main = rowan.power["harm_independent"]
-        summary = rowan.table()
-        payload = {
-            "source": f"workspace, {rowan.meta['months']}",
-            "areas": rowan.areas["area_id"].tolist(),
-            "alpha_monthly": rowan.dispersion.alpha_period,
-            "table": summary.to_dict(orient="records"),
-            "mde": main.mde,
-            "power_at_effect": main.power_at(effect),
-            "limitations": list(LIMITATIONS),
-        }
+        main, bounds = rowan.main, rowan.table()
         title = "Power for harm (day shocks independent: conservative)"
-        if not json_out:
-            console.print(
-                f"{areas} areas with most serious-violence harm, {rowan.meta['months']}; "
-                f"monthly NB alpha {rowan.dispersion.alpha_period:.4f}"
-            )
-            sheet = Table(title=f"Power at {effect:.0%} and MDE (80% power)")
-            for name in summary.columns:
-                sheet.add_column(name, justify="right")
-            for row in summary.itertuples(index=False):
-                sheet.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-            console.print(sheet)
     if plot is not None:
-        payload["plot"] = str(save_figure(power_curve_plot(main), plot))
+        save_figure(power_curve_plot(main), plot)
     if out is not None:
-        payload["out"] = str(write_table(main.curve, out))
+        write_table(main.curve, out)
     if json_out:
-        payload["curve"] = main.curve.to_dict(orient="records")
-        print_json(payload)
+        print_json(main.to_dict())
         return
+    console.print(main.summary(), highlight=False)
+    if bounds is not None:
+        console.print(_frame_table(bounds, f"Power at {effect:.0%} and MDE (80% power)"))
     console.print(_curve_table(main, title))
-    mde = "not reached in 0-60%" if main.mde is None else f"{main.mde:.1%}"
-    console.print(f"MDE at 80% power: [bold]{mde}[/]; power at {effect:.0%}: {main.power_at(effect):.2f}")
 
 
 @app.command("evaluate")
@@ -149,7 +174,9 @@ def evaluate_command(
     models: Annotated[str, typer.Option(help="Comma-separated models: poisson, nb.")] = "poisson,nb",
     time_effects: Annotated[bool, typer.Option(help="One effect per date.")] = True,
     ri_draws: Annotated[int, typer.Option(help="Randomisation-inference re-draws (0 = skip).")] = 999,
-    design_id: Annotated[int | None, typer.Option(help="Stored design (result_id) to re-draw.")] = None,
+    design: Annotated[
+        int | None, typer.Option("--design", "--design-id", help="Stored design (result_id) to re-draw.")
+    ] = None,
     did_start: Annotated[str | None, typer.Option(help="Difference-in-differences: roll-out date.")] = None,
     group: Annotated[str, typer.Option(help="DiD: column flagging roll-out areas.")] = "group",
     seed: Annotated[int, typer.Option(help="Seed of the randomisation inference.")] = 0,
@@ -165,9 +192,9 @@ def evaluate_command(
     from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
-    keep = workspace is not None or default_path().exists()  # stored for the report and dashboard
+    keep = workspace is not None or _keep()  # stored for the report and dashboard
     with contextlib.ExitStack() as stack:
-        ws = stack.enter_context(open_workspace(workspace)) if keep or design_id is not None else None
+        ws = stack.enter_context(open_workspace(workspace)) if keep or design is not None else None
         result = evaluate_experiment(
             ws,
             place_days,
@@ -175,7 +202,7 @@ def evaluate_command(
             models=models,
             time_effects=time_effects,
             ri_draws=ri_draws,
-            design=design_id,
+            design=design,
             did_start=did_start,
             group=group,
             seed=seed,
@@ -186,12 +213,12 @@ def evaluate_command(
     if forest is not None:
         save_figure(forest_plot(result.effects), forest)
     if html is not None:
-        first = next(iter(result.randomisation.values()), None)
-        html.write_text(html_section(effects=result.effects, randomisation=first), encoding="utf-8")
+        section = html_section(
+            effects=result.effects, randomisation=result.randomisation, notes=result.meta["notes"]
+        )
+        html.write_text(section, encoding="utf-8")
     if json_out:
         print_json(result.to_dict())
         return
-    for effect in result.effects:
-        console.print(effect.summary(), highlight=False)
-    for note in result.meta["notes"]:
-        console.print(f"note: {note}", highlight=False)
+    console.print(result.summary(), highlight=False)
+    console.print(_effects_table(result.effects))

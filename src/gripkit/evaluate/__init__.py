@@ -3,7 +3,7 @@
 Examples
 --------
 >>> from gripkit.evaluate import place_day_design
->>> place_day_design(["a", "b", "c"], days=2, treated_per_day=1, start="2024-01-01", seed=0).kind
+>>> place_day_design(["a", "b", "c"], days=2, treated_per_day=1, start="2024-01-01", seed=0).scheme
 'place_days'
 """
 

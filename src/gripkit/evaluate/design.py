@@ -28,30 +28,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.results import ResultMixin
 
-AREA_ID = "area_id"
-DATE = "date"
-TREATED = "treated"
-COUNT = "count"
-HARM = "harm"
-DOSAGE = "dosage"
-KINDS = ("simple", "blocked", "place_days")
+if TYPE_CHECKING:
+    from gripkit.workspace import Workspace
+
+SCHEMES = ("simple", "blocked", "place_days")
 
 
 @dataclass
-class Design:
+class Design(ResultMixin):
     """A randomised assignment and the rules (and seed) that produced it.
+
+    A design is a stored result (kind ``evaluation_design``): :meth:`store` saves its rules and
+    seed, from which :func:`load_design` re-creates the exact assignment.
 
     Attributes
     ----------
-    kind : str
+    scheme : str
         ``simple``, ``blocked`` or ``place_days``.
     areas : list of str
         Area ids in design order.
@@ -65,19 +66,35 @@ class Design:
         Area id -> block label (empty when unblocked).
     assignment : pandas.DataFrame
         ``area_id, treated`` (place designs) or ``area_id, date, treated`` (place-days).
+    meta : dict
+        Provenance: scheme, areas, treated, days, seed (and ``result_id`` once stored).
     """
 
-    kind: str
+    kind: ClassVar[str] = "evaluation_design"
+    scheme: str
     areas: list[str]
     seed: int
     n_treated: int
     dates: list[pd.Timestamp] = field(default_factory=list)
     blocks: dict[str, str] = field(default_factory=dict)
     assignment: pd.DataFrame = field(default_factory=pd.DataFrame)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise InputError(f"'scheme' must be one of {', '.join(SCHEMES)}; received {self.scheme!r}.")
         if self.assignment.empty:
             self.assignment = self._frame(self.draw(np.random.default_rng(self.seed)))
+        self.meta = {
+            "scheme": self.scheme,
+            "areas": len(self.areas),
+            "n_treated": self.n_treated,
+            "days": len(self.dates),
+            "first_day": f"{self.dates[0]:%Y-%m-%d}" if self.dates else None,
+            "seed": self.seed,
+            "blocked": bool(self.blocks),
+            **self.meta,
+        }
 
     # -- drawing ---------------------------------------------------------------------------
     def _block_quota(self) -> list[tuple[np.ndarray, int]]:
@@ -109,14 +126,14 @@ class Design:
             block = np.zeros((reps, days, len(positions)), dtype=bool)
             np.put_along_axis(block, chosen, True, axis=-1)
             out[..., positions] = block
-        if self.kind != "place_days":
+        if self.scheme != "place_days":
             out = out[:, 0, :]
         return out[0] if size is None else out
 
     def matrix(self) -> np.ndarray:
         """The stored assignment as the array :meth:`draw` returns."""
-        treated = self.assignment[TREATED].to_numpy(dtype=bool)
-        if self.kind == "place_days":
+        treated = self.assignment[C.TREATED].to_numpy(dtype=bool)
+        if self.scheme == "place_days":
             return treated.reshape(len(self.dates), len(self.areas))
         return treated
 
@@ -126,15 +143,15 @@ class Design:
         return self.draw(rng, size=n)
 
     def _frame(self, drawn: np.ndarray) -> pd.DataFrame:
-        if self.kind == "place_days":
+        if self.scheme == "place_days":
             return pd.DataFrame(
                 {
-                    AREA_ID: np.tile(np.array(self.areas, dtype=object), len(self.dates)),
-                    DATE: np.repeat(pd.DatetimeIndex(self.dates), len(self.areas)),
-                    TREATED: drawn.ravel(),
+                    C.AREA_ID: np.tile(np.array(self.areas, dtype=object), len(self.dates)),
+                    C.DATE: np.repeat(pd.DatetimeIndex(self.dates), len(self.areas)),
+                    C.TREATED: drawn.ravel(),
                 }
             )
-        return pd.DataFrame({AREA_ID: np.array(self.areas, dtype=object), TREATED: drawn})
+        return pd.DataFrame({C.AREA_ID: np.array(self.areas, dtype=object), C.TREATED: drawn})
 
     # -- checks and records ---------------------------------------------------------------
     def balance(self, covariates: pd.DataFrame) -> pd.DataFrame:
@@ -153,8 +170,8 @@ class Design:
             in means over the pooled SD) and ``balanced`` (``|std_diff| < 0.25``, What Works
             Clearinghouse's threshold for adjustment).
         """
-        _has(covariates, [AREA_ID], "covariates")
-        frame = covariates.set_index(covariates[AREA_ID].astype(str)).drop(columns=[AREA_ID])
+        _has(covariates, [C.AREA_ID], "covariates")
+        frame = covariates.set_index(covariates[C.AREA_ID].astype(str)).drop(columns=[C.AREA_ID])
         missing = sorted(set(self.areas) - set(frame.index))
         if missing:
             raise InputError(
@@ -179,7 +196,7 @@ class Design:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe rules and seed (the assignment is re-created from them)."""
         return {
-            "kind": self.kind,
+            "scheme": self.scheme,
             "areas": list(self.areas),
             "seed": self.seed,
             "n_treated": self.n_treated,
@@ -191,7 +208,7 @@ class Design:
     def from_dict(cls, data: dict[str, Any]) -> Design:
         """Rebuild a design (and its exact assignment) from :meth:`to_dict`."""
         return cls(
-            kind=data["kind"],
+            scheme=data["scheme"] if "scheme" in data else data["kind"],  # "kind" before the rename
             areas=list(data["areas"]),
             seed=int(data["seed"]),
             n_treated=int(data["n_treated"]),
@@ -199,37 +216,25 @@ class Design:
             blocks=dict(data.get("blocks", {})),
         )
 
-    def store(self, ws: Any) -> int:
-        """Store the design (rules and seed) as an ``evaluation_design`` result; return its id."""
-        return int(ws.save_result(DesignRecord(self)))
-
-
-@dataclass
-class DesignRecord(ResultMixin):
-    """A design as a stored result (kind ``evaluation_design``): its rules and seed re-create it."""
-
-    kind: ClassVar[str] = "evaluation_design"
-    design: Design
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.meta = {"seed": self.design.seed, "design": self.design.kind, **self.meta}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The design's rules and seed (:meth:`Design.to_dict`)."""
-        return self.design.to_dict()
-
     def summary(self) -> str:
         """One sentence naming the design, its size and seed."""
-        d = self.design
-        days = f" over {len(d.dates)} days" if d.dates else ""
+        days = f" over {len(self.dates)} days from {self.dates[0]:%Y-%m-%d}" if self.dates else ""
+        blocked = ", within blocks" if self.blocks else ""
         return (
-            f"A {d.kind.replace('_', '-')} design of {len(d.areas)} areas, {d.n_treated} treated"
-            f"{' each day' if d.dates else ''}{days}; seed {d.seed}."
+            f"A {self.scheme.replace('_', '-')} design of {len(self.areas)} areas, {self.n_treated} "
+            f"treated{' each day' if self.dates else ''}{days}{blocked}; seed {self.seed}."
         )
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The drawn assignment."""
+        return {"assignment": self.assignment}
 
-def load_design(ws: Any, result_id: int) -> Design:
+    def store(self, ws: Workspace) -> int:
+        """Store the design (rules and seed) as an ``evaluation_design`` result; return its id."""
+        return ws.save_result(self)
+
+
+def load_design(ws: Workspace, result_id: int) -> Design:
     """Read a design stored with :meth:`Design.store`."""
     try:
         stored = ws.stored_result(result_id)
@@ -293,7 +298,7 @@ def simple_design(areas: Sequence[Any], n_treated: int, seed: int) -> Design:
     return Design("simple", ids, int(seed), _check_k(n_treated, len(ids), "n_treated"))
 
 
-def blocked_design(blocks: pd.DataFrame, n_treated: int, seed: int, block_column: str = "block") -> Design:
+def blocked_design(blocks: pd.DataFrame, n_treated: int, seed: int, block_column: str = C.BLOCK) -> Design:
     """Treat ``n_treated`` areas, spread over blocks in proportion to their size.
 
     Parameters
@@ -306,8 +311,8 @@ def blocked_design(blocks: pd.DataFrame, n_treated: int, seed: int, block_column
     >>> d.assignment.groupby(frame["block"])["treated"].sum().tolist()
     [1, 1]
     """
-    _has(blocks, [AREA_ID, block_column], "blocks")
-    ids = _areas(blocks[AREA_ID].tolist())
+    _has(blocks, [C.AREA_ID, block_column], "blocks")
+    ids = _areas(blocks[C.AREA_ID].tolist())
     k = _check_k(n_treated, len(ids), "n_treated")
     labels = dict(zip(ids, blocks[block_column].astype(str), strict=True))
     return Design("blocked", ids, int(seed), k, blocks=labels)
@@ -361,4 +366,4 @@ def harm_bands(harm: pd.Series, n_bands: int = 3) -> pd.Series:
         raise InputError(f"'n_bands' must be from 1 to {len(harm)}; received {n_bands}.")
     rank = harm.rank(method="first", ascending=False).to_numpy() - 1
     band = (rank * n_bands // len(harm)).astype(int) + 1
-    return pd.Series([f"band{b}" for b in band], index=harm.index, name="block")
+    return pd.Series([f"band{b}" for b in band], index=harm.index, name=C.BLOCK)

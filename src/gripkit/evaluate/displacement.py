@@ -85,8 +85,12 @@ def wdq(
         |WDQ| below this is read as neither displacement nor diffusion.
     """
     counts = {
-        "r_before": r_before, "r_after": r_after, "d_before": d_before,
-        "d_after": d_after, "c_before": c_before, "c_after": c_after,
+        "r_before": r_before,
+        "r_after": r_after,
+        "d_before": d_before,
+        "d_after": d_after,
+        "c_before": c_before,
+        "c_after": c_after,
     }
     for name, value in counts.items():
         if not np.isfinite(value) or value < 0:

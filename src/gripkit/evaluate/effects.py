@@ -45,8 +45,9 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.evaluate.design import AREA_ID, COUNT, DATE, DOSAGE, TREATED, _has
+from gripkit.evaluate.design import _has
 from gripkit.validate import one_of
 
 MODELS = ("poisson", "nb")
@@ -88,6 +89,11 @@ class EffectResult:
         Raw outcome means.
     alpha : float or None
         NB2 dispersion (``nb`` only).
+    ri_p_value : float or None
+        Randomisation-inference p-value of this row's outcome (set by the evaluation job).
+    ri_note : str or None
+        Why a row has no randomisation p-value (a roll-out that was not randomised, a dosage
+        slope, inference skipped).
     extra : dict
         Model options (place/time effects, covariance type, notes).
     """
@@ -108,6 +114,7 @@ class EffectResult:
     mean_control: float
     alpha: float | None = None
     ri_p_value: float | None = None
+    ri_note: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,23 +140,23 @@ def check_place_days(frame: pd.DataFrame, outcome: str, *, need_date: bool = Tru
     Raises InputError for missing columns, missing or negative outcomes, duplicated place-days, no
     treated or no control observations, and outcomes that are zero everywhere.
     """
-    cols = [AREA_ID, TREATED, outcome] + ([DATE] if need_date else [])
+    cols = [C.AREA_ID, C.TREATED, outcome] + ([C.DATE] if need_date else [])
     _has(frame, cols, "place_days")
     out = frame.copy()
-    out[AREA_ID] = out[AREA_ID].astype(str)
+    out[C.AREA_ID] = out[C.AREA_ID].astype(str)
     if need_date:
-        out[DATE] = pd.to_datetime(out[DATE])
-        dup = out.duplicated([AREA_ID, DATE])
+        out[C.DATE] = pd.to_datetime(out[C.DATE])
+        dup = out.duplicated([C.AREA_ID, C.DATE])
         if dup.any():
-            first = out.loc[dup, [AREA_ID, DATE]].iloc[0].tolist()
+            first = out.loc[dup, [C.AREA_ID, C.DATE]].iloc[0].tolist()
             raise InputError(
                 f"place_days has {int(dup.sum())} duplicated (area_id, date) rows, e.g. {first}. "
                 "Aggregate to one row per place-day first."
             )
-    treated = pd.to_numeric(out[TREATED].astype(float), errors="coerce")
+    treated = pd.to_numeric(out[C.TREATED].astype(float), errors="coerce")
     if treated.isna().any() or not treated.isin([0.0, 1.0]).all():
         raise InputError("'treated' must hold 0/1 or True/False for every row; received other values.")
-    out[TREATED] = treated.astype(int)
+    out[C.TREATED] = treated.astype(int)
     y = pd.to_numeric(out[outcome], errors="coerce")
     if y.isna().any() or (y < 0).any() or not np.isfinite(y).all():
         raise InputError(
@@ -158,7 +165,7 @@ def check_place_days(frame: pd.DataFrame, outcome: str, *, need_date: bool = Tru
             "crime with 0."
         )
     out[outcome] = y.astype(float)
-    n1 = int(out[TREATED].sum())
+    n1 = int(out[C.TREATED].sum())
     if n1 == 0 or n1 == len(out):
         which = "control" if n1 else "treated"
         raise InputError(
@@ -176,9 +183,9 @@ def check_place_days(frame: pd.DataFrame, outcome: str, *, need_date: bool = Tru
 def _design_matrix(frame: pd.DataFrame, regressor: str, place: bool, time: bool) -> pd.DataFrame:
     parts = [frame[[regressor]].astype(float)]
     if place:
-        parts.append(pd.get_dummies(frame[AREA_ID], prefix="a", drop_first=True, dtype=float))
+        parts.append(pd.get_dummies(frame[C.AREA_ID], prefix="a", drop_first=True, dtype=float))
     if time:
-        days = frame[DATE].dt.strftime("%Y-%m-%d")
+        days = frame[C.DATE].dt.strftime("%Y-%m-%d")
         parts.append(pd.get_dummies(days, prefix="t", drop_first=True, dtype=float))
     return sm.add_constant(pd.concat(parts, axis=1), has_constant="add")
 
@@ -194,7 +201,7 @@ def _fit(
             f"{len(y)} observations cannot identify {x.shape[1]} parameters (treatment, place and time "
             "effects). Add place-days, or pass time_effects=False."
         )
-    groups = pd.factorize(frame[AREA_ID])[0]
+    groups = pd.factorize(frame[C.AREA_ID])[0]
     if model == "poisson":
         if cov == "cluster":
             fit = sm.GLM(y, x, family=sm.families.Poisson()).fit(
@@ -227,8 +234,9 @@ def _fit(
         fit2 = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=max(alpha, 1e-8))).fit()
         se = float(fit2.bse[regressor])
         notes["note"] = (
-            "NB dispersion at 0 (no overdispersion); GLM standard error used" if alpha < 1e-6 else
-            "NB information matrix singular (too few place-days for its parameters); GLM standard "
+            "NB dispersion at 0 (no overdispersion); GLM standard error used"
+            if alpha < 1e-6
+            else "NB information matrix singular (too few place-days for its parameters); GLM standard "
             "error at the fitted dispersion used"
         )
     return float(fit.params[regressor]), se, alpha, notes
@@ -237,13 +245,13 @@ def _fit(
 def estimate_effect(
     place_days: pd.DataFrame,
     *,
-    outcome: str = COUNT,
+    outcome: str = C.COUNT,
     model: str = "poisson",
     place_effects: bool = True,
     time_effects: bool = True,
     level: float = 0.95,
     label: str = "treated vs control",
-    regressor: str = TREATED,
+    regressor: str = C.TREATED,
     cov: str = "hc0",
 ) -> EffectResult:
     """Estimate the effect of ``treated`` on ``outcome`` with place and time effects.
@@ -277,16 +285,16 @@ def estimate_effect(
     one_of("model", model, MODELS)
     one_of("cov", cov, ("hc0", "cluster"))
     frame = check_place_days(place_days, outcome)
-    if regressor != TREATED:
+    if regressor != C.TREATED:
         _has(frame, [regressor], "place_days")
     with one_blas_thread():
         beta, se, alpha, notes = _fit(frame, outcome, regressor, model, place_effects, time_effects, cov)
-    groups = int(frame[AREA_ID].nunique())
+    groups = int(frame[C.AREA_ID].nunique())
     clustered = model == "poisson" and cov == "cluster" and groups > 1
     ref = stats.t(groups - 1) if clustered else stats.norm()
     z = float(ref.ppf(0.5 + level / 2))
     notes["reference"] = f"t({groups - 1})" if clustered else "normal"
-    is_t = frame[TREATED] == 1
+    is_t = frame[C.TREATED] == 1
     notes.update(place_effects=place_effects, time_effects=time_effects, level=level)
     return EffectResult(
         label=label,
@@ -313,7 +321,7 @@ def difference_in_differences(
     *,
     group: str = "group",
     start: str | pd.Timestamp,
-    outcome: str = COUNT,
+    outcome: str = C.COUNT,
     model: str = "poisson",
     cov: str = "cluster",
 ) -> EffectResult:
@@ -330,15 +338,15 @@ def difference_in_differences(
     >>> round(difference_in_differences(panel, start="2024-02-01").pct_change, 1)  # (5/10)/(30/30)
     -50.0
     """
-    _has(panel, [AREA_ID, DATE, group, outcome], "panel")
+    _has(panel, [C.AREA_ID, C.DATE, group, outcome], "panel")
     frame = panel.copy()
-    frame[DATE] = pd.to_datetime(frame[DATE])
+    frame[C.DATE] = pd.to_datetime(frame[C.DATE])
     when = pd.Timestamp(start)
-    post = frame[DATE] >= when
+    post = frame[C.DATE] >= when
     if post.all() or not post.any():
         raise InputError(
             f"difference-in-differences needs dates before and after start {when:%Y-%m-%d}; received "
-            f"{frame[DATE].min():%Y-%m-%d} to {frame[DATE].max():%Y-%m-%d}. Include a before period."
+            f"{frame[C.DATE].min():%Y-%m-%d} to {frame[C.DATE].max():%Y-%m-%d}. Include a before period."
         )
     in_group = frame[group].astype(bool)
     if in_group.all() or not in_group.any():
@@ -346,20 +354,20 @@ def difference_in_differences(
             f"difference-in-differences needs areas in and out of group {group!r}; received "
             f"{int(in_group.sum())} of {len(frame)} rows in the group. Add control areas."
         )
-    frame[TREATED] = (in_group & post).astype(int)
+    frame[C.TREATED] = (in_group & post).astype(int)
     return estimate_effect(frame, outcome=outcome, model=model, label="difference-in-differences", cov=cov)
 
 
 def dosage_response(
-    place_days: pd.DataFrame, *, outcome: str = COUNT, per: float = 15.0, time_effects: bool = True
+    place_days: pd.DataFrame, *, outcome: str = C.COUNT, per: float = 15.0, time_effects: bool = True
 ) -> EffectResult:
     """% change in the outcome per ``per`` minutes of patrol dosage (Poisson, place-clustered errors).
 
     Needs a ``dosage`` column in minutes (0 on control place-days), e.g. from GPS.
     """
-    _has(place_days, [DOSAGE], "place_days")
+    _has(place_days, [C.DOSAGE], "place_days")
     frame = place_days.copy()
-    dose = pd.to_numeric(frame[DOSAGE], errors="coerce").fillna(0.0)
+    dose = pd.to_numeric(frame[C.DOSAGE], errors="coerce").fillna(0.0)
     if (dose < 0).any():
         raise InputError("'dosage' must be minutes >= 0; received negative values.")
     frame["dose_units"] = dose / per

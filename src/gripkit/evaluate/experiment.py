@@ -19,7 +19,7 @@ Example
 >>> [(e.outcome, e.model) for e in result.effects]
 [('count', 'nb')]
 >>> result.meta["notes"]
-["model 'nb' skipped for outcome 'harm': it models whole counts; 'harm' is weighted (use poisson)"]
+["model 'nb' skipped for outcome 'harm': it models whole counts and 'harm' is weighted; use 'poisson'"]
 """
 
 from __future__ import annotations
@@ -43,6 +43,44 @@ from gripkit.workspace import Workspace
 MODELS = ("poisson", "nb")
 
 
+_MODEL_NAMES = {"poisson": "Poisson", "nb": "negative binomial"}
+NO_RI_DID = "difference-in-differences: the roll-out was not randomised, so there is no randomisation p-value"
+NO_RI_DOSAGE = "dosage is delivered, not randomised, so its slope has no randomisation p-value"
+NO_RI_SKIPPED = "randomisation inference skipped (ri_draws=0)"
+
+
+def _change(effect: EffectResult) -> str:
+    """``44% less harm``, ``12% fewer crimes``, ``3% higher <outcome>``."""
+    down = effect.pct_change < 0
+    size = f"{abs(effect.pct_change):.0f}%"
+    if effect.outcome == C.COUNT:
+        return f"{size} {'fewer' if down else 'more'} crimes"
+    if effect.outcome == C.HARM:
+        return f"{size} {'less' if down else 'more'} harm"
+    return f"{size} {'lower' if down else 'higher'} {effect.outcome}"
+
+
+def _p(value: float | None) -> str:
+    if value is None or not np.isfinite(value):
+        return "not available"
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
+
+
+def _clause(effect: EffectResult) -> str:
+    """One effect row in words, with its model, CI and p-values."""
+    model = _MODEL_NAMES.get(effect.model, effect.model)
+    where = ""
+    if effect.label.startswith("per "):
+        where = f" {effect.label}"
+    elif effect.label == "difference-in-differences":
+        model = f"difference-in-differences, {model}"
+    ri = "" if effect.ri_p_value is None else f"; randomisation p {_p(effect.ri_p_value)}"
+    return (
+        f"{_change(effect)}{where} ({model}; 95% CI {effect.ci_low:+.0f}% to {effect.ci_high:+.0f}%; "
+        f"p {_p(effect.p_value)}{ri})"
+    )
+
+
 @dataclass
 class EvaluationResult(ResultMixin):
     """Effects of an experiment (one row per outcome x model, plus dosage response) and provenance.
@@ -50,12 +88,13 @@ class EvaluationResult(ResultMixin):
     Attributes
     ----------
     effects : list of EffectResult
-        Each with ``ri_p_value`` of its own outcome (None for DiD and dosage rows).
+        Each with ``ri_p_value`` of its own outcome (None, with ``ri_note`` saying why, for DiD and
+        dosage rows).
     randomisation : dict of str -> RandomisationResult
         The randomisation inference per outcome.
     meta : dict
-        Input (path or frame description), rows, areas, days, outcomes, models, seed, draws,
-        design id, notes on skipped models.
+        Input (path or ``"frame"``), rows, areas, days, treated share, outcomes, models, seed,
+        draws, design id, notes on skipped models.
     """
 
     kind: ClassVar[str] = "evaluation"
@@ -86,23 +125,19 @@ class EvaluationResult(ResultMixin):
         }
 
     def summary(self) -> str:
-        """One paragraph: each effect's % change, CI and p-values, on how many place-days."""
-        lines = "; ".join(
-            f"{e.outcome} ({e.model}{', ' + e.label if e.label != 'treated vs control' else ''}) "
-            f"{'fell' if e.pct_change < 0 else 'rose'} {abs(e.pct_change):.0f}% "
-            f"(95% CI {e.ci_low:+.0f}% to {e.ci_high:+.0f}%, p = {e.p_value:.3f}"
-            + ("" if e.ri_p_value is None else f", randomisation p = {e.ri_p_value:.3f}")
-            + ")"
-            for e in self.effects
+        """One paragraph, e.g. "... patrol days saw 44% less harm (Poisson; 95% CI -60% to -22%; ...)"."""
+        m = self.meta
+        clauses = [_clause(e) for e in self.effects]
+        listed = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
+        share = m.get("treated_share")
+        treated = "" if share is None else f", {float(share):.0%} treated"
+        subject = (
+            f"the roll-out areas saw, from {m['did_start']}," if m.get("did_start") else "patrol days saw"
         )
-        notes = (
-            " " + " ".join(f"Note: {n}." for n in self.meta.get("notes", []))
-            if self.meta.get("notes")
-            else ""
-        )
+        notes = "".join(f" Note: {n}." for n in m.get("notes", []))
         return (
-            f"Evaluation of {self.meta.get('rows', 0):,} place-days in {self.meta.get('areas', 0)} areas "
-            f"over {self.meta.get('days', 0)} days: {lines}.{notes}"
+            f"On {m.get('rows', 0):,} place-days in {m.get('areas', 0)} areas over {m.get('days', 0)} days"
+            f"{treated}, {subject} {listed}.{notes}"
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -120,14 +155,22 @@ def read_place_days(source: pd.DataFrame | str | Path) -> pd.DataFrame:
             f"'place_days' must be a frame or an existing CSV/Parquet file; received {str(path)!r}, "
             "which does not exist. Pass a file with area_id, date, treated and the outcome columns."
         )
-    return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={C.AREA_ID: str})
 
 
-def _names(what: str, values: Sequence[str] | str) -> list[str]:
+def _names(what: str, values: Sequence[str] | str, choices: str) -> list[str]:
     items = [v.strip() for v in (values.split(",") if isinstance(values, str) else values) if v.strip()]
     if not items:
-        raise InputError(f"'{what}' must name at least one; received {values!r}.")
+        raise InputError(f"'{what}' must name at least one; received {values!r}. Pass e.g. {choices}.")
     return items
+
+
+def _nb_applies(frame: pd.DataFrame, outcome: str) -> bool:
+    """The negative binomial models whole counts: not harm, nor any outcome with fractions."""
+    values = pd.to_numeric(frame[outcome], errors="coerce").dropna().to_numpy(dtype=float)
+    return outcome != C.HARM and bool(np.allclose(values % 1, 0))
 
 
 def evaluate_experiment(
@@ -152,13 +195,13 @@ def evaluate_experiment(
         Where the result is stored (and a stored design is read from); None to store nothing.
     place_days
         Frame or CSV/Parquet with ``area_id, date, treated`` and the outcome columns (``dosage``
-        in minutes adds a dosage-response row).
+        in minutes adds a dosage-response row per outcome).
     outcomes, models
         Outcome columns; models among ``poisson`` and ``nb`` (lists or comma-separated text).
     time_effects
         One fixed effect per date (place effects always).
     ri_draws
-        Randomisation-inference re-draws per outcome (0 skips it).
+        Randomisation-inference re-draws per outcome (0 skips it; else at least 19).
     design
         The design that was randomised (a :class:`Design`, or a stored design's ``result_id``);
         None re-draws by permuting ``treated`` across areas within each day.
@@ -169,72 +212,93 @@ def evaluate_experiment(
     store
         Store the result in ``workspace``.
     """
-    frame = read_place_days(place_days)
-    wanted = _names("outcomes", outcomes)
-    chosen = _names("models", models)
+    chosen = _names("models", models, "'poisson,nb'")
     bad = [m for m in chosen if m not in MODELS]
     if bad:
-        raise InputError(f"'models' must be among {', '.join(MODELS)}; received {bad}.")
+        raise InputError(
+            f"'models' must be among {', '.join(MODELS)}; received {bad}. Pass 'poisson', 'nb' or both."
+        )
+    if not isinstance(ri_draws, int | np.integer) or (ri_draws != 0 and ri_draws < 19):
+        raise InputError(
+            f"'ri_draws' must be 0 (skip) or >= 19 (so p = 0.05 is possible); received {ri_draws!r}. "
+            "Pass 999."
+        )
+    frame = read_place_days(place_days)
+    wanted = _names("outcomes", outcomes, "'count' or 'count,harm'")
     missing = [o for o in wanted if o not in frame.columns]
     if missing:
         raise InputError(
             f"'outcomes' must be columns of the place-days; received {missing}, but the columns are "
             f"{', '.join(map(str, frame.columns))}."
         )
+    design_id: int | None = None
     if isinstance(design, int | np.integer):
         if workspace is None:
             raise InputError(f"'design' is a stored result id ({design}); pass the workspace that holds it.")
-        design = load_design(workspace, int(design))
+        design_id = int(design)
+        design = load_design(workspace, design_id)
+    elif isinstance(design, Design):
+        design_id = design.meta.get("result_id")
     effects: list[EffectResult] = []
     randomisation: dict[str, RandomisationResult] = {}
     notes: list[str] = []
     for outcome in wanted:
-        whole = bool(np.allclose(pd.to_numeric(frame[outcome], errors="coerce").fillna(0) % 1, 0))
         rows: list[EffectResult] = []
         for model in chosen:
-            if model == "nb" and (not whole or outcome == C.HARM):
+            if model == "nb" and not _nb_applies(frame, outcome):
                 notes.append(
-                    f"model 'nb' skipped for outcome {outcome!r}: it models whole counts; "
-                    f"{outcome!r} is weighted (use poisson)"
+                    f"model 'nb' skipped for outcome {outcome!r}: it models whole counts and "
+                    f"{outcome!r} is weighted; use 'poisson'"
                 )
                 continue
             if did_start:
-                rows.append(
-                    difference_in_differences(
-                        frame, group=group, start=did_start, outcome=outcome, model=model
-                    )
+                row = difference_in_differences(
+                    frame, group=group, start=did_start, outcome=outcome, model=model
                 )
+                row.ri_note = NO_RI_DID
             else:
-                rows.append(estimate_effect(frame, outcome=outcome, model=model, time_effects=time_effects))
-        if rows and not did_start and ri_draws:
-            ri = randomisation_inference(frame, design, outcome=outcome, draws=ri_draws, seed=seed)
-            randomisation[outcome] = ri
-            for row in rows:
-                row.ri_p_value = ri.p_value
+                row = estimate_effect(frame, outcome=outcome, model=model, time_effects=time_effects)
+            rows.append(row)
+        if not rows:
+            continue
+        if not did_start:
+            if ri_draws:
+                ri = randomisation_inference(frame, design, outcome=outcome, draws=int(ri_draws), seed=seed)
+                randomisation[outcome] = ri
+                for row in rows:
+                    row.ri_p_value = ri.p_value
+            else:
+                for row in rows:
+                    row.ri_note = NO_RI_SKIPPED
+            if C.DOSAGE in frame.columns:
+                dose = dosage_response(frame, outcome=outcome, time_effects=time_effects)
+                dose.ri_note = NO_RI_DOSAGE
+                rows.append(dose)
         effects += rows
-        if rows and C.DOSAGE in frame.columns and not did_start:
-            effects.append(dosage_response(frame, outcome=outcome))
     if not effects:
         raise InputError(
-            f"nothing could be estimated: received outcomes {wanted} and models {chosen}, and "
-            f"{'; '.join(notes)}. Add model 'poisson'."
+            f"nothing could be estimated: received 'models' {chosen} for 'outcomes' {wanted} ("
+            f"{'; '.join(notes)}). Add 'poisson' to 'models': it models counts and weighted outcomes."
         )
     dates = (
         pd.to_datetime(frame[C.DATE]) if C.DATE in frame.columns else pd.Series([], dtype="datetime64[ns]")
     )
     meta: dict[str, Any] = {
-        "place_days": str(place_days) if not isinstance(place_days, pd.DataFrame) else "frame",
+        "place_days": "frame" if isinstance(place_days, pd.DataFrame) else str(place_days),
         "rows": len(frame),
         "areas": int(frame[C.AREA_ID].nunique()) if C.AREA_ID in frame.columns else 0,
         "days": int(dates.nunique()),
         "first_day": dates.min() if len(dates) else None,
         "last_day": dates.max() if len(dates) else None,
-        "treated_share": float(frame[C.TREATED].mean()) if C.TREATED in frame.columns else None,
+        "treated_share": float(pd.to_numeric(frame[C.TREATED]).mean())
+        if C.TREATED in frame.columns
+        else None,
         "outcomes": wanted,
         "models": chosen,
         "time_effects": time_effects,
-        "ri_draws": ri_draws,
+        "ri_draws": int(ri_draws),
         "seed": seed,
+        "design_id": design_id,
         "design": design.to_dict() if isinstance(design, Design) else None,
         "did_start": did_start,
         "notes": notes,

@@ -11,7 +11,7 @@ True
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -99,21 +99,31 @@ def html_section(
     *,
     effects: Sequence[EffectResult] = (),
     power: PowerResult | None = None,
-    randomisation: RandomisationResult | None = None,
+    randomisation: RandomisationResult | Mapping[str, RandomisationResult] | None = None,
     displacement: WDQResult | None = None,
     notes: Sequence[str] = (),
 ) -> str:
-    """A self-contained ``<section>`` (figures inlined as PNG data URIs) for the HTML report."""
+    """A self-contained ``<section>`` (figures inlined as PNG data URIs) for the HTML report.
+
+    ``randomisation`` is one result, or one per outcome (``EvaluationResult.randomisation``).
+    """
     esc = html.escape
     parts = ['<section class="gripkit-evaluation">', "<h2>Evaluation</h2>"]
     if effects:
         parts.append("<ul>" + "".join(f"<li>{esc(r.summary())}</li>" for r in effects) + "</ul>")
         parts.append(f'<img alt="forest plot of effects" src="{_png_uri(forest_plot(list(effects)))}">')
-    if randomisation is not None:
+    by_outcome = (
+        {}
+        if randomisation is None
+        else dict(randomisation)
+        if isinstance(randomisation, Mapping)
+        else {"": randomisation}
+    )
+    for outcome, ri in by_outcome.items():
         parts.append(
-            f"<p>Randomisation inference ({esc(randomisation.scheme)}, {len(randomisation.draws):,} "
-            f"re-draws, seed {randomisation.seed}): change {randomisation.pct_change:+.1f}%, "
-            f"p = {randomisation.p_value:.4f}.</p>"
+            f"<p>Randomisation inference{' for ' + esc(outcome) if outcome else ''} ({esc(ri.scheme)}, "
+            f"{len(ri.draws):,} re-draws, seed {ri.seed}): change {ri.pct_change:+.1f}%, "
+            f"p = {ri.p_value:.4f}.</p>"
         )
     if displacement is not None:
         parts.append(f"<p>Displacement: {esc(displacement.interpretation)}</p>")

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.evaluate.design import AREA_ID, COUNT, DATE, TREATED, Design
+from gripkit.evaluate.design import Design
 from gripkit.evaluate.effects import check_place_days
 
 BETA_BOUND = 10.0
@@ -107,7 +108,7 @@ def _share(beta: np.ndarray, n1: np.ndarray, n0: np.ndarray) -> np.ndarray:
 
 
 def to_panel(
-    place_days: pd.DataFrame, outcome: str = COUNT
+    place_days: pd.DataFrame, outcome: str = C.COUNT
 ) -> tuple[np.ndarray, np.ndarray, list[str], list]:
     """Complete days × areas arrays ``(y, treated, areas, dates)`` from a place-day frame.
 
@@ -115,8 +116,8 @@ def to_panel(
     full design.
     """
     frame = check_place_days(place_days, outcome)
-    y = frame.pivot(index=DATE, columns=AREA_ID, values=outcome)
-    d = frame.pivot(index=DATE, columns=AREA_ID, values=TREATED)
+    y = frame.pivot(index=C.DATE, columns=C.AREA_ID, values=outcome)
+    d = frame.pivot(index=C.DATE, columns=C.AREA_ID, values=C.TREATED)
     if y.isna().any().any():
         raise InputError(
             f"place_days is not a complete panel: {int(y.isna().sum().sum())} of {y.size} (area, date) "
@@ -158,7 +159,7 @@ def randomisation_inference(
     place_days: pd.DataFrame,
     design: Design | None = None,
     *,
-    outcome: str = COUNT,
+    outcome: str = C.COUNT,
     draws: int = 999,
     seed: int = 0,
 ) -> RandomisationResult:
@@ -197,7 +198,7 @@ def randomisation_inference(
         redrawn = design.draw(rng, size=draws)
         if redrawn.ndim == 2:  # place design: the same areas treated on every day
             redrawn = np.repeat(redrawn[:, None, :], y.shape[0], axis=1)
-        scheme = f"re-drawn under the stored {design.kind} design (seed {design.seed})"
+        scheme = f"re-drawn under the stored {design.scheme} design (seed {design.seed})"
     else:
         keys = rng.random((draws, *d.shape))
         ranks = np.argsort(np.argsort(keys, axis=-1), axis=-1)
@@ -219,7 +220,7 @@ def _match(design: Design, areas: list[str], dates: list, treated: np.ndarray) -
             f"{unknown[:3]}), {len(absent)} design areas missing (e.g. {absent[:3]}). Use the same "
             "area_id codes as the design."
         )
-    if design.kind == "place_days" and [pd.Timestamp(x) for x in dates] != list(design.dates):
+    if design.scheme == "place_days" and [pd.Timestamp(x) for x in dates] != list(design.dates):
         raise InputError(
             f"place_days dates ({len(dates)}) do not match the design's {len(design.dates)} days from "
             f"{design.dates[0]:%Y-%m-%d}. Pass the panel of the design's days."

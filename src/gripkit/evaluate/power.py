@@ -29,19 +29,23 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.evaluate.design import AREA_ID, COUNT, Design
+from gripkit.evaluate.design import Design
 from gripkit.evaluate.effects import one_blas_thread
 from gripkit.evaluate.inference import poisson_fe
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import fraction, positive
+
+if TYPE_CHECKING:
+    from gripkit.workspace import Workspace
 
 PERIOD = "period"
 DEFAULT_EFFECTS = tuple(np.round(np.arange(0.0, 0.61, 0.05), 2))
@@ -84,7 +88,7 @@ class Dispersion:
         return self.alpha_daily_independent if assumption == "independent" else self.alpha_daily_shared
 
 
-def estimate_dispersion(history: pd.DataFrame, *, count: str = COUNT) -> Dispersion:
+def estimate_dispersion(history: pd.DataFrame, *, count: str = C.COUNT) -> Dispersion:
     """Fit NB2 with area and period effects to ``area_id, period, count`` (periods are months).
 
     ``period`` holds the first day of each month (or any date); days per period come from the
@@ -101,7 +105,7 @@ def estimate_dispersion(history: pd.DataFrame, *, count: str = COUNT) -> Dispers
     >>> 0.05 < estimate_dispersion(hist).alpha_period < 0.4
     True
     """
-    for name in (AREA_ID, PERIOD, count):
+    for name in (C.AREA_ID, PERIOD, count):
         if name not in history.columns:
             raise InputError(
                 f"history lacks column {name!r}; received {', '.join(map(str, history.columns))}. "
@@ -109,7 +113,7 @@ def estimate_dispersion(history: pd.DataFrame, *, count: str = COUNT) -> Dispers
             )
     frame = history.copy()
     frame[PERIOD] = pd.to_datetime(frame[PERIOD])
-    wide = frame.pivot_table(index=PERIOD, columns=AREA_ID, values=count, aggfunc="sum")
+    wide = frame.pivot_table(index=PERIOD, columns=C.AREA_ID, values=count, aggfunc="sum")
     if wide.isna().any().any():
         raise InputError("history is not a complete area × period panel; fill missing area-months with 0.")
     if wide.shape[0] < 3 or wide.shape[1] < 2:
@@ -124,7 +128,7 @@ def estimate_dispersion(history: pd.DataFrame, *, count: str = COUNT) -> Dispers
     long = pd.Series(wide.stack(), name="y").reset_index()
     x = pd.concat(
         [
-            pd.get_dummies(long[AREA_ID].astype(str), prefix="a", dtype=float),
+            pd.get_dummies(long[C.AREA_ID].astype(str), prefix="a", dtype=float),
             pd.get_dummies(long[PERIOD].dt.strftime("%Y-%m"), prefix="p", drop_first=True, dtype=float),
         ],
         axis=1,
@@ -142,7 +146,7 @@ def estimate_dispersion(history: pd.DataFrame, *, count: str = COUNT) -> Dispers
 
 @dataclass
 class PowerResult(ResultMixin):
-    """Power curve and MDE of a design.
+    """Power curve and MDE of a design (a stored result of kind ``power``).
 
     Attributes
     ----------
@@ -151,42 +155,75 @@ class PowerResult(ResultMixin):
     mde : float or None
         Smallest reduction with power >= ``target`` (linear interpolation on the curve), None if
         no effect in the grid reaches it.
-    params : dict
-        Design, rates, alpha, sims, seed, alpha level, target.
+    meta : dict
+        Provenance: the design, mean rate, daily dispersion ``alpha``, outcome, sims, seed,
+        significance level, target power, the ``effect`` of interest; for
+        :func:`~gripkit.evaluate.rowan.op_rowan_power` also the areas, months, harm table and
+        SHA-256 and the dispersion estimate.
+    details : dict of str -> pandas.DataFrame
+        Further tables stored with the curve (Op Rowan: the chosen areas and the power under each
+        outcome and dispersion bound).
     """
 
     kind: ClassVar[str] = "power"
     curve: pd.DataFrame
     mde: float | None
-    params: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
-    def meta(self) -> dict[str, Any]:  # type: ignore[override]
-        """Provenance: the design, rates, dispersion, sims and seed (:attr:`params`)."""
-        return self.params
+    def params(self) -> dict[str, Any]:
+        """The simulation's parameters (the same dict as :attr:`meta`)."""
+        return self.meta
 
     def power_at(self, effect: float) -> float:
         """Interpolated power at a reduction ``effect``."""
         return float(np.interp(effect, self.curve["effect"], self.curve["power"]))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe curve, MDE and parameters."""
-        return {"mde": self.mde, "curve": to_jsonable(self.curve), "params": to_jsonable(self.params)}
+        """JSON-safe MDE, power at the effect of interest, curve, details and meta."""
+        effect = self.meta.get("effect")
+        return {
+            "mde": self.mde,
+            "effect": effect,
+            "power_at_effect": None if effect is None else self.power_at(float(effect)),
+            "curve": to_jsonable(self.curve),
+            "details": {name: to_jsonable(frame) for name, frame in self.details.items()},
+            "meta": to_jsonable(self.meta),
+        }
 
     def summary(self) -> str:
-        """One sentence: the MDE at the target power for this design."""
-        p = self.params
+        """One paragraph: power at the effect of interest and the MDE for this design."""
+        m = self.meta
+        noun = "harm" if m.get("outcome") == "harm" else "crimes"
+        target = float(m.get("target", 0.8))
         mde = "is not reached in the simulated range" if self.mde is None else f"is {self.mde:.0%}"
+        lead = ""
+        if m.get("areas") and m.get("months"):
+            lead = (
+                f"The {len(m['areas'])} areas with most serious-violence harm ({m['months']}) hold "
+                f"{float(m.get('top_share_of_harm', 0)):.1%} of it. "
+            )
+        design = f"A design treating {m.get('treated_per_day')} a day for {m.get('days')} days"
+        effect = m.get("effect")
+        if effect is None:
+            head = f"{design}: the minimum detectable effect at {target:.0%} power {mde}"
+        else:
+            head = (
+                f"{design} has power {self.power_at(float(effect)):.2f} for a {float(effect):.0%} cut in "
+                f"{noun}; the minimum detectable effect at {target:.0%} power {mde}"
+            )
+        bounds = m.get("mde_range")
+        span = f", and {bounds} across outcomes and dispersion bounds" if bounds else ""
         return (
-            f"{p.get('n_areas')} areas, {p.get('treated_per_day')} treated a day for {p.get('days')} days "
-            f"({p.get('outcome')}, daily dispersion {float(p.get('alpha', 0)):.3g}): the reduction "
-            f"detectable with {float(p.get('target', 0.8)):.0%} power {mde} "
-            f"({p.get('sims')} simulations, seed {p.get('seed')})."
+            f"{lead}{head}{span} ({m.get('n_areas')} areas, {float(m.get('mean_rate', 0)):.2f} crimes a "
+            f"day each on average, daily dispersion {float(m.get('alpha', 0)):.3g}, two-sided test at "
+            f"{float(m.get('significance', 0.05)):.0%}; {m.get('sims')} simulations, seed {m.get('seed')})."
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The power curve."""
-        return {"curve": self.curve}
+        """The power curve (and any :attr:`details`)."""
+        return {"curve": self.curve, **self.details}
 
 
 def simulate_power(
@@ -202,6 +239,8 @@ def simulate_power(
     target: float = 0.8,
     harm_mix: tuple[np.ndarray, np.ndarray] | None = None,
     design: Design | None = None,
+    effect: float | None = None,
+    workspace: Workspace | None = None,
 ) -> PowerResult:
     """Power of a place-day design to detect each planted reduction in ``effects``.
 
@@ -226,6 +265,10 @@ def simulate_power(
         split each area's crimes by type, ``weights`` (crime types) are their harm weights.
     design : Design, optional
         Draw assignments from this design instead (its areas must match ``rates``).
+    effect : float, optional
+        The reduction of interest (added to ``effects``); the summary reports power for it.
+    workspace : Workspace, optional
+        Store the result there (kind ``power``).
     """
     mu = np.asarray(rates, dtype=float)
     if mu.ndim != 1 or len(mu) < 2 or not np.all(np.isfinite(mu)) or (mu < 0).any():
@@ -238,6 +281,8 @@ def simulate_power(
         raise InputError(f"'alpha' must be >= 0 (0 = Poisson); received {alpha!r}.")
     positive("sims", sims, example="500")
     fraction("significance", significance)
+    if effect is not None:
+        effects = sorted({*(round(float(e), 4) for e in effects), round(float(effect), 4)})
     effects_arr = np.asarray(effects, dtype=float)
     if ((effects_arr < 0) | (effects_arr >= 1)).any():
         raise InputError(
@@ -252,14 +297,14 @@ def simulate_power(
     rng = np.random.default_rng(seed)
     z = stats.norm.isf(significance / 2)  # as estimate_effect's default: HC0, normal reference
     rows = []
-    for effect in effects_arr:
+    for planted in effects_arr:
         treated = design.draw(rng, size=int(sims))
         if treated.ndim == 2:
             treated = np.repeat(treated[:, None, :], days, axis=1)
-        y = _simulate(rng, mu, float(alpha), treated, effect, harm_mix)
+        y = _simulate(rng, mu, float(alpha), treated, planted, harm_mix)
         beta, se = poisson_fe(y, treated)
         significant = (beta / se < -z) & np.isfinite(se)
-        rows.append((effect, float(significant.mean()), float(np.nanmean(np.expm1(beta)) * 100)))
+        rows.append((planted, float(significant.mean()), float(np.nanmean(np.expm1(beta)) * 100)))
     curve = pd.DataFrame(rows, columns=["effect", "power", "mean_pct_change"])
     params = {
         "n_areas": len(mu),
@@ -267,14 +312,20 @@ def simulate_power(
         "days": days,
         "alpha": alpha,
         "mean_rate": float(mu.mean()),
+        "rates": [float(r) for r in mu],
         "outcome": "harm" if harm_mix is not None else "count",
         "sims": int(sims),
         "seed": seed,
         "significance": significance,
         "target": target,
         "estimator": "Poisson with area effects, robust (HC0) SE, two-sided Wald test",
+        "effect": None if effect is None else float(effect),
+        "effects": [float(e) for e in effects_arr],
     }
-    return PowerResult(curve, _mde(curve, target), params)
+    result = PowerResult(curve, _mde(curve, target), params)
+    if workspace is not None:
+        workspace.save_result(result)
+    return result
 
 
 def _synthetic_design(n_areas: int, days: int, k: int) -> Design:

@@ -18,23 +18,23 @@ than the trial's and power correspondingly optimistic for that narrower outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.evaluate.design import AREA_ID, Design, place_day_design
+from gripkit.evaluate.design import Design, place_day_design
 from gripkit.evaluate.power import DEFAULT_EFFECTS, PERIOD, Dispersion, PowerResult, estimate_dispersion
 from gripkit.evaluate.power import simulate_power as _simulate
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots.find import select_crimes
 from gripkit.months import trailing_window
-from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace
 
+MAIN = "harm_independent"
 LIMITATIONS = (
     "police.uk gives months only: daily rates are monthly counts / days in the month, so day-of-week "
     "and hour patterns cannot be used, and day-level overdispersion is only bounded (power is shown "
@@ -48,8 +48,12 @@ LIMITATIONS = (
 
 
 @dataclass
-class RowanResult(ResultMixin):
+class RowanResult:
     """Op Rowan-shaped design and power on real data.
+
+    The stored result (kind ``power``) is :attr:`main`, the power for harm under independent day
+    shocks (the conservative bound), whose meta and tables carry the rest: areas, window, harm
+    table, dispersion and the power under each outcome and bound.
 
     Attributes
     ----------
@@ -64,16 +68,20 @@ class RowanResult(ResultMixin):
     effect : float
         The reduction whose power is reported (0.44 = Op Rowan's −44% in harm).
     meta : dict
-        Months, harm table, crimes used, unassigned crimes.
+        Months, harm table and SHA-256, crimes used, unassigned crimes (the main result's meta).
     """
 
-    kind: ClassVar[str] = "power"
     areas: pd.DataFrame
     dispersion: Dispersion
     design: Design
     power: dict[str, PowerResult]
     effect: float
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def main(self) -> PowerResult:
+        """Power for harm with independent day shocks: the stored result."""
+        return self.power[MAIN]
 
     def table(self) -> pd.DataFrame:
         """Power at :attr:`effect` and the MDE under each outcome and dispersion bound."""
@@ -92,40 +100,21 @@ class RowanResult(ResultMixin):
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe areas, dispersion, power table and meta."""
-        return {
-            "meta": to_jsonable(self.meta),
-            "areas": to_jsonable(self.areas),
-            "alpha_monthly": self.dispersion.alpha_period,
-            "effect": self.effect,
-            "table": to_jsonable(self.table()),
-        }
+        """The main result's :meth:`PowerResult.to_dict`."""
+        return self.main.to_dict()
 
     def summary(self) -> str:
-        """One paragraph: the areas' share of harm, power at the effect and the MDE range."""
-        main = self.power["harm_independent"]
-        mdes = [r.mde for r in self.power.values() if r.mde is not None]
-        span = f"{min(mdes):.0%}-{max(mdes):.0%}" if mdes else "not reached"
-        return (
-            f"The {len(self.areas)} areas with most serious-violence harm ({self.meta.get('months')}) hold "
-            f"{float(self.meta.get('top_share_of_harm', 0)):.1%} of it. A design treating "
-            f"{self.design.n_treated} a day for {len(self.design.dates)} days has power "
-            f"{main.power_at(self.effect):.2f} for a {self.effect:.0%} cut in harm; the minimum detectable "
-            f"effect at 80% power is {span} across outcomes and dispersion bounds."
-        )
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Chosen areas and the power table."""
-        return {"areas": self.areas, "power": self.table()}
+        """The main result's summary: the areas' share of harm, power at the effect, MDEs."""
+        return self.main.summary()
 
 
 def _monthly(
     crimes: pd.DataFrame, ids: pd.Series, areas: list[str], months: pd.DatetimeIndex
 ) -> pd.DataFrame:
-    frame = pd.DataFrame({AREA_ID: ids.astype(object), PERIOD: pd.to_datetime(crimes[C.MONTH])})
-    frame = frame[frame[AREA_ID].isin(areas)]
-    counts = frame.groupby([AREA_ID, PERIOD]).size()
-    full = pd.MultiIndex.from_product([areas, months], names=[AREA_ID, PERIOD])
+    frame = pd.DataFrame({C.AREA_ID: ids.astype(object), PERIOD: pd.to_datetime(crimes[C.MONTH])})
+    frame = frame[frame[C.AREA_ID].isin(areas)]
+    counts = frame.groupby([C.AREA_ID, PERIOD]).size()
+    full = pd.MultiIndex.from_product([areas, months], names=[C.AREA_ID, PERIOD])
     return counts.reindex(full, fill_value=0).rename("count").reset_index()
 
 
@@ -151,6 +140,7 @@ def op_rowan_power(
     force: str | None = None,
     sims: int = 500,
     seed: int = 0,
+    significance: float = 0.05,
     start: str = "2024-06-01",
     store: bool = True,
 ) -> RowanResult:
@@ -168,12 +158,21 @@ def op_rowan_power(
         Trailing window of history: the last ``last`` months in the workspace.
     harm : str
         Harm table ranking areas and weighting harm.
+    force : str, optional
+        Only this force's crimes (default: every force in the workspace).
     sims, seed : int
         Simulated trials per effect, and the seed of both design and simulations.
+    significance : float
+        Two-sided level of the simulated trials' test.
     start : str
         First day of the (planned) design.
     store : bool
-        Store the result (kind ``power``) in the workspace.
+        Store :attr:`RowanResult.main` (kind ``power``) in the workspace.
+
+    Notes
+    -----
+    Areas are ranked by serious-violence harm (descending), then crimes (descending), then
+    ``area_id`` (ascending), so ties never depend on the order the workspace returns rows in.
     """
     table = load_harm_table(harm)
     if table is None:
@@ -187,21 +186,21 @@ def op_rowan_power(
     assigned = ids.notna().to_numpy()
     crimes, ids = crimes[assigned], ids[assigned]
     per_area = (
-        pd.DataFrame({AREA_ID: ids.astype(object).to_numpy(), C.HARM: crimes[C.HARM].to_numpy()})
-        .groupby(AREA_ID)[C.HARM]
+        pd.DataFrame({C.AREA_ID: ids.astype(object).to_numpy(), C.HARM: crimes[C.HARM].to_numpy()})
+        .groupby(C.AREA_ID)[C.HARM]
         .agg(crimes="size", harm="sum")
         .reset_index()
-        .sort_values(["harm", "crimes", AREA_ID], ascending=[False, False, True], kind="mergesort")
+        .sort_values(["harm", "crimes", C.AREA_ID], ascending=[False, False, True], kind="mergesort")
     )
     if len(per_area) < n_areas:
         raise InputError(f"only {len(per_area)} areas have serious violence; received n_areas={n_areas}.")
     chosen = per_area.head(n_areas).reset_index(drop=True)
-    areas = chosen[AREA_ID].astype(str).tolist()
+    areas = chosen[C.AREA_ID].astype(str).tolist()
     month_index = pd.date_range(first, end, freq="MS")
     dispersion = estimate_dispersion(_monthly(crimes, ids, areas, month_index))
     chosen["rate_per_day"] = dispersion.rates.reindex(areas).to_numpy()
     design = place_day_design(areas, days=days, treated_per_day=treated_per_day, start=start, seed=seed)
-    grid = sorted({*DEFAULT_EFFECTS, round(effect, 4)})
+    grid = list(DEFAULT_EFFECTS)
     mix = _harm_mix(crimes, ids, areas, table.weights)
     power = {}
     for outcome, harm_mix in (("count", None), ("harm", mix)):
@@ -214,25 +213,40 @@ def op_rowan_power(
                 effects=grid,
                 sims=sims,
                 seed=seed,
+                significance=significance,
                 harm_mix=harm_mix,
                 design=design,
+                effect=effect,
             )
+    result = RowanResult(chosen, dispersion, design, power, effect, {})
+    mdes = [r.mde for r in power.values() if r.mde is not None]
     meta = {
         "months": f"{first:%Y-%m} to {end:%Y-%m}",
-        "window": {"first": f"{first:%Y-%m}", "last": f"{end:%Y-%m}"},
+        "window": {"first": f"{first:%Y-%m}", "last": f"{end:%Y-%m}", "last_n": last},
         "force": force,
-        "seed": seed,
-        "sims": sims,
+        "areas": areas,
         "harm_table": table.name,
         "harm_sha256": table.sha256,
         "harm": table.describe(),
+        "dispersion": {
+            "alpha_monthly": dispersion.alpha_period,
+            "alpha_daily_independent": dispersion.alpha_daily_independent,
+            "alpha_daily_shared": dispersion.alpha_daily_shared,
+            "days_per_month": dispersion.days_per_period,
+            "months": dispersion.n_periods,
+        },
+        "design": design.to_dict(),
         "crimes": len(crimes),
         "unassigned": int((~assigned).sum()),
         "units": unit_meta.get("n_units"),
-        "top_share_of_harm": float(chosen["harm"].sum() / per_area["harm"].sum()),
+        "top_share_of_harm": float(chosen[C.HARM].sum() / per_area[C.HARM].sum()),
+        "mde_range": f"{min(mdes):.0%}-{max(mdes):.0%}" if mdes else None,
         "limitations": list(LIMITATIONS),
     }
-    result = RowanResult(chosen, dispersion, design, power, effect, meta)
+    main = power[MAIN]
+    main.meta.update(meta)
+    main.details = {"areas": chosen, "bounds": result.table()}
+    result.meta = main.meta
     if store:
-        ws.save_result(result)
+        ws.save_result(main)
     return result
