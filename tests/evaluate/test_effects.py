@@ -123,8 +123,14 @@ def test_randomisation_inference() -> None:
 
 def test_did_and_dosage_by_hand() -> None:
     # by hand: group area a halves (10 -> 5); controls b, c unchanged -> DiD ratio 0.5 -> -50%
-    panel = pd.DataFrame({"area_id": list("aabbcc"), "date": ["2024-01-01", "2024-02-01"] * 3,
-                          "group": [1, 1, 0, 0, 0, 0], "count": [10, 5, 10, 10, 20, 20]})
+    panel = pd.DataFrame(
+        {
+            "area_id": list("aabbcc"),
+            "date": ["2024-01-01", "2024-02-01"] * 3,
+            "group": [1, 1, 0, 0, 0, 0],
+            "count": [10, 5, 10, 10, 20, 20],
+        }
+    )
     assert difference_in_differences(panel, start="2024-02-01").pct_change == pytest.approx(-50.0, abs=1e-6)
     frame = _trial(5, effect=0.0, days=60)
     rng = np.random.default_rng(5)
@@ -160,12 +166,23 @@ def test_negative_binomial_on_few_place_days_falls_back_to_the_glm_error() -> No
     rng = np.random.default_rng(0)
     dates = pd.date_range("2024-01-01", periods=5)
     frame = pd.DataFrame(
-        [{"area_id": f"A{a}", "date": d, "treated": int(a < 2 and d.day > 2), "count": int(rng.poisson(1.0))}
-         for a in range(4) for d in dates]
+        [
+            {
+                "area_id": f"A{a}",
+                "date": d,
+                "treated": int(a < 2 and d.day > 2),
+                "count": int(rng.poisson(1.0)),
+            }
+            for a in range(4)
+            for d in dates
+        ]
     )
     result = estimate_effect(frame, model="nb")
     assert np.isfinite(result.se) and result.alpha is not None
-    glm = sm.GLM(frame["count"].to_numpy(float), _dummies(frame, time=True),
-                 family=sm.families.NegativeBinomial(alpha=max(result.alpha, 1e-8))).fit()
+    glm = sm.GLM(
+        frame["count"].to_numpy(float),
+        _dummies(frame, time=True),
+        family=sm.families.NegativeBinomial(alpha=max(result.alpha, 1e-8)),
+    ).fit()
     assert result.se == pytest.approx(float(glm.bse["treated"]), rel=1e-9)
     assert "GLM standard error" in result.extra["note"]

@@ -16,7 +16,7 @@ from gripkit import Workspace, datasets
 from gripkit.cli import app
 from gripkit.errors import InputError
 from gripkit.evaluate import estimate_dispersion, simulate_power
-from gripkit.evaluate.power import _mde
+from gripkit.evaluate.power import PowerResult, _mde
 from gripkit.evaluate.rowan import op_rowan_power
 from gripkit.harm import load_harm_table
 from gripkit.ingestion import ingest
@@ -26,6 +26,32 @@ def test_mde_interpolation_by_hand() -> None:
     curve = pd.DataFrame({"effect": [0.1, 0.2, 0.3], "power": [0.4, 0.7, 0.9]})
     assert _mde(curve, 0.8) == pytest.approx(0.25)  # 0.2 + (0.8 - 0.7) x 0.1 / 0.2
     assert _mde(curve, 0.95) is None
+
+
+def test_power_result_summary_and_dict_by_hand() -> None:
+    curve = pd.DataFrame(
+        {"effect": [0.2, 0.3, 0.5], "power": [0.5, 0.7, 0.9], "mean_pct_change": [-20.0] * 3}
+    )
+    meta = {
+        "n_areas": 21,
+        "treated_per_day": 7,
+        "days": 90,
+        "alpha": 0.78,
+        "mean_rate": 0.42,
+        "outcome": "harm",
+    }
+    meta |= {"sims": 500, "seed": 3, "significance": 0.05, "target": 0.8, "effect": 0.44}
+    result = PowerResult(curve, _mde(curve, 0.8), meta)
+    # by hand: MDE 0.3 + (0.8 - 0.7) x 0.2 / 0.2 = 0.40; power at 0.44 = 0.7 + (0.44 - 0.3) / 0.2 x 0.2 = 0.84
+    assert result.mde == pytest.approx(0.4) and result.power_at(0.44) == pytest.approx(0.84)
+    assert result.summary() == (
+        "A design treating 7 a day for 90 days has power 0.84 for a 44% cut in harm; the minimum detectable "
+        "effect at 80% power is 40% (21 areas, 0.42 crimes a day each on average, daily dispersion 0.78, "
+        "two-sided test at 5%; 500 simulations, seed 3)."
+    )
+    payload = result.to_dict()
+    assert payload["power_at_effect"] == pytest.approx(0.84) and payload["meta"]["seed"] == 3
+    assert list(result.tables()) == ["curve"] and result.params is result.meta
 
 
 def test_power_under_no_effect_is_the_test_size() -> None:

@@ -40,7 +40,7 @@ def _frame_table(frame: pd.DataFrame, title: str) -> Table:
     for name in frame.columns:
         table.add_column(str(name), justify="right")
     for row in frame.itertuples(index=False):
-        table.add_row(*["" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*["" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v) for v in row])
     return table
 
 

@@ -59,7 +59,7 @@ def power_curve_plot(result: PowerResult) -> Figure:
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
     ax.plot(curve["effect"] * 100, curve["power"], "o-", color="tab:blue")
-    target = float(result.params.get("target", 0.8))
+    target = float(result.meta.get("target", 0.8))
     ax.axhline(target, color="0.5", ls="--", lw=1)
     if result.mde is not None:
         ax.axvline(result.mde * 100, color="tab:red", lw=1)
@@ -70,7 +70,7 @@ def power_curve_plot(result: PowerResult) -> Figure:
             xytext=(4, 0),
             textcoords="offset points",
         )
-    p = result.params
+    p = result.meta
     ax.set_title(
         f"Power: {p.get('n_areas')} areas, {p.get('treated_per_day')}/day for {p.get('days')} days "
         f"({p.get('outcome', 'count')})",

@@ -195,7 +195,7 @@ class PowerResult(ResultMixin):
     def summary(self) -> str:
         """One paragraph: power at the effect of interest and the MDE for this design."""
         m = self.meta
-        noun = "harm" if m.get("outcome") == "harm" else "crimes"
+        noun = C.HARM if m.get("outcome") == C.HARM else C.CRIMES
         target = float(m.get("target", 0.8))
         mde = "is not reached in the simulated range" if self.mde is None else f"is {self.mde:.0%}"
         lead = ""
@@ -217,13 +217,19 @@ class PowerResult(ResultMixin):
         span = f", and {bounds} across outcomes and dispersion bounds" if bounds else ""
         return (
             f"{lead}{head}{span} ({m.get('n_areas')} areas, {float(m.get('mean_rate', 0)):.2f} crimes a "
-            f"day each on average, daily dispersion {float(m.get('alpha', 0)):.3g}, two-sided test at "
-            f"{float(m.get('significance', 0.05)):.0%}; {m.get('sims')} simulations, seed {m.get('seed')})."
+            f"day each on average, daily dispersion {_dispersion(float(m.get('alpha', 0)))}, "
+            f"two-sided test at {float(m.get('significance', 0.05)):.0%}; {m.get('sims')} simulations, "
+            f"seed {m.get('seed')})."
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The power curve (and any :attr:`details`)."""
         return {"curve": self.curve, **self.details}
+
+
+def _dispersion(alpha: float) -> str:
+    """``0.78``, or ``about 0 (Poisson)`` for a dispersion below 0.001."""
+    return "about 0 (Poisson)" if alpha < 1e-3 else f"{alpha:.3g}"
 
 
 def simulate_power(
@@ -313,7 +319,7 @@ def simulate_power(
         "alpha": alpha,
         "mean_rate": float(mu.mean()),
         "rates": [float(r) for r in mu],
-        "outcome": "harm" if harm_mix is not None else "count",
+        "outcome": C.HARM if harm_mix is not None else C.COUNT,
         "sims": int(sims),
         "seed": seed,
         "significance": significance,

@@ -115,7 +115,7 @@ def _monthly(
     frame = frame[frame[C.AREA_ID].isin(areas)]
     counts = frame.groupby([C.AREA_ID, PERIOD]).size()
     full = pd.MultiIndex.from_product([areas, months], names=[C.AREA_ID, PERIOD])
-    return counts.reindex(full, fill_value=0).rename("count").reset_index()
+    return counts.reindex(full, fill_value=0).rename(C.COUNT).reset_index()
 
 
 def _harm_mix(
@@ -185,12 +185,12 @@ def op_rowan_power(
     ids = units.assign(crimes)
     assigned = ids.notna().to_numpy()
     crimes, ids = crimes[assigned], ids[assigned]
+    by_area = pd.Series(crimes[C.HARM].to_numpy(), index=pd.Index(ids.astype(object), name=C.AREA_ID))
+    grouped = by_area.groupby(level=C.AREA_ID)
     per_area = (
-        pd.DataFrame({C.AREA_ID: ids.astype(object).to_numpy(), C.HARM: crimes[C.HARM].to_numpy()})
-        .groupby(C.AREA_ID)[C.HARM]
-        .agg(crimes="size", harm="sum")
+        pd.DataFrame({C.CRIMES: grouped.size(), C.HARM: grouped.sum()})
         .reset_index()
-        .sort_values(["harm", "crimes", C.AREA_ID], ascending=[False, False, True], kind="mergesort")
+        .sort_values([C.HARM, C.CRIMES, C.AREA_ID], ascending=[False, False, True], kind="mergesort")
     )
     if len(per_area) < n_areas:
         raise InputError(f"only {len(per_area)} areas have serious violence; received n_areas={n_areas}.")
@@ -203,7 +203,7 @@ def op_rowan_power(
     grid = list(DEFAULT_EFFECTS)
     mix = _harm_mix(crimes, ids, areas, table.weights)
     power = {}
-    for outcome, harm_mix in (("count", None), ("harm", mix)):
+    for outcome, harm_mix in ((C.COUNT, None), (C.HARM, mix)):
         for assumption in ("independent", "shared"):
             power[f"{outcome}_{assumption}"] = _simulate(
                 chosen["rate_per_day"].to_numpy(),
