@@ -24,6 +24,7 @@ from gripkit.cli import app
 from gripkit.errors import InputError
 from gripkit.evaluate import place_day_design, randomisation_inference
 from gripkit.evaluate.experiment import NO_RI_DID, NO_RI_DOSAGE, evaluate_experiment
+from gripkit.evaluate.figures import html_section
 from gripkit.evaluate.power import _simulate
 
 AREAS = [f"L{i:02d}" for i in range(21)]
@@ -173,6 +174,10 @@ def test_dosage_and_did_rows_say_why_they_have_no_randomisation_p_value() -> Non
         ("difference-in-differences", None, NO_RI_DID)
     ]
     assert did.randomisation == {}
+    section = html_section(effects=result.effects, randomisation=result.randomisation)
+    for outcome in ("count", "harm"):
+        p = result.randomisation[outcome].p_value
+        assert f"Randomisation inference for {outcome} (" in section and f"p = {p:.4f}" in section
     assert "the roll-out areas saw, from 2024-06-16," in did.summary()
 
 
