@@ -121,3 +121,47 @@ def bedfordshire_area() -> gpd.GeoDataFrame:
 def lsoa_gpkg() -> Path:
     """Path of the 2011 LSOA boundaries of England and Wales."""
     return need_data(LSOA_GPKG)
+
+
+#: the second force of ``two_force_workspace``: three real Bedfordshire months relabelled (see there)
+OTHER_FORCE = "West Yorkshire"
+OTHER_MONTHS = {"2023-01": "2016-03", "2023-02": "2017-06", "2023-03": "2018-01"}
+BEDFORDSHIRE_MONTHS = [f"2023-{m:02d}" for m in range(4, 13)] + [f"2024-{m:02d}" for m in range(1, 5)]
+
+
+@pytest.fixture(scope="session")
+def _two_force_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from gripkit import Workspace
+    from gripkit.ingestion import ingest
+    from gripkit.national.replica import build_replica, read_source_months
+
+    folder = tmp_path_factory.mktemp("two_forces")
+    with zipfile.ZipFile(need_data(BEDFORDSHIRE_ZIP)) as archive:
+        for name in archive.namelist():
+            if name.endswith("-street.csv") and Path(name).name[:7] in BEDFORDSHIRE_MONTHS:
+                target = folder / "police-uk" / Path(name).name[:7] / Path(name).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(name))
+    build_replica(BEDFORDSHIRE_ZIP, folder / "other", forces=[OTHER_FORCE], months=list(OTHER_MONTHS),
+                  relabel=OTHER_MONTHS, sources=read_source_months(BEDFORDSHIRE_ZIP))
+    path = folder / "two_forces.duckdb"
+    with Workspace(path) as ws:
+        ingest([folder / "police-uk", folder / "other"], ws, workers=0)
+        ws.checkpoint()
+    return path
+
+
+@pytest.fixture()
+def two_force_workspace(_two_force_file: Path, tmp_path: Path) -> Path:
+    """A private workspace file with two forces of different months, from REAL police.uk files.
+
+    Bedfordshire: its real street files 2023-04..2024-04 (13 months, as published). West Yorkshire:
+    three real Bedfordshire months (2023-01..2023-03) rewritten by :func:`gripkit.national.replica.
+    build_replica` into the West Yorkshire force area and relabelled 2016-03, 2017-06 and 2018-01
+    (``OTHER_MONTHS``), like a force that published a few old months only.
+    """
+    import shutil
+
+    target = tmp_path / "two_forces.duckdb"
+    shutil.copy(_two_force_file, target)
+    return target
