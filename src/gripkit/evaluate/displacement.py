@@ -153,6 +153,26 @@ def buffer_zone(target: gpd.GeoSeries | gpd.GeoDataFrame, distance: float = 100.
     return union.buffer(distance).difference(union)
 
 
+def _in_period(when: pd.Series, span: tuple[str, str], label: str) -> np.ndarray:
+    """Mask of ``when`` inside the inclusive ``span``; a date-only end includes its whole day."""
+    try:
+        start, end = (pd.Timestamp(x) for x in span)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"'{label}' must be two dates (first, last), e.g. ('2023-01-01', '2023-03-31'); received "
+            f"{span!r} ({exc})."
+        ) from None
+    if end < start:
+        raise InputError(
+            f"'{label}' ends before it starts: {start:%Y-%m-%d} to {end:%Y-%m-%d}. Pass (first, last)."
+        )
+    if end == end.normalize():  # a date: the whole last day is in the period
+        upper = (when < end + pd.Timedelta(days=1)).to_numpy()
+    else:
+        upper = (when <= end).to_numpy()
+    return np.asarray((when >= start).to_numpy() & upper, dtype=bool)
+
+
 def wdq_from_crimes(
     crimes: pd.DataFrame,
     *,
@@ -162,7 +182,7 @@ def wdq_from_crimes(
     after: tuple[str, str],
     distance: float = 100.0,
     time_column: str = C.MONTH,
-    weight: str | None = None,
+    weights: str | None = None,
 ) -> tuple[WDQResult, gpd.GeoDataFrame]:
     """Count crimes (x/y in the areas' CRS) in target, buffer and control areas and compute the WDQ.
 
@@ -173,17 +193,27 @@ def wdq_from_crimes(
     target, control : geopandas.GeoDataFrame
         Treated and control areas (same projected CRS, e.g. EPSG:27700).
     before, after : (str, str)
-        Inclusive date ranges, e.g. ``("2023-01-01", "2023-03-31")``.
+        Inclusive date ranges, e.g. ``("2023-01-01", "2023-03-31")``. An end given as a date
+        (no time of day) includes that whole day: a crime at 2023-03-31 18:00 is in the range (the
+        comparison is ``< 2023-04-01``); an end with a time of day is compared as ``<=`` that time.
     distance : float
         Buffer width in metres (Op Rowan used 100 m).
-    weight : str, optional
-        Sum this column (e.g. ``harm``) instead of counting.
+    weights : str, optional
+        Sum this column (e.g. ``"harm"``) instead of counting crimes.
 
     Returns
     -------
     (WDQResult, geopandas.GeoDataFrame)
         The quotient and the three zones (``zone``: target, buffer, control) for maps. Buffer
         parts overlapping the control area are removed from the buffer (logged in the zone frame).
+
+    Notes
+    -----
+    Every crime is counted in at most one zone. The zones are closed sets that share their
+    boundaries, so a point exactly on a shared edge is given to the first zone that holds it in the
+    order target, control, buffer: a crime on the target's edge is a target crime (not also a buffer
+    crime), one on the edge between buffer and control a control crime. A point exactly
+    ``distance`` metres from the target is in the buffer.
     """
     crs = projected_crs("target CRS", target.crs)
     if control.crs is None or not crs.equals(control.crs):
@@ -203,17 +233,21 @@ def wdq_from_crimes(
     frame = crimes.dropna(subset=[C.X, C.Y])
     points = shapely.points(frame[C.X].to_numpy(float), frame[C.Y].to_numpy(float))
     when = pd.to_datetime(frame[time_column])
-    w = np.ones(len(frame)) if weight is None else frame[weight].to_numpy(float)
-    periods = {
-        "before": (when >= pd.Timestamp(before[0])) & (when <= pd.Timestamp(before[1])),
-        "after": (when >= pd.Timestamp(after[0])) & (when <= pd.Timestamp(after[1])),
-    }
+    if weights is not None and weights not in frame.columns:
+        raise InputError(f"'weights' names column {weights!r}, which crimes lack. Pass e.g. weights='harm'.")
+    w = np.ones(len(frame)) if weights is None else frame[weights].to_numpy(float)
+    periods = {label: _in_period(when, span, label) for label, span in (("before", before), ("after", after))}
     counts: dict[str, float] = {}
-    for key, geometry in (("r", zone_r), ("d", zone_d), ("c", zone_c)):
+    unassigned = np.ones(len(frame), dtype=bool)
+    zone_of: dict[str, np.ndarray] = {}
+    for key, geometry in (("r", zone_r), ("c", zone_c), ("d", zone_d)):  # boundary points: first zone wins
         shapely.prepare(geometry)
-        inside = shapely.contains(geometry, points) | shapely.touches(geometry, points)
+        inside = unassigned & shapely.intersects(geometry, points)
+        unassigned &= ~inside
+        zone_of[key] = inside
+    for key in ("r", "d", "c"):
         for label, mask in periods.items():
-            counts[f"{key}_{label}"] = float(w[inside & mask.to_numpy()].sum())
+            counts[f"{key}_{label}"] = float(w[zone_of[key] & mask].sum())
     zones["before"] = [counts["r_before"], counts["d_before"], counts["c_before"]]
     zones["after"] = [counts["r_after"], counts["d_after"], counts["c_after"]]
     return wdq(**counts), zones
