@@ -135,6 +135,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE results ADD COLUMN summary VARCHAR;
     CREATE TABLE result_tables (result_id INTEGER, name VARCHAR, data BLOB);
     """,
+    # file versions (gripkit.ingestion.versions): the rows of superseded and held-back versions
+    # are kept in *_inactive tables, so restoring one is a move in one transaction; versions
+    # replaced before this migration had their rows deleted (rows_kept false: restore re-reads).
+    """
+    CREATE TABLE crimes_inactive AS SELECT * FROM crimes WHERE false;
+    CREATE TABLE quarantine_inactive AS SELECT * FROM quarantine WHERE false;
+    CREATE TABLE outcomes_inactive AS SELECT * FROM outcomes WHERE false;
+    CREATE TABLE stop_search_inactive AS SELECT * FROM stop_search WHERE false;
+    ALTER TABLE sources ADD COLUMN rows_kept BOOLEAN DEFAULT true;
+    UPDATE sources SET status = 'superseded', rows_kept = false WHERE status = 'replaced';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

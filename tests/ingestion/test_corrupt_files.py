@@ -132,7 +132,7 @@ def test_corrected_file_replaces_earlier_version(ws: Workspace, write_csv: Write
     assert len(report.replaced_files) == 1
     assert ws.counts()["crimes"] == 1
     status = dict(ws.con.execute("SELECT path, status FROM sources").fetchall())
-    assert status == {str(first): "replaced", str(second): "active"}
+    assert status == {str(first): "superseded", str(second): "active"}  # kept, restorable
 
 
 def test_duplicate_file_in_one_batch_is_skipped(ws: Workspace, write_csv: Writer) -> None:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 @app.command("ingest")
 def ingest_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files, month folders or zip archives (any mix).")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files, month folders or zip archives (any mix), applied in this order.")],
     workspace: WorkspaceOption = None,
     format: Annotated[
         str, typer.Option("--format", help="police.uk (default) or csv (a force's own).")
@@ -46,15 +47,27 @@ def ingest_command(
     rehash: Annotated[bool, typer.Option(
         "--rehash", help="Read and hash every file, even those unchanged (same size and time) since ingested."
     )] = False,
+    batch_rows: Annotated[int, typer.Option(
+        "--batch-rows", min=1, help="Rows per transaction: each batch of files is committed whole."
+    )] = 60_000,
+    accept_shrink: Annotated[bool, typer.Option(
+        "--accept-shrink", help="Apply corrected files that drop more than 20% of a month's rows "
+        "(held back by default, also those held back before).")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Ingest crime files into the workspace; every row is loaded or quarantined with a reason."""
+    """Ingest crime files into the workspace; every row is loaded or quarantined with a reason.
+
+    Running it again on the same files changes nothing. A corrected file (same force, month and
+    kind) replaces the active version unless it drops more than 20% of its rows; see every version
+    with `gripkit sources`.
+    """
     from gripkit.ingestion import ingest
 
     setup_logging(quiet=json_out)
     mapping = _mapping(format, map_file, col or [], force, crs, date_format)
     with open_workspace(workspace) as ws, progress_bar("ingesting", enabled=not json_out) as update:
-        report = ingest(paths, ws, mapping=mapping, progress=update, workers=workers, rehash=rehash)
+        report = ingest(paths, ws, mapping=mapping, progress=update, workers=workers, rehash=rehash,
+                        batch_rows=batch_rows, accept_shrink=accept_shrink)
         path = ws.path
     if json_out:
         print_json(report.to_dict())
@@ -129,6 +142,15 @@ def _print_report(report: IngestReport, path: str) -> None:
         console.print(f"  ... and {len(report.skipped_files) - 5} more files already ingested")
     for item in report.replaced_files:
         console.print(f"  {item['path']} replaced {item['replaces']}")
+    for row in report.loaded_files:
+        if row["status"] == "superseded":
+            console.print(f"  {row['path']} superseded by a later file of this run (kept, inactive)")
+    for held in report.held_files:
+        console.print(
+            f"  [yellow]held back[/] {held['path']}: {held['rows']:,} rows where the active version has "
+            f"{held['active_rows']:,}; not applied. Pass --accept-shrink to apply it, or "
+            f"`gripkit sources restore {held['source_id']}`.", highlight=False,
+        )
     for item in report.rejected_files:
         console.print(f"  [red]rejected[/] {item['reason']}", highlight=False)
     console.print(

@@ -21,7 +21,12 @@ from gripkit.ingestion.records import FileResult
 from gripkit.results import ResultMixin, to_jsonable
 
 #: Columns of the per-file table (``tables()["files"]``).
-FILE_COLUMNS = ("path", "status", "kind", C.FORCE, C.MONTH, "read", "loaded", "quarantined", "note")
+#: ``status`` of a file read: ``active`` (applied), ``superseded`` (by a later file of the same run),
+#: ``held`` (held back: it would drop too many of the active version's rows), or ``skipped`` or
+#: ``rejected`` (not stored).
+FILE_COLUMNS = (
+    "path", "status", "kind", C.FORCE, C.MONTH, "read", "loaded", "quarantined", "source_id", "note",
+)
 
 
 @dataclass
@@ -41,6 +46,11 @@ class KindTally:
         self.quarantined += result.rows_quarantined
 
 
+def _drop(held: dict[str, Any]) -> str:
+    """How much smaller a held-back file is than the active version, e.g. ``84%``."""
+    return f"{1 - held['rows'] / held['active_rows']:.0%}" if held["active_rows"] else "0%"
+
+
 def _months(result: FileResult) -> tuple[date | None, date | None]:
     """First and last month of a file's loaded rows (its police.uk month, or its rows' range)."""
     if result.month is not None:
@@ -56,10 +66,13 @@ class IngestReport(ResultMixin):
     """What an ingest did. ``read/loaded/quarantined`` count street-crime (or force CSV) rows.
 
     ``files`` counts every file found; each is counted in exactly one of: a tally (crimes,
-    outcomes, stop_and_search), ``rejected_files``, ``skipped_files`` (already ingested), or
-    ``superseded`` (replaced by a corrected version later in the same run). ``meta`` holds the
-    inputs and options (set by :func:`gripkit.ingestion.ingest`), the rows quarantined per reason,
-    the months covered and the counts of files skipped, replaced and rejected.
+    outcomes, stop_and_search: every file read and stored, whatever its status), ``rejected_files``
+    or ``skipped_files`` (already ingested, or unchanged). A tally counts the rows of every file it
+    stored, so ``read == loaded + quarantined`` in total and per file (``per_file``, with each
+    file's status: active, superseded by a later file of the same run, or held back);
+    ``held_files`` lists the files held back with both row counts. ``meta`` holds the inputs and
+    options (set by :func:`gripkit.ingestion.ingest`), the rows quarantined per reason, the months
+    covered and the counts of files skipped, replaced, held back and rejected.
 
     Examples
     --------
@@ -80,6 +93,8 @@ class IngestReport(ResultMixin):
     rejected_files: list[dict[str, str]] = field(default_factory=list)
     skipped_files: list[dict[str, str]] = field(default_factory=list)
     replaced_files: list[dict[str, str]] = field(default_factory=list)
+    #: files held back (not applied): path, key, rows, active_rows, active_path, source ids
+    held_files: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     #: one row per file loaded (see :data:`FILE_COLUMNS`)
@@ -87,8 +102,9 @@ class IngestReport(ResultMixin):
     first_month: date | None = None
     last_month: date | None = None
 
-    def add(self, result: FileResult, path: str = "") -> None:
-        """Count a loaded file in its kind's tally (and its quarantine reasons)."""
+    def add(self, result: FileResult, path: str = "", *, status: str = "active",
+            source_id: int | None = None) -> None:
+        """Count a stored file in its kind's tally (and its quarantine reasons)."""
         if result.kind == "outcomes":
             self.outcomes.add(result)
         elif result.kind == "stop-and-search":
@@ -104,9 +120,10 @@ class IngestReport(ResultMixin):
             if last is not None and (self.last_month is None or last > self.last_month):
                 self.last_month = last
         self.loaded_files.append({
-            "path": path, "status": "loaded", "kind": result.kind, C.FORCE: result.force,
+            "path": path, "status": status, "kind": result.kind, C.FORCE: result.force,
             C.MONTH: result.month, "read": result.rows_read, "loaded": result.rows_loaded,
-            "quarantined": result.rows_quarantined, "note": "; ".join(result.notes) or None,
+            "quarantined": result.rows_quarantined, "source_id": source_id,
+            "note": "; ".join(result.notes) or None,
         })
 
     def reject(self, path: str, reason: str) -> None:
@@ -133,6 +150,7 @@ class IngestReport(ResultMixin):
             "months": self.months,
             "files_skipped": len(self.skipped_files),
             "files_replaced": len(self.replaced_files),
+            "files_held_back": len(self.held_files),
             "files_rejected": len(self.rejected_files),
         }
 
@@ -148,6 +166,8 @@ class IngestReport(ResultMixin):
             "rejected_files": self.rejected_files,
             "skipped_files": self.skipped_files,
             "replaced_files": self.replaced_files,
+            "held_files": self.held_files,
+            "per_file": self.loaded_files,
             "street_files": self.crimes.files,
             "outcomes": vars(self.outcomes),
             "stop_and_search": vars(self.stop_and_search),
@@ -185,6 +205,16 @@ class IngestReport(ResultMixin):
         ]
         if files_note:
             text += " Files: " + ", ".join(files_note) + "."
+        superseded = sum(f["status"] == "superseded" for f in self.loaded_files)
+        if superseded:
+            text += (f" {superseded:,} file{'s were' if superseded != 1 else ' was'} superseded by a later "
+                     "version in the same run (kept, inactive).")
+        for held in self.held_files:
+            text += (
+                f" Held back, not applied: {held['path']} has {held['rows']:,} rows where the active "
+                f"version has {held['active_rows']:,} ({_drop(held)} fewer); pass 'accept_shrink' to "
+                "apply it."
+            )
         return text
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -196,6 +226,6 @@ class IngestReport(ResultMixin):
             return {}
         frame = pd.DataFrame(rows, columns=list(FILE_COLUMNS))
         frame[C.MONTH] = pd.to_datetime(frame[C.MONTH])
-        for name in ("read", "loaded", "quarantined"):
+        for name in ("read", "loaded", "quarantined", "source_id"):
             frame[name] = frame[name].astype("Int64")
         return {"files": frame}
