@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,12 +27,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gripkit.dashboard.data import shown
 from gripkit.dashboard.pages import STATIC, render
 from gripkit.dashboard.routes_api import CACHEABLE, GEOJSON
 from gripkit.dashboard.state import (
     ANALYST,
     ANYONE,
     SESSION_COOKIE,
+    Busy,
     DashboardState,
     Settings,
     body_response,
@@ -43,6 +46,10 @@ from gripkit.workspace import Workspace
 log = logging.getLogger("gripkit.dashboard")
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = ("/login", "/favicon.ico")
+#: longest query string accepted (bytes); the map's longest real query is under 1 KB
+MAX_QUERY_BYTES = 4096
+#: what looks like a file path in a message (two or more segments after a slash or a drive)
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s'\",;:()]+){2,}[\\/]?")
 _CSP = (
     "default-src 'self'; img-src 'self' data: {tiles}; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'{docs}; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -97,6 +104,12 @@ class LoginWall:
                 message["headers"] = headers
             await send(message)
 
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            too_long = _error(
+                Request(scope), 414, f"the query string is longer than {MAX_QUERY_BYTES} bytes; shorten it"
+            )
+            await too_long(scope, receive, send_with_headers)
+            return
         public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
         if session is None and not public:
             response: Response
@@ -151,7 +164,17 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
+def scrub(message: str) -> str:
+    """A message fit for a web client: no server file paths (each becomes ``<server path>``).
+
+    >>> scrub("no crimes in workspace /srv/gripkit/w.duckdb match the selection")
+    'no crimes in workspace <server path> match the selection'
+    """
+    return _PATH.sub("<server path>", message)
+
+
 def _error(request: Request, status: int, message: str) -> Response:
+    message = scrub(message)
     if _wants_json(request.url.path):
         return JSONResponse({"detail": message}, status_code=status)
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
@@ -170,8 +193,13 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())
-        return _error(request, 422, f"invalid request parameter(s): {fields}")
+        return _error(request, 422, validation_message(exc.errors()))
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> Response:
+        response = _error(request, 503, f"busy: {exc}")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, exc: InputError) -> Response:
@@ -182,12 +210,28 @@ def _install_error_pages(app: FastAPI) -> None:
         return _error(request, 409, str(exc))
 
 
+def validation_message(errors: Any) -> str:
+    """One sentence per refused parameter: its name, what it must be, what was received.
+
+    >>> validation_message([{"loc": ("query", "limit"), "msg": "Input should be a valid integer",
+    ...                      "input": "nan"}])
+    "'limit' is invalid (input should be a valid integer); received 'nan'."
+    """
+    parts = []
+    for error in list(errors)[:5]:
+        name = str(error.get("loc", ("?",))[-1])
+        why = str(error.get("msg", "invalid")).split(",")[0]
+        received = f"; received {shown(error['input'])}" if "input" in error else ""
+        parts.append(f"'{name}' is invalid ({why[:1].lower()}{why[1:]}){received}.")
+    return " ".join(parts) or "invalid request parameters."
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
     state: DashboardState = app.state.dashboard
-    with state.lock:
-        state.ws.close()
+    state.start_closer()
+    yield
+    state.close()
 
 
 def create_app(
@@ -199,7 +243,8 @@ def create_app(
     """Build the dashboard app over a workspace (path, ``":memory:"`` or an open Workspace).
 
     ``options`` are :class:`~gripkit.dashboard.state.Settings` fields (``secure_cookies``,
-    ``tiles_url``, ``login_per_user``...). The workspace stays open for the app's lifetime.
+    ``tiles_url``, ``login_per_user``...). The app uses the workspace for its lifetime; while
+    it is served it closes the file when idle and reopens it on the next request.
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     conf = settings or Settings(workspace=Path(ws.path), **options)

@@ -12,6 +12,7 @@ planner's ``plan_visits``.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -21,14 +22,19 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.hotspots.find import HotspotResult, find_hotspots, request_crimes
+from gripkit.harm.tables import list_harm_tables, load_harm_table
+from gripkit.hotspots.find import HotspotResult, hotspots_from_crimes, request_crimes
 from gripkit.hotspots.request import AUTO, WEIGHTS_CHOICES, HotspotRequest
 from gripkit.results import KINDS, StoredResult
 from gripkit.units.build import build_units
-from gripkit.validate import one_of
-from gripkit.workspace import Workspace, parse_month
+from gripkit.workspace import Workspace
 
+log = logging.getLogger("gripkit.dashboard")
 MAX_FEATURES = 5000
+#: longest echo of a request value in an error message (characters)
+MAX_SHOWN = 40
+#: longest note on a patrol (characters)
+MAX_NOTE = 500
 DEFAULT_LIMIT = 500
 
 
@@ -65,22 +71,39 @@ class HotspotQuery:
     limit: int = DEFAULT_LIMIT
 
     def __post_init__(self) -> None:
-        one_of("unit", self.unit, UNITS)
-        if self.method not in METHODS:
+        for name in ("unit", "method", "harm", "weights"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(f"'{name}' must be text; received {shown(getattr(self, name))}.")
+        choose("unit", self.unit, UNITS)
+        choose("method", self.method, tuple(METHODS))
+        choose("harm", self.harm, harm_choices())
+        choose("weights", self.weights, WEIGHTS_CHOICES)
+        if len(self.crime_types) > len(C.CRIME_TYPES):
             raise InputError(
-                f"method {self.method!r} is not available yet; received {self.method!r}. "
-                f"Choose from: {', '.join(METHODS)}."
+                f"'crime_type' may be given at most {len(C.CRIME_TYPES)} times (once per police.uk "
+                f"category); received {len(self.crime_types)}. Leave it out to map every category."
             )
-        one_of("weights", self.weights, WEIGHTS_CHOICES)
         unknown = sorted(set(self.crime_types) - set(C.CRIME_TYPES))
         if unknown:
-            raise InputError(f"unknown crime type(s) {unknown}; choose from: {', '.join(C.CRIME_TYPES)}.")
+            raise InputError(
+                f"unknown crime type(s) {', '.join(shown(t) for t in unknown[:3])}; "
+                f"choose from: {', '.join(C.CRIME_TYPES)}."
+            )
+        object.__setattr__(self, "crime_types", tuple(dict.fromkeys(self.crime_types)))
         for name in ("month_from", "month_to"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, f"{parse_month(value):%Y-%m}")
-        if not 1 <= int(self.limit) <= MAX_FEATURES:
-            raise InputError(f"'limit' must be between 1 and {MAX_FEATURES}; received {self.limit!r}.")
+                object.__setattr__(self, name, month_text(name, value))
+        if self.month_from and self.month_to and self.month_from > self.month_to:
+            raise InputError(
+                f"'month_from' must not be after 'month_to'; received {self.month_from} and "
+                f"{self.month_to}. Swap them."
+            )
+        whole = isinstance(self.limit, int) and not isinstance(self.limit, bool)
+        if not whole or not 1 <= self.limit <= MAX_FEATURES:
+            raise InputError(
+                f"'limit' must be a whole number between 1 and {MAX_FEATURES}; received {shown(self.limit)}."
+            )
         self.request()  # the request's own checks (e.g. weights='harm' with harm='none')
 
     def request(self) -> HotspotRequest:
@@ -122,9 +145,86 @@ class HotspotQuery:
         }
 
 
+def harm_choices() -> tuple[str, ...]:
+    """Harm tables the dashboard accepts: the names known to gripkit (never a file path), and none.
+
+    >>> {"cchi", "ons_css", "none"} <= set(harm_choices())
+    True
+    """
+    return (*list_harm_tables(), "none")
+
+
+def shown(value: Any, width: int = MAX_SHOWN) -> str:
+    """``repr(value)`` cut to ``width`` characters, for error messages that echo a request value.
+
+    >>> shown("x" * 100, 12)
+    "'xxxxxxxxxx…"
+    """
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def choose(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices`` (exactly), else an InputError listing them."""
+    if value not in choices:
+        raise InputError(
+            f"'{name}' is not one the dashboard offers; received {shown(value)}. "
+            f"Choose from: {', '.join(choices)}."
+        )
+    return value
+
+
+def month_text(name: str, value: str) -> str:
+    """A ``YYYY-MM`` month between 1900-01 and 2099-12, normalised (``2024-1`` -> ``2024-01``)."""
+    text = str(value).strip()
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        valid = len(text) <= 7 and text.isascii() and 1900 <= year <= 2099 and 1 <= month <= 12
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InputError(
+            f"'{name}' must be a month YYYY-MM between 1900-01 and 2099-12; received {shown(value)}. "
+            "Pass e.g. 2024-01."
+        )
+    return f"{year:04d}-{month:02d}"
+
+
 def compute_hotspots(ws: Workspace, query: HotspotQuery) -> HotspotResult:
-    """Run the query's :class:`HotspotRequest` on the workspace's crimes (not stored: a map view)."""
-    return find_hotspots(ws, query.request(), store=False)
+    """Run the query's :class:`HotspotRequest` on the workspace's crimes (not stored: a map view).
+
+    The server splits this in two: :func:`map_crimes` holding the workspace, then
+    :func:`hotspots_of` without it (the steps of :func:`~gripkit.hotspots.find.find_hotspots`).
+    """
+    return hotspots_of(map_crimes(ws, query), query)
+
+
+def map_crimes(ws: Workspace, query: HotspotQuery) -> pd.DataFrame:
+    """The crimes the query's request selects; rows whose month is outside 1900-01..2099-12 (odd
+    data that a quarantine at ingest should have caught) are left out and logged, not a crash."""
+    crimes = request_crimes(ws, query.request())
+    months = pd.to_datetime(crimes[C.MONTH]).dt.year
+    odd = ~months.between(1900, 2099)
+    if odd.any():
+        log.warning("%d crime rows with a month outside 1900-2099 left off the map", int(odd.sum()))
+        crimes = crimes[~odd.to_numpy()].reset_index(drop=True)
+        if crimes.empty:
+            raise InputError("no crimes with a valid month match the filters; widen the filters.")
+    return crimes
+
+
+def hotspots_of(crimes: pd.DataFrame, query: HotspotQuery) -> HotspotResult:
+    """The hotspot result of the query's request on ``crimes`` from :func:`map_crimes`."""
+    request = query.request()
+    request.announce()
+    return hotspots_from_crimes(
+        crimes,
+        request.unit_spec(),
+        request.method_spec(),
+        load_harm_table(request.harm),
+        serious_violence=request.serious_violence,
+        request=request,
+    )
 
 
 def latest_result(ws: Workspace, kind: str) -> StoredResult | None:
@@ -204,13 +304,17 @@ def _round_coords(geometry: dict[str, Any]) -> dict[str, Any]:
     return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
 
 
-def unit_detail(ws: Workspace, result: HotspotResult, query: HotspotQuery, unit_id: str) -> dict[str, Any]:
-    """One unit's rank, monthly trend, crime-type profile and hour × weekday counts (when times exist)."""
+def unit_detail(
+    crimes: pd.DataFrame, result: HotspotResult, query: HotspotQuery, unit_id: str
+) -> dict[str, Any]:
+    """One unit's rank, monthly trend, crime-type profile and hour × weekday counts (when times exist).
+
+    ``crimes`` are the query's (:func:`map_crimes`); a unit not in ``result`` is a KeyError.
+    """
     row = result.hotspots[result.hotspots[C.UNIT_ID].astype(str) == unit_id]
     if row.empty:
         raise KeyError(unit_id)
     request = query.request()
-    crimes = request_crimes(ws, request)
     spec = replace(  # the units the result was computed on (sizes chosen then are in its meta)
         request.unit_spec(),
         cell_size=result.meta.get("cell_size_m") if query.unit == "grid" else None,
@@ -245,10 +349,23 @@ def unit_detail(ws: Workspace, result: HotspotResult, query: HotspotQuery, unit_
 
 
 def filter_options(ws: Workspace) -> dict[str, Any]:
-    """Crime types and months present in the workspace, for the map's filter form."""
-    types = [r[0] for r in ws.con.execute("SELECT DISTINCT crime_type FROM crimes ORDER BY 1").fetchall()]
+    """Crime types and months present in the workspace, for the map's filter form.
+
+    Months are formatted by DuckDB and only those from 1900-01 to 2099-12 are offered, so an odd
+    month in the data (``0000-01``, which Python's dates cannot hold) is left out, not a crash.
+    """
+    types = [
+        r[0]
+        for r in ws.con.execute(
+            "SELECT DISTINCT crime_type FROM crimes WHERE crime_type IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
     months = [
-        f"{r[0]:%Y-%m}" for r in ws.con.execute("SELECT DISTINCT month FROM crimes ORDER BY 1").fetchall()
+        r[0]
+        for r in ws.con.execute(
+            "SELECT DISTINCT strftime(month, '%Y-%m') FROM crimes "
+            "WHERE year(month) BETWEEN 1900 AND 2099 ORDER BY 1"
+        ).fetchall()
     ]
     return {
         "crime_types": types,
@@ -256,6 +373,7 @@ def filter_options(ws: Workspace) -> dict[str, Any]:
         "units": list(UNITS),
         "methods": dict(METHODS),
         "weights": list(WEIGHTS_CHOICES),
+        "harm": list(harm_choices()),
     }
 
 
@@ -315,14 +433,21 @@ def assign_patrol(
     user = ws.con.execute("SELECT role FROM users WHERE username = ?", [officer]).fetchone()
     if user is None or user[0] != "officer":
         raise InputError(f"'officer' must be an existing officer's user name; received {officer!r}.")
-    if not area_id or len(area_id) > 100:
-        raise InputError(f"'area_id' must be a unit id such as g10_20; received {area_id!r}.")
-    if not 1 <= int(minutes) <= 24 * 60:
-        raise InputError(f"'minutes' must be between 1 and 1440; received {minutes!r}.")
+    if not area_id or len(area_id) > 100 or not area_id.isprintable():
+        raise InputError(f"'area_id' must be a unit id such as g10_20; received {shown(area_id)}.")
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 24 * 60:
+        raise InputError(f"'minutes' must be a whole number from 1 to 1440; received {shown(minutes)}.")
     try:
-        when = day if isinstance(day, date) else date.fromisoformat(str(day))
-    except ValueError as exc:
-        raise InputError(f"'date' must look like YYYY-MM-DD; received {day!r}.") from exc
+        when = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        valid = len(str(day)) == 10 and 1900 <= when.year <= 2099
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InputError(f"'date' must be a day YYYY-MM-DD from 1900 to 2099; received {shown(day)}.")
+    if start_time and not _is_clock(start_time):
+        raise InputError(f"'start_time' must be a time HH:MM such as 09:30; received {shown(start_time)}.")
+    if note is not None and len(note) > MAX_NOTE:
+        raise InputError(f"'note' may be at most {MAX_NOTE} characters; received {len(note)}.")
     row = ws.con.execute("SELECT coalesce(max(patrol_id), 0) + 1 FROM officer_patrols").fetchone()
     pid = int(row[0]) if row else 1
     ws.con.execute(
@@ -330,6 +455,15 @@ def assign_patrol(
         [pid, officer, area_id, when, start_time or None, int(minutes), plan_id, note, created_by],
     )
     return pid
+
+
+def _is_clock(text: str) -> bool:
+    """Whether ``text`` is a 24-hour time ``HH:MM``."""
+    hours, _, minutes = text.partition(":")
+    return (
+        len(text) == 5 and hours.isdigit() and minutes.isdigit() and text.isascii()
+        and int(hours) < 24 and int(minutes) < 60
+    )
 
 
 def start_visit(ws: Workspace, patrol_id: int, officer: str) -> int:

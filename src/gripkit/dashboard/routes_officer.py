@@ -21,7 +21,7 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 def own_patrol(state: DashboardState, session: auth.Session, patrol_id: int) -> dict[str, Any]:
     """The patrol if it is assigned to the session's user; 404 if unknown, 403 if someone else's."""
-    found = state.db(lambda ws: data.patrol(ws, patrol_id))
+    found = state.patrol(patrol_id)
     if found is None:
         raise HTTPException(status_code=404, detail="no such patrol")
     if found["officer"] != session.user.username:
@@ -32,7 +32,7 @@ def own_patrol(state: DashboardState, session: auth.Session, patrol_id: int) -> 
 @router.get("/officer")
 def officer_page(request: Request, state: State, session: Anyone) -> Response:
     """Today's and upcoming patrols of the logged-in officer, with visit buttons."""
-    mine = state.db(lambda ws: data.patrols(ws, session.user.username))
+    mine = state.patrols(session.user.username)
     today = date.today().isoformat()
     upcoming = sorted(
         (p for p in mine if p["date"] >= today), key=lambda p: (p["date"], p["start_time"] or "")
@@ -52,7 +52,7 @@ def patrol_page(request: Request, patrol_id: int, state: State, session: Anyone)
 async def start(patrol_id: int, state: State, session: Anyone, form: Form) -> Response:
     """Record arrival in the patrol area now (CSRF-checked)."""
     await run_in_threadpool(own_patrol, state, session, patrol_id)
-    await run_in_threadpool(state.db, lambda ws: data.start_visit(ws, patrol_id, session.user.username))
+    await run_in_threadpool(state.change, lambda ws: data.start_visit(ws, patrol_id, session.user.username))
     return RedirectResponse(f"/officer/patrols/{patrol_id}", status_code=303)
 
 
@@ -60,5 +60,5 @@ async def start(patrol_id: int, state: State, session: Anyone, form: Form) -> Re
 async def stop(patrol_id: int, state: State, session: Anyone, form: Form) -> Response:
     """Record leaving the patrol area now (CSRF-checked)."""
     await run_in_threadpool(own_patrol, state, session, patrol_id)
-    await run_in_threadpool(state.db, lambda ws: data.stop_visit(ws, patrol_id, session.user.username))
+    await run_in_threadpool(state.change, lambda ws: data.stop_visit(ws, patrol_id, session.user.username))
     return RedirectResponse(f"/officer/patrols/{patrol_id}", status_code=303)

@@ -44,7 +44,12 @@ def query_from(
     )
 
 
+#: the map's single-valued filters (``crime_type`` may repeat)
+SCALAR_FILTERS = ("unit", "method", "month_from", "month_to", "harm", "limit", "weights")
+
+
 async def hotspot_query(
+    request: Request,
     unit: Annotated[str, Query(description="grid or lsoa")] = "grid",
     method: Annotated[str, Query(description="hotspot method, e.g. count")] = "count",
     crime_type: Annotated[
@@ -52,7 +57,9 @@ async def hotspot_query(
     ] = None,
     month_from: Annotated[str | None, Query(description="first month, YYYY-MM")] = None,
     month_to: Annotated[str | None, Query(description="last month, YYYY-MM")] = None,
-    harm: Annotated[str, Query(description="harm table: cchi, ons_css or none")] = C.DEFAULT_HARM_TABLE,
+    harm: Annotated[
+        str, Query(description="harm table by name (cchi, ons_css or none); never a file path")
+    ] = C.DEFAULT_HARM_TABLE,
     limit: Annotated[
         int, Query(description="at most this many units (highest harm first)")
     ] = data.DEFAULT_LIMIT,
@@ -60,16 +67,46 @@ async def hotspot_query(
         str, Query(description="Gi*/KDE weights: auto (harm when a harm table is in use), harm or crimes")
     ] = "auto",
 ) -> data.HotspotQuery:
-    """FastAPI dependency: the map filters of a request."""
+    """FastAPI dependency: the map filters of a request (each single-valued filter at most once)."""
+    for name in SCALAR_FILTERS:
+        times = len(request.query_params.getlist(name))
+        if times > 1:
+            raise InputError(f"'{name}' may be given once; received it {times} times. Give one value.")
     return query_from(unit, method, crime_type, month_from, month_to, harm, limit, weights)
 
 
 HotspotFilters = Annotated[data.HotspotQuery, Depends(hotspot_query)]
 
 
-def _has_crimes(state: DashboardState) -> bool:
-    row = state.db(lambda ws: ws.con.execute("SELECT count(*) FROM crimes").fetchone())
-    return bool(row and row[0])
+def owner(request: Request) -> str:
+    """Who a computation is counted against: the request's session token."""
+    return str(getattr(request.state, "session_token", None) or "")
+
+
+async def hotspot_detail(
+    request: Request, state: DashboardState, query: data.HotspotQuery, unit_id: str
+) -> dict[str, Any]:
+    """One unit's detail (:func:`~gripkit.dashboard.data.unit_detail`); KeyError if not in the map.
+
+    The crimes are read holding the workspace; the units are built without it, under the
+    computation limits (:meth:`DashboardState.computed`).
+    """
+    if len(unit_id) > MAX_UNIT_ID:
+        raise KeyError(unit_id)
+    who = owner(request)
+    result = await run_in_threadpool(state.hotspots, query, who)
+    if not (result.hotspots[C.UNIT_ID].astype(str) == unit_id).any():
+        raise KeyError(unit_id)
+
+    def detail() -> dict[str, Any]:
+        crimes = state.db(lambda ws: data.map_crimes(ws, query))
+        return data.unit_detail(crimes, result, query, unit_id)
+
+    return await run_in_threadpool(state.computed, ("detail", *query.key, unit_id), who, detail)
+
+
+#: longest unit id a detail page looks up (longer ones are "no such unit")
+MAX_UNIT_ID = 100
 
 
 @router.get("/")
@@ -82,7 +119,7 @@ def map_page(
     """Hotspot map with filters (crime types, months, unit, method)."""
     if session.user.role == "officer":
         return RedirectResponse("/officer", status_code=303)
-    options = state.db(data.filter_options)
+    options = state.options()
     return render(
         request,
         "map.html",
@@ -102,11 +139,10 @@ async def hotspot_page(
     request: Request, unit_id: str, state: State, query: HotspotFilters, session: Analyst
 ) -> Response:
     """One hotspot: rank, monthly trend, crime-type profile, hour × weekday (when times exist)."""
-    if not await run_in_threadpool(_has_crimes, state):
-        return render(request, "notrun.html", {"title": f"Hotspot {unit_id}", "what": "ingest"})
-    result = await run_in_threadpool(state.hotspots, query)
+    if not await run_in_threadpool(state.has_crimes):
+        return render(request, "notrun.html", {"title": "Hotspot", "what": "ingest"})
     try:
-        detail = await run_in_threadpool(state.db, lambda ws: data.unit_detail(ws, result, query, unit_id))
+        detail = await hotspot_detail(request, state, query, unit_id)
     except KeyError:
         raise HTTPException(status_code=404, detail="no such unit") from None
     peak = max([t["crimes"] for t in detail["trend"]] or [1]) or 1
@@ -129,7 +165,7 @@ async def hotspot_page(
 def plan_page(request: Request, state: State, session: Analyst) -> Response:
     """The latest patrol plan (patrol stage) and the calendar of patrols assigned to officers."""
     plan = state.db(inputs.latest_plan)
-    assigned = state.db(data.patrols)
+    assigned = state.patrols()
     officers = [u.username for u in state.db(auth.list_users) if u.role == "officer"]
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in sorted(assigned, key=lambda p: (p["date"], p["start_time"] or "")):
@@ -141,7 +177,7 @@ def plan_page(request: Request, state: State, session: Analyst) -> Response:
             "plan": plan,
             "by_day": dict(by_day),
             "officers": officers,
-            "error": request.query_params.get("error", ""),
+            "error": request.query_params.get("error", "")[:300],
         },
     )
 
@@ -152,9 +188,12 @@ async def assign(
 ) -> Response:
     """Assign a patrol to an officer (CSRF-checked form)."""
     try:
-        minutes = int(form.get("minutes") or 15)
+        text = form.get("minutes") or "15"
+        if not (text.isascii() and text.isdigit() and len(text) < 6):
+            raise InputError(f"'minutes' must be a whole number from 1 to 1440; received {data.shown(text)}.")
+        minutes = int(text)
         await run_in_threadpool(
-            state.db,
+            state.change,
             lambda ws: data.assign_patrol(
                 ws,
                 officer=form.get("officer", ""),

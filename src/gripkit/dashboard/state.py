@@ -1,18 +1,29 @@
 """The dashboard's shared state: one workspace connection behind a lock, caches, the login throttle.
 
-DuckDB allows one writing process per file, so the server keeps one connection open and
-serialises every use of it with :attr:`DashboardState.lock`. Sessions are cached briefly in memory
-so the map API does not queue behind the database, and computed hotspot maps are cached by query.
+DuckDB allows one writing process per file, so the server keeps one connection and serialises
+every use of it with :attr:`DashboardState.lock` -- only for the queries themselves: maps are
+computed and pages rendered outside the lock. The connection is closed after
+:data:`IDLE_CLOSE_S` seconds without use (and at once when another process waits for the file),
+so ``gripkit status`` or ``gripkit report`` get in while the server runs; the next request
+reopens it and keeps the caches when the workspace did not change meanwhile (a fingerprint of
+its crimes, results and patrols).
+
+What the pages read is kept in memory: the filter options, the patrols; computed hotspot maps
+are cached by normalised query. Map computations are bounded (:class:`Busy`, answered 503 with
+Retry-After): :data:`COMPUTE_SLOTS` at a time, :data:`COMPUTE_QUEUE` more waiting, one per
+session; identical queries share one computation.
 """
 
 from __future__ import annotations
 
 import gzip
 import hmac
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,8 +31,10 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
-from gripkit.dashboard import auth
-from gripkit.dashboard.data import HotspotQuery, compute_hotspots
+from gripkit import locking
+from gripkit.dashboard import auth, data
+from gripkit.dashboard.data import HotspotQuery
+from gripkit.errors import GripkitError, WorkspaceError
 from gripkit.hotspots.find import HotspotResult
 from gripkit.workspace import Workspace
 
@@ -30,6 +43,29 @@ SESSION_COOKIE = "gripkit_session"
 LOGIN_CSRF_COOKIE = "gripkit_login_csrf"
 SESSION_CACHE_SECONDS = 30.0
 RESULT_CACHE_SIZE = 16
+#: seconds without a database use after which the server closes the workspace file
+IDLE_CLOSE_S = 1.0
+#: how often the closer looks for idleness and for processes waiting for the file (seconds)
+IDLE_POLL_S = 0.1
+#: seconds a reopening server waits for a command holding the file before answering "busy"
+REOPEN_WAIT_S = 10.0
+#: map computations running at once (the server has few cores; the rest serve pages)
+COMPUTE_SLOTS = 1
+#: map computations allowed to wait for a slot; beyond that requests are answered "busy"
+COMPUTE_QUEUE = 3
+#: map computations one session may have running or waiting
+PER_SESSION = 1
+#: the Retry-After of a "busy" answer (seconds)
+RETRY_AFTER_S = 2
+log = logging.getLogger("gripkit.dashboard")
+
+
+class Busy(GripkitError):
+    """The server declines a computation now (answered 503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER_S) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -54,49 +90,179 @@ class DashboardState:
     ws: Workspace
     lock: threading.RLock = field(default_factory=threading.RLock)
     throttle: auth.LoginThrottle = field(default_factory=auth.LoginThrottle)
-    _sessions: dict[str, tuple[float, auth.Session]] = field(default_factory=dict)
+    _sessions: dict[str, tuple[float, auth.Session, Any]] = field(default_factory=dict)
     _results: OrderedDict[tuple[Any, ...], HotspotResult] = field(default_factory=OrderedDict)
     _geojson: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     _responses: dict[tuple[str, bytes], tuple[bytes, bytes]] = field(default_factory=dict)
+    _options: dict[str, Any] | None = None
+    _patrols: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)
+    _fingerprint: tuple[Any, ...] | None = None
+    _checked: Any = None  # the connection the fingerprint was last checked on
+    _last_use: float = field(default_factory=time.monotonic)
+    _generation: int = 0
+    _mutex: threading.Lock = field(default_factory=threading.Lock)
+    _gate: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(COMPUTE_SLOTS))
+    _computing: dict[tuple[Any, ...], Future[Any]] = field(default_factory=dict)
+    _owners: dict[str, int] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def db(self, fn: Callable[[Workspace], T]) -> T:
-        """Run ``fn(ws)`` holding the workspace lock; then let in a process waiting for the file
-        (an ingest, a report: :meth:`~gripkit.workspace.Workspace.yield_to_waiting`)."""
+        """Run ``fn(ws)`` holding the workspace lock (reopening the file if it was closed); then
+        let in a process waiting for the file (:meth:`~gripkit.workspace.Workspace.yield_to_waiting`).
+
+        Keep ``fn`` to queries: compute and render after it returns.
+        """
         with self.lock:
             try:
+                self._reopen()
                 return fn(self.ws)
             finally:
-                self._yield_to_waiting()
+                self._last_use = time.monotonic()
+                self.ws.yield_to_waiting()
 
-    def _yield_to_waiting(self) -> None:
-        """Let a waiting process have the file; it may change it, so forget computed maps."""
-        if self.ws.yield_to_waiting():
+    def change(self, fn: Callable[[Workspace], T]) -> T:
+        """:meth:`db` for a write to patrols or visits: forgets the cached patrols afterwards."""
+        try:
+            return self.db(fn)
+        finally:
+            self._patrols.clear()
+
+    def _reopen(self) -> None:
+        """After the file was closed (idle, or handed to another process): reopen it and forget
+        what was cached if the workspace changed meanwhile. Busy if a command keeps it too long."""
+        if self.ws.path == ":memory:" or (self.ws._con is not None and self.ws._con is self._checked):
+            return
+        self.ws.wait = min(self.ws.wait, REOPEN_WAIT_S)
+        try:
+            con = self.ws.con
+        except WorkspaceError:
+            raise Busy(
+                "the workspace is in use by a gripkit command (an ingest or a report); "
+                f"retry in a few seconds (waited {self.ws.wait:.0f} s)",
+                retry_after=5,
+            ) from None
+        found = _fingerprint(con)
+        if self._fingerprint is not None and found != self._fingerprint:
+            log.info("the workspace changed while the dashboard had it closed; forgetting its caches")
+            self.invalidate()
+        self._fingerprint, self._checked = found, con
+
+    def invalidate(self) -> None:
+        """Forget everything read or computed from the workspace."""
+        with self._mutex:
+            self._generation += 1
+            self._options = None
+            self._patrols.clear()
             self._results.clear()
             self._geojson.clear()
             self._responses.clear()
 
-    # -- sessions ---------------------------------------------------------------------------
-    def session(self, token: str | None) -> auth.Session | None:
-        """The live session of a cookie token (cached for a few seconds), or None."""
-        if not token or len(token) > 200:
-            return None
-        now = time.monotonic()
-        cached = self._sessions.get(token)
-        if cached and now - cached[0] < SESSION_CACHE_SECONDS:
-            return cached[1]
-        found = self.db(lambda ws: auth.lookup_session(ws, token))
+    def release_if_idle(self) -> bool:
+        """Close the file if it is unused for :data:`IDLE_CLOSE_S` or another process waits for it
+        (never blocks: skipped while a request holds the lock). True if it closed it."""
+        if self.ws.path == ":memory:" or self.ws._con is None:
+            return False
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.ws._con is None:
+                return False
+            wanted = locking.waiting(self.ws.path)
+            if not wanted and time.monotonic() - self._last_use < IDLE_CLOSE_S:
+                return False
+            self.ws._con.close()
+            self.ws._con = None
+            if wanted:
+                locking.hand_over(self.ws.path)
+            return True
+        finally:
+            self.lock.release()
+
+    def start_closer(self) -> None:
+        """Start the background thread of :meth:`release_if_idle` (file workspaces only)."""
+        if self.ws.path == ":memory:":
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(IDLE_POLL_S):
+                try:
+                    self.release_if_idle()
+                except Exception:  # keep closing on later rounds; the details go to the log
+                    log.exception("closing the idle workspace failed")
+
+        threading.Thread(target=loop, name="gripkit-idle-close", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop the closer thread and close the workspace (server shutdown)."""
+        self._stop.set()
+        with self.lock:
+            self.ws.close()
+
+    # -- what pages read ---------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        """The map's filter options (:func:`~gripkit.dashboard.data.filter_options`), read once."""
+        found = self._options
         if found is None:
-            self._sessions.pop(token, None)
-        else:
-            if len(self._sessions) > 10_000:
-                self._sessions.clear()
-            self._sessions[token] = (now, found)
+            generation = self._generation
+            found = self.db(data.filter_options)
+            if generation == self._generation:
+                self._options = found
         return found
 
+    def has_crimes(self) -> bool:
+        """Whether the workspace holds crimes (from the cached filter options)."""
+        return bool(self.options()["months"])
+
+    def patrols(self, officer: str | None = None) -> list[dict[str, Any]]:
+        """Assigned patrols (:func:`~gripkit.dashboard.data.patrols`), cached until one changes."""
+        found = self._patrols.get(officer)
+        if found is None:
+            generation = self._generation
+            found = self.db(lambda ws: data.patrols(ws, officer))
+            if generation == self._generation:
+                self._patrols[officer] = found
+        return found
+
+    def patrol(self, patrol_id: int) -> dict[str, Any] | None:
+        """One patrol by id from :meth:`patrols`, or None."""
+        return next((p for p in self.patrols() if p["patrol_id"] == patrol_id), None)
+
+    # -- sessions ---------------------------------------------------------------------------
+    def session(self, token: str | None) -> auth.Session | None:
+        """The live session of a cookie token (cached while the file stays open), or None."""
+        if not token or len(token) > 200:
+            return None
+        cached = self.cached_session(token)
+        if cached is not None:
+            return cached
+
+        def lookup(ws: Workspace) -> auth.Session | None:
+            found = auth.lookup_session(ws, token)
+            # cached under the lock, before any user change can run, with the connection read on
+            if found is None:
+                self._sessions.pop(token, None)
+            else:
+                if len(self._sessions) > 10_000:
+                    self._sessions.clear()
+                self._sessions[token] = (time.monotonic(), found, ws.con)
+            return found
+
+        return self.db(lookup)
+
     def cached_session(self, token: str) -> auth.Session | None:
-        """The session of a token if cached within the last few seconds (no database access)."""
+        """The session of a token if cached within the last few seconds (no database access).
+
+        Only while the connection it was read on is still open: another process (``gripkit users
+        remove``) can change users only once this server closed the file (DuckDB lets one process
+        write), and this server's own user changes call :meth:`forget_sessions`.
+        """
         cached = self._sessions.get(token)
-        if cached and time.monotonic() - cached[0] < SESSION_CACHE_SECONDS:
+        if (
+            cached
+            and cached[2] is self.ws._con
+            and time.monotonic() - cached[0] < SESSION_CACHE_SECONDS
+            and cached[1].expires_at > auth.utc_now()
+        ):
             return cached[1]
         return None
 
@@ -112,18 +278,61 @@ class DashboardState:
         """The GeoJSON bytes of a query already served, or None."""
         return self._geojson.get((*query.key, query.limit))
 
-    def hotspots(self, query: HotspotQuery) -> HotspotResult:
-        """The hotspot result of a query, computed once and kept in a small LRU cache."""
-        with self.lock:
+    def hotspots(self, query: HotspotQuery, owner: str = "") -> HotspotResult:
+        """The hotspot result of a query, computed once (outside the workspace lock) and kept in a
+        small LRU cache. ``owner`` (the session) may have :data:`PER_SESSION` computations going."""
+        with self._mutex:
             if query.key in self._results:
                 self._results.move_to_end(query.key)
                 return self._results[query.key]
-            result = compute_hotspots(self.ws, query)
+
+        def compute() -> HotspotResult:
+            crimes = self.db(lambda ws: data.map_crimes(ws, query))
+            return data.hotspots_of(crimes, query)
+
+        result: HotspotResult = self.computed(("map", *query.key), owner, compute)
+        with self._mutex:
             self._results[query.key] = result
             while len(self._results) > RESULT_CACHE_SIZE:
                 self._results.popitem(last=False)
-            self._yield_to_waiting()
-            return result
+        return result
+
+    def computed(self, key: tuple[Any, ...], owner: str, fn: Callable[[], T]) -> T:
+        """``fn()`` under the computation limits; a request for a ``key`` being computed waits for
+        that computation instead. :class:`Busy` when the session or the server has too many."""
+        with self._mutex:
+            pending = self._computing.get(key)
+            mine = pending is None
+            if pending is None:
+                if self._owners.get(owner, 0) >= PER_SESSION:
+                    raise Busy(
+                        "your previous map is still being computed; this one was not started. "
+                        "Retry when it is done"
+                    )
+                if len(self._computing) >= COMPUTE_SLOTS + COMPUTE_QUEUE:
+                    raise Busy(
+                        f"the server is computing {len(self._computing)} other maps; retry in a few seconds"
+                    )
+                pending = Future()
+                self._computing[key] = pending
+                self._owners[owner] = self._owners.get(owner, 0) + 1
+        if not mine:
+            value: T = pending.result()
+            return value
+        try:
+            with self._gate:
+                value = fn()
+            pending.set_result(value)
+            return value
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        finally:
+            with self._mutex:
+                del self._computing[key]
+                self._owners[owner] -= 1
+                if not self._owners[owner]:
+                    del self._owners[owner]
 
     def cached_response(self, path: str, query_string: bytes) -> tuple[bytes, bytes] | None:
         """The body already served for exactly this analyst GET (path and raw query string), or None.
@@ -144,7 +353,7 @@ class DashboardState:
 
     def store_geojson(self, query: HotspotQuery, body: bytes) -> None:
         """Keep a query's GeoJSON bytes for the next identical request."""
-        with self.lock:
+        with self._mutex:
             self._geojson[(*query.key, query.limit)] = body
             while len(self._geojson) > RESULT_CACHE_SIZE * 4:
                 self._geojson.popitem(last=False)
@@ -191,6 +400,18 @@ async def checked_form(request: Request) -> dict[str, str]:
             status_code=403, detail="invalid or missing CSRF token; reload the page and retry"
         )
     return {k: str(v) for k, v in form.items()}
+
+
+def _fingerprint(con: Any) -> tuple[Any, ...]:
+    """What tells whether another process changed the workspace: crimes, results, patrols, visits."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM crimes), (SELECT coalesce(max(source_id), 0) FROM crimes), "
+        "(SELECT coalesce(max(result_id), 0) FROM results), (SELECT count(*) FROM results), "
+        "(SELECT count(*) FROM officer_patrols), (SELECT coalesce(max(patrol_id), 0) FROM officer_patrols), "
+        "(SELECT count(*) FROM officer_visits), "
+        "(SELECT count(*) FROM officer_visits WHERE stopped_at IS NULL)"
+    ).fetchone()
+    return tuple(row or ())
 
 
 def accepts_gzip(scope: Any) -> bool:
