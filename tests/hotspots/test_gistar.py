@@ -85,10 +85,20 @@ def test_three_by_three_by_hand() -> None:
     assert z["g2_2"] == pytest.approx(-6 / math.sqrt(35), abs=1e-12)
     # g1_1 sees all 9 cells: n·9 - 9² = 0, no variance; gripkit sets z = 0 (esda gives NaN)
     assert z["g1_1"] == 0.0
-    # two-sided normal p: 2 (1 - Φ(|z|)) = erfc(|z| / √2)
-    p = dict(zip(result["unit_id"], result["gi_p"], strict=True))
+    # two-sided normal p (p_values="normal"): 2 (1 - Φ(|z|)) = erfc(|z| / √2)
+    normal = gistar(hotspots, units, p_values="normal")
+    p = dict(zip(normal["unit_id"], normal["gi_p"], strict=True))
     assert p["g0_0"] == pytest.approx(math.erfc(12 / math.sqrt(35) / math.sqrt(2)), rel=1e-12)
     assert p["g1_1"] == 1.0
+    # exact permutation p (the default): g0_0's 4 cells sum to 8; of the C(9, 4) = 126 sets of 4 of
+    # the values {4, 2, 1, 1, 1, 0, 0, 0, 0}, a sum >= 8 needs the 4, the 2 and two of the three 1s
+    # (3 sets; without the 4 or the 2 the most is 7), so P(S >= 8) = 3/126 and two-sided p = 6/126.
+    # g2_2 sums to 2: P(S <= 2) = sets without the 4 and 2 summing <= 2 (C(7,4) − C(3,3)·C(4,1) = 31)
+    # plus those with the 2 and three of the seven zeros or ones summing 0 (C(4,3) = 4): 35/126.
+    exact = dict(zip(result["unit_id"], result["gi_p"], strict=True))
+    assert exact["g0_0"] == pytest.approx(6 / 126, rel=1e-12)
+    assert exact["g2_2"] == pytest.approx(min(1.0, 2 * 35 / 126), rel=1e-12)
+    assert exact["g1_1"] == 1.0
 
 
 def test_band_over_the_whole_grid_has_no_variance() -> None:
@@ -151,9 +161,11 @@ def test_real_grid_fft_path_equals_esda(real_grid, monkeypatch: pytest.MonkeyPat
 def test_real_grid_columns_p_q_hot_and_params(real_grid) -> None:
     hotspots, units = real_grid
     before = hotspots.copy()
-    result, params = _gistar(hotspots, units, weights="harm", correction="holm", alpha=0.01)
+    result, params = _gistar(
+        hotspots, units, weights="harm", correction="holm", alpha=0.01, p_values="normal"
+    )
     pd.testing.assert_frame_equal(
-        result, gistar(hotspots, units, weights="harm", correction="holm", alpha=0.01)
+        result, gistar(hotspots, units, weights="harm", correction="holm", alpha=0.01, p_values="normal")
     )  # the public verb is the same frame
     pd.testing.assert_frame_equal(hotspots, before)  # input untouched
     assert "gi_z" not in hotspots.columns
@@ -167,8 +179,19 @@ def test_real_grid_columns_p_q_hot_and_params(real_grid) -> None:
     assert params["weights"] == "harm" and params["correction"] == "holm" and params["alpha"] == 0.01
     assert params["n_units"] == len(units) and params["n_hot"] == int(result["hot"].sum()) > 0
     assert params["neighbourhood_max"] == 9  # queen + self
+    assert params["p_values"] == "normal" and params["p_value_method"] == "two-sided, normal approximation"
     # BH flags at least as many units as Holm at the same level
-    assert _gistar(hotspots, units, weights="harm", alpha=0.01)[1]["n_hot"] >= params["n_hot"]
+    bh = _gistar(hotspots, units, weights="harm", alpha=0.01, p_values="normal")[1]
+    assert bh["n_hot"] >= params["n_hot"]
+    # the default exact permutation p-values: the same z, never more hot units than the normal
+    # approximation on these skewed cells, and the null check recorded
+    exact, record = _gistar(hotspots, units, weights="harm", correction="holm", alpha=0.01)
+    np.testing.assert_array_equal(exact["gi_z"], result["gi_z"])
+    assert record["p_values"] == "permutation" and record["p_values_exact"] is False  # harm: lattice
+    assert 0 < record["n_hot"] <= params["n_hot"] and record["lattice_step"] > 0
+    assert record["null_runs"] == 5 and len(record["null_hot"]) == 5 and record["null_seed"] == 0
+    assert record["null_hot_mean"] == pytest.approx(np.mean(record["null_hot"]))
+    json.dumps(record)
 
 
 def test_row_order_of_hotspots_does_not_matter(real_grid) -> None:

@@ -101,6 +101,14 @@ def hotspots_command(
         str, typer.Option(help="Gi* correction: fdr_bh, holm, bonferroni, none.")
     ] = "fdr_bh",
     alpha: AlphaOption = 0.05,
+    p_values: Annotated[
+        str,
+        typer.Option(
+            "--p-values",
+            help="Gi* p-values: permutation (exact, values permuted over the units) or normal "
+            "(normal approximation; flags chance on sparse counts).",
+        ),
+    ] = "permutation",
     bandwidth: Annotated[float | None, typer.Option(help="KDE bandwidth (m) [default: chosen].")] = None,
     kernel: Annotated[str, typer.Option(help="KDE kernel: quartic or gaussian.")] = "quartic",
     html: Annotated[Path | None, typer.Option(help="Also write an HTML page with the map.")] = None,
@@ -144,6 +152,7 @@ def hotspots_command(
             distance=distance,
             correction=correction,
             alpha=alpha,
+            p_values=p_values,
             bandwidth=bandwidth,
             kernel=kernel,
             crime_types=tuple(split_list(crime_types) or ()) or None,
@@ -165,6 +174,7 @@ def hotspots_command(
                 "crimes": meta["crimes"],
                 "assigned": meta["assigned"],
                 "beyond_tolerance": meta["unassigned"],
+                "null_hot_mean": meta.get("method_params", {}).get("null_hot_mean"),
                 "out": str(written),
                 "html": page and str(page),
             }

@@ -100,7 +100,7 @@ class HotspotResult(ResultMixin):
         """
         meta, conc = self.meta, self.concentration
         units = unit_phrase(meta, len(self.hotspots))
-        found = "" if self.hot_units is None else f": {self.hot_units:,} hot"
+        found = "" if self.hot_units is None else f": {self.hot_units:,} hot{chance_phrase(meta)}"
         shares = [(k, conc.top_unit_share[k]) for k in conc.tops if k in conc.top_unit_share]
         harm = harm_label(meta.get("harm_table"))
         text = f"{describe_method(meta)} on {units}{found}"
@@ -155,12 +155,33 @@ def describe_method(meta: Mapping[str, Any]) -> str:
     parts = ["harm-weighted" if weights == C.HARM else "crime counts"]
     if method == "gistar":
         parts.append(f"{params.get('correction', 'fdr_bh')} q<{float(params.get('alpha', 0.05)):g}")
+        if params.get("p_values") == "normal":
+            parts.append("normal-approximation p")
     else:
         parts.append(str(params.get("kernel", "quartic")))
         bandwidth = params.get("bandwidth_m", params.get("bandwidth"))
         if bandwidth:
             parts.append(f"bandwidth {float(bandwidth):.0f} m")
     return f"{title} ({', '.join(parts)})"
+
+
+def chance_phrase(meta: Mapping[str, Any]) -> str:
+    """How many hot units chance alone gives (Gi*'s null check), for the summary; "" if not run.
+
+    Examples
+    --------
+    >>> chance_phrase({"method_params": {"null_runs": 5, "null_hot_mean": 0.0}})
+    ' (chance alone: 0.0, the mean over 5 random permutations of the values)'
+    >>> chance_phrase({"method_params": {}})
+    ''
+    """
+    params = meta.get("method_params") if isinstance(meta.get("method_params"), Mapping) else {}
+    assert isinstance(params, Mapping)
+    runs, mean = params.get("null_runs"), params.get("null_hot_mean")
+    if not runs or mean is None:
+        return ""
+    shown = f"{float(mean):,.0f}" if float(mean) >= 10 else f"{float(mean):.1f}"
+    return f" (chance alone: {shown}, the mean over {int(runs)} random permutations of the values)"
 
 
 def unit_phrase(meta: Mapping[str, Any], n: int) -> str:

@@ -17,12 +17,24 @@ Other units use the sparse ``W = neighbours() + I``. There is no per-unit Python
 
 A unit whose neighbourhood is the whole study area (``Σ_j w_ij = n``) has no variance; its z is
 set to 0 (p = 1) where esda returns NaN.
+
+p-values (``p_values``)
+-----------------------
+``"permutation"`` (the default, for counts and harm on every unit type): the exact two-sided
+permutation p-value of each unit's neighbourhood sum when the n values are permuted over all
+units (total randomisation; :mod:`gripkit.hotspots.permutation`), resolved far below the BH
+threshold of a 20,000-cell grid. ``"normal"``: ``2 · (1 − Φ(|z|))``, which is anti-conservative
+on sparse, skewed counts (it flags hundreds of cells of a grid whose counts were shuffled at
+random) and is kept for comparison with esda's ``p_norm``. Every run also reports how many
+units the same procedure flags on ``null_runs`` seeded random permutations of the values over
+the units (``null_hot``, ``null_hot_mean``): the number of hot units chance alone would give.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Any, Final
 
 import geopandas as gpd
@@ -36,9 +48,13 @@ from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.hotspots._align import unit_positions
 from gripkit.hotspots.multiple import METHODS, adjust_pvalues
+from gripkit.hotspots.permutation import NeighbourhoodNull, null_flag_counts
 from gripkit.units.base import Units
 from gripkit.units.grid import GridUnits
 from gripkit.validate import fraction, one_of, positive, projected_crs
+
+#: Neighbourhood sums: a vector of unit values -> Σ_j w_ij v_j for every tested unit.
+Lag = Callable[[np.ndarray], np.ndarray]
 
 logger = logging.getLogger("gripkit")
 
@@ -53,6 +69,14 @@ GISTAR_COLUMNS: Final[tuple[str, ...]] = (GI_Z, GI_P, GI_Q, HOT)
 DIRECT_MAX_KERNEL_CELLS = 625
 #: Relative slack on the distance band so that e.g. cell × √2 includes the diagonal cells.
 BAND_TOLERANCE: Final = 1e-9
+#: What ``p_values`` accepts: the exact permutation test (default) or the normal approximation.
+P_VALUES: Final[tuple[str, ...]] = ("permutation", "normal")
+P_VALUE_LABELS: Final[dict[str, str]] = {
+    "permutation": "two-sided, exact permutation (values permuted over all units)",
+    "normal": "two-sided, normal approximation",
+}
+#: Default number of seeded permutations of the values whose hot units are reported (null_hot).
+NULL_RUNS: Final = 5
 
 
 def gistar(
@@ -63,6 +87,9 @@ def gistar(
     distance: float | None = None,
     correction: str = "fdr_bh",
     alpha: float = 0.05,
+    p_values: str = "permutation",
+    null_runs: int = NULL_RUNS,
+    seed: int | None = 0,
 ) -> gpd.GeoDataFrame:
     """Getis–Ord Gi* z-scores, p-values adjusted for multiple testing, and hot units.
 
@@ -84,6 +111,15 @@ def gistar(
         Multiple-testing adjustment of the p-values (:func:`~gripkit.hotspots.adjust_pvalues`).
     alpha : float, default 0.05
         Level the adjusted p-values are compared with.
+    p_values : {"permutation", "normal"}, default "permutation"
+        ``"permutation"``: exact permutation p-values (values permuted over all units; harm and
+        very large counts on a conservative lattice, see :mod:`gripkit.hotspots.permutation`).
+        ``"normal"``: the normal approximation (anti-conservative on sparse counts).
+    null_runs : int, default 5
+        Seeded random permutations of the values over the units on which the same test is run
+        to report how many units chance alone flags (0 skips it).
+    seed : int or None, default 0
+        Seed of those permutations (``numpy.random.default_rng``).
 
     Returns
     -------
@@ -91,14 +127,15 @@ def gistar(
         A copy of ``hotspots`` (same rows, same order) with the columns added:
 
         - ``gi_z``: Gi* z-score (float);
-        - ``gi_p``: two-sided p-value under the normal approximation, ``2 · (1 − Φ(|z|))``;
+        - ``gi_p``: two-sided p-value: exact permutation ``min(1, 2 min(P(S >= s), P(S <= s)))``
+          by default, or ``2 · (1 − Φ(|z|))`` with ``p_values="normal"``;
         - ``gi_q``: ``gi_p`` adjusted with ``correction`` over all units;
         - ``hot``: ``gi_q < alpha`` and ``gi_z > 0`` (bool).
 
         The parameters used (``weights``, ``spatial_weights``, ``distance_m``,
         ``neighbourhood_max`` = most units in one neighbourhood, self included, ``correction``,
-        ``alpha``, ``n_hot`` ...) are logged, and recorded in the hotspot job's
-        ``meta["method_params"]`` (:func:`gripkit.hotspots.find.find_hotspots`).
+        ``alpha``, ``p_values``, ``n_hot``, ``null_hot``, ``null_hot_mean`` ...) are logged, and
+        recorded in the hotspot job's ``meta["method_params"]`` (:func:`gripkit.hotspots.find.find_hotspots`).
 
     Raises
     ------
@@ -113,16 +150,22 @@ def gistar(
     >>> import pandas as pd
     >>> from gripkit.hotspots.count import count
     >>> from gripkit.units import GridUnits
-    >>> units = GridUnits(100, (0, 0, 499, 499))  # 5 x 5 cells
-    >>> crimes = pd.DataFrame({"x": [50.0] * 9 + [150.0] * 8 + [50.0] * 8, "y": [50.0] * 17 + [150.0] * 8})
+    >>> units = GridUnits(100, (0, 0, 999, 999))  # 10 x 10 cells
+    >>> crimes = pd.DataFrame({"x": [50.0] * 9 + [150.0] * 8 + [50.0] * 8 + [550.0],
+    ...                        "y": [50.0] * 17 + [150.0] * 8 + [550.0]})
     >>> result = gistar(count(crimes, units), units)
     >>> result.loc[result["hot"], "unit_id"].tolist()  # rows stay in harm_rank order
-    ['g0_0', 'g0_1', 'g1_0']
-    >>> int(result["hot"].sum())
-    3
+    ['g0_0', 'g0_1', 'g1_0', 'g1_1']
+
+    The corner cell's 4 cells hold 9 + 8 + 8 + 0: of the C(100, 4) sets of 4 cells, only the 97
+    holding the three busy cells reach 25, so its two-sided p is 2 · 97 / 3,921,225.
+
+    >>> abs(float(result.loc[0, "gi_p"]) / (2 * 97 / 3_921_225) - 1) < 1e-12
+    True
     """
     return _gistar(
-        hotspots, units, weights=weights, distance=distance, correction=correction, alpha=alpha
+        hotspots, units, weights=weights, distance=distance, correction=correction, alpha=alpha,
+        p_values=p_values, null_runs=null_runs, seed=seed,
     )[0]
 
 
@@ -134,24 +177,26 @@ def _gistar(
     distance: float | None = None,
     correction: str = "fdr_bh",
     alpha: float = 0.05,
+    p_values: str = "permutation",
+    null_runs: int = NULL_RUNS,
+    seed: int | None = 0,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`gistar` and its JSON-safe parameters (what the hotspot job records in its meta)."""
     _check_units(units)
     one_of("correction", correction, METHODS)
+    one_of("p_values", p_values, P_VALUES)
     level = fraction("alpha", alpha)
+    runs = check_runs(null_runs)
     band = None if distance is None else positive("distance", distance, unit="metres", example="300")
     _check_crs(hotspots, units)
     value = col.CRIMES if weights is None else weights
     x, position = _values_in_unit_order(hotspots, units, value)
-    band_used: float | None
-    if isinstance(units, GridUnits):
-        lagged, cardinality, spatial, band_used = _grid_sums(units, x, band)
-    else:
-        lagged, cardinality, spatial, band_used = _sparse_sums(units, x, band)
-    z = gistar_z(x, lagged, cardinality)
-    p = np.minimum(2.0 * special.ndtr(-np.abs(z)), 1.0)  # = 2 norm.sf(|z|), without its overhead
+    lag, cardinality, spatial, band_used = neighbourhoods(units, band)
+    tests = LocalTests(x, lag, cardinality, p_values=p_values)
+    z, p = tests.z, tests.p
     q = adjust_pvalues(p, correction)
     hot = (q < level) & (z > 0)
+    null_hot = tests.null_hot(correction, level, runs=runs, seed=seed)
 
     # pandas >= 3 copies on write: a shallow copy never lets the new columns reach the caller's frame
     source = hotspots if isinstance(hotspots, gpd.GeoDataFrame) else gpd.GeoDataFrame(hotspots)
@@ -166,15 +211,116 @@ def _gistar(
         "neighbourhood_max": int(cardinality.max()),
         "correction": correction,
         "alpha": level,
-        "p_values": "two-sided, normal approximation",
+        **tests.describe(),
         "n_units": len(x),
         "n_hot": int(hot.sum()),
+        **null_record(null_hot, runs, seed),
     }
     logger.info(
-        "Gi* on %s: %d of %d units hot (%s-adjusted p < %g; spatial weights: %s)",
-        value, params["n_hot"], len(x), correction, level, spatial,
+        "Gi* on %s: %d of %d units hot (%s-adjusted %s p < %g; spatial weights: %s); %s",
+        value, params["n_hot"], len(x), correction, p_values, level, spatial, null_sentence(params),
     )
     return result, params
+
+
+class LocalTests:
+    """Gi* z-scores and p-values of n tested units against a reference population of values.
+
+    ``population`` holds the N values the null permutes (the n units themselves for
+    :func:`gistar`; every bin of a time window for space-time neighbourhoods), ``lag`` maps a
+    population-shaped vector to the n neighbourhood sums, and ``cardinality`` is the number of
+    population values in each neighbourhood (self included).
+    """
+
+    def __init__(
+        self, population: np.ndarray, lag: Lag, cardinality: np.ndarray, *, p_values: str = "permutation"
+    ) -> None:
+        one_of("p_values", p_values, P_VALUES)
+        self.population = np.asarray(population, dtype=float)
+        self.lag = lag
+        self.cardinality = np.asarray(cardinality, dtype=float)
+        self.p_values = p_values
+        self.null: NeighbourhoodNull | None = None
+        if p_values == "permutation":
+            self.null = NeighbourhoodNull.build(self.population, int(self.cardinality.max()))
+        self.z, self.p, self.upper, self.lower = self.test(self.population)
+
+    def test(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """z, two-sided p, upper and lower one-sided p of ``values`` (a permutation of the population)."""
+        lagged = self.lag(values)
+        z = gistar_z(values, lagged, self.cardinality)
+        if self.null is None:
+            upper = special.ndtr(-z)
+            lower = special.ndtr(z)
+        else:
+            floor, ceil = self.null.levels(values)
+            floor_sum = self.lag(floor.astype(float))
+            ceil_sum = floor_sum if self.null.exact else self.lag(ceil.astype(float))
+            upper, lower = self.null.tails(floor_sum, ceil_sum, self.cardinality)
+            full = self.cardinality >= len(values)  # the whole population: its sum never varies
+            upper, lower = np.where(full, 1.0, upper), np.where(full, 1.0, lower)
+        # normal: 2 min(Φ(−z), Φ(z)) = 2 norm.sf(|z|), without scipy.stats' overhead
+        p = np.minimum(2.0 * np.minimum(upper, lower), 1.0)
+        return z, p, upper, lower
+
+    def null_hot(self, correction: str, alpha: float, *, runs: int, seed: int | None) -> list[int]:
+        """Hot units the same test flags on ``runs`` seeded permutations of the population."""
+
+        def flagged(values: np.ndarray) -> int:
+            z, p, _, _ = self.test(values)
+            return int(((adjust_pvalues(p, correction) < alpha) & (z > 0)).sum())
+
+        return null_flag_counts(self.population, flagged, runs=runs, seed=seed)
+
+    def describe(self) -> dict[str, Any]:
+        """``p_values`` (the option), its label, and the lattice of the permutation test."""
+        out: dict[str, Any] = {"p_values": self.p_values, "p_value_method": P_VALUE_LABELS[self.p_values]}
+        if self.null is not None:
+            out["lattice_step"] = self.null.step
+            out["p_values_exact"] = self.null.exact
+        return out
+
+
+def check_runs(runs: Any, name: str = "null_runs") -> int:
+    """A whole number of null runs >= 0."""
+    if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 0:
+        raise InputError(
+            f"'{name}' must be a whole number >= 0; received {runs!r}. Pass e.g. 5, or 0 to skip "
+            "the null check."
+        )
+    return int(runs)
+
+
+def null_record(counts: list[int], runs: int, seed: int | None) -> dict[str, Any]:
+    """The null check as JSON-safe parameters."""
+    return {
+        "null_runs": runs,
+        "null_seed": seed,
+        "null_hot": counts,
+        "null_hot_mean": float(np.mean(counts)) if counts else None,
+        "null_hot_max": int(max(counts)) if counts else None,
+    }
+
+
+def null_sentence(params: dict[str, Any]) -> str:
+    """``"a null (values permuted over the units, mean of 5 seeded runs) flags 0.2"``.
+
+    Examples
+    --------
+    >>> null_sentence({"null_runs": 5, "null_hot_mean": 0.2})
+    'the same test on the values permuted at random over the units flags 0.2 (mean of 5 seeded runs)'
+    >>> null_sentence({"null_runs": 0})
+    'no null check run'
+    """
+    runs = int(params.get("null_runs") or 0)
+    if not runs or params.get("null_hot_mean") is None:
+        return "no null check run"
+    mean = float(params["null_hot_mean"])
+    shown = f"{mean:,.0f}" if mean >= 10 else f"{mean:.1f}"
+    return (
+        f"the same test on the values permuted at random over the units flags {shown} "
+        f"(mean of {runs} seeded run{'s' if runs != 1 else ''})"
+    )
 
 
 def gistar_z(x: np.ndarray, lagged: np.ndarray, cardinality: np.ndarray) -> np.ndarray:
@@ -207,8 +353,8 @@ def gistar_z(x: np.ndarray, lagged: np.ndarray, cardinality: np.ndarray) -> np.n
     mean = float(x.mean())
     sd = float(x.std())  # ddof=0, as esda
     spread = (n * cardinality - cardinality**2) / (n - 1)
-    defined = spread > 0
-    z = np.zeros(n)
+    defined = (spread > 0) & (sd > 0)
+    z = np.zeros(len(lagged))
     z[defined] = (lagged[defined] - mean * cardinality[defined]) / (sd * np.sqrt(spread[defined]))
     return z
 
@@ -234,10 +380,15 @@ def band_kernel(distance: float, cell_size: float, max_reach: int | None = None)
     return ((offsets[:, None] ** 2 + offsets[None, :] ** 2) <= reach).astype(float)
 
 
-def _grid_sums(
-    units: GridUnits, x: np.ndarray, band: float | None
-) -> tuple[np.ndarray, np.ndarray, str, float]:
-    """Σ w x and Σ w at the kept cells by 2-D correlation of the grid with the band kernel."""
+def neighbourhoods(units: Units, band: float | None) -> tuple[Lag, np.ndarray, str, float | None]:
+    """The neighbourhood-sum function of ``units``, each unit's cardinality, a description, the band."""
+    if isinstance(units, GridUnits):
+        return _grid_lag(units, band)
+    return _sparse_lag(units, band)
+
+
+def _grid_lag(units: GridUnits, band: float | None) -> tuple[Lag, np.ndarray, str, float]:
+    """Σ w v at the kept cells by 2-D correlation of the grid with the band kernel."""
     size = units.cell_size
     used = size * math.sqrt(2) if band is None else band
     if used < size:
@@ -247,13 +398,14 @@ def _grid_sums(
         )
     kernel = band_kernel(used, size, max_reach=max(units.n_rows, units.n_cols))
     rows, cols = units._cell_positions()
-    values = np.zeros((units.n_rows, units.n_cols))
-    values[rows, cols] = x
-    mask = np.zeros((units.n_rows, units.n_cols))
-    mask[rows, cols] = 1.0
-    whole = bool(np.all(x == np.round(x)))
-    lagged = _correlate(values, kernel, whole)[rows, cols]
-    cardinality = _correlate(mask, kernel, True)[rows, cols]
+    shape = (units.n_rows, units.n_cols)
+
+    def lag(v: np.ndarray) -> np.ndarray:
+        grid = np.zeros(shape)
+        grid[rows, cols] = v
+        return _correlate(grid, kernel, bool(np.all(v == np.round(v))))[rows, cols]
+
+    cardinality = lag(np.ones(len(rows)))
     if band is None:
         weights = f"binary queen contiguity of {size:g} m grid cells (8 neighbours) plus self"
     else:
@@ -261,7 +413,7 @@ def _grid_sums(
             f"binary distance band {used:g} m between {size:g} m cell centres "
             f"({int(kernel.sum())}-cell kernel) plus self"
         )
-    return lagged, cardinality, weights, float(used)
+    return lag, cardinality, weights, float(used)
 
 
 def _correlate(grid: np.ndarray, kernel: np.ndarray, whole: bool) -> np.ndarray:
@@ -276,11 +428,9 @@ def _correlate(grid: np.ndarray, kernel: np.ndarray, whole: bool) -> np.ndarray:
     return np.round(summed) if whole else summed
 
 
-def _sparse_sums(
-    units: Units, x: np.ndarray, band: float | None
-) -> tuple[np.ndarray, np.ndarray, str, float | None]:
-    """Σ w x and Σ w with the sparse W = neighbours + I (or a centroid distance band)."""
-    n = len(x)
+def _sparse_lag(units: Units, band: float | None) -> tuple[Lag, np.ndarray, str, float | None]:
+    """Σ w v with the sparse W = neighbours + I (or a centroid distance band)."""
+    n = len(units)
     if band is None:
         w = units.neighbours() + sparse.identity(n, format="csr")
         weights = f"binary {units.kind} contiguity (shared edge or corner) plus self"
@@ -289,7 +439,11 @@ def _sparse_sums(
         weights = f"binary distance band {band:g} m between {units.kind} centroids plus self"
     w = sparse.csr_matrix(w)
     w.data[:] = 1.0
-    return w @ x, np.asarray(w.sum(axis=1)).ravel(), weights, band
+
+    def lag(v: np.ndarray) -> np.ndarray:
+        return np.asarray(w @ v, dtype=float)
+
+    return lag, np.asarray(w.sum(axis=1)).ravel(), weights, band
 
 
 def _centroid_band(units: Units, band: float) -> sparse.csr_matrix:

@@ -20,7 +20,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.hotspots._binned_kde import KERNELS as KDE_KERNELS
-from gripkit.hotspots.gistar import _gistar
+from gripkit.hotspots.gistar import NULL_RUNS, P_VALUES, _gistar, check_runs
 from gripkit.hotspots.kde import _kde
 from gripkit.hotspots.multiple import METHODS as CORRECTIONS
 from gripkit.hotspots.netkde import KERNELS as NETWORK_KERNELS
@@ -52,6 +52,9 @@ class MethodSpec:
         Gi* distance band (m; None = the unit's neighbours), multiple-testing correction, level.
     bandwidth, kernel
         KDE bandwidth (m; None = stated rule; network KDE default 200 m) and kernel.
+    p_values, null_runs, seed
+        Gi* p-values (``"permutation"``, exact, the default; or ``"normal"``), and the seeded
+        permutations of the values on which the hot units chance alone gives are counted.
 
     Examples
     --------
@@ -68,9 +71,14 @@ class MethodSpec:
     alpha: float = 0.05
     bandwidth: float | None = None
     kernel: str = "quartic"
+    p_values: str = "permutation"
+    null_runs: int = NULL_RUNS
+    seed: int | None = 0
 
     def __post_init__(self) -> None:
         one_of("method", self.name, METHODS)
+        one_of("p_values", self.p_values, P_VALUES)
+        check_runs(self.null_runs)
         check_weights(self.weights)
         one_of("correction", self.correction, CORRECTIONS)
         object.__setattr__(self, "alpha", fraction("alpha", self.alpha))
@@ -127,6 +135,9 @@ def apply_method(
             distance=spec.distance,
             correction=spec.correction,
             alpha=spec.alpha,
+            p_values=spec.p_values,
+            null_runs=spec.null_runs,
+            seed=spec.seed,
         )
     if spec.name == "kde":
         if not isinstance(units, GridUnits):

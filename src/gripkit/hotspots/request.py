@@ -50,7 +50,7 @@ _UNIT_FIELDS = (
     "cell_size", "resolution", "boundaries", "network", "road_classes", "max_length", "snap", "bounds",
 )
 #: MethodSpec fields a request carries flat (``method`` is the name; ``weights`` is the request's own)
-_METHOD_FIELDS = ("distance", "correction", "alpha", "bandwidth", "kernel")
+_METHOD_FIELDS = ("distance", "correction", "alpha", "bandwidth", "kernel", "p_values")
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ class HotspotRequest:
         ``"count"``, ``"gistar"``, ``"kde"`` or ``"netkde"``, or a
         :class:`~gripkit.hotspots.methods.MethodSpec` (unpacked; its ``weights`` is taken as
         given when ``weights`` is ``"auto"``).
-    distance, correction, alpha, bandwidth, kernel
-        The method's parameters, as in :class:`~gripkit.hotspots.methods.MethodSpec`.
+    distance, correction, alpha, bandwidth, kernel, p_values
+        The method's parameters, as in :class:`~gripkit.hotspots.methods.MethodSpec` (Gi*'s
+        ``p_values``: ``"permutation"``, exact, by default; ``"normal"`` selectable).
     crime_types, serious_violence, sv_table, months, force
         Filters: police.uk crime types (None: all), only the serious-violence categories of
         ``sv_table`` (None: the bundled proxy), ``(first, last)`` months as ``"YYYY-MM"`` (either
@@ -104,6 +105,7 @@ class HotspotRequest:
     alpha: float = 0.05
     bandwidth: float | None = None
     kernel: str = "quartic"
+    p_values: str = "permutation"
     crime_types: tuple[str, ...] | None = None
     serious_violence: bool = False
     sv_table: str | None = None
@@ -217,6 +219,7 @@ class HotspotRequest:
             alpha=self.alpha,
             bandwidth=self.bandwidth,
             kernel=self.kernel,
+            p_values=self.p_values,
         )
 
     def announce(self) -> tuple[str | None, str]:
