@@ -260,6 +260,12 @@ class CoverageCheck:
     forces: dict[str, ForceCoverage] = field(default_factory=dict)
     allow_gaps: bool = False
     excluded: tuple[str, ...] = ()
+    #: the excluded forces' coverage of the window (for the output that lists them)
+    excluded_coverage: dict[str, ForceCoverage] = field(default_factory=dict)
+    #: the parameter that sets the window, named in the refusal (``'months'`` or ``'last'``)
+    window_param: str = "months"
+    #: the parameter that leaves forces out, named in the refusal
+    exclude_param: str = "exclude"
 
     @property
     def months(self) -> int:
@@ -314,6 +320,7 @@ class CoverageCheck:
             "flagged": list(self.flagged),
             "excluded": list(self.excluded),
             "forces": {f: c.to_dict() for f, c in sorted(self.forces.items())},
+            "excluded_forces": {f: c.to_dict() for f, c in sorted(self.excluded_coverage.items())},
         }
 
 
@@ -327,6 +334,8 @@ def check_window(
     what: str = "this computation",
     exclude: Sequence[str] = (),
     kind: str = "street",
+    window_param: str = "months",
+    exclude_param: str = "exclude",
 ) -> CoverageCheck:
     """Check that each force holds every month of ``first..last``; refuse or flag the gaps.
 
@@ -348,6 +357,9 @@ def check_window(
         Forces left out on purpose (each must be a force of the workspace).
     kind
         The kind of data checked (see :func:`coverage_table`).
+    window_param, exclude_param
+        The caller's parameters setting the window and leaving forces out, named in the refusal
+        (e.g. ``"last"`` for a trailing window, ``"exclude_forces"``).
 
     Raises
     ------
@@ -374,22 +386,24 @@ def check_window(
     unknown = [f for f in excluded if f not in held]
     if unknown:
         raise InputError(
-            f"'exclude' names force(s) the workspace does not hold: {', '.join(unknown)}; it holds "
+            f"'{exclude_param}' names force(s) the workspace does not hold: {', '.join(unknown)}; it holds "
             f"{', '.join(held) or 'no force'}. Pass one of those names."
         )
     names = list(held) if forces is None else list(dict.fromkeys(str(f) for f in forces))
-    names = [f for f in names if f not in excluded]
     span = month_list(start, end)
-    result: dict[str, ForceCoverage] = {}
-    for force in names:
+
+    def cover(force: str) -> ForceCoverage:
         have = set(held.get(force, ()))
-        result[force] = ForceCoverage(
+        return ForceCoverage(
             force,
             tuple(m for m in span if m in have),
             tuple(m for m in span if m not in have),
             tuple(sorted(have)),
         )
-    check = CoverageCheck(start, end, what, result, allow_gaps, excluded)
+
+    result = {f: cover(f) for f in names if f not in excluded}
+    check = CoverageCheck(start, end, what, result, allow_gaps, excluded, {f: cover(f) for f in excluded},
+                          window_param, exclude_param)
     if check.flagged and not allow_gaps:
         raise InputError(_refusal(check))
     return check
@@ -407,6 +421,8 @@ def _refusal(check: CoverageCheck) -> str:
     return (
         f"{check.what}: the window {check.window} ({check.months} months) is not covered by every force; "
         + "; ".join(lines)
-        + ". Missing months would count as zero crime. Pass 'months' inside every force's data, "
-        + f"'exclude' the force ({names}), or 'allow_gaps' to proceed with the gaps flagged in the output."
+        + f". Missing months would count as zero crime. Pass '{check.window_param}' for a window every "
+        + "force holds, "
+        + f"'{check.exclude_param}' the force ({names}), or 'allow_gaps' to proceed with the gaps flagged "
+        + "in the output."
     )

@@ -214,3 +214,78 @@ def test_cli_allocate_writes_the_table(bedfordshire: Workspace, tmp_path: Path) 
         ["gripkit", "allocate", "--pot", "0", "-w", str(copy)], capture_output=True, text=True
     )
     assert bad.returncode == 1 and "--pot must be a positive amount" in bad.stderr
+
+
+# -- coverage: no force silently missing (workspace: conftest ``two_force_workspace``, REAL files:
+# Bedfordshire 2023-04..2024-04 as published; West Yorkshire = three real Bedfordshire months
+# relabelled 2016-03, 2017-06, 2018-01, so it holds none of the trailing 12 months 2023-05..2024-04)
+
+
+def test_allocate_refuses_a_force_without_the_window_and_writes_nothing(two_force_workspace: Path) -> None:
+    with Workspace(two_force_workspace) as ws:
+        with pytest.raises(InputError) as info:
+            allocate(ws, pot=4_000_000, by="force")
+        message = str(info.value)
+        assert "West Yorkshire holds 0 of the 12 months asked" in message
+        assert "its data covers 2016-03, 2017-06, 2018-01" in message and "2023-05..2024-04" in message
+        assert "'last'" in message and "'exclude_forces'" in message and "'allow_gaps'" in message
+        assert ws.latest_result("allocation") is None  # nothing stored on a refusal
+
+
+def test_allocate_lists_a_force_without_data_with_zero_and_its_reason(two_force_workspace: Path) -> None:
+    with Workspace(two_force_workspace) as ws:
+        flagged = allocate(ws, pot=4_000_000, by="force", allow_gaps=True)
+        excluded = allocate(ws, pot=4_000_000, by="force", exclude_forces=["West Yorkshire"], store=False)
+    for result in (flagged, excluded):
+        table = result.table.set_index("force")
+        # Bedfordshire is the only force holding the window, so it gets the whole pot (by hand)
+        assert table.loc["Bedfordshire", "allocation"] == 4_000_000
+        assert table.loc["Bedfordshire", "months_held"] == 12
+        assert table.loc["West Yorkshire", "allocation"] == 0 and table.loc["West Yorkshire", "crimes"] == 0
+        assert "West Yorkshire £0" in result.summary()
+    wy = flagged.table.set_index("force").loc["West Yorkshire"]
+    assert wy["reason"].startswith("no data in the window")
+    assert "West Yorkshire gets nothing: no data in 2023-05..2024-04 (allowed with allow_gaps)" in (
+        flagged.summary()
+    )
+    assert flagged.meta["coverage"]["flagged"] == ["West Yorkshire"] and flagged.meta["allow_gaps"] is True
+    assert excluded.table.set_index("force").loc["West Yorkshire", "reason"] == "excluded on request"
+    assert "Excluded on request: West Yorkshire." in excluded.summary()
+    assert excluded.meta["coverage"]["excluded"] == ["West Yorkshire"]
+
+
+def test_allocate_flags_a_partly_held_window(two_force_workspace: Path) -> None:
+    with Workspace(two_force_workspace) as ws:
+        # a month police.uk never published for Bedfordshire (its 2023-08 crimes removed)
+        ws.con.execute("DELETE FROM crimes WHERE force = 'Bedfordshire' AND month = DATE '2023-08-01'")
+        refusal = r"Bedfordshire holds 11 of the 12 months asked \(missing 2023-08"
+        with pytest.raises(InputError, match=refusal):
+            allocate(ws, pot=1_000, by="area", exclude_forces=["West Yorkshire"])
+        result = allocate(ws, pot=1_000, by="area", exclude_forces=["West Yorkshire"], allow_gaps=True,
+                          store=False)
+    assert set(result.table["months_held"]) == {11} and set(result.table["months_missing"]) == {"2023-08"}
+    assert result.table["allocation"].sum() == pytest.approx(1_000)
+    assert "Allocated on part of the window (allowed with allow_gaps): Luton holds 11 months, missing " \
+        "2023-08" in result.summary()
+    assert result.meta["coverage"]["forces"]["Bedfordshire"]["missing"] == "2023-08"
+
+
+def test_cli_allocate_refuses_with_flags_and_writes_no_file(
+    two_force_workspace: Path, tmp_path: Path
+) -> None:
+    run = subprocess.run(
+        ["gripkit", "allocate", "--pot", "4000000", "-o", "a.csv", "-w", str(two_force_workspace)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "West Yorkshire holds 0 of the 12 months" in run.stderr
+    assert "--last" in run.stderr and "--exclude-force" in run.stderr and "--allow-gaps" in run.stderr
+    assert not (tmp_path / "a.csv").exists()
+    ok = subprocess.run(
+        ["gripkit", "allocate", "--pot", "4000000", "--exclude-force", "West Yorkshire", "--json",
+         "-w", str(two_force_workspace)], capture_output=True, text=True, timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr
+    rows = {r["force"]: r for r in json.loads(ok.stdout)["allocation"]}
+    assert rows["West Yorkshire"]["allocation"] == 0
+    assert rows["West Yorkshire"]["reason"] == "excluded on request"

@@ -21,7 +21,15 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, LastOption, OptionalOutOption
+from gripkit.cli.options import (
+    HARM_DEFAULT,
+    AllowGapsOption,
+    ExcludeForceOption,
+    ForceOption,
+    HarmOption,
+    LastOption,
+    OptionalOutOption,
+)
 from gripkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -68,13 +76,18 @@ def allocate_command(
     ] = 6,
     out: OptionalOutOption = None,
     sensitivity_out: Annotated[Path | None, typer.Option(help="Sensitivity table (.csv/.parquet).")] = None,
+    exclude_forces: ExcludeForceOption = None,
+    allow_gaps: AllowGapsOption = False,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Split a pot by serious-violence harm: floors, caps, need, and a sensitivity table.
 
-    --last N is the trailing window (the last N months of data). The allocation and its
-    sensitivity table are stored in the workspace (for `gripkit report` and the dashboard).
+    --last N is the trailing window (the last N months of data). Every force must hold every month
+    of it (a missing month would count as no crime): otherwise the command refuses, naming the
+    force; --exclude-force FORCE leaves a force out (listed with £0), --allow-gaps proceeds with the gaps
+    flagged. The allocation and its sensitivity table are stored in the workspace (for `gripkit
+    report` and the dashboard).
     """
     from gripkit.funding import allocate
     from gripkit.output import write_table
@@ -99,6 +112,8 @@ def allocate_command(
             need=_need(need),
             boundaries=boundaries,
             sensitivity=alternatives,
+            allow_gaps=allow_gaps,
+            exclude_forces=tuple(exclude_forces or ()),
         )
     moved = result.sensitivity
     if out is not None:

@@ -7,6 +7,10 @@
 * ``--force``         the force whose crimes are read;
 * ``--alpha``         a significance level only (``--dispersion`` is the negative-binomial parameter);
 * ``--json``          one JSON object on stdout and nothing else;
+* ``--exclude-force FORCE`` leave a force out of a computation over a window (named as excluded;
+  ``gripkit plan --exclude`` is about areas);
+* ``--allow-gaps``    proceed when a force misses months of the window, the gaps flagged in the output;
+* ``--per-force``     harm weights derived from each force's own offence mix (``per_force=True``);
 * ``-w/--workspace``  the DuckDB workspace.
 
 Library errors name Python parameters (``'cell_size'``); :func:`flag_message` turns them into the
@@ -41,6 +45,19 @@ ForceOption = Annotated[
 ]
 AlphaOption = Annotated[float, typer.Option("--alpha", help="Significance level.", min=0.0, max=1.0)]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed [default: drawn and reported].")]
+ExcludeForceOption = Annotated[
+    list[str] | None,
+    typer.Option("--exclude-force", help="Leave this force out, named in the output (repeatable).",
+                 metavar="FORCE"),
+]
+AllowGapsOption = Annotated[
+    bool,
+    typer.Option("--allow-gaps", help="Proceed when a force misses months of the window (flagged)."),
+]
+PerForceOption = Annotated[
+    bool,
+    typer.Option("--per-force", help="Weigh each force's crimes by its own offence mix (cchi, ons_css)."),
+]
 
 HARM_DEFAULT = DEFAULT_HARM_TABLE
 

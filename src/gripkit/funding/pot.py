@@ -38,6 +38,7 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit import datasets
+from gripkit.coverage import check_window
 from gripkit.errors import InputError
 from gripkit.funding.split import split_pot
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
@@ -97,6 +98,8 @@ def harm_by(
     force: str | None = None,
     sv_table: str | Path | None = None,
     boundaries: str | Path | None = None,
+    allow_gaps: bool = False,
+    exclude_forces: tuple[str, ...] | list[str] = (),
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Serious-violence harm per force or per local authority over a trailing window of months.
 
@@ -109,24 +112,33 @@ def harm_by(
     last, offset : int
         The last ``last`` months of the workspace's data, ending ``offset`` months before its newest
         month (:func:`gripkit.months.trailing_window`).
+    allow_gaps, exclude_forces
+        Coverage (:func:`gripkit.coverage.check_window`): every force (or ``force``) must hold every
+        month of the window, else InputError naming it; ``allow_gaps=True`` proceeds with the gaps
+        recorded; ``exclude_forces`` leaves forces out (their crimes are not read).
 
     Returns
     -------
     (pandas.DataFrame, dict)
-        ``force`` or ``area_id``, ``crimes``, ``harm``; and the provenance: the window, the harm table
-        (name and SHA-256) and, by area, how many crimes took their authority from the LSOA lookup,
-        from the LSOA name, or from nowhere.
+        ``force`` or ``area_id``, ``crimes``, ``harm`` (by force: every force checked, with zeros for
+        a force without serious violence in the window); and the provenance: the window, the harm
+        table (name and SHA-256), the ``coverage`` record and, by area, how many crimes took their
+        authority from the LSOA lookup, from the LSOA name, or from nowhere.
     """
     one_of("by", by, BY)
     table = load_harm_table(harm)
     first, end = trailing_window(ws, last, offset=offset)
+    what = "allocate" + (f" (the window before, for basis='trend', offset={offset})" if offset else "")
+    check = check_window(ws, first, end, forces=[force] if force else None, allow_gaps=allow_gaps,
+                         what=what, exclude=exclude_forces, window_param="last",
+                         exclude_param="exclude_forces")
     types = sorted(serious_violence_types(sv_table))
     crimes = ws.crimes(crime_types=types, months=(first, end), force=force)
-    have = ws.con.execute("SELECT min(month) FROM crimes").fetchone()
-    if crimes.empty or (have and have[0] is not None and pd.Timestamp(have[0]) > pd.Timestamp(first)):
+    crimes = crimes[crimes[C.FORCE].isin(list(check.forces))].reset_index(drop=True)
+    if crimes.empty:
         raise InputError(
-            f"the workspace does not cover the window {first:%Y-%m} to {end:%Y-%m} (force {force or 'all'}"
-            f"). Ingest more months or shorten the window (last={last}, offset={offset})."
+            f"no serious-violence crimes in the window {first:%Y-%m} to {end:%Y-%m} (force "
+            f"{force or 'all'}). Ingest more months or shorten the window (last={last}, offset={offset})."
         )
     crimes[C.HARM] = apply_harm(crimes, table)
     key = C.FORCE if by == "force" else C.AREA_ID
@@ -136,6 +148,7 @@ def harm_by(
         "harm_table": table.name if table else None,
         "harm_sha256": table.sha256 if table else None,
         "last": last,
+        "coverage": check.to_dict(),
     }
     if by == "force":
         crimes[key] = crimes[C.FORCE]
@@ -164,6 +177,12 @@ def harm_by(
         crimes.dropna(subset=[key]).groupby(key)[C.HARM].agg(crimes="size", harm="sum").reset_index()
         .sort_values(key, kind="mergesort").reset_index(drop=True)
     )
+    if by == "force":  # every force checked is a recipient, with zeros if it has no serious violence
+        missing = sorted(set(check.forces) - set(out[key]))
+        if missing:
+            zeros = pd.DataFrame({key: missing, C.CRIMES: 0, C.HARM: 0.0})
+            out = pd.concat([out, zeros], ignore_index=True).sort_values(key, kind="mergesort")
+            out = out.reset_index(drop=True)
     return out, info
 
 
@@ -243,7 +262,7 @@ class Allocation(ResultMixin):
         bound = [f"{name} {words[b]}" for name, b in zip(names, binding, strict=True) if b in words]
         if bound:
             text += "; " + ", ".join(bound)
-        text += "."
+        text += "." + _coverage_sentences(self.table, self.key, meta)
         if self.sensitivity is not None:
             moves = [c for c in self.sensitivity.columns if str(c).startswith("change_pp_")]
             if moves:
@@ -260,6 +279,33 @@ class Allocation(ResultMixin):
         if self.sensitivity is not None:
             out["sensitivity"] = self.sensitivity
         return out
+
+
+def _coverage_sentences(table: pd.DataFrame, key: str, meta: Mapping[str, Any]) -> str:
+    """" X gets nothing: no data in ...", partly held windows and exclusions, as sentences ("" if none)."""
+    if "reason" not in table.columns or "months_missing" not in table.columns:
+        return ""
+    window = (meta.get("coverage") or {}).get("window", meta.get("months"))
+    reasons = table["reason"].astype(str)
+    names = table[key].astype(str)
+    text = ""
+    empty = names[reasons.str.startswith("no data in the window")].tolist()
+    if empty:
+        text += (f" {', '.join(empty)} {'gets' if len(empty) == 1 else 'get'} nothing: no data in "
+                 f"{window} (allowed with allow_gaps).")
+    partial = table[(table["months_missing"].astype(str) != "") & (table["allocation"] > 0)]
+    if len(partial):
+        text += " Allocated on part of the window (allowed with allow_gaps): " + "; ".join(
+            f"{name} holds {int(held)} months, missing {runs}"
+            for name, held, runs in zip(partial[key], partial["months_held"], partial["months_missing"],
+                                        strict=True)
+        ) + "."
+    excluded = names[reasons == "excluded on request"].tolist()
+    if excluded:
+        text += f" Excluded on request: {', '.join(excluded)}."
+    elif meta.get("exclude_forces") and meta.get("by") == "area":
+        text += f" Excluded on request: {', '.join(map(str, meta['exclude_forces']))}."
+    return text
 
 
 def _need(keys: pd.Series, need: pd.Series | None) -> pd.Series:
@@ -293,6 +339,8 @@ def allocate(
     need: pd.Series | None = None,
     boundaries: str | Path | None = None,
     sensitivity: Mapping[str, Mapping[str, Any]] | None = None,
+    allow_gaps: bool = False,
+    exclude_forces: tuple[str, ...] | list[str] = (),
     store: bool = True,
 ) -> Allocation:
     """Split ``pot`` across forces or areas by serious-violence harm, and store the allocation.
@@ -320,6 +368,15 @@ def allocate(
         Label -> settings to change, e.g. ``{"ons_css": {"harm": "ons_css"}, "6m": {"last": 6}}``:
         the shares under each, next to this allocation's (:func:`sensitivity`), kept as
         :attr:`Allocation.sensitivity` and stored with it.
+    allow_gaps : bool, default False
+        Every force (or ``force``) must hold every month of the window (and, for ``trend``, of the
+        window before): a force missing months is an InputError naming it, its months and the window
+        (:func:`gripkit.coverage.check_window`), as missing months would count as zero crime. True:
+        proceed; a force holding none of the window is listed with £0 and its reason, one holding
+        part of it is allocated on the months it holds, flagged in ``months_missing``, the summary
+        and ``meta["coverage"]``.
+    exclude_forces : sequence of str
+        Forces to leave out on purpose; by force, each is listed with £0 and the reason.
     store : bool, default True
         Store the allocation in ``ws`` (:meth:`~gripkit.workspace.Workspace.save_result`), for the
         report and the dashboard.
@@ -327,14 +384,24 @@ def allocate(
     one_of("basis", basis, BASIS)
     if not pot > 0:
         raise InputError(f"'pot' must be a positive amount; received {pot!r}. Pass e.g. 4000000.")
-    current, info = harm_by(ws, by, harm=harm, last=last, force=force, boundaries=boundaries)
+    current, info = harm_by(ws, by, harm=harm, last=last, force=force, boundaries=boundaries,
+                            allow_gaps=allow_gaps, exclude_forces=tuple(exclude_forces))
     key = current.columns[0]
+    check = _check_of(info["coverage"])
+    others = _check_of(info["coverage"], "excluded_forces")
+    held = _months_held(current[key], by, check, force)
+    empty = held == 0  # recipients holding none of the window (only with allow_gaps): £0, listed
+    left_out = current[empty.to_numpy()].reset_index(drop=True)
+    current = current[~empty.to_numpy()].reset_index(drop=True)
     if current.empty:
         raise InputError("no serious-violence crimes to allocate by; check the workspace and 'force'.")
     score = current[C.HARM].astype(float)
     growth = pd.Series(1.0, index=current.index)
     if basis == "trend":
-        before, _ = harm_by(ws, by, harm=harm, last=last, offset=last, force=force, boundaries=boundaries)
+        before, before_info = harm_by(ws, by, harm=harm, last=last, offset=last, force=force,
+                                      boundaries=boundaries, allow_gaps=allow_gaps,
+                                      exclude_forces=tuple(exclude_forces))
+        info["coverage_before"] = before_info["coverage"]
         previous = current[key].map(before.set_index(key)[C.HARM]).astype(float)
         if (previous.fillna(0) <= 0).any():
             names = current.loc[previous.fillna(0) <= 0, key].tolist()
@@ -360,9 +427,13 @@ def allocate(
         }
     )
     table["reason"] = [_reason(row, basis, need is not None) for row in table.itertuples(index=False)]
+    table = _with_coverage(table, key, by, check, force)
     table = table.sort_values("allocation", ascending=False, kind="mergesort").reset_index(drop=True)
+    table = pd.concat([table, _unallocated(left_out, key, by, check, force, others)],
+                      ignore_index=True) if len(left_out) or (exclude_forces and by == "force") else table
     meta: dict[str, Any] = {
         "pot": pot, "by": by, "basis": basis, "floor": floor, "cap": cap, "force": force,
+        "allow_gaps": allow_gaps, "exclude_forces": list(exclude_forces),
         **info,
         "need": None if need is None else {str(k): float(v) for k, v in need.items()},
         "boundaries": None if boundaries is None else str(boundaries),
@@ -371,6 +442,7 @@ def allocate(
     settings = {
         "pot": pot, "by": by, "basis": basis, "harm": harm, "last": last, "force": force,
         "floor": floor, "cap": cap, "need": need, "boundaries": boundaries,
+        "allow_gaps": allow_gaps, "exclude_forces": tuple(exclude_forces),
     }
     result = Allocation(table, meta, settings)
     if sensitivity:
@@ -379,6 +451,78 @@ def allocate(
     if store:
         ws.save_result(result)
     return result
+
+
+def _check_of(record: dict[str, Any], part: str = "forces") -> dict[str, dict[str, Any]]:
+    """The per-force part of a coverage record (``CoverageCheck.to_dict()["forces"]``)."""
+    forces = record.get(part, {})
+    return forces if isinstance(forces, dict) else {}
+
+
+def _force_of(name: str, by: str, check: dict[str, dict[str, Any]], force: str | None) -> str | None:
+    """The force whose coverage applies to a recipient: itself by force; by area, ``force`` or the one
+    force checked (None when areas of several forces mix)."""
+    if by == "force":
+        return name
+    if force is not None:
+        return force
+    return next(iter(check)) if len(check) == 1 else None
+
+
+def _months_held(names: pd.Series, by: str, check: dict[str, dict[str, Any]], force: str | None) -> pd.Series:
+    """Months of the window each recipient's force holds (by area over several forces: the fewest)."""
+    fewest = min((int(c["months_held"]) for c in check.values()), default=0)
+    values = []
+    for name in names.astype(str):
+        owner = _force_of(name, by, check, force)
+        values.append(int(check[owner]["months_held"]) if owner in check else fewest)
+    return pd.Series(values, index=names.index, dtype="int64")
+
+
+def _with_coverage(
+    table: pd.DataFrame, key: str, by: str, check: dict[str, dict[str, Any]], force: str | None
+) -> pd.DataFrame:
+    """Add ``months_held`` and ``months_missing`` (runs, "" if none) per recipient; flag the reason."""
+    out = table.copy()
+    out["months_held"] = _months_held(out[key], by, check, force).to_numpy()
+    missing = []
+    for name in out[key].astype(str):
+        owner = _force_of(name, by, check, force)
+        owners = [owner] if owner in check else list(check)
+        runs = [str(check[f]["missing"]) for f in owners if check[f]["missing"]]
+        missing.append("; ".join(runs))
+    out["months_missing"] = missing
+    gap = out["months_missing"] != ""
+    out.loc[gap, "reason"] = [
+        f"{reason}; window only partly held (missing {runs}, allowed with allow_gaps)"
+        for reason, runs in zip(out.loc[gap, "reason"], out.loc[gap, "months_missing"], strict=True)
+    ]
+    return out
+
+
+def _unallocated(
+    left_out: pd.DataFrame,
+    key: str,
+    by: str,
+    check: dict[str, dict[str, Any]],
+    force: str | None,
+    excluded: dict[str, dict[str, Any]],
+) -> pd.DataFrame:
+    """Recipients given £0, with their reason: no data in the window (allowed), or excluded."""
+    rows = []
+    for name in left_out[key].astype(str):
+        cov = check.get(_force_of(name, by, check, force) or "", {})
+        rows.append({key: name, "months_held": 0, "months_missing": str(cov.get("missing", "")),
+                     "reason": f"no data in the window (missing {cov.get('missing', 'all')}; its data covers "
+                               f"{cov.get('data', 'none')}), allowed with allow_gaps: not allocated"})
+    if by == "force":
+        rows += [{key: name, "months_held": int(cov["months_held"]), "months_missing": str(cov["missing"]),
+                  "reason": "excluded on request"} for name, cov in excluded.items()]
+    frame = pd.DataFrame(rows)
+    for name, value in ((C.CRIMES, 0), (C.HARM, 0.0), ("growth", float("nan")), ("need", float("nan")),
+                        ("score", 0.0), ("share", 0.0), ("allocation", 0.0), ("binding", "")):
+        frame[name] = value
+    return frame
 
 
 def _reason(row: Any, basis: str, has_need: bool) -> str:
