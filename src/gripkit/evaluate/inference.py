@@ -9,7 +9,10 @@ Hausman, Hall & Griliches 1984):
 with, per area i, Y_i its total, T_i its total on treated days and n1_i / n0_i its numbers of
 treated / control days. :func:`poisson_fe` solves U(β) = 0 by Newton's method for many panels at
 once and gives the robust (HC0) or place-clustered sandwich standard error; the tests check all
-three against ``statsmodels.GLM`` with area dummies. It is what :mod:`gripkit.evaluate.power`
+three against ``statsmodels.GLM`` with area dummies. :func:`poisson_fe_cr2` adds the CR2
+place-clustered error with Bell–McCaffrey degrees of freedom in closed form (the size a clustered
+test keeps with 21 places of unequal rates is measured in ``benchmarks/cluster_size.py``). It is
+what :mod:`gripkit.evaluate.power`
 simulates with and what :func:`randomisation_inference` re-estimates under every re-drawn
 assignment.
 
@@ -98,6 +101,65 @@ def poisson_fe(
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(meat) / info
     return beta, se
+
+
+def poisson_fe_cr2(y: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`poisson_fe` with the CR2 place-clustered error and its Bell–McCaffrey degrees of freedom.
+
+    CR2 (Bell & McCaffrey 2002; Pustejovsky & Tipton 2018) is the clustered sandwich with each
+    cluster's working residuals multiplied by ``(I − H_gg)^(−1/2)``, H the hat matrix of the
+    iteratively-reweighted (working) regression at the estimate, as R's ``clubSandwich`` does for a
+    GLM; the pseudo-inverse is used where the area effect makes ``I − H_gg`` singular. In this model
+    the area dummies and the weighted residualised treatment ``r_it = √μ_it (d_it − p_i)`` are
+    orthogonal within each area, so the correction reduces to a closed form: with ``U_i`` area i's
+    profiled score, ``I_i = Y_i p_i (1 − p_i)`` its information, ``I = Σ I_i`` and the leverage
+    ``h_i = I_i / I``::
+
+        Var_CR2(β) = Σ_i U_i² / (1 − h_i) / I²
+
+    The Bell–McCaffrey degrees of freedom for β (Imbens & Kolesár 2016, eq. 11, their working model
+    of independent equal-variance working residuals) are ``(tr M)² / tr(M²)`` for the G × G matrix
+    ``M = diag(a) − w wᵀ`` with ``a_i = h_i / (1 − h_i)`` and ``w_i = h_i / √(1 − h_i)``; they equal
+    G − 1 when every area carries the same information and fall below it as the information
+    concentrates in a few areas. Areas with no treated day, no control day or no crime carry no
+    information and are left out of G.
+
+    Returns
+    -------
+    beta, se, df : numpy.ndarray
+        Shaped like ``y`` without its last two axes; ``df`` is NaN where fewer than two areas are
+        informative.
+
+    Examples
+    --------
+    >>> y = np.array([[1.0, 1.0, 2.0], [2.0, 2.0, 1.0]])          # days x areas, totals 3, 3, 3
+    >>> d = np.array([[1, 0, 1], [0, 1, 0]], dtype=bool)
+    >>> beta, se, df = poisson_fe_cr2(y, d)
+    >>> round(float(df), 6)                                       # equal information: G - 1
+    2.0
+    """
+    beta, _ = poisson_fe(y, treated)
+    y, d = (a.astype(float) for a in np.broadcast_arrays(y, treated))
+    total = y.sum(axis=-2)
+    on_treated = (y * d).sum(axis=-2)
+    n1 = d.sum(axis=-2)
+    n0 = y.shape[-2] - n1
+    informative = (n1 > 0) & (n0 > 0) & (total > 0)
+    share = _share(beta, n1, n0)
+    info_i = np.where(informative, total * share * (1 - share), 0.0)
+    info = info_i.sum(axis=-1)
+    score = np.where(informative, on_treated - total * share, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = info_i / info[..., None]
+        keep = informative & (h < 1 - 1e-12)
+        a = np.where(keep, h / (1 - h), 0.0)
+        w2 = np.where(keep, h**2 / (1 - h), 0.0)
+        meat = np.where(keep, score**2 / (1 - h), 0.0).sum(axis=-1)
+        se = np.sqrt(meat) / info
+        trace = a.sum(axis=-1) - w2.sum(axis=-1)
+        trace_sq = (a**2).sum(axis=-1) - 2 * (a * w2).sum(axis=-1) + w2.sum(axis=-1) ** 2
+        df = np.where(keep.sum(axis=-1) > 1, trace**2 / trace_sq, np.nan)
+    return beta, se, df
 
 
 def _share(beta: np.ndarray, n1: np.ndarray, n0: np.ndarray) -> np.ndarray:
