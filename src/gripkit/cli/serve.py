@@ -3,10 +3,16 @@
 The address is announced once the socket is listening (not before), so a script can wait for it:
 with ``--json`` the one JSON object on stdout is ``{"url": ..., "host": ..., "port": ..., ...}``,
 printed when the server accepts connections; ``--port 0`` takes any free port and says which.
+
+Client addresses (the login limit counts attempts per address) are the TCP peer's: the
+``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are believed only from the proxies named
+with ``--trusted-proxy`` (none by default), so a client cannot pick its own address.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,9 +26,12 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
+from gripkit.errors import InputError
 
 if TYPE_CHECKING:
     import socket
+
+    import uvicorn
 
 
 def listening_url(host: str, port: int) -> str:
@@ -33,6 +42,53 @@ def listening_url(host: str, port: int) -> str:
     """
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
+
+
+def trusted_proxies(values: Sequence[str] | None) -> list[str]:
+    """The proxy addresses or networks to believe ``X-Forwarded-*`` headers from, checked.
+
+    >>> trusted_proxies(["127.0.0.1", " 10.0.0.0/8 ", "::1"])
+    ['127.0.0.1', '10.0.0.0/8', '::1']
+    >>> trusted_proxies(None)
+    []
+    """
+    found = []
+    for raw in values or ():
+        text = str(raw).strip()
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise InputError(
+                f"'trusted_proxy' must be an IP address or network of your reverse proxy; received "
+                f"{text[:60]!r}. Pass e.g. 127.0.0.1 or 10.0.0.0/24 (never *: anyone could then "
+                "choose their own address)."
+            ) from None
+        found.append(text)
+    return found
+
+
+def server_config(
+    dashboard: Any, *, host: str, port: int, trusted_proxy: Sequence[str] | None = None
+) -> uvicorn.Config:
+    """uvicorn's configuration of the dashboard server.
+
+    Forwarded headers are read only when ``trusted_proxy`` names proxies, and then only from
+    them (uvicorn's ``forwarded_allow_ips``; the ``FORWARDED_ALLOW_IPS`` environment variable is
+    not consulted).
+    """
+    import uvicorn
+
+    proxies = trusted_proxies(trusted_proxy)
+    return uvicorn.Config(
+        dashboard,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
+        server_header=False,
+        date_header=True,
+    )
 
 
 @app.command("serve")
@@ -52,6 +108,13 @@ def serve_command(
         typer.Option(help="Optional background tile URL, e.g. https://tile.example/{z}/{x}/{y}.png."),
     ] = None,
     tiles_attribution: Annotated[str, typer.Option(help="Attribution text of the tile layer.")] = "",
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Address or network of a reverse proxy whose X-Forwarded-For/-Proto to believe "
+            "(repeatable; default none: the client address is the TCP peer's)."
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Serve the dashboard: hotspot map, patrols, dosage, evaluation; login required."""
@@ -60,6 +123,7 @@ def serve_command(
     from gripkit.dashboard import create_app
 
     setup_logging(quiet=json_out)
+    proxies = trusted_proxies(trusted_proxy)
     ws = open_workspace(workspace)
     row = ws.con.execute("SELECT count(*) FROM users").fetchone()
     users = int(row[0]) if row else 0
@@ -75,7 +139,16 @@ def serve_command(
     def announce(bound_port: int) -> None:
         url = listening_url(host, bound_port)
         if json_out:
-            print_json({"url": url, "host": host, "port": bound_port, "workspace": ws.path, "users": users})
+            print_json(
+                {
+                    "url": url,
+                    "host": host,
+                    "port": bound_port,
+                    "workspace": ws.path,
+                    "users": users,
+                    "trusted_proxies": proxies,
+                }
+            )
         else:
             console_err.print(f"gripkit dashboard on {url} (workspace {ws.path}); Ctrl+C stops it")
 
@@ -88,13 +161,5 @@ def serve_command(
             bound = [s.getsockname() for server in servers for s in (server.sockets or ())]
             announce(int(bound[0][1]) if bound else port)
 
-    config = uvicorn.Config(
-        dashboard,
-        host=host,
-        port=port,
-        log_level="warning",
-        proxy_headers=True,
-        server_header=False,
-        date_header=True,
-    )
+    config = server_config(dashboard, host=host, port=port, trusted_proxy=proxies)
     AnnouncingServer(config).run()

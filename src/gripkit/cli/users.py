@@ -1,4 +1,8 @@
-"""``gripkit users``: add, list, remove dashboard users and set their passwords."""
+"""``gripkit users``: add, list, remove dashboard users, set their role or password.
+
+Removing a user or changing their role or password ends their dashboard sessions at once (a
+running server refuses their next request).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from rich.table import Table
 from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json
 from gripkit.errors import InputError
 
-users_app = typer.Typer(help="Dashboard users: add, list, passwd, remove.", no_args_is_help=True)
+users_app = typer.Typer(help="Dashboard users: add, list, passwd, role, remove.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 PasswordStdin = Annotated[
@@ -71,6 +75,24 @@ def passwd_command(
     console.print(f"New password set for [bold]{name}[/].")
 
 
+@users_app.command("role")
+def role_command(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help="The new role: admin, analyst or officer.")],
+    workspace: WorkspaceOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Change a user's role (ends their sessions: they log in again with the new role)."""
+    from gripkit.dashboard import auth
+
+    with open_workspace(workspace) as ws:
+        auth.set_role(ws, name, role)
+    if json_out:
+        print_json({"action": "role set", "user": name, "role": role})
+        return
+    console.print(f"[bold]{name}[/] is now {role}; their sessions ended.")
+
+
 @users_app.command("remove")
 def remove_command(
     name: Annotated[str, typer.Argument(help="User name.")],
@@ -85,7 +107,7 @@ def remove_command(
     if json_out:
         print_json({"action": "removed", "user": name})
         return
-    console.print(f"Removed [bold]{name}[/].")
+    console.print(f"Removed [bold]{name}[/]; their sessions ended.")
 
 
 @users_app.command("list")

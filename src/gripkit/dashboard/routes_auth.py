@@ -1,4 +1,9 @@
-"""Login and logout. The login form is CSRF-protected by a double-submit cookie; failures are throttled."""
+"""Login and logout. The login form is CSRF-protected by a double-submit cookie; attempts are limited.
+
+Every attempt is counted by :class:`~gripkit.dashboard.auth.LoginThrottle` before its password is
+checked (429 with Retry-After over the limit); a successful login sets a device cookie that gives
+that browser its own budget. The Argon2 check runs outside the workspace lock.
+"""
 
 from __future__ import annotations
 
@@ -75,28 +80,34 @@ async def login(request: Request, state: State) -> Response:
             request, state, error="The form expired; please try again.", status=403, next_path=next_path
         )
     client = request.client.host if request.client else "unknown"
-    wait = state.throttle.retry_after(username, client)
-    if wait:
+    device_name = auth.device_cookie_name(username)
+    device = state.throttle.device_id(username, request.cookies.get(device_name))
+    attempt = state.throttle.attempt(username, client, device)  # counted before the check
+    if attempt.retry_after:
         response = _login_page(
             request,
             state,
             status=429,
             next_path=next_path,
-            error=f"Too many failed logins. Try again in {wait} seconds.",
+            error=f"Too many failed logins. Try again in {attempt.retry_after} seconds.",
         )
-        response.headers["Retry-After"] = str(wait)
+        response.headers["Retry-After"] = str(attempt.retry_after)
         return response
-    user = await run_in_threadpool(state.db, lambda ws: auth.authenticate(ws, username, password))
-    if user is None:
-        state.throttle.failed(username, client)
+    credentials = await run_in_threadpool(state.db, lambda ws: auth.load_credentials(ws, username))
+    user = await run_in_threadpool(auth.check_password, credentials, password)  # Argon2, no lock
+    started = None
+    if user is not None:
+        started = await run_in_threadpool(
+            state.db,
+            lambda ws: auth.start_session(ws, credentials, password, hours=state.settings.session_hours),
+        )
+    if started is None:
         return _login_page(
             request, state, error="Wrong user name or password.", status=401, next_path=next_path
         )
-    state.throttle.succeeded(username)
-    token, _ = await run_in_threadpool(
-        state.db, lambda ws: auth.create_session(ws, user, hours=state.settings.session_hours)
-    )
-    response = RedirectResponse(_safe_next(next_path, user.role), status_code=303)
+    state.throttle.succeeded(attempt)
+    token, session = started
+    response = RedirectResponse(_safe_next(next_path, session.user.role), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -105,6 +116,15 @@ async def login(request: Request, state: State) -> Response:
         secure=_secure(request, state),
         max_age=int(state.settings.session_hours * 3600),
         path="/",
+    )
+    response.set_cookie(  # this browser now has its own login budget (docs/security.md)
+        device_name,
+        state.throttle.device_cookie(username),
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, state),
+        max_age=auth.DEVICE_COOKIE_DAYS * 86400,
+        path="/login",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response

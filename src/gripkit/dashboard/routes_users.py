@@ -1,4 +1,8 @@
-"""User management (admin only): list, add, change password, remove."""
+"""User management (admin only): list, add, change role or password, remove.
+
+Every change but adding ends the user's sessions at once: the workspace deletes them in the same
+transaction, and the server forgets the sessions it had cached.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +62,15 @@ async def password(username: str, state: State, session: Admin, form: Form) -> R
     return await _change(
         state, f"new password for {username}", lambda ws: auth.set_password(ws, username, new)
     )
+
+
+@router.post("/users/{username}/role")
+async def role(username: str, state: State, session: Admin, form: Form) -> Response:
+    """Change a user's role (not your own) and end their sessions (CSRF-checked)."""
+    if username == session.user.username:
+        return RedirectResponse(f"/users?error={quote('you cannot change your own role')}", status_code=303)
+    new = form.get("role", "")
+    return await _change(state, f"{username} is now {new}", lambda ws: auth.set_role(ws, username, new))
 
 
 @router.post("/users/{username}/remove")
