@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -15,7 +16,14 @@ from typer.testing import CliRunner
 
 from gripkit import Workspace
 from gripkit.cli import app
-from gripkit.dashboard.auth import authenticate, list_users
+from gripkit.dashboard.auth import (
+    User,
+    add_user,
+    authenticate,
+    create_session,
+    list_users,
+    lookup_session,
+)
 
 from dashboard_helpers import login  # isort: skip
 
@@ -43,6 +51,24 @@ def test_users_add_list_passwd_remove(tmp_path: Path) -> None:
         assert list_users(ws) == []
 
 
+def test_users_role_changes_the_role_and_ends_sessions(tmp_path: Path) -> None:
+    ws_path = str(tmp_path / "ws.duckdb")
+    with Workspace(ws_path) as ws:
+        add_user(ws, "pc_cli", "officer", "a long passphrase")
+        token, _ = create_session(ws, User("pc_cli", "officer"))
+    runner = CliRunner()
+    changed = runner.invoke(app, ["users", "role", "pc_cli", "--role", "analyst", "-w", ws_path, "--json"])
+    assert changed.exit_code == 0, changed.output
+    assert json.loads(changed.output) == {"action": "role set", "user": "pc_cli", "role": "analyst"}
+    with Workspace(ws_path) as ws:
+        assert [(u.username, u.role) for u in list_users(ws)] == [("pc_cli", "analyst")]
+        assert lookup_session(ws, token) is None  # the officer session ended with the change
+    bad = runner.invoke(app, ["users", "role", "pc_cli", "--role", "chief", "-w", ws_path])
+    assert bad.exit_code != 0 and "must be one of admin, analyst, officer" in str(bad.exception)
+    unknown = runner.invoke(app, ["users", "role", "nobody", "--role", "admin", "-w", ws_path])
+    assert unknown.exit_code != 0 and "no user 'nobody'" in str(unknown.exception)
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
@@ -63,8 +89,6 @@ def test_users_add_bad_input_says_how_to_fix(
 def test_serve_starts_on_loopback(tmp_path: Path) -> None:
     ws_path = tmp_path / "ws.duckdb"
     with Workspace(ws_path) as ws:
-        from gripkit.dashboard.auth import add_user
-
         add_user(ws, "boss", "admin", "admin-pass-123")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
