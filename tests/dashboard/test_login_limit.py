@@ -361,6 +361,18 @@ def test_throttle_counts_every_parallel_attempt() -> None:
     assert allowed == 5  # of 8 x 50 = 400 attempts, the limit's 5
 
 
+def test_throttle_forgets_old_names_when_there_are_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth.LoginThrottle, "MAX_KEYS", 3)
+    clock = Clock()
+    throttle = auth.LoginThrottle(per_user=1, per_client=100, window=60, clock=clock)
+    for name in ("a", "b", "c"):  # 3 names + 1 address = 4 keys
+        throttle.attempt(name, "10.0.0.1")
+    clock.now += 61  # all of them out of the window
+    throttle.attempt("d", "10.0.0.1")  # 4 keys > 3: every expired one is dropped first
+    assert throttle.retry_after("d", "10.0.0.1") > 0  # the new attempt still counts
+    assert len(throttle._times) == 2  # u:d and c:10.0.0.1
+
+
 def test_device_cookies_are_signed_per_user_and_per_server() -> None:
     one, two = auth.LoginThrottle(), auth.LoginThrottle()
     cookie = one.device_cookie("ana")

@@ -401,6 +401,7 @@ class LoginThrottle:
         self._key = key or secrets.token_bytes(32)
         self._clock = clock
         self._times: dict[str, deque[float]] = {}
+        self._pruned_at = -math.inf
         self._lock = threading.Lock()
 
     # device cookies ------------------------------------------------------------------------
@@ -433,7 +434,10 @@ class LoginThrottle:
         return [(f"u:{username.lower()}", self.per_user), (f"c:{client}", self.per_client)]
 
     def _prune(self, now: float) -> None:
-        if len(self._times) > self.MAX_KEYS:
+        """Forget names and addresses without recent attempts once there are many (at most once
+        a second, so a flood of new names costs memory for one window only, and little time)."""
+        if len(self._times) > self.MAX_KEYS and now - self._pruned_at >= 1.0:
+            self._pruned_at = now
             for key in [k for k, t in self._times.items() if not t or t[-1] <= now - self.window]:
                 del self._times[key]
 
