@@ -6,6 +6,7 @@ transaction, and the server forgets the sessions it had cached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from gripkit.dashboard import auth
 from gripkit.dashboard.pages import render
 from gripkit.dashboard.state import ADMIN, DashboardState, checked_form, get_state, require
 from gripkit.errors import InputError
+from gripkit.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[auth.Session, Depends(require(*ADMIN))]
@@ -39,9 +41,11 @@ def users_page(request: Request, state: State, session: Admin) -> Response:
     )
 
 
-async def _change(state: DashboardState, action: str, fn: object) -> Response:
+async def _change(state: DashboardState, action: str, fn: Callable[[Workspace], None]) -> Response:
+    """Run a user change as a write (the server forgets what it keeps from the workspace), then
+    forget every cached session, so the changed user's next request is looked up afresh."""
     try:
-        await run_in_threadpool(state.db, fn)  # type: ignore[arg-type]
+        await run_in_threadpool(state.change, fn)
     except InputError as exc:
         return RedirectResponse(f"/users?error={quote(str(exc))}", status_code=303)
     state.forget_sessions()
