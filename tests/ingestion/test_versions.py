@@ -168,6 +168,10 @@ def test_a_truncated_file_in_the_same_run_is_held_back(month_text: str, tmp_path
         assert [h["rows"] for h in report.held_files] == [CUT]
         assert report.crimes.read == data_rows(month_text) + CUT  # both files read, both counted
         assert versions(ws)["status"].tolist() == ["active", "held"]
+        before = state(ws)
+        for rehash in (False, True):  # the same command again: nothing swapped, nothing added
+            assert ingest([full, short], ws, rehash=rehash).held_files == []
+            assert state(ws) == before
 
 
 def test_a_version_replaced_by_an_older_gripkit_is_re_read_to_restore(
