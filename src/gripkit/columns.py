@@ -123,3 +123,6 @@ PLAN_ID: Final = "plan_id"
 COUNT: Final = "count"
 DOSAGE: Final = "dosage"
 HOT: Final = "hot"
+
+# Home Office offence code of a crime (a force's own CSV; police.uk files have none). Nullable.
+OFFENCE_CODE: Final = "offence_code"

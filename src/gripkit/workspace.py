@@ -146,6 +146,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN rows_kept BOOLEAN DEFAULT true;
     UPDATE sources SET status = 'superseded', rows_kept = false WHERE status = 'replaced';
     """,
+    # the Home Office offence code of a force's own CSV (nullable; police.uk files have none), so
+    # gripkit.harm weighs such crimes per offence
+    """
+    ALTER TABLE crimes ADD COLUMN IF NOT EXISTS offence_code VARCHAR;
+    ALTER TABLE IF EXISTS crimes_inactive ADD COLUMN IF NOT EXISTS offence_code VARCHAR;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -330,7 +336,7 @@ class Workspace:
         if force is not None:
             where.append("force = ?")
             params.append(force)
-        sql = f"SELECT {', '.join(C.CRIME_COLUMNS)} FROM crimes"
+        sql = f"SELECT {', '.join((*C.CRIME_COLUMNS, C.OFFENCE_CODE))} FROM crimes"  # offence code: nullable
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY source_id, source_row"

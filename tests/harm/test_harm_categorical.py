@@ -14,8 +14,9 @@ def test_categorical_crime_types_weigh_as_text() -> None:
                         index=[5, 1, 9, 3])
     categorical = text.astype({"crime_type": pd.CategoricalDtype(
         ["Drugs", "Robbery", "Shoplifting", "Violence and sexual offences"])})
-    table = load_harm_table("cchi")
-    # the bundled CCHI table: Robbery 365 days, Drugs 3.65, Violence and sexual offences 197
+    table = load_harm_table("cchi_ranges_legacy")
+    # the legacy CCHI table (docs/domain.md midpoints): Robbery 365 days, Drugs 3.65, Violence and sexual
+    # offences 197
     assert apply_harm(categorical, table).tolist() == [365.0, 3.65, 365.0, 197.0]
     pd.testing.assert_series_equal(apply_harm(categorical, table), apply_harm(text, table))
 

@@ -95,3 +95,36 @@ def test_bad_mappings_say_how_to_fix() -> None:
     with pytest.raises(InputError, match=r"'crs' is not a CRS pyproj understands"):
         ColumnMapping.from_pairs(["crime_type=a", "month=b", "x=c", "y=d"], crs="EPSG:nonsense")
     assert VOCAB  # the vocabulary used above maps onto police.uk categories
+
+
+def test_offence_code_column_is_stored_and_weighs_per_offence(ws: Workspace, write_csv: Writer) -> None:
+    from gripkit.harm import apply_harm, load_harm_table
+
+    lines = [
+        "URN,Offence,HO code,Committed,Easting,Northing",
+        "C1,Assault with injury, 8n ,03/02/2024 21:15,509150,221250",
+        "C2,Assault with injury,5D,04/02/2024 01:05,504900,249900",
+        "C3,Assault with injury,,05/02/2024 10:00,504900,249900",
+    ]
+    mapping = ColumnMapping.from_pairs(
+        [
+            "crime_id=URN",
+            "crime_type=Offence",
+            "offence_code=HO code",
+            "occurred_at=Committed",
+            "x=Easting",
+            "y=Northing",
+        ],
+        crime_types=VOCAB,
+        force="Bedfordshire",
+    )
+    report = ingest([write_csv("codes.csv", lines)], ws, mapping=mapping)
+    assert report.crimes.loaded == 3
+    crimes = ws.crimes()
+    assert crimes.sort_values("crime_id")["offence_code"].tolist()[:2] == ["8N", "5D"]
+    assert crimes["offence_code"].isna().sum() == 1  # blank code stored as NULL
+    # ONS CSS offence weights (shared data harm/ons_css_weights_by_offence.csv): 8N assault with injury
+    # 189.1538871, 5D assault with intent to cause serious harm 2034.74186; no code: the category's 280.0
+    table = load_harm_table("ons_css")
+    harm = dict(zip(crimes["crime_id"], apply_harm(crimes, table), strict=True))
+    assert harm == pytest.approx({"C1": 189.1538871, "C2": 2034.74186, "C3": 280.0})

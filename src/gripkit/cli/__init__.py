@@ -26,6 +26,7 @@ from gripkit.cli import report  # noqa: F401  isort: skip
 from gripkit.cli import evaluate  # noqa: F401  isort: skip
 from gripkit.cli import allocate  # noqa: F401  isort: skip
 from gripkit.cli import national  # noqa: F401  isort: skip
+from gripkit.cli import harm  # noqa: F401  isort: skip
 from gripkit.cli import sources  # noqa: F401  isort: skip
 
 

@@ -1,4 +1,4 @@
-"""``gripkit info``, ``status``, ``quarantine`` and ``harm``: look inside the workspace."""
+"""``gripkit info``, ``status`` and ``quarantine``: look inside the workspace."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from gripkit.cli.common import JsonOption, WorkspaceOption, app, console, open_workspace, print_json
-from gripkit.cli.options import HARM_DEFAULT
-from gripkit.harm import list_harm_tables, load_harm_table
 
 
 @app.command("info")
@@ -130,56 +128,3 @@ def quarantine_command(
             row["raw"][:120],
         )
     console.print(table)
-
-
-harm_app = typer.Typer(help="Harm tables: list them or show one.", no_args_is_help=True)
-app.add_typer(harm_app, name="harm")
-
-
-@harm_app.command("list")
-def harm_list(json_out: JsonOption = False) -> None:
-    """The bundled harm tables."""
-    tables = [(name, load_harm_table(name)) for name in list_harm_tables()]
-    if json_out:
-        print_json(
-            {
-                "tables": [
-                    {"name": name, "sha256": t.sha256, "crime_types": len(t.weights)}
-                    for name, t in tables
-                    if t is not None
-                ]
-            }
-        )
-        return
-    for name, table in tables:
-        assert table is not None
-        console.print(f"{name}  sha256 {table.sha256[:12]}  ({len(table.weights)} crime types)")
-
-
-@harm_app.command("show")
-def harm_show(
-    name: Annotated[str, typer.Argument(help="Table name or CSV path.")] = HARM_DEFAULT,
-    json_out: JsonOption = False,
-) -> None:
-    """Weights, sources and notes of one harm table."""
-    table = load_harm_table(name)
-    if json_out:
-        print_json(
-            {"name": "none", "sha256": None, "weights": None}
-            if table is None
-            else {
-                "name": table.name,
-                "sha256": table.sha256,
-                "weights": table.frame.fillna("").to_dict(orient="records"),
-            }
-        )
-        return
-    if table is None:
-        console.print("harm 'none': every crime weighs 1")
-        return
-    listing = Table(title=f"{table.name} (sha256 {table.sha256[:12]})")
-    for col in ("crime_type", "weight", "note"):
-        listing.add_column(col, overflow="fold")
-    for _, row in table.frame.iterrows():
-        listing.add_row(str(row["crime_type"]), f"{row['weight']:g}", str(row.get("note", "")))
-    console.print(listing)

@@ -9,11 +9,16 @@ A mapping is a TOML file (``--map mapping.toml``) or ``--col target=Source`` pai
     crime_id = "URN"
     occurred_at = "Date"
     crime_type = "Offence"
+    offence_code = "HO code"      # optional: Home Office offence code, weighed per offence by cchi/ons_css
     x = "Easting"
     y = "Northing"
     [crime_types]
     "Assault with injury" = "Violence and sexual offences"
     "Theft of motor vehicle" = "Vehicle crime"
+
+An ``offence_code`` column is stored (stripped, upper case) in the crimes table's nullable
+``offence_code`` column; :func:`gripkit.harm.apply_harm` then weighs each crime by its offence's
+weight rather than its category's (see docs/harm.md).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gripkit import columns as C
 from gripkit.datasets import normalise_force
@@ -55,6 +61,7 @@ TARGETS = (
     C.LSOA_NAME,
     C.LOCATION,
     C.OUTCOME,
+    C.OFFENCE_CODE,
 )
 
 
@@ -158,11 +165,23 @@ def read_generic(stack: Stack, mapping: ColumnMapping) -> list[FileResult]:
         first=get(C.LON) if lonlat else get(C.X),
         second=get(C.LAT) if lonlat else get(C.Y),
         crs=C.WGS84 if lonlat else (mapping.crs or C.BNG),
-        text={name: get(name) for name in (C.LSOA_CODE, C.LSOA_NAME, C.LOCATION, C.OUTCOME)},
+        text={
+            **{name: get(name) for name in (C.LSOA_CODE, C.LSOA_NAME, C.LOCATION, C.OUTCOME)},
+            **(
+                {C.OFFENCE_CODE: _offence_codes(get(C.OFFENCE_CODE))}
+                if C.OFFENCE_CODE in mapping.columns
+                else {}
+            ),
+        },
         occurred_at=occurred,
         crime_type_detail=np.array([f"crime type {t!r}" for t in raw_type], dtype=object),
     )
     return crime_results(stack, checker, "csv", cols)
+
+
+def _offence_codes(raw: pa.Array) -> pa.Array:
+    """Home Office offence codes as the harm tables write them: stripped, upper case, blank -> null."""
+    return pc.utf8_upper(stripped(raw))
 
 
 def _null(values: pa.Array) -> np.ndarray:
