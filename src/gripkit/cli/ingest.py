@@ -73,7 +73,8 @@ def ingest_command(
         print_json(report.to_dict())
     else:
         _print_report(report, path)
-    raise typer.Exit(report.exit_code)
+    # 2: every file rejected; 3: some files rejected, the rest loaded (docs/cli.md, "Exit codes")
+    raise typer.Exit(report.exit_code or (3 if report.rejected_files else 0))
 
 
 def _mapping(

@@ -7,6 +7,7 @@ in the order of :data:`REASONS`. Rows with no reason are loaded.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 import numpy as np
@@ -24,7 +25,8 @@ from gripkit.datasets import force_area, force_areas
 REASONS: dict[str, str] = {
     "malformed_line": "the line does not have the header's number of fields",
     "wrong_encoding": "the line is not valid text in the file's encoding",
-    "bad_month": "the month is missing or not a month (expected YYYY-MM)",
+    "bad_month": "the month is missing, not a month (expected YYYY-MM), or impossible (before 1990-01 "
+    "or after next month)",
     "bad_date": "the date-time is missing or could not be parsed",
     "unknown_crime_type": "the crime type is not a police.uk category and has no mapping",
     "no_coordinates": "the row has no coordinates",
@@ -38,6 +40,8 @@ REASONS: dict[str, str] = {
 EW_BOUNDS_BNG = (-10_000.0, -10_000.0, 670_000.0, 670_000.0)
 #: Points up to this far outside a force's (generalised) boundary are accepted.
 FORCE_TOLERANCE_M = 1_000.0
+#: The earliest month a crime row may have (see :func:`month_bounds`).
+FIRST_MONTH = date(1990, 1, 1)
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _MONTH_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%Y", "%b-%y", "%b %Y", "%B %Y", "%Y/%m")
 _CRIME_TYPE_KEYS = {t.casefold(): t for t in C.CRIME_TYPES}
@@ -96,10 +100,39 @@ def to_float(values: pa.Array) -> np.ndarray:
     return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=float)
 
 
+def month_bounds(today: date | None = None) -> tuple[date, date]:
+    """The first and last possible month of a crime: :data:`FIRST_MONTH` and next month (UTC).
+
+    police.uk's series starts in December 2010 and forces' own records rarely reach back before
+    the 1990s; a month after next month has not happened yet (next month is allowed for a file
+    stamped in another time zone near a month's end).
+
+    Examples
+    --------
+    >>> month_bounds(date(2024, 12, 31))
+    (datetime.date(1990, 1, 1), datetime.date(2025, 1, 1))
+    """
+    today = today or datetime.now(UTC).date()
+    last = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    return FIRST_MONTH, last
+
+
+def _plausible(months: pa.Array) -> pa.Array:
+    """``months`` (date32) with those outside :func:`month_bounds` set to null."""
+    first, last = month_bounds()
+    inside = pc.and_(pc.greater_equal(months, pa.scalar(first, pa.date32())),
+                     pc.less_equal(months, pa.scalar(last, pa.date32())))
+    return pc.if_else(inside, months, pa.scalar(None, pa.date32()))
+
+
 def parse_months(values: pa.Array) -> pa.Array:
-    """Months as date32 (first of the month), police.uk ``YYYY-MM`` or Excel-mangled; null if none fits."""
+    """Months as date32 (first of the month), police.uk ``YYYY-MM`` or Excel-mangled; null if none fits.
+
+    A month outside :func:`month_bounds` (such as ``0000-01`` or ``2999-01``) is null too: the row
+    is quarantined as ``bad_month``.
+    """
     s = stripped(values)
-    out = pc.cast(pc.strptime(s, format="%Y-%m", unit="s", error_is_null=True), pa.date32())
+    out = _plausible(pc.cast(pc.strptime(s, format="%Y-%m", unit="s", error_is_null=True), pa.date32()))
     todo = _np(pc.and_(pc.is_null(out), pc.is_valid(s)))
     if not todo.any():
         return out
@@ -113,12 +146,12 @@ def parse_months(values: pa.Array) -> pa.Array:
     firsts = parsed.dt.to_period("M").dt.to_timestamp().dt.date
     merged = np.asarray(out.to_pylist(), dtype=object)
     merged[todo] = [None if pd.isna(v) else v for v in firsts]
-    return pa.array(merged, pa.date32())
+    return _plausible(pa.array(merged, pa.date32()))
 
 
 def months_of(timestamps: pa.Array) -> pa.Array:
-    """First day of each timestamp's month, as date32."""
-    return pc.cast(pc.floor_temporal(timestamps, unit="month"), pa.date32())
+    """First day of each timestamp's month, as date32 (null outside :func:`month_bounds`)."""
+    return _plausible(pc.cast(pc.floor_temporal(timestamps, unit="month"), pa.date32()))
 
 
 def canonical_crime_types(values: pa.Array, mapping: Mapping[str, str] | None = None) -> pa.Array:

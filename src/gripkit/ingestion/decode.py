@@ -6,12 +6,14 @@ non-ASCII UTF-8 text, the file is UTF-8 with a few lines in another encoding: th
 Otherwise the whole file is a single-byte export and is decoded as Windows-1252 (Excel's default
 on UK Windows), falling back to Latin-1 for the five bytes Windows-1252 leaves undefined.
 
-:attr:`Decoded.lines` has line endings normalised to ``\\n`` and trailing blank lines dropped.
+:attr:`Decoded.lines` has line endings normalised to ``\\n`` and trailing blank lines dropped; a lone
+CR (CR-only "CSV (Macintosh)" files, or a CR inside a line) ends a line, as in a spreadsheet.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 BLANK_CHARS = " \t,;|"
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass
@@ -74,11 +77,31 @@ def _windows_1252(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def line_ends(data: bytes) -> bytes:
+    r"""``data`` with every lone CR (not followed by LF) made LF, as a spreadsheet reads them.
+
+    "CSV (Macintosh)" exports end lines with CR alone; a CR inside an unquoted header or row ends
+    that line in Excel and LibreOffice too. CRLF is kept (the parsers strip the CR).
+
+    Examples
+    --------
+    >>> line_ends(b"a,b\rc,d\r\ne,f")
+    b'a,b\nc,d\r\ne,f'
+    """
+    if b"\r" not in data or not _LONE_CR.search(data):
+        return data
+    return _LONE_CR.sub(b"\n", data)
+
+
 def decode(data: bytes) -> Decoded:
-    """Decode ``data``, choosing the encoding as described in the module docstring."""
+    """Decode ``data``, choosing the encoding as described in the module docstring.
+
+    Lone CRs are line ends (:func:`line_ends`).
+    """
     bom = data.startswith(codecs.BOM_UTF8)
     if bom:
         data = data[len(codecs.BOM_UTF8) :]
+    data = line_ends(data)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:

@@ -20,16 +20,19 @@ Example
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from gripkit.errors import InputError
 from gripkit.ingestion.decode import decode
-from gripkit.ingestion.discover import POLICE_UK_NAME, InputFile
+from gripkit.ingestion.discover import POLICE_UK_NAME, InputFile, describe_read_error
 from gripkit.ingestion.generic import ColumnMapping, check_mapping, read_generic
 from gripkit.ingestion.policeuk import READERS, detect_kind, expected_header
 from gripkit.ingestion.records import FileResult, Stack
 from gripkit.ingestion.table import ParsedTable, parse
+
+log = logging.getLogger("gripkit")
 
 
 @dataclass
@@ -87,18 +90,34 @@ def _parse_file(file: InputFile, data: bytes, mapping: ColumnMapping | None) -> 
 
 
 def load(file: InputFile, mapping: ColumnMapping | None, known: frozenset[str]) -> Loaded:
-    """Read, hash and (unless its SHA-256 is in ``known``) parse one file."""
+    """Read, hash and (unless its SHA-256 is in ``known``) parse one file.
+
+    Every failure is this file's alone: it comes back as ``error`` (the file named, the cause in
+    words) and the batch goes on; only :class:`MemoryError` (the machine's, not the file's) and
+    interrupts propagate.
+    """
     try:
         data = file.read()
-    except OSError as exc:
-        return Loaded(file, error=f"cannot read the file: {exc}")
+    except InputError as exc:
+        return Loaded(file, error=str(exc))
+    except MemoryError:
+        raise
+    except Exception as exc:  # any reading failure rejects this file only
+        return Loaded(file, error=f"{file.display}: {describe_read_error(exc)}")
     sha = hashlib.sha256(data).hexdigest()
     if sha in known:
         return Loaded(file, sha)
     try:
         parsed, kind, encoding = _parse_file(file, data, mapping)
     except InputError as exc:
-        return Loaded(file, sha, error=str(exc))
+        message = str(exc)
+        return Loaded(file, sha, error=message if file.display in message else f"{file.display}: {message}")
+    except MemoryError:
+        raise
+    except Exception as exc:  # a parser failure rejects this file only
+        log.debug("parsing %s failed", file.display, exc_info=True)
+        return Loaded(file, sha, error=f"{file.display}: the file could not be parsed "
+                                        f"({type(exc).__name__}: {exc})")
     return Loaded(file, sha, Pending(file, sha, encoding, kind, parsed.rows, parsed))
 
 

@@ -20,11 +20,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from gripkit.errors import InputError
 from gripkit.ingestion.decode import Decoded
 
 MALFORMED = "malformed_line"
 WRONG_ENCODING = "wrong_encoding"
 _MAX_RECORD_LINES = 20
+#: Longest field the line-by-line parser splits (Python's :func:`csv.field_size_limit`, 128 KiB);
+#: a spreadsheet cell holds at most 32,767 characters, so a longer field is a damaged row.
+MAX_FIELD_CHARS = csv.field_size_limit()
 _BLANK_LINE = re.compile(rb"\n[ \t,;|]*\r?\n")
 _BLANK_START = re.compile(rb"[ \t,;|]*\r?\n")
 
@@ -109,6 +113,15 @@ def _malformed(row: int, raw: str, got: int, width: int) -> Reject:
     return Reject(row, raw, MALFORMED, f"{got} fields where the header has {width}")
 
 
+def _split(line: str, delimiter: str) -> list[str] | Reject:
+    """The fields of one line, or (for a line Python's :mod:`csv` cannot split, such as a field
+    over :data:`MAX_FIELD_CHARS` characters) a reject whose row the caller sets."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        return Reject(0, line, MALFORMED, f"the line cannot be split into fields ({exc})")
+
+
 def _header_line(decoded: Decoded) -> tuple[int, str] | None:
     """(0-based index, text) of the first non-blank line, or None for a blank file."""
     first_end = decoded.data.find(b"\n")
@@ -127,7 +140,11 @@ def parse(decoded: Decoded) -> ParsedTable:
         return ParsedTable([], pa.table({}), np.empty(0, dtype=np.int64), decoded)
     start, line = found
     delimiter = _sniff(line)
-    header = _dedupe([normalise_name(h) for h in next(csv.reader([line], delimiter=delimiter))])
+    names = _split(line, delimiter)
+    if isinstance(names, Reject):
+        raise InputError(f"the header (line {start + 1}) cannot be read: {names.detail}. Expected one "
+                         f"line of column names; received {line[:80]!r}.")
+    header = _dedupe([normalise_name(h) for h in names])
     if not decoded.bad_lines:
         fast = _parse_arrow(decoded, header, start, delimiter)
         if fast is not None:
@@ -195,9 +212,12 @@ def _recover(parsed: ParsedTable, invalid: list[tuple[int, str]], start: int, de
     recovered: list[list[str]] = []
     rows: list[int] = []
     for number, raw in invalid:
-        fields = next(csv.reader([raw.rstrip("\r")], delimiter=delimiter), [])
-        fixed = _fit(fields, len(header))
+        fields = _split(raw.rstrip("\r"), delimiter)
         row = number + start + 1
+        if isinstance(fields, Reject):
+            parsed.rejects.append(Reject(row, parsed.raw(row), fields.reason, fields.detail))
+            continue
+        fixed = _fit(fields, len(header))
         if fixed is None:
             parsed.rejects.append(_malformed(row, parsed.raw(row), len(fields), len(header)))
         else:
@@ -226,7 +246,11 @@ def _parse_python(header: list[str], decoded: Decoded, start: int, delimiter: st
             out.rejects.append(Reject(i + 1, lines[i], WRONG_ENCODING, "line is not valid UTF-8"))
             k += 1
             continue
-        fields = next(csv.reader([lines[i]], delimiter=delimiter), [])
+        fields = _split(lines[i], delimiter)
+        if isinstance(fields, Reject):
+            out.rejects.append(Reject(i + 1, lines[i], fields.reason, fields.detail))
+            k += 1
+            continue
         span = 1
         if lines[i].count('"') % 2:
             fields, span = _join_quoted(lines, body, k, bad, delimiter, width, fields)
@@ -252,7 +276,10 @@ def _join_quoted(
             break
         text = "\n".join(lines[body[j]] for j in range(k, k + extra + 1))
         if text.count('"') % 2 == 0:
-            joined = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+            try:
+                joined = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+            except csv.Error:  # e.g. a field over the limit: the first line is rejected alone
+                break
             if len(joined) == 1 and _fit(joined[0], width) is not None:
                 return joined[0], extra + 1
             break
