@@ -9,6 +9,7 @@ import atexit
 import contextlib
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from gripkit.cli.common import app, console_err
@@ -44,7 +45,52 @@ def main() -> None:
             print(exc.code, file=sys.stderr)
             _leave(1)
         _leave(exc.code or 0)
+    except Exception as exc:  # a bug: one line for the user, the traceback in a log file
+        log = crash_log(exc)
+        command = " ".join(w for w in sys.argv[1:2] if not w.startswith("-")) or "gripkit"
+        where = f"the traceback is in {log}" if log else "no log file could be written"
+        console_err.print(
+            f"error: gripkit {command} failed unexpectedly ({type(exc).__name__}: {_first_line(exc)}); "
+            f"{where}. Work already committed is kept; please report this with the log.",
+            highlight=False, soft_wrap=True, markup=False,
+        )
+        _leave(INTERNAL_ERROR)
     _leave(0)
+
+
+#: Exit code of an unexpected failure (a bug), as BSD's ``EX_SOFTWARE``; see docs/cli.md.
+INTERNAL_ERROR = 70
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no message"
+
+
+def crash_dir() -> Path:
+    """Where crash logs go: ``$XDG_STATE_HOME/gripkit/crashes`` (default ``~/.local/state/...``)."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "gripkit" / "crashes"
+
+
+def crash_log(exc: BaseException) -> Path | None:
+    """Write ``exc``'s traceback (and the command line) to a new file in :func:`crash_dir`, or in the
+    temporary folder if that cannot be written; its path, or None if neither can."""
+    import tempfile
+    import time
+    import traceback
+
+    text = f"gripkit {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
+    name = f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    for folder in (crash_dir(), Path(tempfile.gettempdir()) / "gripkit-crashes"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
 
 
 def _leave(code: int) -> NoReturn:
