@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -382,47 +382,96 @@ def check_window(
             f"Pass e.g. {_ym(end)}..{_ym(start)}."
         )
     held = held_months(ws, kind=kind)
-    excluded = tuple(dict.fromkeys(str(f) for f in exclude))
-    unknown = [f for f in excluded if f not in held]
-    if unknown:
-        raise InputError(
-            f"'{exclude_param}' names force(s) the workspace does not hold: {', '.join(unknown)}; it holds "
-            f"{', '.join(held) or 'no force'}. Pass one of those names."
-        )
+    excluded = _excluded(held, exclude, exclude_param)
     names = list(held) if forces is None else list(dict.fromkeys(str(f) for f in forces))
-    span = month_list(start, end)
-
-    def cover(force: str) -> ForceCoverage:
-        have = set(held.get(force, ()))
-        return ForceCoverage(
-            force,
-            tuple(m for m in span if m in have),
-            tuple(m for m in span if m not in have),
-            tuple(sorted(have)),
-        )
-
-    result = {f: cover(f) for f in names if f not in excluded}
-    check = CoverageCheck(start, end, what, result, allow_gaps, excluded, {f: cover(f) for f in excluded},
-                          window_param, exclude_param)
+    result = {f: _cover(held, f, start, end) for f in names if f not in excluded}
+    check = CoverageCheck(start, end, what, result, allow_gaps, excluded,
+                          {f: _cover(held, f, start, end) for f in excluded}, window_param, exclude_param)
     if check.flagged and not allow_gaps:
         raise InputError(_refusal(check))
     return check
 
 
-def _refusal(check: CoverageCheck) -> str:
-    lines = []
-    for force in check.flagged:
-        cov = check.forces[force]
-        lines.append(
-            f"{force} holds {len(cov.held)} of the {check.months} months asked "
-            f"(missing {month_runs(cov.missing)}; its data covers {month_runs(cov.anywhere)})"
+def check_force_windows(
+    ws: Workspace,
+    windows: Mapping[str, tuple[date, date]],
+    *,
+    allow_gaps: bool = False,
+    what: str = "this computation",
+    kind: str = "street",
+    window_param: str = "last",
+    exclude_param: str = "exclude",
+) -> dict[str, CoverageCheck]:
+    """:func:`check_window` for forces with windows of their own (e.g. each force's last 12 months).
+
+    ``windows`` maps force -> (first, last). Returns force -> :class:`CoverageCheck` (one force
+    each); a force missing months of its window raises one InputError naming every such force,
+    unless ``allow_gaps``. Forces to leave out are simply not passed (validate them with
+    :func:`workspace_forces`).
+    """
+    held = held_months(ws, kind=kind)
+    checks = {}
+    for force, (first, last) in windows.items():
+        start, end = _as_month(first, "first"), _as_month(last, "last")
+        checks[force] = CoverageCheck(start, end, what, {force: _cover(held, force, start, end)}, allow_gaps,
+                                      window_param=window_param, exclude_param=exclude_param)
+    flagged = [c for c in checks.values() if c.flagged]
+    if flagged and not allow_gaps:
+        raise InputError(_refusal(*flagged, own_windows=True))
+    return checks
+
+
+def excluded_forces(ws: Workspace, exclude: Sequence[str], *, param: str = "exclude",
+                    kind: str = "street") -> tuple[str, ...]:
+    """``exclude`` as a tuple of distinct names, each a force of the workspace (else InputError)."""
+    return _excluded(held_months(ws, kind=kind), exclude, param)
+
+
+def _excluded(held: Mapping[str, Sequence[date]], exclude: Sequence[str], param: str) -> tuple[str, ...]:
+    excluded = tuple(dict.fromkeys(str(f) for f in exclude))
+    unknown = [f for f in excluded if f not in held]
+    if unknown:
+        raise InputError(
+            f"'{param}' names force(s) the workspace does not hold: {', '.join(unknown)}; it holds "
+            f"{', '.join(held) or 'no force'}. Pass one of those names."
         )
-    names = ", ".join(repr(f) for f in check.flagged)
+    return excluded
+
+
+def _cover(held: Mapping[str, Sequence[date]], force: str, start: date, end: date) -> ForceCoverage:
+    have = set(held.get(force, ()))
+    span = month_list(start, end)
+    return ForceCoverage(
+        force,
+        tuple(m for m in span if m in have),
+        tuple(m for m in span if m not in have),
+        tuple(sorted(have)),
+    )
+
+
+def _refusal(*checks: CoverageCheck, own_windows: bool = False) -> str:
+    """One message for the flagged forces of one window (or of each force's own window)."""
+    lines, names = [], []
+    for check in checks:
+        own = f" of its window {check.window}" if own_windows else " asked"
+        for force in check.flagged:
+            cov = check.forces[force]
+            names.append(force)
+            lines.append(
+                f"{force} holds {len(cov.held)} of the {check.months} months{own} "
+                f"(missing {month_runs(cov.missing)}; its data covers {month_runs(cov.anywhere)})"
+            )
+    first = checks[0]
+    head = (
+        f"the window {first.window} ({first.months} months) is not covered by every force"
+        if not own_windows
+        else "each force's own window must be fully held, and is not"
+    )
+    listed = ", ".join(repr(f) for f in names)
     return (
-        f"{check.what}: the window {check.window} ({check.months} months) is not covered by every force; "
+        f"{first.what}: {head}; "
         + "; ".join(lines)
-        + f". Missing months would count as zero crime. Pass '{check.window_param}' for a window every "
-        + "force holds, "
-        + f"'{check.exclude_param}' the force ({names}), or 'allow_gaps' to proceed with the gaps flagged "
-        + "in the output."
+        + f". Missing months would count as zero crime. Pass '{first.window_param}' for a window every "
+        + f"force holds, '{first.exclude_param}' the force ({listed}), or 'allow_gaps' to proceed with "
+        + "the gaps flagged in the output."
     )

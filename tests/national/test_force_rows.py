@@ -41,9 +41,17 @@ def _slow_row(ws: Workspace, force: str, params: NationalParams) -> dict[str, An
     have, last = pd.Timestamp(row[0]), pd.Timestamp(row[1])
     first = last - pd.DateOffset(months=params.last - 1)
     before = first - pd.DateOffset(months=params.last)
-    covered = bool(have <= before)
+    # coverage (gripkit.coverage, KEY_VERSION 2): months of each window without any crime of the
+    # force, as runs; the trend needs every month of the window before (was: have <= before)
+    held = {pd.Timestamp(m[0]) for m in ws.con.execute(
+        "SELECT DISTINCT month FROM crimes WHERE force = ?", [force]).fetchall()}
+    gaps = [m for m in pd.date_range(first, last, freq="MS") if m not in held]
+    earlier = [m for m in pd.date_range(before, first - pd.DateOffset(months=1), freq="MS") if m not in held]
+    covered = bool(have <= before) and not earlier
     table = load_harm_table(params.harm)
-    out: dict[str, Any] = {"force": force, "window": f"{first:%Y-%m} to {last:%Y-%m}", "note": None}
+    out: dict[str, Any] = {"force": force, "window": f"{first:%Y-%m} to {last:%Y-%m}", "note": None,
+                           "months_held": params.last - len(gaps), "months_missing": _runs(gaps),
+                           "previous_missing": _runs(earlier)}
     try:
         crimes = select_crimes(ws, serious_violence=True, force=force, months=(before.date(), last.date()))
     except InputError:
@@ -70,6 +78,17 @@ def _slow_row(ws: Workspace, force: str, params: NationalParams) -> dict[str, An
     # oracle checks is how the crimes are selected and the hotspots found, not the field names)
     out.update(hotspot_fields(grid, lsoa, params.n_areas), seconds=time.perf_counter() - started)
     return out
+
+
+def _runs(months: list[pd.Timestamp]) -> str:
+    """Months as runs, by hand: consecutive months joined as FROM..TO, runs by ", " ("" if none)."""
+    runs: list[list[pd.Timestamp]] = []
+    for m in months:
+        if runs and runs[-1][-1] + pd.DateOffset(months=1) == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(f"{r[0]:%Y-%m}" if len(r) == 1 else f"{r[0]:%Y-%m}..{r[-1]:%Y-%m}" for r in runs)
 
 
 def assert_close_or_none(actual: float | None, expected: float | None) -> None:

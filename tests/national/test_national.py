@@ -19,6 +19,7 @@ COLUMNS = {
     "force", "window", "sv_crimes", "sv_harm", "sv_harm_previous", "trend", "grid_top5_share",
     "lsoa_top5_share", "grid_cell_m", "grid_units", "lsoa_units", "lsoa_polygons", "patrol_areas",
     "patrol_area_harm_share", "seconds", "note", "reused", "allocation", "allocation_share",
+    "months_held", "months_missing", "previous_missing",
 }
 
 
@@ -121,3 +122,58 @@ def test_unwritable_output_is_a_clear_error_and_leaves_workspace_empty(
         with pytest.raises(InputError, match=r"output directory .* is not writable"):
             run_national([national_input], ws, blocker / "out", params=PARAMS)
         assert ws.counts()["sources"] == 0 and ws.counts()["crimes"] == 0
+
+
+#: A fourth force with other months, from REAL files: three real Bedfordshire months (2023-01..03)
+#: copied into the West Yorkshire force area by build_replica and relabelled 2016-03, 2017-06 and
+#: 2018-01, like a force that published a few old months only.
+OTHER = "West Yorkshire"
+OTHER_MONTHS = {"2023-01": "2016-03", "2023-02": "2017-06", "2023-03": "2018-01"}
+
+
+@pytest.fixture()
+def gappy_input(national_input: Path, source_zip: Path, real_months: dict[str, pd.DataFrame]) -> Path:
+    from gripkit.national.replica import build_replica
+
+    build_replica(source_zip, national_input, forces=[OTHER], months=list(OTHER_MONTHS),
+                  relabel=OTHER_MONTHS, sources=real_months)
+    return national_input
+
+
+def test_a_force_missing_months_of_its_window_is_refused_then_flagged_or_excluded(
+    tmp_path: Path, gappy_input: Path
+) -> None:
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        # West Yorkshire's last 2 months are 2017-12..2018-01 (ending at its newest, 2018-01): it
+        # holds 2018-01 only
+        with pytest.raises(InputError) as info:
+            run_national([gappy_input], ws, tmp_path / "out", params=PARAMS, pot=1_000_000, workers=1)
+        message = str(info.value)
+        assert "West Yorkshire holds 1 of the 2 months of its window 2017-12..2018-01" in message
+        assert "missing 2017-12; its data covers 2016-03, 2017-06, 2018-01" in message
+        for fix in ("'last'", "'exclude_forces'", "'allow_gaps'"):
+            assert fix in message
+        assert not (tmp_path / "out" / "national.csv").exists() and ws.latest_result("national") is None
+        flagged = run_national([], ws, tmp_path / "out", params=PARAMS, pot=1_000_000, workers=1,
+                               allow_gaps=True)
+        excluded = run_national([], ws, tmp_path / "out2", params=PARAMS, pot=1_000_000, workers=1,
+                                exclude_forces=[OTHER])
+    wy = flagged.table.set_index("force").loc[OTHER]
+    assert (wy["months_held"], wy["months_missing"]) == (1, "2017-12")
+    # the window before, 2017-10..2017-11, holds nothing: no trend (not a ratio of 1 month to none)
+    assert wy["previous_missing"] == "2017-10..2017-11" and pd.isna(wy["trend"])
+    assert wy["sv_crimes"] > 0 and wy["allocation"] > 0  # allocated on the month it holds, flagged
+    summary = flagged.summary()
+    assert "Windows only partly held (allowed with allow_gaps): West Yorkshire holds 1 of 2 months, " \
+        "missing 2017-12." in summary
+    # 2018-01 to 2023-04 is 5 x 12 + 3 = 63 months (by hand)
+    assert "West Yorkshire ends 63 months earlier" in summary and flagged.meta["behind"] == {OTHER: 63}
+    assert flagged.meta["coverage"][OTHER]["missing"] == "2017-12"
+    others = flagged.table[flagged.table["force"] != OTHER]
+    assert (others["months_held"] == 2).all() and (others["months_missing"] == "").all()
+    table = excluded.table.set_index("force")
+    assert table.index.tolist() == ["Bedfordshire", "Cleveland", "Kent", OTHER]
+    assert table.loc[OTHER, "note"] == "excluded on request" and table.loc[OTHER, "allocation"] == 0
+    assert table["allocation"].sum() == pytest.approx(1_000_000, abs=0.005)
+    assert "Excluded on request: West Yorkshire." in excluded.summary()
+    assert excluded.meta["exclude_forces"] == [OTHER] and OTHER not in excluded.meta["forces"]

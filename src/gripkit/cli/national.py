@@ -23,7 +23,7 @@ from gripkit.cli.common import (
     progress_bar,
     setup_logging,
 )
-from gripkit.cli.options import HARM_DEFAULT, HarmOption, LastOption
+from gripkit.cli.options import HARM_DEFAULT, AllowGapsOption, ExcludeForceOption, HarmOption, LastOption
 
 
 def _fmt(value: object, spec: str) -> str:
@@ -46,13 +46,18 @@ def national_command(
     workers: Annotated[int | None, typer.Option(
         help="Processes for the ingest and the per-force work [default: CPUs, for large inputs].")] = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per ingest transaction.")] = 500_000,
+    exclude_forces: ExcludeForceOption = None,
+    allow_gaps: AllowGapsOption = False,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Every force at once: serious-violence harm, trend, hotspots, concentration, patrol areas.
 
     --last N is each force's trailing window (its last N months; the trend compares them with the N
-    before). The run is stored in the workspace (for `gripkit report` and the dashboard).
+    before). Each force must hold every month of its window (a missing month would count as no
+    crime): otherwise the command refuses, naming the force; --exclude-force FORCE leaves a force out
+    (listed, £0), --allow-gaps proceeds with the gaps flagged. The run is stored in the workspace
+    (for `gripkit report` and the dashboard).
     """
     from gripkit.national import NationalParams, run_national
 
@@ -60,7 +65,8 @@ def national_command(
     params = NationalParams(last=12 if last is None else last, harm=harm, cell_size=cell_size, n_areas=areas)
     with open_workspace(workspace) as ws, progress_bar("ingest", enabled=not json_out) as update:
         result = run_national(paths, ws, out, params=params, pot=pot, workers=workers, progress=update,
-                              batch_rows=batch_rows)
+                              batch_rows=batch_rows, allow_gaps=allow_gaps,
+                              exclude_forces=tuple(exclude_forces or ()))
     if json_out:
         print_json({**result.to_dict(), "summary": result.summary()})
         return
@@ -74,7 +80,8 @@ def national_command(
         cells = [
             str(row[C.FORCE]), _fmt(row["sv_harm"], ",.0f"), _fmt(row["trend"], ".2f"),
             _fmt(row["grid_top5_share"], ".1%"), _fmt(row["lsoa_top5_share"], ".1%"),
-            str(row["patrol_areas"]), str(row["lsoa_polygons"]), "yes" if row["reused"] else "no",
+            _fmt(row["patrol_areas"], ".0f"), _fmt(row["lsoa_polygons"], "s"),
+            "yes" if row["reused"] else "no",
         ]
         if pot is not None:
             cells.insert(6, "£" + _fmt(row.get("allocation"), ",.2f"))

@@ -24,12 +24,13 @@ import pandas as pd
 import pyarrow as pa
 
 from gripkit import columns as C
+from gripkit.coverage import month_list, month_runs
 from gripkit.errors import InputError
 from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
 from gripkit.hotspots.find import HotspotResult, hotspots_from_crimes, no_crimes_message
 from gripkit.hotspots.methods import MethodSpec
 from gripkit.hotspots.select import candidate_areas
-from gripkit.months import trailing
+from gripkit.months import shift, trailing
 from gripkit.units.build import UnitSpec
 from gripkit.workspace import Workspace
 
@@ -79,14 +80,19 @@ class NationalParams:
 class ForceWindow:
     """A force's window: its last ``n`` months ``first``..``last`` and the ``n`` months before.
 
-    ``covered`` is True when the workspace holds the force's crimes from ``before`` on (so the
-    previous window is complete and the trend can be computed).
+    ``covered`` is True when the workspace holds crimes of the force in every month of the window
+    before (so the trend compares like with like); ``missing`` and ``previous_missing`` are the
+    months of each window without any crime of the force, as runs (``"2019-07..2021-03"``; ``""``
+    if none), and ``months_held`` the months of the last window that hold crimes.
     """
 
     before: pd.Timestamp
     first: pd.Timestamp
     last: pd.Timestamp
     covered: bool
+    months_held: int = 0
+    missing: str = ""
+    previous_missing: str = ""
 
     @property
     def label(self) -> str:
@@ -167,13 +173,19 @@ def read_forces(ws: Workspace, forces: list[str], last: int) -> dict[str, ForceD
             f"no crimes for force {missing[0]!r} in workspace {ws.path}; ingest its files first."
         )
     types = sorted(serious_violence_types())
+    held = {str(f): {m.date() for m in ms} for f, ms in counts.groupby(C.FORCE)[C.MONTH]}
     windows = {}
     for force in forces:
-        have, newest = span[force]
+        _, newest = span[force]
         first, _ = trailing(newest.date(), last)
         before, _ = trailing(newest.date(), last, offset=last)
-        windows[force] = ForceWindow(pd.Timestamp(before), pd.Timestamp(first), newest,
-                                     bool(have <= pd.Timestamp(before)))
+        window = month_list(first, newest.date())
+        prior = month_list(before, shift(first, -1))
+        gaps = [m for m in window if m not in held[force]]
+        earlier = [m for m in prior if m not in held[force]]
+        windows[force] = ForceWindow(pd.Timestamp(before), pd.Timestamp(first), newest, not earlier,
+                                     len(window) - len(gaps), month_runs(gaps) if gaps else "",
+                                     month_runs(earlier) if earlier else "")
     # serious-violence crimes per force and type in the window before (before <= month < first)
     bounds = pd.DataFrame({C.FORCE: forces, "before": [windows[f].before for f in forces],
                            "first": [windows[f].first for f in forces]})
@@ -249,7 +261,9 @@ def summarise_data(
     if table == "load":
         table = load_harm_table(params.harm)
     crimes, window = data.crimes, data.window
-    row: dict[str, Any] = {C.FORCE: data.force, "window": window.label, "note": None}
+    row: dict[str, Any] = {C.FORCE: data.force, "window": window.label, "note": None,
+                           "months_held": window.months_held, "months_missing": window.missing,
+                           "previous_missing": window.previous_missing}
     harm = apply_harm(crimes, table) if len(crimes) else pd.Series(dtype=float)
     types = sorted(data.previous)
     weights = apply_harm(pd.DataFrame({C.CRIME_TYPE: pd.Series(types, dtype=object)}), table).tolist()
@@ -312,7 +326,9 @@ def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[s
     """The national-table row of one force (JSON-safe), computed from the workspace.
 
     Columns: ``force, window, sv_crimes, sv_harm, sv_harm_previous, trend`` (harm ratio of the
-    last window to the one before; None when the workspace does not cover both),
+    last window to the one before; None unless the force holds every month of the one before),
+    ``months_held`` (months of the last window with crimes of the force), ``months_missing`` and
+    ``previous_missing`` (months of either window without them, as runs; ``""`` if none),
     ``grid_top5_share`` and ``lsoa_top5_share`` (share of harm in the top 5% of units),
     ``grid_cell_m``, ``grid_units``, ``lsoa_units``, ``lsoa_polygons`` (``bundled`` or ``codes``:
     LSOA codes as published, without polygons), ``patrol_areas``, ``patrol_area_harm_share``,

@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from gripkit import columns as C
+from gripkit.coverage import check_force_windows, excluded_forces, held_months
 from gripkit.errors import InputError
 from gripkit.funding import split_pot
 from gripkit.harm import load_harm_table
 from gripkit.ingestion import IngestReport, ingest
 from gripkit.ingestion.run import Progress
+from gripkit.months import trailing
 from gripkit.national.compute import compute_rows
 from gripkit.national.force import NationalParams
 from gripkit.national.output import check_output_dir, write_map, write_table
@@ -36,7 +39,9 @@ from gripkit.workspace import Workspace
 log = logging.getLogger("gripkit")
 RESULT_KIND = "national_force"
 #: Bump when the meaning of a force row changes, so older cached rows are not reused.
-KEY_VERSION = 1
+#: 2: rows carry their windows' coverage (months_held, months_missing, previous_missing), and the
+#: trend needs every month of the window before.
+KEY_VERSION = 2
 
 
 @dataclass
@@ -47,11 +52,14 @@ class NationalResult(ResultMixin):
     ----------
     table
         One row per force (see :func:`gripkit.national.force.summarise_force`), with ``reused`` and,
-        with a pot, ``allocation`` and ``allocation_share``.
+        with a pot, ``allocation`` and ``allocation_share``; a force left out with
+        ``exclude_forces`` is a row with no figures, £0 and the note "excluded on request".
     meta
         ``params`` (:meth:`NationalParams.describe`), ``forces``, ``months`` (the earliest and latest
         month of the forces' windows), ``harm_table`` and ``harm_sha256``, ``pot``, ``inputs``,
-        ``out``, and the ingest's stored result id (``ingest_result_id``) when files were ingested.
+        ``out``, the ingest's stored result id (``ingest_result_id``) when files were ingested,
+        ``coverage`` (each force's window, months held and missing), ``allow_gaps``,
+        ``exclude_forces`` and ``behind`` (forces whose window ends before the newest month).
     """
 
     kind: ClassVar[str] = "national"
@@ -100,9 +108,9 @@ class NationalResult(ResultMixin):
         forces = f"{len(table):,} force" + ("" if len(table) == 1 else "s")
         text = (f"National run on {forces}, each over its last {n} months ({span}; trend against the "
                 f"{n} before), {harm} harm")
-        if len(table):
-            harms = table["sv_harm"].to_numpy(dtype=float)
-            total, most = float(harms.sum()), int(harms.argmax())
+        harms = table["sv_harm"].to_numpy(dtype=float) if len(table) else np.zeros(0)
+        if np.isfinite(harms).any():
+            total, most = float(np.nansum(harms)), int(np.nanargmax(harms))
             share = harms[most] / total if total else 0.0
             text += (f": {total:,.0f} serious-violence harm in all; most in {table[C.FORCE].iloc[most]} "
                      f"({harms[most]:,.0f}, {share:.1%})")
@@ -111,11 +119,38 @@ class NationalResult(ResultMixin):
         text += f". {len(self.recomputed):,} of {done:,} {whose} recomputed, {len(self.reused):,} reused."
         if self.allocation is not None and meta.get("pot"):
             text += f" £{float(meta['pot']):,.2f} split across the forces in proportion to that harm."
-        return text
+        return text + _coverage_sentences(table, meta)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The national table under ``"national"``."""
         return {"national": self.table}
+
+
+def _coverage_sentences(table: pd.DataFrame, meta: dict[str, Any]) -> str:
+    """Gaps allowed, forces whose window ends early, trends left out and exclusions, as sentences."""
+    text = ""
+    if "months_missing" in table.columns:
+        gaps = table[table["months_missing"].fillna("").astype(str) != ""]
+        if len(gaps):
+            n = meta.get("params", {}).get("last", "?")
+            text += " Windows only partly held (allowed with allow_gaps): " + "; ".join(
+                f"{r[C.FORCE]} holds {int(r['months_held'])} of {n} months, missing {r['months_missing']}"
+                for _, r in gaps.iterrows()
+            ) + "."
+    behind = meta.get("behind") or {}
+    if behind:
+        newest = meta.get("newest_month")
+        text += f" Windows ending before the newest month ({newest}): " + "; ".join(
+            f"{force} ends {months} month{'s' if months != 1 else ''} earlier"
+            for force, months in behind.items()
+        ) + "."
+    if "previous_missing" in table.columns:
+        no_trend = table[table["previous_missing"].fillna("").astype(str) != ""][C.FORCE].tolist()
+        if no_trend:
+            text += f" No trend where the window before is not fully held: {', '.join(map(str, no_trend))}."
+    if meta.get("exclude_forces"):
+        text += f" Excluded on request: {', '.join(map(str, meta['exclude_forces']))}."
+    return text
 
 
 def force_keys(ws: Workspace, params: NationalParams, harm_sha256: str | None) -> dict[str, str]:
@@ -171,6 +206,8 @@ def run_national(
     workers: int | None = None,
     progress: Progress | None = None,
     batch_rows: int = 500_000,
+    allow_gaps: bool = False,
+    exclude_forces: Iterable[str] = (),
     store: bool = True,
 ) -> NationalResult:
     """Ingest ``paths`` and build the national table, map and (with ``pot``) allocation.
@@ -196,6 +233,15 @@ def run_national(
         count; see :func:`gripkit.national.compute.compute_rows` for when a pool is started).
     progress, batch_rows
         Passed to :func:`gripkit.ingestion.ingest` (a progress callback; rows per transaction).
+    allow_gaps
+        Each force's last ``params.last`` months must all hold crimes of that force (a missing month
+        would count as none): otherwise InputError naming each such force, its months and its
+        window, before anything is computed or written (:func:`gripkit.coverage.check_force_windows`).
+        True: proceed, the gaps flagged in the table (``months_held``, ``months_missing``), the
+        summary and ``meta["coverage"]``. A trend needs every month of the window before either way.
+    exclude_forces
+        Forces left out on purpose: not computed, listed in the table (no figures, £0 of a pot) and
+        the summary.
     store
         Store the run in ``ws`` as a :class:`NationalResult` (kind ``"national"``, with its
         table); the per-force rows are cached either way.
@@ -229,6 +275,11 @@ def run_national(
     keys = force_keys(ws, params, table.sha256 if table else None)
     if not keys:
         raise InputError(f"workspace {ws.path} holds no street crimes with a force; ingest police.uk files.")
+    excluded = excluded_forces(ws, list(exclude_forces), param="exclude_forces")
+    keys = {f: k for f, k in keys.items() if f not in excluded}
+    if not keys:
+        raise InputError(f"'exclude_forces' leaves no force to compute; received {list(excluded)}.")
+    coverage, behind, newest = _coverage(ws, list(keys), params.last, allow_gaps)
     cache = cached_rows(ws)
     result.reused = [f for f, k in keys.items() if k in cache]
     result.recomputed = [f for f, k in keys.items() if k not in cache]
@@ -252,6 +303,12 @@ def run_national(
         result.allocation = split_pot(scores, pot)
         national["allocation"] = result.allocation["allocation"].to_numpy()
         national["allocation_share"] = result.allocation["share"].to_numpy()
+    if excluded:
+        left_out = pd.DataFrame({C.FORCE: list(excluded), "note": "excluded on request", "reused": False})
+        if pot is not None:
+            left_out = left_out.assign(allocation=0.0, allocation_share=0.0)
+        national = pd.concat([national, left_out], ignore_index=True)
+        national = national.sort_values(C.FORCE, kind="mergesort").reset_index(drop=True)
     result.table = national
     result.outputs = write_table(national, folder)
     result.outputs["map"] = write_map(national, folder / "national_map.png")
@@ -269,8 +326,34 @@ def run_national(
         "out": str(folder),
         "ingest_result_id": result.ingest.meta.get("result_id") if result.ingest is not None else None,
         "workspace": ws.path,
+        "coverage": coverage,
+        "allow_gaps": allow_gaps,
+        "exclude_forces": list(excluded),
+        "newest_month": newest,
+        "behind": behind,
     }
     if store:
         ws.save_result(result)
     log.info("national: %d forces recomputed, %d reused", len(result.recomputed), len(result.reused))
     return result
+
+
+def _coverage(
+    ws: Workspace, forces: list[str], last: int, allow_gaps: bool
+) -> tuple[dict[str, Any], dict[str, int], str | None]:
+    """Check each force's own last ``last`` months (refusing gaps unless ``allow_gaps``); return the
+    coverage record per force, the forces whose window ends before the newest month (by how many
+    months), and the newest month."""
+    held = held_months(ws)
+    ends = {f: held[f][-1] for f in forces if held.get(f)}
+    windows = {f: trailing(end, last) for f, end in ends.items()}
+    checks = check_force_windows(ws, windows, allow_gaps=allow_gaps, what="national",
+                                 exclude_param="exclude_forces")
+    newest = max(ends.values()) if ends else None
+    behind = {}
+    for force, end in sorted(ends.items()):
+        lag = (newest.year - end.year) * 12 + newest.month - end.month if newest else 0
+        if lag > 0:
+            behind[force] = lag
+    record = {f: {"window": c.window, **c.forces[f].to_dict()} for f, c in checks.items()}
+    return record, behind, f"{newest:%Y-%m}" if newest else None
