@@ -223,3 +223,21 @@ def test_op_rowan_on_real_bedfordshire(bedfordshire_ws: Workspace) -> None:
     assert stored.table_names == ("areas", "bounds", "curve")  # stored by name
     assert stored.payload["curve"] == result.main.to_dict()["curve"]
     assert stored.summary.startswith("The 21 areas with most serious-violence harm (2023-05 to 2024-04) hold")
+
+
+def test_op_rowan_power_refuses_a_force_missing_months(two_force_workspace) -> None:  # type: ignore[no-untyped-def]
+    """conftest ``two_force_workspace`` (REAL files): West Yorkshire holds 2016-03, 2017-06, 2018-01
+    only, so its last 12 months 2017-02..2018-01 hold 2 months; a 12-month rate from them would be
+    about 6 times too low (2 months of crimes over 12 months of days)."""
+    from gripkit import Workspace
+    from gripkit.errors import InputError
+    from gripkit.evaluate.rowan import op_rowan_power
+
+    with Workspace(two_force_workspace) as ws:
+        with pytest.raises(InputError, match=r"West Yorkshire holds 2 of the 12 months asked"):
+            op_rowan_power(ws, force="West Yorkshire", sims=20, store=False)
+        with pytest.raises(InputError, match=r"West Yorkshire holds 0 of the 12 months asked"):
+            op_rowan_power(ws, sims=20, store=False)
+        assert ws.latest_result("power") is None
+        ok = op_rowan_power(ws, force="Bedfordshire", sims=20, store=False)
+    assert ok.meta["months_held"] == 12 and ok.meta["coverage"]["complete"] is True

@@ -24,7 +24,14 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.cli.options import HARM_DEFAULT, AlphaOption, ForceOption, HarmOption, OptionalOutOption
+from gripkit.cli.options import (
+    HARM_DEFAULT,
+    AllowGapsOption,
+    AlphaOption,
+    ForceOption,
+    HarmOption,
+    OptionalOutOption,
+)
 from gripkit.errors import InputError
 from gripkit.workspace import default_path
 
@@ -98,6 +105,7 @@ def power_command(
     sims: Annotated[int, typer.Option(help="Simulated trials per effect size.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the design and simulations.")] = 0,
     plot: Annotated[Path | None, typer.Option(help="Write the power curve PNG here.")] = None,
+    allow_gaps: AllowGapsOption = False,
     out: OptionalOutOption = None,
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
@@ -149,6 +157,7 @@ def power_command(
                 sims=sims,
                 seed=seed,
                 significance=alpha,
+                allow_gaps=allow_gaps,
             )
         main, bounds = rowan.main, rowan.table()
         title = "Power for harm (day shocks independent: conservative)"

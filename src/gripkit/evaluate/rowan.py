@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from gripkit import columns as C
+from gripkit.coverage import check_window
 from gripkit.errors import InputError
 from gripkit.evaluate.design import Design, place_day_design
 from gripkit.evaluate.power import DEFAULT_EFFECTS, PERIOD, Dispersion, PowerResult, estimate_dispersion
@@ -142,6 +143,7 @@ def op_rowan_power(
     seed: int = 0,
     significance: float = 0.05,
     start: str = "2024-06-01",
+    allow_gaps: bool = False,
     store: bool = True,
 ) -> RowanResult:
     """Build the Op Rowan design on the workspace's data and report its power.
@@ -166,6 +168,10 @@ def op_rowan_power(
         Two-sided level of the simulated trials' test.
     start : str
         First day of the (planned) design.
+    allow_gaps : bool
+        Every force read must hold every month of the window (:func:`gripkit.coverage.check_window`;
+        a missing month would lower the rates): otherwise InputError naming the force. True: rates
+        and dispersion from the months every force holds only, recorded in ``meta["coverage"]``.
     store : bool
         Store :attr:`RowanResult.main` (kind ``power``) in the workspace.
 
@@ -179,7 +185,15 @@ def op_rowan_power(
         raise InputError("op_rowan_power ranks areas by harm: pass a harm table such as 'cchi', not none.")
     window = trailing_window(ws, last, force=force)
     first, end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+    coverage = check_window(ws, window[0], window[1], forces=[force] if force else None,
+                            allow_gaps=allow_gaps, what="power", window_param="last")
     crimes = select_crimes(ws, serious_violence=True, months=(first.date(), end.date()), force=force)
+    held = pd.DatetimeIndex(sorted(set.intersection(*(set(c.held) for c in coverage.forces.values()))))
+    if len(held) < 3:
+        raise InputError(f"power needs >= 3 months every force holds in {coverage.window}; received "
+                         f"{len(held)}. Pass 'force' or a 'last' window the data covers.")
+    if len(held) < coverage.months:  # allow_gaps: only the months every force holds
+        crimes = crimes[pd.to_datetime(crimes[C.MONTH]).isin(held).to_numpy()]
     crimes[C.HARM] = apply_harm(crimes, table)
     units, unit_meta = build_units(crimes, UnitSpec(kind="lsoa"))
     ids = units.assign(crimes)
@@ -196,7 +210,7 @@ def op_rowan_power(
         raise InputError(f"only {len(per_area)} areas have serious violence; received n_areas={n_areas}.")
     chosen = per_area.head(n_areas).reset_index(drop=True)
     areas = chosen[C.AREA_ID].astype(str).tolist()
-    month_index = pd.date_range(first, end, freq="MS")
+    month_index = held  # months with data only: a missing month is not a month of no crime
     dispersion = estimate_dispersion(_monthly(crimes, ids, areas, month_index))
     chosen["rate_per_day"] = dispersion.rates.reindex(areas).to_numpy()
     design = place_day_design(areas, days=days, treated_per_day=treated_per_day, start=start, seed=seed)
@@ -242,6 +256,8 @@ def op_rowan_power(
         "top_share_of_harm": float(chosen[C.HARM].sum() / per_area[C.HARM].sum()),
         "mde_range": f"{min(mdes):.0%}-{max(mdes):.0%}" if mdes else None,
         "limitations": list(LIMITATIONS),
+        "coverage": coverage.to_dict(),
+        "months_held": len(held),
     }
     main = power[MAIN]
     main.meta.update(meta)
