@@ -103,3 +103,17 @@ def test_check_window_allow_gaps_exclude_and_forces(ws: Workspace) -> None:
         check_window(ws, "2023-05", "2024-04", forces=["Kent"])
     with pytest.raises(InputError, match="'months' must run forwards"):
         check_window(ws, "2024-04", "2023-05")
+
+
+def test_cli_status_coverage_json(two_force_workspace: Path) -> None:
+    import json
+    import subprocess
+
+    run = subprocess.run(["gripkit", "status", "--coverage", "--json", "-w", str(two_force_workspace)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)  # one JSON object
+    forces = {r["force"]: r for r in answer["forces"]}
+    assert forces[WY]["held"] == "2016-03, 2017-06, 2018-01" and forces[WY]["months_held"] == 3
+    assert forces[BEDS]["held"] == "2023-04..2024-04" and forces[BEDS]["missing"] == "2016-03..2023-03"
+    assert len(answer["months"]) == 2 * 98  # every force x month of the span, gaps included

@@ -53,11 +53,62 @@ def info_command(
     console.print(table)
 
 
+def _coverage_rows(frame: Any) -> list[dict[str, Any]]:
+    """Per force and source: months held and missing as runs, rows loaded and quarantined."""
+    from gripkit.coverage import month_runs
+
+    rows = []
+    for force, part in frame.groupby("force", sort=True):
+        held = sorted(set(part.loc[~part["gap"], "month"]))
+        gaps = sorted(set(part.loc[part["gap"], "month"]) - set(held))
+        sources = sorted({str(s) for s in part["source"].dropna()})
+        rows.append({
+            "force": force, "source": ", ".join(sources), "months_held": len(held),
+            "held": month_runs(held), "missing": month_runs(gaps) if gaps else "",
+            "rows_loaded": int(part["rows_loaded"].sum()),
+            "rows_quarantined": int(part["rows_quarantined"].sum()),
+        })
+    return rows
+
+
+def _print_coverage(frame: Any, json_out: bool, path: str) -> None:
+    from gripkit.results import to_jsonable
+
+    rows = _coverage_rows(frame)
+    if json_out:
+        months = to_jsonable(frame.to_dict(orient="records"))
+        print_json({"workspace": path, "forces": rows, "months": months})
+        return
+    table = Table(title=f"Coverage of {path} (street crimes, per force)")
+    for name in ("force", "source", "held", "missing", "loaded", "quarantined"):
+        right = name in ("loaded", "quarantined")
+        table.add_column(name, overflow="fold", justify="right" if right else "left")
+    for r in rows:
+        held = f"{r['held']} ({r['months_held']} months)"
+        table.add_row(r["force"], r["source"], held, r["missing"] or "-", f"{r['rows_loaded']:,}",
+                      f"{r['rows_quarantined']:,}")
+    console.print(table)
+
+
 @app.command("status")
-def status_command(workspace: WorkspaceOption = None, json_out: JsonOption = False) -> None:
-    """Row counts, sources and quarantine reasons of the workspace."""
+def status_command(
+    workspace: WorkspaceOption = None,
+    coverage: Annotated[
+        bool,
+        typer.Option("--coverage", help="Per force: months held and missing, rows loaded and quarantined."),
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Row counts, sources and quarantine reasons of the workspace (--coverage: per force x month)."""
     from gripkit.ingestion import REASONS
 
+    if coverage:
+        from gripkit.coverage import coverage_table
+
+        with open_workspace(workspace) as ws:
+            frame, path = coverage_table(ws), ws.path
+        _print_coverage(frame, json_out, path)
+        return
     with open_workspace(workspace) as ws:
         counts = ws.counts()
         reasons = dict(
