@@ -22,7 +22,8 @@ from gripkit.funding.pot import sensitivity
 from gripkit.ingestion import ingest
 
 # the bundled cchi weights (derived from the published offence tables, docs/harm.md; recomputed by hand
-# in tests/harm/test_derive.py): violence and sexual offences 230.89, robbery 365, possession of weapons 273.75
+# in tests/harm/test_derive.py): violence and sexual offences 230.89, robbery 365, possession of
+# weapons 273.75
 SV = {"Violence and sexual offences": 230.89, "Robbery": 365.0, "Possession of weapons": 273.75}
 
 
