@@ -77,3 +77,18 @@ def test_a_dead_worker_is_a_clear_error_and_a_rerun_completes(
     with Workspace(path) as ws:  # the same command again, workers healthy
         report = ingest([bedfordshire_zip], ws, workers=2)
     assert report.crimes.read == report.crimes.loaded + report.crimes.quarantined > 0
+
+
+def test_staging_folders_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    orphan = tmp_path / f"{staged.STAGING_PREFIX}{int(dead.stdout)}-abc"
+    mine = tmp_path / f"{staged.STAGING_PREFIX}{os.getpid()}-def"  # a live owner: kept
+    for folder in (orphan, mine):
+        folder.mkdir()
+        (folder / "rows.arrow").write_bytes(b"x" * 1000)
+    assert staged.remove_orphans(str(tmp_path)) == [str(orphan)]
+    assert not orphan.exists() and mine.exists()

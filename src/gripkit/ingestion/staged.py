@@ -13,6 +13,7 @@ loaded, quarantined, skipped or replaced) is the same as the thread pipeline's.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections import deque
@@ -32,10 +33,13 @@ from gripkit.ingestion.discover import InputFile
 from gripkit.ingestion.generic import ColumnMapping
 from gripkit.ingestion.load import Loaded, check, load
 from gripkit.ingestion.records import FileResult
+from gripkit.locking import pid_alive
 from gripkit.workers import forking, process_pool, worker_deaths
 
 #: Files per worker task (police.uk force-month files hold ~2k-30k rows each).
 FILES_PER_TASK = 4
+#: Staging folders are ``<TMPDIR>/gripkit-ingest-<pid>-<random>``; the pid names their owner.
+STAGING_PREFIX = "gripkit-ingest-"
 T = TypeVar("T")
 R = TypeVar("R")
 #: Input size from which :func:`gripkit.ingestion.ingest` uses worker processes by default: forked
@@ -111,6 +115,18 @@ def _restored(item: Loaded, spilled: Spilled | None) -> Loaded:
     return item
 
 
+def remove_orphans(parent: str | None = None) -> list[str]:
+    """Delete staging folders (``gripkit-ingest-<pid>-*`` in ``parent``, default the temporary
+    folder) whose owner process is gone: what a killed ingest left behind. Returns their paths."""
+    removed = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*"):
+        owner = folder.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if folder.is_dir() and owner.isdigit() and not pid_alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
+    return removed
+
+
 def in_order(pool: Executor, fn: Callable[[T], R], tasks: Iterable[T], *, ahead: int,
              size: Callable[[T], int] | None = None, ahead_bytes: int = 0) -> Iterator[R]:
     """``fn(task)`` for each task, run on ``pool`` and yielded in task order.
@@ -152,7 +168,8 @@ def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozens
     if forking():
         warm_caches()  # built once here, inherited by every worker
     chunks = [files[i: i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
-    with tempfile.TemporaryDirectory(prefix="gripkit-ingest-") as folder, \
+    remove_orphans()
+    with tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}{os.getpid()}-") as folder, \
             worker_deaths("reading and checking files"), process_pool(workers) as pool:
         task = partial(stage, mapping=mapping, known=known, folder=folder)
         try:
