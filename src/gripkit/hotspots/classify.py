@@ -15,7 +15,9 @@ Three layers, each usable alone:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +27,8 @@ from scipy import special
 from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.hotspots.count import count
+from gripkit.hotspots.multiple import adjust_pvalues
+from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.base import Units, check_crimes
 from gripkit.validate import fraction, one_of
 
@@ -124,6 +128,7 @@ def classify_trends(
     *,
     cold: np.ndarray | None = None,
     alpha: float = 0.05,
+    trend_correction: str = "fdr_bh",
 ) -> pd.DataFrame:
     """Emerging hot spot category of each unit from its Gi* z-scores and hot/cold slices.
 
@@ -163,13 +168,16 @@ def classify_trends(
         *oscillating* or cold categories occur).
     alpha : float, default 0.05
         Significance level of the Mann–Kendall trend.
+    trend_correction : {"fdr_bh", "holm", "bonferroni", "none"}, default "fdr_bh"
+        Multiple-testing adjustment of the trend p-values over all units (one trend test per
+        unit); *trend up/down* compares the adjusted ``trend_q`` with ``alpha``.
 
     Returns
     -------
     pandas.DataFrame
         One row per unit (positional index): ``category`` (ordered categorical of
-        :data:`CATEGORIES`), ``trend_tau``, ``trend_z``, ``trend_p``, ``n_hot_slices``,
-        ``n_cold_slices``.
+        :data:`CATEGORIES`), ``trend_tau``, ``trend_z``, ``trend_p``, ``trend_q``,
+        ``n_hot_slices``, ``n_cold_slices``.
 
     Examples
     --------
@@ -197,7 +205,8 @@ def classify_trends(
             zz.shape[1], MIN_SLICES_ADVISED,
         )
     tau, tz, tp = mann_kendall(np.nan_to_num(zz, nan=0.0))
-    up, down = (tp < alpha) & (tz > 0), (tp < alpha) & (tz < 0)
+    tq = adjust_pvalues(tp, trend_correction)
+    up, down = (tq < alpha) & (tz > 0), (tq < alpha) & (tz < 0)
     labels = _patterns(hot_m, cold_m, up, down)
     cold_labels = _patterns(cold_m, hot_m, down, up)
     use_cold = (labels == "none") & (cold_labels != "none")
@@ -208,6 +217,7 @@ def classify_trends(
             "trend_tau": tau,
             "trend_z": tz,
             "trend_p": tp,
+            "trend_q": tq,
             "n_hot_slices": hot_m.sum(axis=1).astype(np.int64),
             "n_cold_slices": cold_m.sum(axis=1).astype(np.int64),
         }
@@ -257,6 +267,7 @@ def emerging(
     alpha: float = 0.05,
     distance: float | None = None,
     correction: str = "fdr_bh",
+    p_values: str = "permutation",
 ) -> gpd.GeoDataFrame:
     """Emerging hot spot analysis: Gi* per time slice, Mann–Kendall trend, category per unit.
 
@@ -280,15 +291,23 @@ def emerging(
         What Gi* tests: None the number of crimes, ``"harm"`` their harm.
     alpha : float, default 0.05
         Significance level of Gi* (after correction) and of the trend.
-    distance, correction
+    distance, correction, p_values
         Passed to :func:`~gripkit.hotspots.gistar.gistar` (neighbourhood band in metres;
-        multiple-testing correction within each slice).
+        multiple-testing correction within each slice, also applied to the trend p-values over
+        the units; exact permutation p-values by default).
+
+    Notes
+    -----
+    Space-time neighbourhood: ArcGIS's *neighbourhood time step* of 1, i.e. each bin's
+    neighbourhood is its unit and the unit's spatial neighbours in the same slice, and each
+    slice is tested against its own values (the slice's values permuted over the units). Slices
+    are not pooled, so a force-wide rise or fall in crime is not read as a local trend.
 
     Returns
     -------
     geopandas.GeoDataFrame
         The :func:`~gripkit.hotspots.count` frame over the whole period plus ``category``,
-        ``trend_z``, ``trend_p``, ``n_hot_slices``, ``n_cold_slices``. Every slice from the
+        ``trend_z``, ``trend_p``, ``trend_q``, ``n_hot_slices``, ``n_cold_slices``. Every slice from the
         first to the last is tested, empty ones included, so ``n_hot_slices`` counts out of
         that many.
 
@@ -301,7 +320,7 @@ def emerging(
     """
     return _emerging(
         crimes, units, period=period, weights=weights, alpha=alpha, distance=distance,
-        correction=correction,
+        correction=correction, p_values=p_values,
     )[0]
 
 
@@ -314,6 +333,7 @@ def _emerging(
     alpha: float = 0.05,
     distance: float | None = None,
     correction: str = "fdr_bh",
+    p_values: str = "permutation",
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`emerging` and its parameters: ``slices`` (period labels), ``period``, ``weights``, ``alpha``."""
     from gripkit.hotspots.gistar import gistar  # lazy: built in parallel
@@ -336,20 +356,54 @@ def _emerging(
         part = count(frame[codes == k], units)
         if part[value].nunique() < 2:
             continue  # Gi* undefined for a constant slice
-        gi = gistar(part, units, weights=weights, alpha=alpha, distance=distance, correction=correction)
+        gi = gistar(
+            part, units, weights=weights, alpha=alpha, distance=distance, correction=correction,
+            p_values=p_values, null_runs=0,
+        )
         gi = gi.set_index(col.UNIT_ID)
         gi = gi.reindex(pd.Index(ids, dtype=gi.index.dtype))
         z[:, k] = gi["gi_z"].to_numpy(dtype=float, na_value=np.nan)
         hot[:, k] = gi["hot"].fillna(False).to_numpy(dtype=bool)
         sig = gi["gi_q"].to_numpy(dtype=float, na_value=np.nan) < alpha
         cold[:, k] = sig & (z[:, k] < 0)
-    trends = classify_trends(z, hot, cold=cold, alpha=alpha)
+    trends = classify_trends(z, hot, cold=cold, alpha=alpha, trend_correction=correction)
     result = total.copy()
-    for name in ("category", "trend_z", "trend_p", "n_hot_slices", "n_cold_slices"):
+    for name in ("category", "trend_z", "trend_p", "trend_q", "n_hot_slices", "n_cold_slices"):
         result[name] = trends[name].to_numpy()
     result["category"] = pd.Categorical(result["category"], categories=list(CATEGORIES), ordered=True)
-    meta = {"slices": [str(p) for p in labels], "period": period, "weights": weights, "alpha": alpha}
+    meta = {
+        "slices": [str(p) for p in labels], "period": period, "weights": weights, "alpha": alpha,
+        "correction": correction, "p_values": p_values, "time_step": 1,
+    }
     return result, meta
+
+
+def month_shuffled_counts(
+    crimes: pd.DataFrame,
+    units: Units,
+    *,
+    runs: int = 2,
+    seed: int | None = 0,
+    **kwargs: Any,
+) -> dict[str, float]:
+    """Mean category counts of :func:`emerging` on ``runs`` month-shuffled copies of ``crimes``.
+
+    The null: each crime keeps its place (and harm) but the months are permuted among the crimes
+    (``numpy.random.default_rng(seed)``), so every unit's total and every month's total stay the
+    same while any change of a place over time is destroyed. Categories that need a change over
+    time (new, consecutive, intensifying, diminishing, oscillating, historical, sporadic) should
+    be near zero under it; persistent hot spots, being stable, legitimately remain.
+    ``kwargs`` go to :func:`emerging`.
+    """
+    rng = np.random.default_rng(seed)
+    totals: Counter[str] = Counter()
+    source = col.OCCURRED_AT if col.OCCURRED_AT in crimes.columns and crimes[col.OCCURRED_AT].notna().all() \
+        else col.MONTH
+    for _ in range(runs):
+        shuffled = crimes.assign(**{source: rng.permutation(crimes[source].to_numpy())})
+        result, _ = _emerging(shuffled, units, **kwargs)
+        totals.update(result["category"].astype(str).value_counts().to_dict())
+    return {c: totals.get(c, 0) / runs for c in CATEGORIES} if runs else {}
 
 
 def _slices(frame: pd.DataFrame, period: str) -> pd.PeriodIndex:
@@ -370,3 +424,108 @@ def _slices(frame: pd.DataFrame, period: str) -> pd.PeriodIndex:
             f"received columns {', '.join(map(str, frame.columns))} (or with missing values)."
         )
     return pd.PeriodIndex(pd.to_datetime(frame[source]), freq=period)
+
+
+@dataclass
+class EmergingResult(ResultMixin):
+    """Emerging hot spot categories per unit, with the month-shuffled null's counts beside them.
+
+    Attributes
+    ----------
+    units
+        The layer of :func:`emerging` (one row per unit).
+    null_counts
+        Mean count per category over the month-shuffled runs (:func:`month_shuffled_counts`).
+    meta
+        Provenance: unit, cell size, window, harm table and SHA-256, weights, slices, alpha,
+        correction, p-values, time step, null runs and seed.
+    """
+
+    kind: ClassVar[str] = "emerging"
+    units: gpd.GeoDataFrame
+    null_counts: dict[str, float]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> pd.DataFrame:
+        """``category``, ``units`` (real), ``null_mean`` (month-shuffled), for every category."""
+        real = self.units["category"].astype(str).value_counts()
+        return pd.DataFrame(
+            {
+                "category": list(CATEGORIES),
+                "units": [int(real.get(c, 0)) for c in CATEGORIES],
+                "null_mean": [float(self.null_counts.get(c, float("nan"))) for c in CATEGORIES],
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = to_jsonable({"meta": self.meta, "counts": self.counts().to_dict(orient="records")})
+        assert isinstance(out, dict)
+        return out
+
+    def summary(self) -> str:
+        table = self.counts()
+        shown = table[(table["units"] > 0) | (table["null_mean"] > 0)]
+        parts = [f"{r.category} {r.units:,} (null {r.null_mean:.1f})" for r in shown.itertuples()
+                 if r.category != "none"]
+        meta = self.meta
+        return (
+            f"Emerging hot spots over {len(meta.get('slices', []))} monthly slices "
+            f"({meta.get('window', {}).get('first')} to {meta.get('window', {}).get('last')}) on "
+            f"{len(self.units):,} {meta.get('unit')} units: " + (", ".join(parts) or "no categories")
+            + f"; null = mean of {meta.get('null_runs')} month-shuffled runs."
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"emerging": self.units, "counts": self.counts()}
+
+
+def emerging_hotspots(
+    ws: Any,
+    *,
+    months: tuple[str | None, str | None] | None = None,
+    unit: str = "grid",
+    cell_size: float | None = None,
+    harm: str | None = col.DEFAULT_HARM_TABLE,
+    weights: str | None = None,
+    force: str | None = None,
+    crime_types: list[str] | None = None,
+    serious_violence: bool = False,
+    alpha: float = 0.05,
+    null_runs: int = 2,
+    seed: int | None = 0,
+) -> EmergingResult:
+    """The emerging hot spot job: crimes from the workspace -> units -> :func:`emerging` + null.
+
+    The window is checked for missing months with :func:`gripkit.coverage.check_window` (a gap is
+    an InputError). ``weights`` None counts crimes, ``"harm"`` weighs them by the ``harm`` table.
+    Not stored in the workspace (no registered result kind yet).
+    """
+    from gripkit.coverage import check_window
+    from gripkit.harm import apply_harm, load_harm_table
+    from gripkit.hotspots.find import select_crimes
+    from gripkit.hotspots.gistar import check_runs
+    from gripkit.units.build import UnitSpec, build_units
+
+    runs = check_runs(null_runs)
+    table = load_harm_table(harm)
+    crimes = select_crimes(
+        ws, crime_types=crime_types, serious_violence=serious_violence, months=months, force=force
+    )
+    first, last = (f"{pd.Timestamp(m):%Y-%m}" for m in (crimes[col.MONTH].min(), crimes[col.MONTH].max()))
+    check_window(ws, first, last, forces=[force] if force else None, what="emerging hot spots")
+    crimes = crimes.assign(**{col.HARM: apply_harm(crimes, table)})
+    units, meta = build_units(crimes, UnitSpec(kind=unit, cell_size=cell_size))
+    options: dict[str, Any] = {"weights": weights, "alpha": alpha}
+    result, record = _emerging(crimes, units, **options)
+    null = month_shuffled_counts(crimes, units, runs=runs, seed=seed, **options)
+    meta.update(
+        record,
+        window={"first": first, "last": last},
+        harm_table=table.name if table else "none",
+        harm_sha256=table.sha256 if table else None,
+        crimes=len(crimes),
+        force=force,
+        null_runs=runs,
+        seed=seed,
+    )
+    return EmergingResult(result, null, meta)
