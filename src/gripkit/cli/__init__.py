@@ -29,6 +29,7 @@ from gripkit.cli import allocate  # noqa: F401  isort: skip
 from gripkit.cli import national  # noqa: F401  isort: skip
 from gripkit.cli import harm  # noqa: F401  isort: skip
 from gripkit.cli import sources  # noqa: F401  isort: skip
+from gripkit.cli import emerging  # noqa: F401  isort: skip
 
 
 def main() -> None:
