@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -46,6 +47,8 @@ from gripkit.workspace import Workspace
 log = logging.getLogger("gripkit.dashboard")
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = ("/login", "/favicon.ico")
+#: pages the login middleware may answer from memory (rendered for the same session today)
+PAGES = ("/", "/officer")
 #: longest query string accepted (bytes); the map's longest real query is under 1 KB
 MAX_QUERY_BYTES = 4096
 #: what looks like a file path in a message (two or more segments after a slash or a drive)
@@ -74,6 +77,7 @@ class LoginWall:
         host = "/".join(tiles.split("/")[:3]) if tiles else ""
         self.csp = _CSP.format(tiles=host, docs="").encode()
         self.csp_docs = _CSP.format(tiles=host, docs=" 'unsafe-inline'").encode()
+        self.rendering: dict[tuple[str, bytes, str], asyncio.Future[None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,6 +140,16 @@ class LoginWall:
             if bodies is not None:  # fast path: the same map again, without routing and validation
                 await body_response(bodies, GEOJSON, scope)(scope, receive, send_with_headers)
                 return
+        rendering: asyncio.Future[None] | None = None
+        if session is not None and path in PAGES and scope["method"] == "GET":
+            key = (path, scope.get("query_string", b""), scope["state"]["session_token"])
+            if key in self.rendering:  # the same page is being rendered: wait for it
+                await asyncio.shield(self.rendering[key])
+            page = self.state.cached_page(*key)
+            if page is not None:  # fast path: the page this session saw a moment ago
+                await HTMLResponse(page)(scope, receive, send_with_headers)
+                return
+            rendering = self.rendering.setdefault(key, asyncio.get_running_loop().create_future())
         started = False
 
         async def send_tracked(message: Message) -> None:
@@ -152,6 +166,10 @@ class LoginWall:
             if not started:
                 crash = _error(Request(scope), 500, "internal error; the details are in the server log")
                 await crash(scope, receive, send_with_headers)
+        finally:
+            if rendering is not None and not rendering.done():
+                rendering.set_result(None)
+                self.rendering.pop(key, None)
 
 
 def _cookie(scope: Scope, name: str) -> str | None:

@@ -50,7 +50,13 @@ METHODS: dict[str, str] = {
 }
 #: stored result kinds the dashboard shows (each a registered kind of gripkit.results.KINDS)
 RESULT_KINDS: tuple[str, ...] = (
-    "hotspots", "backtest", "plan", "compliance", "power", "evaluation", "allocation",
+    "hotspots",
+    "backtest",
+    "plan",
+    "compliance",
+    "power",
+    "evaluation",
+    "allocation",
 )
 #: column that orders each method's units on the map (descending); count uses harm rank
 METHOD_ORDER = {"gistar": "gi_z", "kde": "density"}
@@ -461,8 +467,12 @@ def _is_clock(text: str) -> bool:
     """Whether ``text`` is a 24-hour time ``HH:MM``."""
     hours, _, minutes = text.partition(":")
     return (
-        len(text) == 5 and hours.isdigit() and minutes.isdigit() and text.isascii()
-        and int(hours) < 24 and int(minutes) < 60
+        len(text) == 5
+        and hours.isdigit()
+        and minutes.isdigit()
+        and text.isascii()
+        and int(hours) < 24
+        and int(minutes) < 60
     )
 
 

@@ -72,9 +72,7 @@ async def hotspot(
     try:
         return await hotspot_detail(request, state, query, unit_id)
     except KeyError:
-        raise HTTPException(
-            status_code=404, detail=f"no unit {data.shown(unit_id)} in this result"
-        ) from None
+        raise HTTPException(status_code=404, detail=f"no unit {data.shown(unit_id)} in this result") from None
 
 
 @router.get("/filters")

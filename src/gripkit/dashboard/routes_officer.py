@@ -38,7 +38,8 @@ def officer_page(request: Request, state: State, session: Anyone) -> Response:
         (p for p in mine if p["date"] >= today), key=lambda p: (p["date"], p["start_time"] or "")
     )
     past = [p for p in mine if p["date"] < today][:20]
-    return render(request, "officer.html", {"upcoming": upcoming, "past": past, "today": today})
+    page = render(request, "officer.html", {"upcoming": upcoming, "past": past, "today": today})
+    return state.remember_page(request, page)
 
 
 @router.get("/officer/patrols/{patrol_id}")

@@ -120,7 +120,7 @@ def map_page(
     if session.user.role == "officer":
         return RedirectResponse("/officer", status_code=303)
     options = state.options()
-    return render(
+    page = render(
         request,
         "map.html",
         {
@@ -132,6 +132,7 @@ def map_page(
             "tiles_attribution": state.settings.tiles_attribution,
         },
     )
+    return state.remember_page(request, page)
 
 
 @router.get("/hotspots/{unit_id}")
@@ -238,9 +239,7 @@ def dosage_page(request: Request, state: State, session: Analyst) -> Response:
     )
 
 
-def _result_page(
-    request: Request, state: DashboardState, title: str, kind: str, stage: str
-) -> Response:
+def _result_page(request: Request, state: DashboardState, title: str, kind: str, stage: str) -> Response:
     found = state.db(lambda ws: data.latest_result(ws, kind))
     return render(request, "result.html", {"title": title, "result": found, "stage": stage})
 

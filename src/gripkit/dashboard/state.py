@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,7 +45,7 @@ LOGIN_CSRF_COOKIE = "gripkit_login_csrf"
 SESSION_CACHE_SECONDS = 30.0
 RESULT_CACHE_SIZE = 16
 #: seconds without a database use after which the server closes the workspace file
-IDLE_CLOSE_S = 1.0
+IDLE_CLOSE_S = 5.0
 #: how often the closer looks for idleness and for processes waiting for the file (seconds)
 IDLE_POLL_S = 0.1
 #: seconds a reopening server waits for a command holding the file before answering "busy"
@@ -55,6 +56,8 @@ COMPUTE_SLOTS = 1
 COMPUTE_QUEUE = 3
 #: map computations one session may have running or waiting
 PER_SESSION = 1
+#: rendered pages kept (per session, path and query string)
+PAGE_CACHE_SIZE = 2048
 #: the Retry-After of a "busy" answer (seconds)
 RETRY_AFTER_S = 2
 log = logging.getLogger("gripkit.dashboard")
@@ -105,6 +108,8 @@ class DashboardState:
     _computing: dict[tuple[Any, ...], Future[Any]] = field(default_factory=dict)
     _owners: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _on_disk: tuple[Any, ...] | None = None
+    _pages: dict[tuple[str, bytes, str, str], bytes] = field(default_factory=dict)
 
     def db(self, fn: Callable[[Workspace], T]) -> T:
         """Run ``fn(ws)`` holding the workspace lock (reopening the file if it was closed); then
@@ -118,20 +123,36 @@ class DashboardState:
                 return fn(self.ws)
             finally:
                 self._last_use = time.monotonic()
-                self.ws.yield_to_waiting()
+                if self.ws.path != ":memory:" and locking.waiting(self.ws.path):
+                    self._close(hand_over=True)
 
     def change(self, fn: Callable[[Workspace], T]) -> T:
-        """:meth:`db` for a write to patrols or visits: forgets the cached patrols afterwards."""
+        """:meth:`db` for a write to patrols or visits: forgets the cached patrols and pages."""
         try:
             return self.db(fn)
         finally:
             self._patrols.clear()
+            self._pages.clear()
+
+    def _close(self, *, hand_over: bool) -> None:
+        """Close the file (the lock held), noting its state on disk; then, if ``hand_over``, wait
+        for the waiting processes to get in (:func:`gripkit.locking.hand_over`)."""
+        if self.ws._con is None:
+            return
+        self.ws._con.close()
+        self.ws._con = None
+        # a process let in may write before we look: then compare the contents on reopening
+        self._on_disk = None if hand_over else _file_state(self.ws.path)
+        if hand_over:
+            log.info("workspace %s: letting a waiting process in", self.ws.path)
+            locking.hand_over(self.ws.path)
 
     def _reopen(self) -> None:
         """After the file was closed (idle, or handed to another process): reopen it and forget
         what was cached if the workspace changed meanwhile. Busy if a command keeps it too long."""
         if self.ws.path == ":memory:" or (self.ws._con is not None and self.ws._con is self._checked):
             return
+        untouched = self._on_disk is not None and self._on_disk == _file_state(self.ws.path)
         self.ws.wait = min(self.ws.wait, REOPEN_WAIT_S)
         try:
             con = self.ws.con
@@ -141,6 +162,9 @@ class DashboardState:
                 f"retry in a few seconds (waited {self.ws.wait:.0f} s)",
                 retry_after=5,
             ) from None
+        if untouched:  # no other process wrote the file while it was closed
+            self._checked = con
+            return
         found = _fingerprint(con)
         if self._fingerprint is not None and found != self._fingerprint:
             log.info("the workspace changed while the dashboard had it closed; forgetting its caches")
@@ -156,6 +180,7 @@ class DashboardState:
             self._results.clear()
             self._geojson.clear()
             self._responses.clear()
+            self._pages.clear()
 
     def release_if_idle(self) -> bool:
         """Close the file if it is unused for :data:`IDLE_CLOSE_S` or another process waits for it
@@ -170,10 +195,7 @@ class DashboardState:
             wanted = locking.waiting(self.ws.path)
             if not wanted and time.monotonic() - self._last_use < IDLE_CLOSE_S:
                 return False
-            self.ws._con.close()
-            self.ws._con = None
-            if wanted:
-                locking.hand_over(self.ws.path)
+            self._close(hand_over=wanted)
             return True
         finally:
             self.lock.release()
@@ -222,6 +244,24 @@ class DashboardState:
             if generation == self._generation:
                 self._patrols[officer] = found
         return found
+
+    def cached_page(self, path: str, query_string: bytes, token: str) -> bytes | None:
+        """The HTML already rendered today for this session, path and query string, or None.
+
+        Pages show the session's own CSRF token, so they are kept per session; a patrol change
+        through the dashboard and any change seen on reopening the file forget them.
+        """
+        return self._pages.get((path, query_string, token, date.today().isoformat()))
+
+    def remember_page(self, request: Request, response: Response) -> Response:
+        """Keep a rendered 200 page for :meth:`cached_page` (at most :data:`PAGE_CACHE_SIZE`)."""
+        token = getattr(request.state, "session_token", None)
+        if response.status_code == 200 and token:
+            if len(self._pages) >= PAGE_CACHE_SIZE:
+                self._pages.clear()
+            key = (request.url.path, request.scope.get("query_string", b""), token)
+            self._pages[(*key, date.today().isoformat())] = bytes(response.body)
+        return response
 
     def patrol(self, patrol_id: int) -> dict[str, Any] | None:
         """One patrol by id from :meth:`patrols`, or None."""
@@ -400,6 +440,18 @@ async def checked_form(request: Request) -> dict[str, str]:
             status_code=403, detail="invalid or missing CSRF token; reload the page and retry"
         )
     return {k: str(v) for k, v in form.items()}
+
+
+def _file_state(path: str) -> tuple[Any, ...]:
+    """Size and modification time of the database file and its write-ahead log (None if absent)."""
+    found: list[Any] = []
+    for name in (path, f"{path}.wal"):
+        try:
+            stat = Path(name).stat()
+            found.append((stat.st_size, stat.st_mtime_ns))
+        except FileNotFoundError:
+            found.append(None)
+    return tuple(found)
 
 
 def _fingerprint(con: Any) -> tuple[Any, ...]:
