@@ -40,7 +40,8 @@ PACKAGE = SRC / "gripkit"
 #: never one after it. The name is the first component under ``gripkit`` (``gripkit.hotspots.find`` ->
 #: ``hotspots``; ``gripkit/figures.py`` -> ``figures``). Read from the imports as they are: e.g.
 #: ``workspace`` imports ``locking`` and ``results``; ``months`` names ``Workspace`` in annotations;
-#: ``units`` reads the bundled force areas (``datasets``); ``dosage`` reads stored plans (``patrol``);
+#: ``coverage`` reads the workspace's months; ``units`` reads the bundled force areas (``datasets``);
+#: ``dosage`` reads stored plans (``patrol``);
 #: ``national`` runs ``ingestion``, ``hotspots`` and ``funding``; ``demo`` drives the pipeline and
 #: ``report``. ``gripkit/__init__.py`` is the front door, exempt: it names every verb lazily.
 LAYERS = (
@@ -51,6 +52,7 @@ LAYERS = (
     "locking",
     "workspace",
     "months",
+    "coverage",
     "workers",
     "figures",
     "output",

@@ -4,7 +4,9 @@ give the same units and the same hot flags.
 The request: Gi* with CCHI harm on three bundled months (Bedfordshire police.uk street crime,
 2023-05 to 2023-07; grid cells of 251 m by Chainey's rule on the force area). Before one request
 decided the weights, the CLI weighed Gi* by harm (768 hot cells) while the dashboard counted crimes
-(778); 768 is confirmed independently with esda and statsmodels in tests/hotspots/test_request.py.
+(778). With normal-approximation p-values the harm-weighted count is 768, confirmed independently with esda
+and statsmodels in tests/hotspots/test_request.py; the default exact permutation p-values (validated against
+enumeration, scipy's hypergeometric and Monte Carlo in tests/hotspots/test_calibration.py) give 76.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gripkit.hotspots.request import HotspotRequest
 from dashboard_helpers import Server  # isort: skip
 
 MONTHS = ("2023-05", "2023-07")
-HOT = 768  # hot cells of Gi* (harm-weighted, BH q < 0.05) on these months: see the module docstring
+HOT = 76  # hot cells of Gi* (harm-weighted, exact permutation p, BH q < 0.05) here: see the docstring
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -77,4 +79,4 @@ def test_cli_dashboard_and_library_agree(
     assert len(served) == len(with_crimes) == 2_184
     assert sorted(served.index) == sorted(with_crimes.index)
     assert (served.loc[with_crimes.index] == with_crimes).all()
-    assert int(served.sum()) == int(with_crimes.sum()) == 669  # of the 768 hot cells, 669 hold a crime
+    assert int(served.sum()) == int(with_crimes.sum()) == 75  # of the 76 hot cells, 75 hold a crime

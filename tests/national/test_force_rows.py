@@ -105,6 +105,18 @@ def assert_close_or_none(actual: float | None, expected: float | None) -> None:
         assert actual == pytest.approx(expected, rel=1e-12)
 
 
+def assert_rows_equal(actual: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Rows equal key by key, floats to 1e-12 (relative): the fast path sums harm by crime type
+    (count x weight), the slow path crime by crime, and the derived CCHI weights (violence and sexual
+    offences 230.89) are not binary fractions, so the two sums may differ in the last bits."""
+    assert actual.keys() == expected.keys()
+    for key, value in expected.items():
+        if isinstance(value, float) and isinstance(actual[key], float):
+            assert actual[key] == pytest.approx(value, rel=1e-12), key
+        else:
+            assert actual[key] == value, key
+
+
 def _without(row: dict[str, Any], *keys: str) -> dict[str, Any]:
     """The row without its timing (and ``keys``), table gaps (NaN) read as the rows' None."""
     return {k: (None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
@@ -131,14 +143,13 @@ def test_bundled_bedfordshire_row_equals_slow_path(bedfordshire: Workspace, para
     fast = summarise_force(bedfordshire, "Bedfordshire", params)
     slow = _slow_row(bedfordshire, "Bedfordshire", params)
     # the previous window's harm is summed by crime type (count x weight) instead of crime by
-    # crime: exact for CCHI's weights (multiples of 0.25), within rounding for ONS CSS (709.3, ...)
+    # crime: equal within rounding (see assert_rows_equal)
     assert_close_or_none(fast["sv_harm_previous"], slow["sv_harm_previous"])
     assert_close_or_none(fast["trend"], slow["trend"])
     if params.last == 12:  # the 12 bundled months hold no window before: no previous harm, no trend
         assert fast["sv_harm_previous"] is None and fast["trend"] is None
-    assert _without(fast, "sv_harm_previous", "trend") == _without(slow, "sv_harm_previous", "trend")
-    if params.harm == "cchi":
-        assert fast == {**slow, "seconds": fast["seconds"]}
+    keys = ("sv_harm_previous", "trend")
+    assert_rows_equal(_without(fast, *keys), _without(slow, *keys))
     assert fast["lsoa_polygons"] == "bundled" and fast["grid_units"] > 0
 
 
@@ -148,7 +159,7 @@ def test_replica_rows_equal_slow_path(tmp_path: Path, national_input: Path) -> N
         assert table["force"].tolist() == FORCES
         for row in table.to_dict("records"):
             slow = _slow_row(ws, row["force"], PARAMS)
-            assert _without(row) == _without(slow)
+            assert_rows_equal(_without(row), _without(slow))
 
 
 def test_force_without_serious_violence_in_window(tmp_path: Path, national_input: Path) -> None:
@@ -165,7 +176,7 @@ def test_force_without_serious_violence_in_window(tmp_path: Path, national_input
         slow = _slow_row(ws, "Cleveland", params)
         assert slow["sv_crimes"] == 0 and slow["grid_units"] == 0  # the case under test
         assert "no crimes in workspace" in slow["note"]
-        assert _without(row) == _without(slow)
+        assert_rows_equal(_without(row), _without(slow))
 
 
 def test_read_forces_counts_match_sql(tmp_path: Path, national_input: Path) -> None:

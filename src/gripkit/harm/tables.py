@@ -33,6 +33,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,13 @@ def _frozen(mapping: Mapping[str, float] | None = None) -> Mapping[str, float]:
     return MappingProxyType(dict(mapping or {}))
 
 
+def _unpickle(*fields: Any) -> HarmTable:
+    """Rebuild a pickled :class:`HarmTable`, its mappings read-only again."""
+    name, sha256, weights, frame, path, source, edition, derivation, offences, forces = fields
+    return HarmTable(name, sha256, weights, frame, path, source, edition, derivation, _frozen(offences),
+                     MappingProxyType({f: _frozen(w) for f, w in forces.items()}))
+
+
 @dataclass(frozen=True)
 class HarmTable:
     """A loaded harm table.
@@ -111,6 +119,12 @@ class HarmTable:
     derivation: str = ""
     offence_weights: Mapping[str, float] = field(default_factory=_frozen)
     force_weights: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle (worker processes) with plain dicts: read-only mapping proxies cannot be pickled."""
+        forces = {force: dict(w) for force, w in self.force_weights.items()}
+        return (_unpickle, (self.name, self.sha256, self.weights, self.frame, self.path, self.source,
+                            self.edition, self.derivation, dict(self.offence_weights), forces))
 
     @property
     def per_force(self) -> bool:

@@ -240,7 +240,8 @@ def _top_area(
 ) -> tuple[dict[float, float], dict[float, float]]:
     area_total = area_desc.sum()
     cum_area = np.cumsum(area_desc) / area_total
-    cum_value = np.cumsum(descending) / total
+    # a running sum can pass the (pairwise) total in its last bits: a share is never above 1
+    cum_value = np.minimum(np.cumsum(descending) / total, 1.0)
     shares: dict[float, float] = {}
     covered: dict[float, float] = {}
     for k in tops:
@@ -321,7 +322,7 @@ def concentration(
 
     order = np.argsort(-x, kind="stable")  # descending by value, ties in input order
     descending = x[order]
-    cum_value = np.cumsum(descending) / total
+    cum_value = np.minimum(np.cumsum(descending) / total, 1.0)  # never above 1 (float sums)
     top_unit = {k: float(cum_value[units_in_top(n, k) - 1]) for k in top_shares}
     top_area, covered = _top_area(descending, a[order], total, top_shares)
 
