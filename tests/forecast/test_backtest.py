@@ -158,7 +158,7 @@ def test_cli_backtest_end_to_end(five_months: Path, tmp_path: Path) -> None:
     ws_path = _copy(five_months, tmp_path)
     out = tmp_path / "results.csv"
     args = ["backtest", "--workspace", str(ws_path), "--models", "naive,prospective", "--train", "3M",
-            "--horizon", "1M", "--coverage", "1,5", "--out", str(out), "--serious-violence",
+            "--horizon", "1M", "--flagged-area", "1,5", "--out", str(out), "--serious-violence",
             "--harm", "cchi", "--unit", "grid", "--cell-size", "400", "--workers", "1"]
     run = CliRunner().invoke(app, args)
     assert run.exit_code == 0, run.output

@@ -41,14 +41,14 @@ def parse_coverage(text: str) -> list[float]:
         try:
             number = float(part.rstrip("%"))
         except ValueError as exc:
-            raise InputError(f"--coverage takes percentages such as 1,5; received {text!r}.") from exc
+            raise InputError(f"--flagged-area takes percentages such as 1,5; received {text!r}.") from exc
         if not 0 < number <= 100:
             raise InputError(
-                f"--coverage values must be percentages in (0, 100]; received {part!r}. Pass e.g. 1,5."
+                f"--flagged-area values must be percentages in (0, 100]; received {part!r}. Pass e.g. 1,5."
             )
         values.append(round(number / 100, 10))
     if not values:
-        raise InputError(f"--coverage takes percentages such as 1,5; received {text!r}.")
+        raise InputError(f"--flagged-area takes percentages such as 1,5; received {text!r}.")
     return values
 
 
@@ -60,7 +60,9 @@ def backtest_command(
     ] = "naive,prospective",
     train: Annotated[str, typer.Option(help="Training window, e.g. 12M (or 26W with timestamps).")] = "12M",
     horizon: Annotated[str, typer.Option(help="Forecast period, e.g. 1M (1W needs timestamps).")] = "1M",
-    coverage: Annotated[str, typer.Option(help="Percent of area to flag, comma-separated.")] = "1,5",
+    flagged_area: Annotated[str, typer.Option(
+        help="Percent of area to flag, comma-separated (--coverage is the data coverage of gripkit status)."
+    )] = "1,5",
     months: MonthsOption = None,
     workspace: WorkspaceOption = None,
     serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence categories.")] = False,
@@ -93,7 +95,7 @@ def backtest_command(
     from gripkit.forecast.rolling import backtest
 
     setup_logging(quiet=json_out)
-    covers = parse_coverage(coverage)
+    covers = parse_coverage(flagged_area)
     with open_workspace(workspace) as ws, progress_bar("backtest", enabled=not json_out) as update:
         result = backtest(
             ws,
