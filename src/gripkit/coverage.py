@@ -37,6 +37,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.months import shift
+from gripkit.workspace import parse_month
 
 if TYPE_CHECKING:
     from gripkit.workspace import Workspace
@@ -75,16 +76,6 @@ def month_runs(months: Iterable[date]) -> str:
 
 def _ym(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
-
-
-def _as_month(value: date | str, name: str) -> date:
-    if isinstance(value, date):
-        return value.replace(day=1)
-    try:
-        year, month = str(value).strip().split("-")[:2]
-        return date(int(year), int(month), 1)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name!r} must be a month like 2023-05; received {value!r}.") from exc
 
 
 def _to_date(value: Any) -> date:
@@ -169,8 +160,8 @@ def coverage_table(
         cell[2] += int(quarantined or 0)
     if not cells:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in COVERAGE_COLUMNS})
-    start = _as_month(first, "first") if first is not None else min(k[1] for k in cells)
-    end = _as_month(last, "last") if last is not None else max(k[1] for k in cells)
+    start = parse_month(first, "first") if first is not None else min(k[1] for k in cells)
+    end = parse_month(last, "last") if last is not None else max(k[1] for k in cells)
     rows = [
         (f, m, src, v[0], v[1], v[2], v[1] <= 0) for (f, m, src), v in cells.items() if start <= m <= end
     ]
@@ -375,7 +366,7 @@ def check_window(
     ...     check_window(ws, "2023-05", "2024-04").complete
     True
     """
-    start, end = _as_month(first, "first"), _as_month(last, "last")
+    start, end = parse_month(first, "first"), parse_month(last, "last")
     if end < start:
         raise InputError(
             f"'months' must run forwards; received {_ym(start)}..{_ym(end)}. "
@@ -412,7 +403,7 @@ def check_force_windows(
     held = held_months(ws, kind=kind)
     checks = {}
     for force, (first, last) in windows.items():
-        start, end = _as_month(first, "first"), _as_month(last, "last")
+        start, end = parse_month(first, "first"), parse_month(last, "last")
         checks[force] = CoverageCheck(start, end, what, {force: _cover(held, force, start, end)}, allow_gaps,
                                       window_param=window_param, exclude_param=exclude_param)
     flagged = [c for c in checks.values() if c.flagged]

@@ -490,8 +490,8 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def parse_month(value: date | str) -> date:
-    """Parse ``"YYYY-MM"`` (or a date) into the first day of that month."""
+def parse_month(value: date | str, name: str | None = None) -> date:
+    """Parse ``"YYYY-MM"`` (or a date) into the first day of that month; errors name ``name``."""
     if isinstance(value, date):
         return value.replace(day=1)
     text = str(value).strip()
@@ -499,4 +499,5 @@ def parse_month(value: date | str) -> date:
         year, month = text.split("-")[:2]
         return date(int(year), int(month), 1)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"month must look like YYYY-MM; received {value!r}. Pass e.g. 2023-05.") from exc
+        what = "month" if name is None else repr(name)
+        raise InputError(f"{what} must look like YYYY-MM; received {value!r}. Pass e.g. 2023-05.") from exc

@@ -65,12 +65,7 @@ def poisson_fe(
         Shaped like ``y`` without its last two axes. β is bounded to ±10 when every treated (or
         control) outcome is 0.
     """
-    y, d = (a.astype(float) for a in np.broadcast_arrays(y, treated))
-    total = y.sum(axis=-2)
-    on_treated = (y * d).sum(axis=-2)
-    n1 = d.sum(axis=-2)
-    n0 = y.shape[-2] - n1
-    informative = (n1 > 0) & (n0 > 0) & (total > 0)
+    y, d, total, on_treated, n1, n0, informative = _area_sums(y, treated)
     # start at the pooled rate ratio
     rate1 = on_treated.sum(axis=-1) / np.maximum(n1.sum(axis=-1), 1)
     rate0 = (total - on_treated).sum(axis=-1) / np.maximum(n0.sum(axis=-1), 1)
@@ -139,12 +134,7 @@ def poisson_fe_cr2(y: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray, np.n
     2.0
     """
     beta, _ = poisson_fe(y, treated)
-    y, d = (a.astype(float) for a in np.broadcast_arrays(y, treated))
-    total = y.sum(axis=-2)
-    on_treated = (y * d).sum(axis=-2)
-    n1 = d.sum(axis=-2)
-    n0 = y.shape[-2] - n1
-    informative = (n1 > 0) & (n0 > 0) & (total > 0)
+    _, _, total, on_treated, n1, n0, informative = _area_sums(y, treated)
     share = _share(beta, n1, n0)
     info_i = np.where(informative, total * share * (1 - share), 0.0)
     info = info_i.sum(axis=-1)
@@ -160,6 +150,20 @@ def poisson_fe_cr2(y: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray, np.n
         trace_sq = (a**2).sum(axis=-1) - 2 * (a * w2).sum(axis=-1) + w2.sum(axis=-1) ** 2
         df = np.where(keep.sum(axis=-1) > 1, trace**2 / trace_sq, np.nan)
     return beta, se, df
+
+
+def _area_sums(
+    y: np.ndarray, treated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Float ``y`` and ``d`` and per area: total, total on treated days, treated and control days,
+    and whether the area informs β (both kinds of day and a non-zero total)."""
+    y, d = (a.astype(float) for a in np.broadcast_arrays(y, treated))
+    total = y.sum(axis=-2)
+    on_treated = (y * d).sum(axis=-2)
+    n1 = d.sum(axis=-2)
+    n0 = y.shape[-2] - n1
+    informative = (n1 > 0) & (n0 > 0) & (total > 0)
+    return y, d, total, on_treated, n1, n0, informative
 
 
 def _share(beta: np.ndarray, n1: np.ndarray, n0: np.ndarray) -> np.ndarray:
