@@ -37,9 +37,17 @@ def forking() -> bool:
 
 
 def process_pool(
-    processes: int, setup: Callable[..., None] | None = None, setup_args: tuple[Any, ...] = ()
+    processes: int,
+    setup: Callable[..., None] | None = None,
+    setup_args: tuple[Any, ...] = (),
+    *,
+    start_method: str | None = None,
 ) -> ProcessPoolExecutor:
     """A pool of ``processes`` workers that leave with their parent; ``setup(*setup_args)`` runs in each.
+
+    ``start_method`` overrides :data:`START_METHOD`: a long-running multi-threaded parent (the
+    dashboard server, whose threads hold DuckDB and the event loop) passes ``"spawn"``, since a
+    fork copies only the forking thread and any lock another thread held.
 
     Examples
     --------
@@ -47,7 +55,7 @@ def process_pool(
     ...     pool.submit(pow, 2, 10).result()
     1024
     """
-    context = multiprocessing.get_context(START_METHOD)
+    context = multiprocessing.get_context(start_method or START_METHOD)
     return ProcessPoolExecutor(processes, mp_context=context, initializer=_start,
                                initargs=(os.getpid(), setup, setup_args))
 

@@ -248,6 +248,7 @@ def validation_message(errors: Any) -> str:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: DashboardState = app.state.dashboard
     state.start_closer()
+    state.start_workers()
     yield
     state.close()
 

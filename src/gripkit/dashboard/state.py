@@ -12,10 +12,18 @@ What the pages read is kept in memory: the filter options, the patrols; computed
 are cached by normalised query. Map computations are bounded (:class:`Busy`, answered 503 with
 Retry-After): :data:`COMPUTE_SLOTS` at a time, :data:`COMPUTE_QUEUE` more waiting, one per
 session; identical queries share one computation.
+
+A map's Gi*/KDE computation runs in a worker process (:func:`map_pool`, ``Settings.map_workers``,
+1 by default), not in the server: it would hold the GIL and stall every page for its duration.
+The server reads the map's crimes under the workspace lock (a DuckDB file admits one read-write
+process, so the worker cannot open it while the server has it) and hands the frame to the worker;
+the request's thread waits for the worker's answer without holding the GIL. Workers are spawned
+(never forked from the multi-threaded server) once per server process and reused.
 """
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import hmac
 import logging
@@ -23,7 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,10 +40,10 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
-from gripkit import locking
+from gripkit import locking, workers
 from gripkit.dashboard import auth, data
 from gripkit.dashboard.data import HotspotQuery
-from gripkit.errors import GripkitError, WorkspaceError
+from gripkit.errors import GripkitError, WorkerError, WorkspaceError
 from gripkit.hotspots.find import HotspotResult
 from gripkit.workspace import Workspace
 
@@ -60,7 +68,50 @@ PER_SESSION = 1
 PAGE_CACHE_SIZE = 2048
 #: the Retry-After of a "busy" answer (seconds)
 RETRY_AFTER_S = 2
+#: worker processes computing maps (0: compute in the server's own threads)
+MAP_WORKERS = 1
 log = logging.getLogger("gripkit.dashboard")
+_pools: dict[int, ProcessPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _warm() -> None:
+    """Worker initializer: import the hotspot stack before the first map is asked for."""
+    import gripkit.dashboard.data  # noqa: F401
+
+
+def map_pool(processes: int) -> ProcessPoolExecutor:
+    """The process-wide pool of ``processes`` spawned map workers, started on first use and
+    shared by every app in this process (tests build many); shut down at interpreter exit."""
+    with _pools_lock:
+        pool = _pools.get(processes)
+        if pool is None:
+            pool = workers.process_pool(processes, _warm, start_method="spawn")
+            _pools[processes] = pool
+        return pool
+
+
+def start_map_pool(processes: int) -> None:
+    """Start the workers now (server start), so the first map does not wait for their imports."""
+    if processes > 0:
+        map_pool(processes).submit(int).result()
+
+
+def _drop_pool(processes: int, pool: ProcessPoolExecutor) -> None:
+    """Forget a broken pool (a worker died) so the next map starts a fresh one."""
+    with _pools_lock:
+        if _pools.get(processes) is pool:
+            del _pools[processes]
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+@atexit.register
+def _shutdown_pools() -> None:
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Busy(GripkitError):
@@ -83,6 +134,7 @@ class Settings:
     login_per_client: int = 30
     login_window_s: float = 900.0
     session_hours: float = auth.SESSION_HOURS
+    map_workers: int = MAP_WORKERS
 
 
 @dataclass
@@ -214,6 +266,17 @@ class DashboardState:
 
         threading.Thread(target=loop, name="gripkit-idle-close", daemon=True).start()
 
+    def start_workers(self) -> None:
+        """Start the map workers in the background (their imports take seconds when spawned)."""
+
+        def warm() -> None:
+            try:
+                start_map_pool(self.settings.map_workers)
+            except Exception:  # the first map will try again; the details go to the log
+                log.exception("starting the map worker failed")
+
+        threading.Thread(target=warm, name="gripkit-map-workers", daemon=True).start()
+
     def close(self) -> None:
         """Stop the closer thread and close the workspace (server shutdown)."""
         self._stop.set()
@@ -328,7 +391,18 @@ class DashboardState:
 
         def compute() -> HotspotResult:
             crimes = self.db(lambda ws: data.map_crimes(ws, query))
-            return data.hotspots_of(crimes, query)
+            processes = self.settings.map_workers
+            if processes <= 0:
+                return data.hotspots_of(crimes, query)
+            pool = map_pool(processes)
+            try:
+                with workers.worker_deaths("computing a map"):
+                    found: HotspotResult = pool.submit(data.hotspots_of, crimes, query).result()
+            except GripkitError as exc:
+                if isinstance(exc, WorkerError):
+                    _drop_pool(processes, pool)
+                raise
+            return found
 
         result: HotspotResult = self.computed(("map", *query.key), owner, compute)
         with self._mutex:
