@@ -181,3 +181,21 @@ def test_cli_backtest_end_to_end(five_months: Path, tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "finer than the data" in str(bad.exception)
     early = CliRunner().invoke(app, [*args, "--months", "2023-06.."])
     assert early.exit_code != 0 and "Start 'months' at 2023-08 or later" in str(early.exception)
+
+
+def test_degenerate_backtests_are_flagged() -> None:
+    """Hand-built tables: one step; two steps with equal PAI for both models; a step with no crimes."""
+    from gripkit.forecast.report import BacktestResult
+
+    one = pd.DataFrame({"model": ["naive", "kde"], "step": [0, 0], "coverage": 0.05, "pai": [4.0, 5.0],
+                        "hit_rate": 0.2, "crimes": [3.0, 3.0]})
+    assert BacktestResult(one, {}).to_dict()["flags"] == ["1 step: no interval can be given"]
+    assert "Caution: 1 step: no interval can be given." in BacktestResult(one, {}).summary()
+    tied = pd.DataFrame({"model": ["naive", "kde"] * 2, "step": [0, 0, 1, 1], "coverage": 0.05,
+                         "pai": [4.0, 4.0, 2.0, 2.0], "hit_rate": 0.2, "crimes": [3.0, 3.0, 0.0, 0.0]})
+    flags = BacktestResult(tied, {}).flags()
+    assert flags == ["no test crimes in step(s) 1: their metrics are undefined",
+                     "models tied at every step: the interval has zero width"]
+    fine = pd.DataFrame({"model": ["naive", "kde"] * 2, "step": [0, 0, 1, 1], "coverage": 0.05,
+                         "pai": [4.0, 5.0, 2.0, 3.0], "hit_rate": 0.2, "crimes": 3.0})
+    assert BacktestResult(fine, {}).flags() == []

@@ -88,7 +88,8 @@ class BacktestResult(ResultMixin):
     def to_dict(self) -> dict[str, Any]:
         """``meta``, the verdict line and the per-model means (one record per model × coverage)."""
         out = to_jsonable(
-            {"meta": self.meta, "verdict": self.verdict(), "models": self.means().to_dict(orient="records")}
+            {"meta": self.meta, "verdict": self.verdict(), "flags": self.flags(),
+             "models": self.means().to_dict(orient="records")}
         )
         assert isinstance(out, dict)
         return out
@@ -121,7 +122,34 @@ class BacktestResult(ResultMixin):
                                        rows["coverage"].to_numpy(dtype=float), strict=True)
         ]
         figures = ", ".join(at[:-1]) + (" and " if len(at) > 1 else "") + at[-1]
-        return f"{text}: {self.verdict()}. Best model {best}: mean hit rate {figures} coverage."
+        flags = "".join(f" Caution: {flag}." for flag in self.flags())
+        return f"{text}: {self.verdict()}. Best model {best}: mean hit rate {figures} coverage.{flags}"
+
+    def flags(self, coverage: float = 0.05) -> list[str]:
+        """Plain-language warnings about a degenerate backtest (empty when none applies).
+
+        One step (no interval can be given), a step with no test crimes, and models tied at every
+        step at the coverage nearest ``coverage`` (a zero-width interval).
+
+        >>> table = pd.DataFrame({"model": ["naive", "kde"], "step": [0, 0], "coverage": 0.05,
+        ...                       "pai": [4.0, 5.0], "crimes": [3.0, 3.0]})
+        >>> BacktestResult(table, {}).flags()
+        ['1 step: no interval can be given']
+        """
+        out: list[str] = []
+        steps = int(self.table["step"].nunique())
+        if steps == 1:
+            out.append("1 step: no interval can be given")
+        if "crimes" in self.table.columns:
+            empty = sorted(int(s) for s in self.table.loc[self.table["crimes"] <= 0, "step"].unique())
+            if empty:
+                listed = ", ".join(map(str, empty))
+                out.append(f"no test crimes in step(s) {listed}: their metrics are undefined")
+        at = self.table[np.isclose(self.table["coverage"], self._nearest(coverage))]
+        wide = at.pivot_table(index="step", columns="model", values="pai").dropna()
+        if steps > 1 and wide.shape[1] > 1 and bool((wide.nunique(axis=1) == 1).all()):
+            out.append("models tied at every step: the interval has zero width")
+        return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The per-step table (columns :data:`OUTPUT_COLUMNS`) under ``"backtest"``."""
