@@ -199,3 +199,18 @@ def test_degenerate_backtests_are_flagged() -> None:
     fine = pd.DataFrame({"model": ["naive", "kde"] * 2, "step": [0, 0, 1, 1], "coverage": 0.05,
                          "pai": [4.0, 5.0, 2.0, 3.0], "hit_rate": 0.2, "crimes": 3.0})
     assert BacktestResult(fine, {}).flags() == []
+
+
+def test_block_bootstrap_helpers_by_hand() -> None:
+    """Block length round(n^(1/3)); blocks are consecutive steps; lag-1 autocorrelation by hand:
+    x = 1, 2, 3, 4: deviations -1.5, -0.5, 0.5, 1.5; sum of lagged products 0.75 - 0.25 + 0.75 = 1.25
+    over the sum of squares 5 -> 0.25."""
+    from gripkit.forecast.report import block_indices, block_length, lag1_autocorrelation
+
+    assert [block_length(n) for n in (1, 7, 8, 36, 64)] == [1, 2, 2, 3, 4]
+    pick = block_indices(np.random.default_rng(1), 9, 3, 50)
+    assert pick.shape == (50, 9) and pick.min() >= 0 and pick.max() <= 8
+    assert (np.diff(pick.reshape(50, 3, 3), axis=2) == 1).all()
+    same = np.random.default_rng(2).integers(0, 6, size=(10, 6))
+    assert (block_indices(np.random.default_rng(2), 6, 1, 10) == same).all()
+    assert lag1_autocorrelation(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(0.25)
