@@ -1,0 +1,74 @@
+"""gripkit fetch against a local police.uk server built from the real Bedfordshire files."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from tests.fetch.conftest import build_archive, members
+from tests.fetch.server import Server, Site, max_in_window
+
+from gripkit.fetch import Client, FetchError, RateLimiter, fetch
+
+
+def test_limiter_never_lets_16_into_one_second() -> None:
+    # Fake clock: 40 back-to-back requests. Hand count: 15 at t=0, the 16th waits until the
+    # oldest is 1.0 + 0.05 s old, so no 1-s window ever holds more than 15.
+    now = [0.0]
+    limiter = RateLimiter(15, 1.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    times = []
+    for _ in range(40):
+        limiter.acquire()
+        times.append(now[0])
+    assert max_in_window(times) == 15
+    assert times[15] == pytest.approx(1.05)
+
+
+def test_offline_names_the_way_round(tmp_path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(FetchError, match=r"cannot reach .*'base_url'.*gripkit ingest"):
+        fetch("Bedfordshire", last=1, into=tmp_path, base_url=f"http://127.0.0.1:{port}")
+
+
+def _site(**kw: object) -> Site:
+    months = sorted({n.split("/")[0] for n in members()})
+    return Site(archives={"2024-04": build_archive("2024-04")},
+                dates=[{"date": m, "stop-and-search": ["bedfordshire"]} for m in months],
+                forces={"bedfordshire": "Bedfordshire Police"}, **kw)  # type: ignore[arg-type]
+
+
+def test_archive_resumed_after_drop_and_429s_then_nothing_on_second_run(tmp_path) -> None:
+    site = _site(drop_once={"2024-04"}, burst_429=4)
+    with Server(site) as server:
+        first = fetch("Bedfordshire", last=36, into=tmp_path, base_url=server.url)
+        gets = [row for row in site.log if row[1] == "GET" and row[2].endswith(".zip")]
+        assert [row[3] for row in gets] == [200, 206]  # dropped half way, then the rest by Range
+        assert sum(row[3] == 429 for row in site.log) == 4
+        # Every Bedfordshire file of the 36 months, byte for byte; the decoy force is not extracted.
+        assert len(first.written) == len(members()) == 108
+        for name, data in members().items():
+            assert (tmp_path / name).read_bytes() == data
+        assert not list(tmp_path.rglob("*decoyshire*"))
+        sent = site.archive_bytes_sent
+        second = fetch("Bedfordshire", last=36, into=tmp_path, base_url=server.url)
+        assert site.archive_bytes_sent == sent and second.written == []
+        assert second.archives_unchanged == ["2024-04"] and len(second.unchanged) == 108
+    assert max_in_window([row[0] for row in site.log]) <= 15
+
+
+def test_checksum_mismatch_refused(tmp_path) -> None:
+    site = _site(bad_checksum={"2024-04"})
+    with Server(site) as server, pytest.raises(FetchError, match="checksum mismatch"):
+        fetch("Bedfordshire", months=("2024-04", "2024-04"), into=tmp_path, base_url=server.url)
+    assert not list(tmp_path.rglob("*.csv"))
+    assert not list(tmp_path.rglob("*.zip")) and not list(tmp_path.rglob("*.zip.partial"))
+
+
+def test_api_calls_stay_within_15_per_second() -> None:
+    site = _site()
+    with Server(site) as server, Client(server.url) as client:
+        for _ in range(40):
+            client.get_json("/api/forces")
+    assert max_in_window([row[0] for row in site.log]) <= 15
