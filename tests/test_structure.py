@@ -59,6 +59,7 @@ LAYERS = (
     "datasets",
     "harm",
     "ingestion",
+    "fetch",
     "units",
     "hotspots",
     "forecast",
