@@ -214,3 +214,16 @@ def test_block_bootstrap_helpers_by_hand() -> None:
     same = np.random.default_rng(2).integers(0, 6, size=(10, 6))
     assert (block_indices(np.random.default_rng(2), 6, 1, 10) == same).all()
     assert lag1_autocorrelation(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(0.25)
+
+
+def test_verdict_states_block_length_and_autocorrelation() -> None:
+    """4 steps, kde - naive PAI differences 1, 2, 3, 4: lag-1 autocorrelation 0.25 (hand calculation in
+    test_block_bootstrap_helpers_by_hand), block length round(4^(1/3)) = round(1.587) = 2."""
+    from gripkit.forecast.report import BacktestResult
+
+    table = pd.DataFrame({"model": ["naive", "kde"] * 4, "step": [0, 0, 1, 1, 2, 2, 3, 3], "coverage": 0.05,
+                          "pai": [1.0, 2.0, 1.0, 3.0, 1.0, 4.0, 1.0, 5.0], "hit_rate": 0.1, "crimes": 5.0})
+    result = BacktestResult(table, {})
+    assert result.to_dict()["bootstrap"] == {"steps": 4, "block_length": 2, "lag1_autocorrelation": 0.25}
+    said = "blocks of 2 consecutive steps (lag-1 autocorrelation of the PAI differences 0.25)"
+    assert said in result.summary()

@@ -94,7 +94,9 @@ class BacktestResult(ResultMixin):
     [6.0, 5.0]
     >>> print(BacktestResult(table, {"steps": 2, "horizon": "1M"}).summary())
     2 forecast periods of 1M: kde beats naive by 20% in mean PAI at 5% coverage (2 steps; 95% bootstrap
-    interval 0% to 50%). Best model kde: mean hit rate 30.0% and PAI 6.00 at 5% coverage.
+    interval 0% to 50%). Best model kde: mean hit rate 30.0% and PAI 6.00 at 5% coverage. The
+    interval resamples blocks of 1 consecutive steps (lag-1 autocorrelation of the PAI differences
+    undefined).
     """
 
     kind: ClassVar[str] = "backtest"
@@ -126,7 +128,7 @@ class BacktestResult(ResultMixin):
         """``meta``, the verdict line and the per-model means (one record per model × coverage)."""
         out = to_jsonable(
             {"meta": self.meta, "verdict": self.verdict(), "flags": self.flags(),
-             "models": self.means().to_dict(orient="records")}
+             "bootstrap": self.bootstrap(), "models": self.means().to_dict(orient="records")}
         )
         assert isinstance(out, dict)
         return out
@@ -159,8 +161,26 @@ class BacktestResult(ResultMixin):
                                        rows["coverage"].to_numpy(dtype=float), strict=True)
         ]
         figures = ", ".join(at[:-1]) + (" and " if len(at) > 1 else "") + at[-1]
-        flags = "".join(f" Caution: {flag}." for flag in self.flags())
+        boot = self.bootstrap()
+        flags = ""
+        if boot["steps"] > 1:
+            rho = boot["lag1_autocorrelation"]
+            said = "undefined" if rho is None else f"{rho:.2f}"
+            flags += (f" The interval resamples blocks of {boot['block_length']} consecutive steps "
+                      f"(lag-1 autocorrelation of the PAI differences {said}).")
+        flags += "".join(f" Caution: {flag}." for flag in self.flags())
         return f"{text}: {self.verdict()}. Best model {best}: mean hit rate {figures} coverage.{flags}"
+
+    def bootstrap(self, coverage: float = 0.05) -> dict[str, Any]:
+        """The verdict's bootstrap: ``steps``, ``block_length`` and the lag-1 autocorrelation of the
+        paired PAI differences (best model minus the next) at the coverage nearest ``coverage``."""
+        at = self.table[np.isclose(self.table["coverage"], self._nearest(coverage))]
+        wide = at.pivot_table(index="step", columns="model", values="pai").dropna()
+        order = wide.mean().sort_values(ascending=False).index
+        n = len(wide)
+        rho = lag1_autocorrelation(wide[order[0]] - wide[order[1]]) if len(order) > 1 else float("nan")
+        return {"steps": n, "block_length": block_length(n),
+                "lag1_autocorrelation": None if np.isnan(rho) else round(rho, 4)}
 
     def flags(self, coverage: float = 0.05) -> list[str]:
         """Plain-language warnings about a degenerate backtest (empty when none applies).
