@@ -72,3 +72,40 @@ def test_api_calls_stay_within_15_per_second() -> None:
         for _ in range(40):
             client.get_json("/api/forces")
     assert max_in_window([row[0] for row in site.log]) <= 15
+
+
+def test_api_months_split_polygon_and_report_unlisted_month(tmp_path, boundary) -> None:
+    import io
+
+    import pandas as pd
+    import shapely
+    from tests.fetch.conftest import api_month
+
+    crimes, stops = api_month("2024-04")
+    months = sorted({n.split("/")[0] for n in members()} - {"2024-03"})
+    site = Site(archives={"2024-02": build_archive("2024-02")}, limit=2000,
+                dates=[{"date": m, "stop-and-search": ["bedfordshire"]} for m in months],
+                forces={"bedfordshire": "Bedfordshire Police"},
+                crimes={"2024-04": crimes}, stops={"2024-04": {"bedfordshire": stops}})
+    with Server(site) as server:
+        result = fetch("Bedfordshire", months=("2024-03", "2024-04"), kinds=["street", "stop-and-search"],
+                       into=tmp_path, base_url=server.url, boundary=boundary)
+    assert {(m["month"], m["kind"]) for m in result.missing} == {("2024-03", "street"),
+                                                                 ("2024-03", "stop-and-search")}
+    assert "without 2024-03" in result.missing[0]["reason"]
+    assert result.api_months == ["2024-04"]
+    assert sum(row[3] == 503 for row in site.log) >= 1  # split: the whole force holds > 2,000 crimes
+    got = pd.read_csv(tmp_path / "2024-04/2024-04-bedfordshire-street.csv", dtype=str, keep_default_na=False)
+    hand = pd.read_csv(io.BytesIO(members()["2024-04/2024-04-bedfordshire-street.csv"]), dtype=str,
+                       keep_default_na=False)
+    hand = hand[hand["Longitude"] != ""]
+    inside = shapely.intersects_xy(boundary, hand["Longitude"].astype(float), hand["Latitude"].astype(float))
+    hand = hand[inside]
+    cols = [c for c in hand.columns if c not in ("LSOA code", "LSOA name")]  # the API has no LSOA
+    key = sorted(map(tuple, hand[cols].to_numpy().tolist()))
+    assert sorted(map(tuple, got[cols].to_numpy().tolist())) == key
+    assert (got["LSOA code"] == "").all()
+    stop_got = (tmp_path / "2024-04/2024-04-bedfordshire-stop-and-search.csv").read_text()
+    stop_hand = members()["2024-04/2024-04-bedfordshire-stop-and-search.csv"].decode()
+    assert sorted(stop_got.splitlines()) == sorted(stop_hand.replace("\r", "").splitlines())
+    assert max_in_window([row[0] for row in site.log]) <= 15
