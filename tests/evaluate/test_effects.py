@@ -63,7 +63,14 @@ def test_fast_estimator_equals_statsmodels() -> None:
 
 def test_estimate_effect_matches_statsmodels_directly() -> None:
     frame = _trial(7)
-    result = estimate_effect(frame, model="poisson")
+    # HC0 is no longer the default (places repeat over days, so the default is CR2, checked against
+    # its definition in test_cr2_by_hand_and_against_its_definition); these are statsmodels' HC0
+    # numbers, selected explicitly
+    result = estimate_effect(frame, model="poisson", cov="hc0")
+    default = estimate_effect(frame, model="poisson")
+    assert default.extra["cov_type"] == "CR2(area)"
+    assert default.se == pytest.approx(estimate_effect(frame, cov="cr2").se, rel=1e-12)
+    assert default.beta == pytest.approx(result.beta, rel=1e-12)  # the covariance moves only the error
     model = sm.GLM(frame["count"], _dummies(frame, True), family=sm.families.Poisson())
     fit = model.fit(cov_type="HC0")
     assert result.beta == pytest.approx(fit.params["treated"], rel=1e-6)
@@ -89,7 +96,7 @@ def test_planted_reduction_is_recovered_and_size_is_kept() -> None:
     """200 seeded Op Rowan trials (21 areas, 7/day, 90 days, NB alpha 0.78 = the Bedfordshire
     monthly alpha x 30.5 days, see test_power): a planted 40% cut is covered by the 95% CI in
     >= 90% of runs and, with no effect, p < 0.05 in <= 7% (the effect models' acceptance thresholds).
-    Robust (HC0) errors, as estimate_effect's default."""
+    Robust (HC0) errors of the vectorised area-effects estimator (estimate_effect's cov="hc0")."""
     rng = np.random.default_rng(2024)
     design = place_day_design(AREAS, days=90, treated_per_day=7, start="2024-06-01", seed=0)
     mu = rng.gamma(2.0, 0.3, 21)
@@ -201,6 +208,42 @@ def test_cr2_keeps_its_size_where_cr1_does_not() -> None:
     _, se_cr1 = poisson_fe(y, treated, cov="cluster")
     cr1 = int((np.abs(beta / se_cr1) > stats.t.ppf(0.975, 20)).sum())
     assert 33 <= cr2 <= 69 and cr1 > 69
+
+
+def test_default_error_keeps_its_size_with_place_and_day_effects() -> None:
+    """estimate_effect's default on 200 null place-day trials fitted with place AND day effects
+    (12 areas, 4 treated a day re-drawn daily, 20 days, NB alpha 0.78, area rates gamma(0.5, 1.2)).
+    The default there is CR2 with Bell-McCaffrey df. Bound: rejections of a true 5% test over 200
+    runs lie in [3, 20] with probability > 0.998 (scipy: binom.cdf(2, 200, 0.05) = 0.0023,
+    binom.sf(20, 200, 0.05) = 0.0012); a 12% rate (HC0's with day effects, 300 runs) would exceed
+    20 with probability 0.77 (binom.sf(20, 200, 0.12))."""
+    assert stats.binom.cdf(2, 200, 0.05) < 0.003 and stats.binom.sf(20, 200, 0.05) < 0.0012
+    areas = AREAS[:12]
+    design = place_day_design(areas, days=20, treated_per_day=4, start="2024-06-01", seed=0)
+    rng = np.random.default_rng(31)
+    mu = rng.gamma(0.5, 1.2, len(areas))
+    treated = design.draw(rng, size=200)
+    y = _simulate(rng, mu, 0.78, treated, 0.0, None)
+    rejections = 0
+    for run in range(200):
+        frame = design.assignment.assign(treated=treated[run].ravel(), count=y[run].ravel())
+        result = estimate_effect(frame)
+        rejections += result.p_value < 0.05
+    assert result.extra["cov_type"] == "CR2(area)"
+    assert 3 <= rejections <= 20
+
+
+def test_default_is_hc0_when_each_place_appears_once() -> None:
+    # one row per place: no repeated observations to cluster; by hand, treated a, c (1 + 2 = 3
+    # crimes over 2 places) against b, d (4 + 2 = 6 over 2): ratio 0.5, -50%
+    frame = pd.DataFrame(
+        {"area_id": list("abcd"), "date": ["2024-01-01"] * 4, "treated": [1, 0, 1, 0], "count": [1, 4, 2, 2]}
+    )
+    result = estimate_effect(frame, place_effects=False, time_effects=False)
+    assert result.extra["cov_type"] == "HC0" and result.extra["reference"] == "normal"
+    assert result.pct_change == pytest.approx(-50.0, abs=1e-6)
+    with pytest.raises(InputError, match="'cov'"):
+        estimate_effect(frame, place_effects=False, time_effects=False, cov="hc1")
 
 
 def test_randomisation_inference() -> None:
