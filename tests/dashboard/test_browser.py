@@ -126,3 +126,46 @@ def test_officer_sees_only_own_patrols_on_phone(browser: Any, server: Server, ar
     # and the analyst map is refused too
     response = page.goto(f"{server.url}/plan")
     assert response is not None and response.status == 403
+
+
+def test_map_retries_after_busy_answer(browser: Any, server: Server) -> None:
+    """Two 503 "busy" answers with Retry-After: 1 (what the server sends when its map queue is full,
+    see test_http's busy test): map.js shows the countdown, waits and retries, then draws the map."""
+    page = log_in(browser, server, "ana")
+    answered: list[int] = []
+
+    def busy_twice(route: Any) -> None:
+        if len(answered) < 2:
+            answered.append(503)
+            route.fulfill(status=503, headers={"Retry-After": "1", "Content-Type": "application/json"},
+                          body='{"detail": "the server is computing 4 other maps; retry in a few seconds"}')
+        else:
+            answered.append(200)
+            route.continue_()
+
+    page.route("**/api/hotspots*", busy_twice)
+    page.goto(server.url + "/")
+    page.wait_for_selector("#map-status.busy")
+    assert "retrying in 1 s" in page.inner_text("#map-status")
+    assert features_drawn(page) == 500
+    assert answered == [503, 503, 200]
+    assert page.get_attribute("#map", "data-retries") == "2"
+    assert "units shown" in page.inner_text("#map-status")
+
+
+def test_map_gives_up_after_bounded_retries(browser: Any, server: Server) -> None:
+    """Always busy: map.js retries at most 5 times (6 requests) and then shows the server's message."""
+    page = log_in(browser, server, "ana")
+    answered: list[int] = []
+
+    def always_busy(route: Any) -> None:
+        answered.append(503)
+        route.fulfill(status=503, headers={"Retry-After": "1", "Content-Type": "application/json"},
+                      body='{"detail": "the server is computing 4 other maps"}')
+
+    page.route("**/api/hotspots*", always_busy)
+    page.goto(server.url + "/")
+    page.wait_for_selector("#map-status.error", timeout=20_000)
+    assert len(answered) == 6
+    assert page.inner_text("#map-status").startswith("Could not load hotspots")
+    assert "computing 4 other maps" in page.inner_text("#map-status")

@@ -25,6 +25,7 @@ from gripkit.errors import InputError
 from gripkit.harm.tables import list_harm_tables, load_harm_table
 from gripkit.hotspots.find import HotspotResult, hotspots_from_crimes, request_crimes
 from gripkit.hotspots.request import AUTO, WEIGHTS_CHOICES, HotspotRequest
+from gripkit.ingestion.checks import month_bounds
 from gripkit.results import KINDS, StoredResult
 from gripkit.units.build import build_units
 from gripkit.workspace import Workspace
@@ -181,16 +182,26 @@ def choose(name: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def month_text(name: str, value: str) -> str:
-    """A ``YYYY-MM`` month between 1900-01 and 2099-12, normalised (``2024-1`` -> ``2024-01``)."""
+    """A ``YYYY-MM`` month that ingest accepts, normalised (``2024-1`` -> ``2024-01``).
+
+    The bounds are ingest's (:func:`gripkit.ingestion.checks.month_bounds`: 1990-01 to next month),
+    so the map refuses exactly the months ingest quarantines as ``bad_month``.
+
+    >>> month_text("month_from", "2024-1")
+    '2024-01'
+    """
+    first, last = month_bounds()
     text = str(value).strip()
     try:
         year, month = (int(part) for part in text.split("-"))
-        valid = len(text) <= 7 and text.isascii() and 1900 <= year <= 2099 and 1 <= month <= 12
+        valid = len(text) <= 7 and text.isascii() and 1 <= month <= 12
+        valid = valid and first <= date(year, month, 1) <= last
     except ValueError:
         valid = False
     if not valid:
         raise InputError(
-            f"'{name}' must be a month YYYY-MM between 1900-01 and 2099-12; received {shown(value)}. "
+            f"'{name}' must be a month YYYY-MM from {first:%Y-%m} to {last:%Y-%m} (earlier or later "
+            f"months are impossible: ingest quarantines them as bad_month); received {shown(value)}. "
             "Pass e.g. 2024-01."
         )
     return f"{year:04d}-{month:02d}"
@@ -206,13 +217,17 @@ def compute_hotspots(ws: Workspace, query: HotspotQuery) -> HotspotResult:
 
 
 def map_crimes(ws: Workspace, query: HotspotQuery) -> pd.DataFrame:
-    """The crimes the query's request selects; rows whose month is outside 1900-01..2099-12 (odd
-    data that a quarantine at ingest should have caught) are left out and logged, not a crash."""
+    """The crimes the query's request selects; rows whose month is outside ingest's bounds
+    (:func:`~gripkit.ingestion.checks.month_bounds`: odd data that a quarantine at ingest should
+    have caught) are left out and logged, not a crash."""
     crimes = request_crimes(ws, query.request())
-    months = pd.to_datetime(crimes[C.MONTH]).dt.year
-    odd = ~months.between(1900, 2099)
+    first, last = month_bounds()
+    months = pd.to_datetime(crimes[C.MONTH])
+    odd = ~months.between(pd.Timestamp(first), pd.Timestamp(last))
     if odd.any():
-        log.warning("%d crime rows with a month outside 1900-2099 left off the map", int(odd.sum()))
+        log.warning(
+            "%d crime rows with a month outside %s..%s left off the map", int(odd.sum()), first, last
+        )
         crimes = crimes[~odd.to_numpy()].reset_index(drop=True)
         if crimes.empty:
             raise InputError("no crimes with a valid month match the filters; widen the filters.")
@@ -357,8 +372,9 @@ def unit_detail(
 def filter_options(ws: Workspace) -> dict[str, Any]:
     """Crime types and months present in the workspace, for the map's filter form.
 
-    Months are formatted by DuckDB and only those from 1900-01 to 2099-12 are offered, so an odd
-    month in the data (``0000-01``, which Python's dates cannot hold) is left out, not a crash.
+    Months are formatted by DuckDB and only those ingest accepts are offered
+    (:func:`~gripkit.ingestion.checks.month_bounds`), so an odd month in the data (``0000-01``,
+    which Python's dates cannot hold) is left out, not a crash.
     """
     types = [
         r[0]
@@ -366,11 +382,13 @@ def filter_options(ws: Workspace) -> dict[str, Any]:
             "SELECT DISTINCT crime_type FROM crimes WHERE crime_type IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
+    first, last = month_bounds()
     months = [
         r[0]
         for r in ws.con.execute(
             "SELECT DISTINCT strftime(month, '%Y-%m') FROM crimes "
-            "WHERE year(month) BETWEEN 1900 AND 2099 ORDER BY 1"
+            "WHERE month BETWEEN ?::DATE AND ?::DATE ORDER BY 1",
+            [first, last],
         ).fetchall()
     ]
     return {

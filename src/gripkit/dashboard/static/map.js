@@ -27,11 +27,40 @@
     return "rgb(" + c.join(",") + ")";
   }
 
-  fetch(el.dataset.api, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-    .then(function (r) {
-      if (!r.ok) { return r.json().then(function (b) { throw new Error(b.detail || r.statusText); }); }
-      return r.json();
-    })
+  /* A "busy" 503 (the server computes too many maps) is retried after its Retry-After seconds
+     (1-30, default 2), at most MAX_RETRIES times, counting down in the status line. */
+  var MAX_RETRIES = 5;
+  function wait(seconds) {
+    return new Promise(function (resolve) {
+      var left = seconds;
+      (function tick() {
+        if (left <= 0) { resolve(); return; }
+        status.textContent = "Server busy, retrying in " + left + " s\u2026";
+        status.classList.add("busy");
+        left -= 1;
+        setTimeout(tick, 1000);
+      }());
+    });
+  }
+  function load(attempt) {
+    return fetch(el.dataset.api, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (r) {
+        if (r.status === 503 && attempt < MAX_RETRIES) {
+          var after = parseInt(r.headers.get("Retry-After") || "2", 10);
+          after = isNaN(after) ? 2 : Math.max(1, Math.min(30, after));
+          el.dataset.retries = String(attempt + 1);
+          return wait(after).then(function () { return load(attempt + 1); });
+        }
+        status.classList.remove("busy");
+        if (!r.ok) {
+          return r.json().catch(function () { return {}; })
+            .then(function (b) { throw new Error(b.detail || r.statusText); });
+        }
+        return r.json();
+      });
+  }
+
+  load(0)
     .then(function (data) {
       var maxHarm = data.features.reduce(function (m, f) { return Math.max(m, f.properties.harm); }, 0) || 1;
       var layer = L.geoJSON(data, {
