@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -50,7 +51,7 @@ _STATUS_NOTES = {
 
 def _threaded(
     files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str]
-) -> Iterator[Loaded]:
+) -> Generator[Loaded, None, None]:
     """Loaded (parsed, not yet checked) files in input order, read ahead by worker threads."""
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         yield from staged.in_order(pool, partial(load, mapping=mapping, known=known), files, ahead=_PREFETCH)
@@ -148,7 +149,8 @@ def ingest(
     )
     batch: list[Pending | Known] = []
     seen: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=1) as writer_thread:
+    # closing: a failed write ends the reading generator at once (its workers leave with it)
+    with closing(source), ThreadPoolExecutor(max_workers=1) as writer_thread:
         writing: Future[None] | None = None
 
         def flush(items: list[Pending | Known]) -> Future[None] | None:

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import date
@@ -159,7 +159,7 @@ def in_order(pool: Executor, fn: Callable[[T], R], tasks: Iterable[T], *, ahead:
 
 
 def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
-           workers: int, ahead_bytes: int = 256 * 1024 * 1024) -> Iterator[Loaded]:
+           workers: int, ahead_bytes: int = 256 * 1024 * 1024) -> Generator[Loaded, None, None]:
     """Loaded and checked files, in input order, from ``workers`` processes (:mod:`gripkit.workers`).
 
     Workers run ahead of the consumer by up to ``ahead_bytes`` of input (at least two tasks per
@@ -169,8 +169,9 @@ def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozens
         warm_caches()  # built once here, inherited by every worker
     chunks = [files[i: i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
     remove_orphans()
-    with tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}{os.getpid()}-") as folder, \
-            worker_deaths("reading and checking files"), process_pool(workers) as pool:
+    staging = tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}{os.getpid()}-",
+                                          ignore_cleanup_errors=True)
+    with staging as folder, worker_deaths("reading and checking files"), process_pool(workers) as pool:
         task = partial(stage, mapping=mapping, known=known, folder=folder)
         try:
             for results in in_order(pool, task, chunks, ahead=2 * workers, ahead_bytes=ahead_bytes,
@@ -182,3 +183,5 @@ def staged(files: list[InputFile], mapping: ColumnMapping | None, known: frozens
                 f"cannot write ingest staging files in {folder}: {exc}. Set TMPDIR to a folder "
                 "with free space (about the size of the input) or pass --workers 0."
             ) from exc
+        finally:  # the consumer failed or stopped early: drop the queued tasks, let workers leave
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -127,7 +127,7 @@ class Writer:
             return
         try:
             self._write(batch)
-        except (duckdb.IOException, duckdb.TransactionException, OSError) as exc:
+        except (duckdb.IOException, duckdb.TransactionException, duckdb.FatalException, OSError) as exc:
             raise WorkspaceError(
                 f"cannot write workspace {self.ws.path}: {exc}. Free disk space (or pass --workspace on "
                 "another disk) and run the same command again: the batches committed so far are kept "
