@@ -23,7 +23,7 @@ from gripkit.cli.common import (
     setup_logging,
 )
 from gripkit.cli.hotspots import split_list
-from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, MonthsOption
+from gripkit.cli.options import HARM_DEFAULT, AllowGapsOption, ForceOption, HarmOption, MonthsOption
 from gripkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def backtest_command(
     plot: Annotated[Path | None, typer.Option(help="PAI-vs-coverage PNG [default: OUT with .png].")] = None,
     workers: Annotated[int | None, typer.Option(help="Processes [default: CPU count].")] = None,
     seed: Annotated[int, typer.Option(help="Seed for ETAS time placement and the bootstrap.")] = 0,
+    allow_gaps: AllowGapsOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Rolling-origin backtest: fit on the window, predict the next period, score, slide.
@@ -114,6 +115,7 @@ def backtest_command(
             workers=workers,
             seed=seed,
             progress=update,
+            allow_gaps=allow_gaps,
         )
     written = result.write(out)
     picture = result.plot(plot or out.with_suffix(".png"))

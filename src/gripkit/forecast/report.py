@@ -169,6 +169,8 @@ class BacktestResult(ResultMixin):
             flags += (f" The interval resamples blocks of {boot['block_length']} consecutive steps "
                       f"(lag-1 autocorrelation of the PAI differences {said}).")
         flags += "".join(f" Caution: {flag}." for flag in self.flags())
+        if meta.get("coverage_note"):
+            flags += f" {meta['coverage_note']}"
         return f"{text}: {self.verdict()}. Best model {best}: mean hit rate {figures} coverage.{flags}"
 
     def bootstrap(self, coverage: float = 0.05) -> dict[str, Any]:

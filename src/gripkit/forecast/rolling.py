@@ -279,6 +279,7 @@ def backtest(
     seed: int = 0,
     progress: Progress | None = None,
     store: bool = True,
+    allow_gaps: bool = False,
 ) -> BacktestResult:
     """Rolling-origin evaluation of forecasters on the same units and periods.
 
@@ -325,6 +326,12 @@ def backtest(
         Called as ``progress(done, total, name)`` after each model × step.
     store : bool, default True
         With a workspace: store the result (:meth:`~gripkit.workspace.Workspace.save_result`).
+    allow_gaps : bool, default False
+        With a workspace, every force read (``force``, else every force it holds) must hold every
+        month from the first training month to the last forecast period
+        (:func:`gripkit.coverage.check_window`): a missing month refuses (InputError naming the
+        force, its months and the window) unless ``allow_gaps``, which goes on and records the gap
+        in ``meta["data_coverage"]`` and the summary.
 
     Returns
     -------
@@ -371,6 +378,9 @@ def backtest(
             )
         frame = check_crimes(data, (col.X, col.Y))
         used = None if weights == AUTO else weights
+    coverage_check = None
+    if isinstance(data, Workspace):  # every force read must hold every month the backtest uses
+        coverage_check = _check_coverage(data, frame, train, horizon, first, last, force, allow_gaps)
     grid = units if units is not None else grid_for(frame, cell_size)
     result = run_backtest(
         frame, grid, models=models, train=train, horizon=horizon, coverage=coverage, start=first,
@@ -381,9 +391,25 @@ def backtest(
         harm_table=table.name if table is not None else None,
         harm_sha256=table.sha256 if table is not None else None,
     )
+    if coverage_check is not None:
+        result.meta["data_coverage"] = coverage_check.to_dict()
+        if coverage_check.note():
+            result.meta["coverage_note"] = coverage_check.note()
     if isinstance(data, Workspace) and store:
         data.save_result(result)
     return result
+
+
+def _check_coverage(ws: Workspace, frame: pd.DataFrame, train: str | Period, horizon: str | Period,
+                    first: Any, last: Any, force: str | None, allow_gaps: bool) -> Any:
+    """The coverage check of the months the backtest reads (first training month .. last period)."""
+    from gripkit.coverage import check_window
+
+    steps = plan_steps(frame, train, horizon, first, last)
+    start = steps[0].train_start
+    end = steps[-1].end - pd.Timedelta(days=1)  # ``end`` is exclusive
+    return check_window(ws, start.date(), end.date(), forces=[force] if force else None,
+                        allow_gaps=allow_gaps, what="the backtest", window_param="months")
 
 
 def run_backtest(
