@@ -218,3 +218,25 @@ def test_lorenz_and_shares_properties(x: np.ndarray) -> None:
     shares = [result.top_unit_share[k] for k in result.tops]
     assert np.all(np.diff(shares) >= -1e-12) and shares[-1] == pytest.approx(1.0)
     assert result.top_area_share[1.0] == pytest.approx(1.0)
+
+
+def test_random_placement_gini_equals_enumeration() -> None:
+    # 2 crimes over 3 units, by hand: both in one unit (p = 1/3), counts (0, 0, 2), G = 2/3 and
+    # generalised 1 - 1.5 (1/3) = 1/2; in two units (p = 2/3), counts (0, 1, 1), G = 1/3 and
+    # generalised 1 - 1.5 (2/3) = 0. Expected G = 4/9, generalised 1/6.
+    from gripkit.hotspots.concentration import random_gini
+
+    gini, generalised = random_gini(2, 3, draws=20_000, seed=1)
+    assert gini == pytest.approx(4 / 9, abs=0.01)  # Monte Carlo sd 0.157/sqrt(20000) = 0.001
+    assert generalised == pytest.approx(1 / 6, abs=0.01)
+
+
+def test_sparse_data_headlines_the_generalised_gini() -> None:
+    sparse = concentration([5, 2, 1] + [0] * 7)  # the lorenzgini example: 8 crimes, 10 units
+    assert sparse.sparse and sparse.gini_sentence().startswith("generalised Gini 0.75")
+    assert sparse.gini_random is not None and sparse.gini_random_generalised is not None
+    assert sparse.gini_random > sparse.gini_random_generalised  # the standard Gini's floor, 0.2, lifts it
+    dense = concentration([10, 6, 4])  # 20 crimes, 3 units
+    assert not dense.sparse and dense.gini_sentence().startswith(f"Gini {dense.gini:.2f}")
+    back = type(dense).from_dict(dense.to_dict())
+    assert back.gini_random == dense.gini_random

@@ -58,3 +58,21 @@ def test_no_crimes_is_an_error() -> None:
     with pytest.raises(InputError, match="'crimes' has no rows"):
         hotspots_from_crimes(pd.DataFrame(columns=["month", "crime_type", "x", "y"]), UnitSpec("grid"),
                              MethodSpec(), None)
+
+
+def test_concentration_counts_only_crimes_carrying_harm(ws: Workspace) -> None:
+    # every crime type, CCHI: anti-social behaviour weighs 0 (docs/harm.md), so it is no crime to
+    # concentrate. N = the crimes the table weighs above 0, counted here from the frame itself.
+    found = find_hotspots(ws, unit="lsoa", harm="cchi", store=False)
+    crimes = select_crimes(ws)
+    weights = load_harm_table("cchi")
+    assert weights is not None
+    from gripkit.harm import apply_harm
+
+    bearing = int((apply_harm(crimes, weights) > 0).sum())
+    assignable = int(found.hotspots["crimes"].sum())
+    assert 0 < bearing < len(crimes)  # some rows are anti-social behaviour
+    assert found.concentration.n_crimes is not None and found.concentration.n_crimes < assignable
+    assert found.concentration.n_crimes <= bearing  # crimes outside every LSOA are not in a unit
+    counts = find_hotspots(ws, unit="lsoa", harm="none", store=False)  # each crime weighs 1
+    assert counts.concentration.n_crimes == int(counts.hotspots["crimes"].sum())

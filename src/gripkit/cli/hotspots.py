@@ -219,7 +219,7 @@ def print_summary(result: HotspotResult, top: int) -> None:
         )
     console.print(table)
     corrected = "n/a" if conc.gini_corrected is None else f"{conc.gini_corrected:.3f}"
-    console.print(f"Gini {conc.gini:.3f} (small-sample corrected {corrected})")
+    console.print(f"Gini {conc.gini:.3f} (generalised for sparse data {corrected}): {conc.gini_sentence()}")
     console.print(result.summary())
     if top:
         head = result.top(top)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from gripkit import columns as C
@@ -95,8 +96,9 @@ class HotspotResult(ResultMixin):
         """One paragraph: the method run, on what units, what it found, and how concentrated harm is.
 
         e.g. "Gi* (harm-weighted, fdr_bh q<0.05) on 9,812 150 m grid cells: 412 hot; the top 1% of
-        cells (98) hold 23.4% of CCHI harm and the top 5% hold 51.0% (Gini 0.85). 12,345 crimes,
-        2023-05 to 2024-04."
+        cells (98) hold 23.4% of CCHI harm and the top 5% hold 51.0% (Gini 0.85; a random placement of
+        the same crimes gives 0.31). 12,345 crimes, 2023-05 to 2024-04." When crimes carrying harm
+        are fewer than the units, the generalised Gini of Bernasco & Steenbeek (2017) leads."
         """
         meta, conc = self.meta, self.concentration
         units = unit_phrase(meta, len(self.hotspots))
@@ -112,7 +114,7 @@ class HotspotResult(ResultMixin):
             )
             if rest:
                 text += "".join(f" and the top {k:.0%} hold {v:.1%}" for k, v in rest[:1])
-            text += f" (Gini {conc.gini:.2f})"
+            text += f" ({conc.gini_sentence()})"
         crimes = meta.get("crimes")
         when = meta.get("months")
         parts = (f"{crimes:,} crimes" if crimes is not None else "", str(when or ""))
@@ -200,6 +202,17 @@ def harm_label(table: Any) -> str:
     if table in (None, "none"):
         return "crimes"
     return f"{_HARM_NAMES.get(str(table), str(table))} harm"
+
+
+def _harm_bearing(crimes: pd.DataFrame, units: Any, hotspots: pd.DataFrame, geometry: str) -> np.ndarray:
+    """Crimes per unit that carry harm (> 0): the N of the concentration of harm (a crime the table
+    weighs 0, such as anti-social behaviour under the CCHI, adds nothing to concentrate)."""
+    bearing = crimes[C.HARM].to_numpy(dtype=float) > 0
+    if bearing.all():
+        return hotspots[C.CRIMES].to_numpy()
+    counted = _count(crimes[bearing], units, geometry=geometry)[0]
+    per_unit = counted.set_index(counted[C.UNIT_ID].astype(str))[C.CRIMES]
+    return hotspots[C.UNIT_ID].astype(str).map(per_unit).fillna(0).to_numpy(dtype=int)
 
 
 def select_crimes(
@@ -429,7 +442,7 @@ def hotspots_from_crimes(
     conc = concentration(
         hotspots[C.HARM].to_numpy(dtype=float),
         areas if (areas > 0).all() else None,
-        counts=hotspots[C.CRIMES].to_numpy(),
+        counts=_harm_bearing(crimes, units, hotspots, geometry),
     )
     first, last = (f"{pd.Timestamp(m):%Y-%m}" for m in (crimes[C.MONTH].min(), crimes[C.MONTH].max()))
     unassigned = int(counted["unassigned"])

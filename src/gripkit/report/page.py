@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.figures import png_data_uri
-from gripkit.hotspots.concentration import Concentration, units_in_top
+from gripkit.hotspots.concentration import RANDOM_DRAWS, Concentration, units_in_top
 from gripkit.validate import projected_crs
 
 __all__ = ["write_hotspot_page"]
@@ -186,7 +186,7 @@ def _concentration_table(conc: Concentration) -> str:
             f"<small>(units covering {_pct(conc.top_area_covered[k])} of area)</small></td></tr>"
         )
     corrected = "n/a (crime count unknown)" if conc.gini_corrected is None else f"{conc.gini_corrected:.3f}"
-    crimes = "unknown" if conc.n_crimes is None else f"{conc.n_crimes:,}"
+    crimes = "unknown" if conc.n_crimes is None else f"{conc.n_crimes:,} carrying harm"
     return (
         "<table><thead><tr><th></th><th>share of harm in top units</th><th>share of harm in top area</th>"
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
@@ -194,6 +194,9 @@ def _concentration_table(conc: Concentration) -> str:
         f'<tr><th>Gini coefficient</th><td class="num">{conc.gini:.3f}</td></tr>'
         f"<tr><th>Gini corrected for sparse data (Bernasco &amp; Steenbeek 2017)</th>"
         f'<td class="num">{_esc(corrected)}</td></tr>'
+        f"<tr><th>Gini of a random placement of the same crimes (mean of {RANDOM_DRAWS} draws)</th>"
+        f'<td class="num">{_esc(_gini_or_na(conc.gini_random))} '
+        f"<small>(generalised {_esc(_gini_or_na(conc.gini_random_generalised))})</small></td></tr>"
         f'<tr><th>units</th><td class="num">{conc.n_units:,}</td></tr>'
         f'<tr><th>crimes</th><td class="num">{_esc(crimes)}</td></tr>'
         f'<tr><th>total harm</th><td class="num">{conc.total:,.1f}</td></tr>'
@@ -323,3 +326,7 @@ and notes before relying on them.</p></footer>
 """
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _gini_or_na(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
