@@ -208,6 +208,15 @@ class BacktestResult(ResultMixin):
         wide = at.pivot_table(index="step", columns="model", values="pai").dropna()
         if steps > 1 and wide.shape[1] > 1 and bool((wide.nunique(axis=1) == 1).all()):
             out.append("models tied at every step: the interval has zero width")
+        if {"pei", "hit_rate"} <= set(at.columns):
+            pair = at[["pei", "hit_rate"]].dropna()
+            if len(pair) and bool(np.isclose(pair["pei"], pair["hit_rate"]).all()):
+                out.append(
+                    f"PEI equals the hit rate at {_percent(self._nearest(coverage))} coverage in every step: "
+                    "PEI = hits / the most any units of the same area could hold, and the flagged area "
+                    "could hold every test crime (they fall in fewer units than are flagged), so PEI "
+                    "adds nothing to the hit rate here"
+                )
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
