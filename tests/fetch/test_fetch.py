@@ -143,3 +143,14 @@ def test_fetch_and_ingest_equals_ingesting_the_zip_by_hand(tmp_path, shared_data
         got, want = fetched.con.execute(CONTENT).fetchone(), hand.con.execute(CONTENT).fetchone()
     assert got == want  # same rows, same ids, same files (by SHA-256)
     assert want is not None and want[0] == 174_692  # the single-ingest count of the 36 months
+
+
+def test_bundled_force_polygon_is_the_shared_force_area(boundary) -> None:
+    # no --boundary needed for the 43 forces: the bundled areas are the shared file's (both dissolved
+    # from the same LSOAs), simplified alike; an unknown force gives None (the job then asks for one)
+    from gripkit.fetch.job import bundled_boundary
+
+    bundled = bundled_boundary("bedfordshire")
+    assert bundled is not None
+    assert bundled.symmetric_difference(boundary).area / boundary.area < 0.01
+    assert bundled_boundary("atlantis") is None

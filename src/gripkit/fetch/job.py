@@ -129,6 +129,19 @@ def load_boundary(path: str | Path, force: str) -> BaseGeometry:
     return rows.to_crs(4326).union_all().simplify(0.001)
 
 
+def bundled_boundary(force: str) -> BaseGeometry | None:
+    """The force's polygon from the bundled force areas (:func:`gripkit.datasets.force_area`), lon/lat,
+    simplified to ~100 m as :func:`load_boundary`; None for a force that is not one of them."""
+    import geopandas as gpd
+
+    from gripkit import datasets
+
+    area = datasets.force_area(force)
+    if area is None:
+        return None
+    return gpd.GeoSeries([area], crs=27700).to_crs(4326).iloc[0].simplify(0.001)
+
+
 def _ingest(paths: list[Path], workspace: Workspace | None, result: FetchResult) -> None:
     if workspace is None or not paths:
         return
@@ -311,11 +324,15 @@ def _from_api(client: Client, window: list[str], slug: str, kinds: tuple[str, ..
     area = None
     if "street" in kinds:
         if boundary is None:
-            raise InputError(
-                f"months {todo[0]}..{todo[-1]} are newer than the newest archive and come from the API, "
-                "which needs the force's polygon; pass 'boundary' (e.g. police_force_areas_ew.gpkg), "
-                "or fetch only months up to the newest archive.")
-        area = boundary if hasattr(boundary, "geom_type") else load_boundary(boundary, slug)
+            area = bundled_boundary(slug)
+            if area is None:
+                raise InputError(
+                    f"months {todo[0]}..{todo[-1]} are newer than the newest archive and come from the "
+                    f"API, which needs the force's polygon, and {slug!r} is none of the 43 force areas "
+                    "gripkit ships; pass 'boundary' (a file with a police_force column), or fetch only "
+                    "months up to the newest archive.")
+        else:
+            area = boundary if hasattr(boundary, "geom_type") else load_boundary(boundary, slug)
     names = api.forces(client)
     force_name = names.get(slug, slug.replace("-", " ").title() + " Police")
     for month in todo:
