@@ -68,6 +68,7 @@ LAYERS = (
     "evaluate",
     "funding",
     "national",
+    "audit",
     "report",
     "dashboard",
     "demo",

@@ -63,12 +63,16 @@ _LAZY: dict[str, str] = {
     "NationalParams": "gripkit.national.force",
     "NationalResult": "gripkit.national.run",
     "write_report": "gripkit.report.full",
+    # audit (not "audit": that name is the gripkit.audit subpackage)
+    "audit_hotspots": "gripkit.audit.job",
+    "AuditResult": "gripkit.audit.job",
     # the bundled data
     "datasets": "gripkit.datasets",
 }
 
 __all__ = [
     "Allocation",
+    "AuditResult",
     "BacktestResult",
     "ColumnMapping",
     "Compliance",
@@ -89,6 +93,7 @@ __all__ = [
     "WorkspaceError",
     "__version__",
     "allocate",
+    "audit_hotspots",
     "backtest",
     "build_units",
     "compliance",
@@ -121,6 +126,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above are lazy
     from gripkit import datasets
+    from gripkit.audit.job import AuditResult, audit_hotspots
     from gripkit.dosage.ingest import ingest_gps
     from gripkit.dosage.job import compliance
     from gripkit.dosage.tracking import Compliance

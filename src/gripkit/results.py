@@ -115,6 +115,7 @@ KINDS: dict[str, Kind] = {
         Kind("evaluation", "Evaluation", "gripkit.evaluate.experiment:EvaluationResult"),
         Kind("allocation", "Funding allocation", "gripkit.funding.pot:Allocation"),
         Kind("national", "National run", "gripkit.national.run:NationalResult"),
+        Kind("audit", "Hotspot selection audit", "gripkit.audit.job:AuditResult"),
         Kind("national_force", "National run: one force's row", "gripkit.national.run:run_national", True),
     )
 }
