@@ -1,6 +1,7 @@
 """Ingest speed: gripkit vs DuckDB's own CSV reader on the same 36 real Bedfordshire street files.
 
-Run: ``python benchmarks/ingest_speed.py [path/to/police-uk-bedfordshire-2021-05-to-2024-04.zip]``
+Run: ``python benchmarks/ingest_speed.py [path/to/police-uk-bedfordshire-2021-05-to-2024-04.zip]``,
+or with ``--members`` for the zip-members check below.
 
 Extracts the 36 ``*-street.csv`` files (182,113 rows) to a temporary folder, then times in one run:
 
@@ -13,6 +14,10 @@ Extracts the 36 ``*-street.csv`` files (182,113 rows) to a temporary folder, the
 * gripkit re-ingest of the unchanged files (target < 1 s).
 
 Target (issue 3): gripkit >= 200k rows/s on 2 cores.
+
+``--members``: ingest (threads, file workspace) zips of 1,000 and 4,000 members of 10 real street
+rows each (tests/ingestion/test_zip_listing.py, ``real_rows_zip``) and print the time ratio:
+linear reading gives ~4, a per-member directory read or per-file sum over the batch ~16 (issue 15).
 """
 
 from __future__ import annotations
@@ -95,8 +100,35 @@ def duckdb_file(files: list[Path], path: Path, *, sniff: bool) -> None:
     con.close()
 
 
+def members_ratio(zip_path: Path, sizes: tuple[int, int] = (1_000, 4_000)) -> float:
+    """Print the ingest time of zips of ``sizes`` members and their ratio (linear: the size ratio)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test module's builder
+    from tests.ingestion.test_zip_listing import real_rows_zip
+
+    seconds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for members in sizes:
+            archive = real_rows_zip(zip_path, Path(tmp) / f"m{members}.zip", members)
+            seconds[members] = timed(
+                f"gripkit ingest of a zip of {members:,} members of 10 rows",
+                10 * members,
+                lambda i, a=archive, m=members: gripkit_ingest([a], Path(tmp) / f"w{m}-{i}.duckdb"),
+                REPEATS,
+            )
+    ratio = seconds[sizes[1]] / seconds[sizes[0]]
+    print(
+        f"\ntime ratio {sizes[1]:,} / {sizes[0]:,} members: {ratio:.2f} "
+        f"(linear: {sizes[1] / sizes[0]:.0f}; quadratic: {(sizes[1] / sizes[0]) ** 2:.0f})"
+    )
+    return ratio
+
+
 def main() -> None:
-    zip_path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ZIP
+    args = [a for a in sys.argv[1:] if a != "--members"]
+    zip_path = Path(args[0]) if args else DEFAULT_ZIP
+    if "--members" in sys.argv[1:]:
+        members_ratio(zip_path)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         files = extract(zip_path, folder / "csv")

@@ -148,6 +148,7 @@ def ingest(
         staged.staged(files, mapping, known, processes) if processes else _threaded(files, mapping, known)
     )
     batch: list[Pending | Known] = []
+    batch_size = 0  # rows in ``batch``, kept as files come (summing per file made many files quadratic)
     seen: dict[str, str] = {}
     # closing: a failed write ends the reading generator at once (its workers leave with it)
     with closing(source), ThreadPoolExecutor(max_workers=1) as writer_thread:
@@ -164,9 +165,10 @@ def ingest(
             pending = _accept(loaded, by_sha, report, seen, accept_shrink)
             if pending is not None:
                 batch.append(pending)
-            if sum(p.rows for p in batch) >= batch_rows:
+                batch_size += pending.rows
+            if batch_size >= batch_rows:
                 writing = flush(batch)
-                batch = []
+                batch, batch_size = [], 0
             if progress is not None:
                 progress(done, len(files), loaded.file.display)
         writing = flush(batch)
