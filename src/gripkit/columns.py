@@ -62,6 +62,8 @@ CRIME_COLUMNS: Final[tuple[str, ...]] = (
 
 # Columns of a hotspot (unit) result frame.
 UNIT_ID: Final = "unit_id"
+#: A unit's name people can read ("On or near George Street, Luton 012A"): gripkit.hotspots.labels.
+LABEL: Final = "label"
 CRIMES: Final = "crimes"
 HARM_RANK: Final = "harm_rank"
 SHARE_OF_HARM: Final = "share_of_harm"
@@ -71,6 +73,7 @@ GEOMETRY: Final = "geometry"
 
 HOTSPOT_COLUMNS: Final[tuple[str, ...]] = (
     UNIT_ID,
+    LABEL,
     CRIMES,
     HARM,
     HARM_RANK,

@@ -77,4 +77,4 @@ def test_demo_writes_everything_and_says_where(tmp_path: Path) -> None:
     page = (tmp_path / "d" / "index.html").read_text()
     assert "Open Government Licence v3.0" in page
     top = (tmp_path / "d" / "top_hotspots.csv").read_text().splitlines()
-    assert len(top) == 51 and top[0].startswith("unit_id,crimes,harm,harm_rank")
+    assert len(top) == 51 and top[0].startswith("unit_id,label,crimes,harm,harm_rank")

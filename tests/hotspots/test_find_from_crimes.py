@@ -49,7 +49,9 @@ def test_national_frames_give_the_same_hotspots(ws: Workspace, unit: str) -> Non
                           force="Bedfordshire", store=False)
     direct = hotspots_from_crimes(data.crimes, UnitSpec(unit), MethodSpec(), load_harm_table("cchi"),
                                   serious_violence=True, workspace=ws.path)
-    pd.testing.assert_frame_equal(direct.hotspots, found.hotspots)
+    # national frames read no Location text or LSOA names (national.force.COLUMNS), so only the labels
+    # differ (the fallback of docs/labels.md); the national table shows no unit labels
+    pd.testing.assert_frame_equal(direct.hotspots.drop(columns="label"), found.hotspots.drop(columns="label"))
     found.meta.pop("request")
     assert direct.meta == found.meta
 

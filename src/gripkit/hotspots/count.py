@@ -18,6 +18,7 @@ from pandas.arrays import ArrowStringArray
 
 from gripkit import columns as col
 from gripkit.errors import InputError
+from gripkit.hotspots.labels import unit_labels
 from gripkit.units.base import UNIT_ID_DTYPE, Units, check_crimes
 from gripkit.validate import one_of
 
@@ -48,9 +49,11 @@ def count(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per unit, columns exactly ``unit_id, crimes, harm, harm_rank, share_of_harm,
+        One row per unit, columns exactly ``unit_id, label, crimes, harm, harm_rank, share_of_harm,
         cumulative_share, area_m2, geometry``, sorted by ``harm_rank``:
 
+        - ``label``: a name people can read (:mod:`gripkit.hotspots.labels`), e.g. ``"On or near
+          George Street, Luton 012A"`` for a cell, the LSOA name, a segment's street name;
         - ``crimes``: number of crimes assigned to the unit (int);
         - ``harm``: sum of their harm weights (float);
         - ``harm_rank``: 1 = most harm; ties broken by more crimes first, then by ``unit_id``
@@ -122,7 +125,12 @@ def _count(
     if ids is not None and geometry == "with_crimes":
         shapes = shapes.copy()
         shapes[crimes_per_unit == 0] = None
-    result = _rank(unit_ids, area, shapes, crimes_per_unit, harm_per_unit)
+    crime_rows = np.asarray(codes)
+    if ids is not None:  # crime -> row of the unit table
+        crime_rows = where[crime_rows] if len(where) else np.full(len(crime_rows), -1)
+        crime_rows[np.asarray(codes) < 0] = -1
+    labels = unit_labels(frame, units, crime_rows, unit_ids, crimes_per_unit)
+    result = _rank(unit_ids, labels, area, shapes, crimes_per_unit, harm_per_unit)
     meta = {
         "unassigned": unassigned,
         "unassigned_harm": unassigned_harm,
@@ -215,7 +223,7 @@ def _positions(values: pd.Index, ids: pd.Series) -> np.ndarray:
 
 
 def _rank(
-    ids: Any, area: np.ndarray, geometry: Any, crimes: np.ndarray, harm: np.ndarray
+    ids: Any, labels: Any, area: np.ndarray, geometry: Any, crimes: np.ndarray, harm: np.ndarray
 ) -> gpd.GeoDataFrame:
     """Sort by harm (desc), crimes (desc), unit_id (asc); add rank and shares; fix column order.
 
@@ -236,6 +244,7 @@ def _rank(
     return gpd.GeoDataFrame(
         {
             col.UNIT_ID: ids.take(order),
+            col.LABEL: labels.take(order),
             col.CRIMES: crimes[order],
             col.HARM: harm,
             col.HARM_RANK: np.arange(1, len(order) + 1, dtype=np.int64),

@@ -97,7 +97,8 @@ class HotspotResult(ResultMixin):
 
         e.g. "Gi* (harm-weighted, fdr_bh q<0.05) on 9,812 150 m grid cells: 412 hot; the top 1% of
         cells (98) hold 23.4% of CCHI harm and the top 5% hold 51.0% (Gini 0.85; a random placement of
-        the same crimes gives 0.31). 12,345 crimes, 2023-05 to 2024-04." When crimes carrying harm
+        the same crimes gives 0.31); the top cell is On or near Flowers Way, Luton 021G (356 crimes).
+        12,345 crimes, 2023-05 to 2024-04." When crimes carrying harm
         are fewer than the units, the generalised Gini of Bernasco & Steenbeek (2017) leads."
         """
         meta, conc = self.meta, self.concentration
@@ -115,11 +116,24 @@ class HotspotResult(ResultMixin):
             if rest:
                 text += "".join(f" and the top {k:.0%} hold {v:.1%}" for k, v in rest[:1])
             text += f" ({conc.gini_sentence()})"
+        text += self._top_phrase()
         crimes = meta.get("crimes")
         when = meta.get("months")
         parts = (f"{crimes:,} crimes" if crimes is not None else "", str(when or ""))
         tail = ", ".join(p for p in parts if p)
         return text + "." + (f" {tail}." if tail else "")
+
+    def _top_phrase(self) -> str:
+        """``"; the top cell is On or near Flowers Way, Luton 021G (356 crimes)"``: the unit ranked
+        first by harm, by its label; "" when no unit holds harm or the layer has no labels."""
+        frame = self.hotspots
+        if C.LABEL not in frame.columns or frame.empty:
+            return ""
+        first = frame.loc[frame[C.HARM_RANK].idxmin()]
+        if not float(first[C.HARM]) > 0 or pd.isna(first[C.LABEL]):
+            return ""
+        word = _UNIT_ONE.get(str(self.meta.get("unit")), "unit")
+        return f"; the top {word} is {first[C.LABEL]} ({int(first[C.CRIMES]):,} crimes)"
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The hotspot layer, stored as GeoParquet under ``"hotspots"``."""
@@ -131,6 +145,7 @@ _METHOD_TITLES = {
 }
 _UNIT_WORDS = {"grid": "grid cells", "hex": "H3 hexagons", "lsoa": "LSOAs", "segment": "street segments"}
 _UNIT_SHORT = {"grid": "cells", "hex": "hexagons", "lsoa": "LSOAs", "segment": "segments"}
+_UNIT_ONE = {"grid": "cell", "hex": "hexagon", "lsoa": "LSOA", "segment": "segment"}
 _HARM_NAMES = {"cchi": "CCHI", "ons_css": "ONS CSS"}
 
 

@@ -52,6 +52,11 @@ class LsoaUnits(Units):
 
         Attributes
         ----------
+        names : numpy.ndarray or None
+            The LSOA name of each unit (frame order) when the boundaries carry one: the column named
+            like ``code_column`` with ``nm`` for ``cd`` (``lsoa11nm``, ``lsoa21nm``), else ``name``;
+            None without boundaries (names then come from the crimes, see
+            :mod:`gripkit.hotspots.labels`).
         last_assignment : dict or None
             Counts from the latest :meth:`assign` call: ``crimes``, ``matched``, ``unmatched`` (code
             not among the units), ``no_code`` (blank code) and example ``unmatched_codes``.
@@ -86,11 +91,13 @@ class LsoaUnits(Units):
         if boundaries is not None:
             self._frame = _boundary_frame(boundaries, code_column)
             self.has_boundaries = True
+            self.names: np.ndarray | None = _boundary_names(boundaries, code_column)
         else:
             given = [] if codes is None else list(codes)
             ids = sorted(set(_clean_codes(pd.Series(given, dtype=object)).dropna()))
             self._frame = unit_frame(ids, np.full(len(ids), np.nan), [None] * len(ids), col.BNG)
             self.has_boundaries = False
+            self.names = None
             self.closed = codes is not None
         self._known = pd.Index(self._frame[col.UNIT_ID].astype(object))
 
@@ -350,6 +357,16 @@ def _code_labels(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _clean_code(value: Any) -> str | None:
     return None if value is None else (str(value).strip() or None)
+
+
+def _boundary_names(boundaries: gpd.GeoDataFrame, code_column: str) -> np.ndarray | None:
+    """The boundaries' LSOA names (``lsoa11cd`` -> ``lsoa11nm``, else ``name``), blanks as None."""
+    guess = code_column[:-2] + "nm" if code_column.lower().endswith("cd") else None
+    column = next((c for c in (guess, "name") if c and c in boundaries.columns), None)
+    if column is None:
+        return None
+    names = boundaries[column].astype(object).to_numpy()
+    return np.array([str(v).strip() or None if isinstance(v, str) else None for v in names], dtype=object)
 
 
 def _boundary_frame(boundaries: Any, code_column: str) -> gpd.GeoDataFrame:

@@ -56,6 +56,10 @@ OSM_STREETS: tuple[str, ...] = (
 OS_EXCLUDED: tuple[str, ...] = ("Motorway", "Motorway, Collapsed Dual Carriageway")
 #: Road-class columns recognised, in order of preference, and which scheme each belongs to.
 CLASS_COLUMNS: dict[str, str] = {"highway": "osm", "classification": "os", "class": "os"}
+#: Street-name columns, first present wins: OSM and OS OpenMap Local ``name``, OS Open Roads ``name1``.
+NAME_COLUMNS: tuple[str, ...] = ("name", "name1", "road_name")
+#: Road-number columns: OSM ``ref``, OS OpenMap Local ``road_number``, OS Open Roads' classification number.
+NUMBER_COLUMNS: tuple[str, ...] = ("ref", "road_number", "road_classification_number")
 _COUNTS = ("crimes", "assigned", "beyond_tolerance", "no_coordinates")
 
 
@@ -72,6 +76,10 @@ class SegmentUnits(Units):
         ``(n, 2)`` start and end node of each segment (frame order); ``node_xy`` their coordinates.
     last_assignment : dict or None
         ``crimes``, ``assigned``, ``beyond_tolerance``, ``no_coordinates`` of the latest assign.
+    names : numpy.ndarray
+        Street name of each segment (frame order), from the road link it begins on: ``name`` and the
+        road number (``ref`` in OpenStreetMap, ``road_number`` in OS roads) as ``"Boar Lane (A65)"``,
+        either alone, or None when both are blank (see :data:`NAME_COLUMNS`, :data:`NUMBER_COLUMNS`).
 
     Examples
     --------
@@ -90,7 +98,15 @@ class SegmentUnits(Units):
 
     kind: ClassVar[str] = "segment"
 
-    def __init__(self, segments: Segments, crs: pyproj.CRS, *, snap: float, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        segments: Segments,
+        crs: pyproj.CRS,
+        *,
+        snap: float,
+        meta: dict[str, Any],
+        names: np.ndarray | None = None,
+    ) -> None:
         self.snap = positive("snap", snap, unit="metres", example="50")
         self.crs = crs
         self.ends = segments.ends
@@ -99,6 +115,8 @@ class SegmentUnits(Units):
         self._geometry = segments.geometry
         self._lengths = shapely.length(segments.geometry)
         self._ids = np.char.add("s", np.arange(len(self._geometry)).astype(str)).astype(object)
+        blank = np.full(len(self._ids), None, dtype=object)
+        self.names = blank if names is None else np.asarray(names, dtype=object)
         self._meta = meta
         self._tree: shapely.STRtree | None = None
         self._edges: Edges
@@ -158,13 +176,14 @@ class SegmentUnits(Units):
         segments = split_at_junctions(lines, rows)
         if max_length is not None:
             segments = cap_length(segments, max_length)
+        names, meta["name_columns"] = _street_names(roads)
         meta.update(
             source=source,
             input_lines=len(roads),
             input_length_m=float(shapely.length(lines).sum()),
             max_length_m=max_length,
         )
-        return cls(segments, crs_used, snap=snap, meta=meta)
+        return cls(segments, crs_used, snap=snap, meta=meta, names=names[segments.source])
 
     @property
     def frame(self) -> gpd.GeoDataFrame:
@@ -302,6 +321,38 @@ class SegmentUnits(Units):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+def _street_names(roads: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
+    """Street name of each road row (see :attr:`SegmentUnits.names`) and the columns it came from."""
+    found = [next((c for c in group if c in roads.columns), None) for group in (NAME_COLUMNS, NUMBER_COLUMNS)]
+    blank = np.full(len(roads), None, dtype=object)
+    name, number = (blank if c is None else roads[c].to_numpy(dtype=object, na_value=None) for c in found)
+    names = np.array([street_name(a, b) for a, b in zip(name, number, strict=True)], dtype=object)
+    if not any(found):
+        logger.info("the road network has no name column (%s): segments are unnamed", ", ".join(NAME_COLUMNS))
+    return names, [c for c in found if c]
+
+
+def street_name(name: Any, number: Any) -> str | None:
+    """``"George Street (A6)"``, ``"George Street"``, ``"A6"`` or None (both blank).
+
+    >>> street_name("George Street", "A6"), street_name(None, "A6"), street_name(" ", None)
+    ('George Street (A6)', 'A6', None)
+    >>> street_name("A6", "A6")
+    'A6'
+    """
+    text, ref = _text(name), _text(number)
+    if text and ref and ref != text:
+        return f"{text} ({ref})"
+    return text or ref
+
+
+def _text(value: Any) -> str | None:
+    """``value`` as text with runs of white space made one space; None if missing or blank."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return " ".join(str(value).split()) or None
 
 
 def _read_network(network: Any, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
