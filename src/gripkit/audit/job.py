@@ -12,9 +12,9 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit.audit.feedback import FeedbackParams, simulate_feedback
-from gripkit.audit.residents import CENSUS_ATTRIBUTION, load_population, residents
+from gripkit.audit.residents import BUNDLED, CENSUS_ATTRIBUTION, load_population, residents
 from gripkit.audit.rests_on import check_types, proactive_types, rests_on, select_top, unit_harm
-from gripkit.audit.stops import SUPPRESS_BELOW, stops
+from gripkit.audit.stops import GROUPS, SUPPRESS_BELOW, stops
 from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
 from gripkit.results import ResultMixin, to_jsonable
@@ -66,19 +66,33 @@ class AuditResult(ResultMixin):
 
     def to_dict(self) -> dict[str, Any]:
         """The audit as a JSON-safe dict (headline figures first, then the four parts)."""
-        last = self.feedback["rounds"][-1]
+        f = self.feedback
+        last, flat = f["rounds"][-1], f["no_uplift"][-1]
+        again = self.rests_on["without_proactive"]
         out = {
             "areas": len(self.chosen),
             "chosen": self.chosen,
             "proactive_share": self.proactive_share,
             "force_proactive_share": self.rests_on["force"]["basis"]["proactive_share"],
-            "uplift": self.feedback["params"]["uplift"],
-            "effect": self.feedback["params"]["effect"],
+            "kept_without_proactive": len(again["kept"]),
+            "dropped_without_proactive": len(again["dropped"]),
+            "rounds": f["params"]["rounds"],
+            "uplift": f["params"]["uplift"],
+            "reactive_uplift": f["params"]["reactive_uplift"],
+            "effect": f["params"]["effect"],
+            "seed": f["params"]["seed"],
+            "final_top_share": last["top_share"],
+            "final_top_share_no_uplift": flat["top_share"],
+            "null_band_top_share": f["null_band"]["top_share"],
             "final_gini": last["gini"],
-            "final_gini_no_uplift": self.feedback["no_uplift"][-1]["gini"],
-            "stop_search_per_1000": {
-                g: self.stop_search[g]["stop_search_per_1000"] for g in ("hotspots", "outside")
-            },
+            "final_gini_no_uplift": flat["gini"],
+            "null_band_gini": f["null_band"]["gini"],
+            "final_overlap_round0": last["overlap_round0"],
+            "final_detection_share": last["detection_share"],
+            "resident_share": self.residents["hotspots"].get("resident_share"),
+            "crimes_per_1000": {g: self.residents[g]["crimes_per_1000"] for g in GROUPS},
+            "stop_search_per_1000": {g: self.stop_search[g]["stop_search_per_1000"] for g in GROUPS},
+            "positive_outcome_rate": {g: self.stop_search[g]["positive_outcome_rate"] for g in GROUPS},
             "rests_on": self.rests_on,
             "feedback": self.feedback,
             "residents": self.residents,
@@ -94,6 +108,7 @@ class AuditResult(ResultMixin):
         hot, force = r["hotspots"]["basis"], r["force"]["basis"]
         again = r["without_proactive"]
         first, last, flat = f["rounds"][0], f["rounds"][-1], f["no_uplift"][-1]
+        band, p = f["null_band"], f["params"]
         people = self.residents["hotspots"]
 
         def pct(value: float | None) -> str:
@@ -102,27 +117,40 @@ class AuditResult(ResultMixin):
         def rate(value: float | None) -> str:
             return "n/a" if value is None else f"{value:.1f}"
 
+        def span(values: list[float]) -> str:
+            return f"{pct(values[0])}-{pct(values[1])}"
+
+        detection = (
+            ""
+            if last["detection_share"] is None
+            else f"; {pct(last['detection_share'])} of the change in the patrolled areas' expected "
+            "recorded harm is detection, the rest effect"
+        )
+        stopped = (
+            f"; {s['note']}."
+            if "note" in s
+            else f", and {rate(s['hotspots']['stop_search_per_1000'])} stop-searches per 1,000 against "
+            f"{rate(s['outside']['stop_search_per_1000'])} elsewhere ({s['unlocated']:,} of "
+            f"{s['searches']:,} searches unlocated)."
+        )
         return (
             f"The {len(self.chosen)} chosen LSOAs draw {pct(hot['proactive_share'])} of their "
-            "serious-violence "
-            f"harm from proactively found offences ({', '.join(r['proactive_types'])}), against "
-            f"{pct(force['proactive_share'])} force-wide; leaving those out keeps "
-            f"{len(again['kept'])} of the "
-            f"{len(self.chosen)} areas and drops {len(again['dropped'])}. In a {f['params']['rounds']}-round "
-            f"feedback simulation (detection uplift {f['params']['uplift']:g} on proactive types, effect "
-            f"{f['params']['effect']:g}, seed {f['params']['seed']}) the Gini of recorded harm moves from "
-            f"{first['gini']:.3f} to {last['gini']:.3f} (no uplift: {flat['gini']:.3f}; null band "
-            f"{f['null_band']['gini'][0]:.3f}-{f['null_band']['gini'][1]:.3f}) and the final "
-            "selection shares "
+            f"serious-violence harm from proactively found offences ({', '.join(r['proactive_types'])}), "
+            f"against {pct(force['proactive_share'])} force-wide; leaving those out keeps "
+            f"{len(again['kept'])} of the {len(self.chosen)} areas and drops {len(again['dropped'])}. "
+            f"In a {p['rounds']}-round feedback simulation (detection uplift {p['uplift']:g} on proactive "
+            f"types, {p['reactive_uplift']:g} on the others, effect {p['effect']:g}, seed {p['seed']}) the "
+            f"chosen areas hold {pct(last['top_share'])} of recorded harm in the last round, against "
+            f"{pct(flat['top_share'])} with no uplift (null band {span(band['top_share'])}; real counts "
+            f"{pct(first['top_share'])}); the Gini is {last['gini']:.3f} (no uplift {flat['gini']:.3f}, "
+            f"band {band['gini'][0]:.3f}-{band['gini'][1]:.3f}){detection}; the last selection shares "
             f"{pct(last['overlap_round0'])} of its areas with round 0. {people['residents']:,} residents "
             f"(2011 census, {pct(people.get('resident_share'))} of the force) live in the chosen areas; they "
             f"see {rate(people['crimes_per_1000'])} crimes per 1,000 residents against "
-            f"{rate(self.residents['outside']['crimes_per_1000'])} elsewhere, and "
-            f"{rate(s['hotspots']['stop_search_per_1000'])} stop-searches per 1,000 against "
-            f"{rate(s['outside']['stop_search_per_1000'])} elsewhere ({s['unlocated']} of "
-            f"{s['searches']} searches "
-            "unlocated). Caveats: 2011 census populations, police.uk points snapped to map points, search "
-            "locations are where searches happened; the simulation is a model, not a measurement."
+            f"{rate(self.residents['outside']['crimes_per_1000'])} elsewhere{stopped} Caveats: 2011 "
+            "census populations, police.uk points snapped to map points, search locations are where "
+            "searches happened; the simulation is a "
+            "model, not a measurement."
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -272,7 +300,7 @@ def audit_hotspots(
         "feedback": fed["params"],
         "seed": seed,
         "seed_drawn": drawn,
-        "population": str(population) if population else "bundled Bedfordshire 2011 census",
+        "population": str(population) if population else BUNDLED,
         "population_attribution": CENSUS_ATTRIBUTION,
         "suppress_below": suppress_below,
     }

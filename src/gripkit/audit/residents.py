@@ -1,9 +1,12 @@
 """Who lives in the chosen hotspots: 2011 census residents and households, crimes and harm per 1,000.
 
-The Bedfordshire rows of the 2011 census (usual residents and households per LSOA 2011; ONS, Open
-Government Licence v3.0) are bundled; other forces pass the census file (``population=``): either
-the ONS layout (``LSOA Code``, ``Persons``, ``Households``; counts with thousands separators) or a
-CSV with ``lsoa_code, population, households``.
+For Bedfordshire the package carries what it needs: residents per LSOA 2011 come with the bundled
+LSOA polygons (:func:`gripkit.datasets.bedfordshire_lsoa`, ``population_2011``) and households from
+``data/bedfordshire_households_2011.csv`` (the 381 Bedfordshire rows of the ONS 2011 census file
+``census_2011_population_hh.csv`` as shipped in the PyPI package crime-sim-toolkit 1.5.0; ONS, Open
+Government Licence v3.0). Other forces pass the all-England-and-Wales census file (``population=``):
+either the ONS layout (``LSOA Code``, ``Persons``, ``Households``; counts with thousands separators)
+or a CSV with ``lsoa_code, population, households``.
 """
 
 from __future__ import annotations
@@ -21,10 +24,23 @@ from gripkit.errors import InputError
 POPULATION = "population"
 HOUSEHOLDS = "households"
 CENSUS_ATTRIBUTION = (
-    "2011 census usual residents and households per LSOA: Office for National Statistics, "
-    "Open Government Licence v3.0."
+    "2011 census usual residents and households per LSOA: Office for National Statistics "
+    "(as shipped in the PyPI package crime-sim-toolkit 1.5.0), Open Government Licence v3.0."
 )
+BUNDLED = "bundled Bedfordshire 2011 census (residents with the LSOA polygons, households file)"
 _ONS = {"LSOA Code": C.LSOA_CODE, "Persons": POPULATION, "Households": HOUSEHOLDS}
+
+
+def _bundled() -> pd.DataFrame:
+    """The Bedfordshire rows: residents from the bundled LSOA polygons, households from the CSV."""
+    from gripkit import datasets  # deferred: geopandas is read only when the default is used
+
+    people = pd.DataFrame(datasets.bedfordshire_lsoa()[["lsoa11cd", "population_2011"]])
+    people = people.rename(columns={"lsoa11cd": C.LSOA_CODE, "population_2011": POPULATION})
+    source = resources.files("gripkit.audit").joinpath("data", "bedfordshire_households_2011.csv")
+    homes = pd.read_csv(BytesIO(source.read_bytes()), dtype={C.LSOA_CODE: str})
+    out = people.merge(homes, on=C.LSOA_CODE, how="inner", validate="one_to_one")
+    return out.astype({POPULATION: "int64", HOUSEHOLDS: "int64"}).reset_index(drop=True)
 
 
 def load_population(path: str | Path | None = None) -> pd.DataFrame:
@@ -37,8 +53,7 @@ def load_population(path: str | Path | None = None) -> pd.DataFrame:
     (381, 615061)
     """
     if path is None:
-        source = resources.files("gripkit.audit").joinpath("data").joinpath("bedfordshire_census_2011.csv")
-        return pd.read_csv(BytesIO(source.read_bytes()), dtype={C.LSOA_CODE: str})
+        return _bundled()
     file = Path(path).expanduser()
     if not file.is_file():
         raise InputError(

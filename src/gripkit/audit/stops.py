@@ -29,6 +29,10 @@ COMPLEMENT = "suppressed"
 #: outcomes police.uk publishes for a search that found nothing actionable
 NO_FURTHER_ACTION = ("A no further action disposal", "Nothing found - no further action")
 GROUPS = ("hotspots", "outside")
+NO_SEARCH_ROWS = (
+    "no stop-and-search rows were ingested for these months; ingest the police.uk "
+    "YYYY-MM-<force>-stop-and-search.csv files to see searches"
+)
 
 
 def locate(searches: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.Series:
@@ -117,12 +121,14 @@ def stops(
         "unlocated": int((~located).sum()),
         "suppress_below": suppress_below,
     }
+    if searches.empty:  # no files, not no searches: rates are unknown, not zero
+        out["note"] = NO_SEARCH_ROWS
     for name in GROUPS:
         here = located & (group == name)
         count = int(here.sum())
         out[name] = {
             "searches": count,
-            "stop_search_per_1000": per_1000(count, residents[name]["residents"]),
+            "stop_search_per_1000": None if searches.empty else per_1000(count, residents[name]["residents"]),
             "positive_outcomes": int((here & positive).sum()),
             "positive_outcome_rate": float((here & positive).sum()) / count if count else None,
         }
