@@ -4,13 +4,16 @@ Reading is bounded (see docs/ingest.md, "Bad files and limits"): a file, zip mem
 stream is read in chunks and refused once it passes :data:`MAX_FILE_BYTES` decompressed, or
 :data:`MAX_RATIO` times its compressed size (a zip bomb; only above :data:`RATIO_FLOOR_BYTES`, so
 small files of blank lines pass). Paths that are not regular files (a FIFO, ``/dev/zero``, a
-socket) are refused without being opened. Each problem is one file's: it is rejected, named, with
-its cause, and the rest of the batch goes on.
+socket) are refused without being opened. A zip member is read past the size its directory
+entry states, so one whose header understates its size is refused, not cut short. Each problem is
+one file's: it is rejected, named, with its cause, and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
+import copy
 import gzip
+import io
 import os
 import re
 import stat
@@ -72,8 +75,9 @@ class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-def read_bounded(stream: _Readable, display: str, compressed: int | None) -> bytes:
-    """Read ``stream`` to its end in chunks, refusing it once over a limit (:func:`_too_big`)."""
+def read_bounded(stream: _Readable, display: str, compressed: int | None, stated: int | None = None) -> bytes:
+    """Read ``stream`` to its end in chunks, refusing it once over a limit (:func:`_too_big`), or
+    once past the ``stated`` size of its zip directory entry (a header that understates it)."""
     chunks: list[bytes] = []
     size = 0
     while chunk := stream.read(_CHUNK):
@@ -81,8 +85,37 @@ def read_bounded(stream: _Readable, display: str, compressed: int | None) -> byt
         error = _too_big(display, size, compressed)
         if error is not None:
             raise error
+        if stated is not None and size > stated:
+            raise InputError(
+                f"{display}: refused: the zip member holds more than the {stated:,} bytes its header "
+                "states (a damaged or crafted archive; a zip bomb hides its size this way). Download "
+                "it again from its source."
+            )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, display: str) -> bytes:
+    """A zip member's bytes, streamed within the limits, checked against its directory entry.
+
+    :mod:`zipfile` stops reading a member at the size its header states, so a header that
+    understates it would cut the data short silently (with a CRC-32 made to match the cut). The
+    member is read through a copy of its entry that states one byte more and has no CRC-32, so
+    that data beyond the stated size is seen (:func:`read_bounded` refuses it); the length and
+    CRC-32 are then checked here.
+    """
+    probe = copy.copy(info)
+    probe.file_size = info.file_size + 1
+    del probe.CRC  # zipfile would check the longer data against it; checked below instead
+    with archive.open(probe) as member:
+        data = read_bounded(member, display, info.compress_size, stated=info.file_size)
+    if len(data) < info.file_size:
+        raise zipfile.BadZipFile(
+            f"member {info.filename!r} holds {len(data):,} bytes, its header states {info.file_size:,}"
+        )
+    if zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return data
 
 
 def _archive(path: str) -> zipfile.ZipFile:
@@ -108,9 +141,19 @@ def not_regular(path: Path) -> str | None:
     mode = path.stat().st_mode
     if stat.S_ISREG(mode):
         return None
-    what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
-            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a directory" if stat.S_ISDIR(mode) else "not a regular file")
+    what = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a character device"
+        if stat.S_ISCHR(mode)
+        else "a block device"
+        if stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a directory"
+        if stat.S_ISDIR(mode)
+        else "not a regular file"
+    )
     return f"{what}, not a regular file; refused unread. Copy its content into a file and ingest that."
 
 
@@ -163,16 +206,18 @@ class InputFile:
         archive = _archive(self.path)
         info = archive.getinfo(self.member)
         if info.flag_bits & _ZIP_ENCRYPTED:
-            raise InputError(f"{self.display}: the zip member is encrypted (password-protected); "
-                             "extract it with its password and ingest the CSV.")
+            raise InputError(
+                f"{self.display}: the zip member is encrypted (password-protected); "
+                "extract it with its password and ingest the CSV."
+            )
         declared = _too_big(self.display, info.file_size, info.compress_size if not gz else None)
         if declared is not None:
             raise declared  # refused from the zip's directory, before decompressing anything
-        with archive.open(info) as member:
-            if not gz:
-                return read_bounded(member, self.display, info.compress_size)
-            with gzip.GzipFile(fileobj=member) as stream:
-                return read_bounded(stream, self.display, info.compress_size)
+        data = _member_bytes(archive, info, self.display)
+        if not gz:
+            return data
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:  # a .csv.gz member: gzip, streamed
+            return read_bounded(stream, self.display, info.compress_size)
 
     @property
     def name_kind(self) -> str | None:
@@ -211,8 +256,14 @@ def _zip_members(path: Path) -> list[InputFile]:
         return [InputFile(str(path), path.name, str(path), problem=problem)]
     with archive:
         return [
-            InputFile(f"{path}!{info.filename}", Path(info.filename).name, str(path), info.filename,
-                      info.file_size, f"{info.file_size}:{info.CRC:08x}")
+            InputFile(
+                f"{path}!{info.filename}",
+                Path(info.filename).name,
+                str(path),
+                info.filename,
+                info.file_size,
+                f"{info.file_size}:{info.CRC:08x}",
+            )
             for info in archive.infolist()
             if not info.is_dir() and _is_csv(info.filename)
         ]
@@ -224,9 +275,14 @@ def _plain(path: Path) -> InputFile:
         problem = not_regular(path)
     except OSError as exc:  # a broken link in a folder, a file gone since listed
         return InputFile(str(path), path.name, str(path), problem=describe_read_error(exc))
-    return InputFile(str(path), path.name, str(path), size=stat_.st_size if problem is None else 0,
-                     stamp=f"{stat_.st_size}:{stat_.st_mtime_ns}" if problem is None else "",
-                     problem=problem)
+    return InputFile(
+        str(path),
+        path.name,
+        str(path),
+        size=stat_.st_size if problem is None else 0,
+        stamp=f"{stat_.st_size}:{stat_.st_mtime_ns}" if problem is None else "",
+        problem=problem,
+    )
 
 
 def _is_csv(name: str) -> bool:
