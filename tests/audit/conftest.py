@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gripkit import Workspace
+from gripkit.audit import AuditResult, audit_hotspots
 from gripkit.ingestion import ingest
 
 MONTHS = ("2024-02", "2024-03", "2024-04")
@@ -29,3 +30,9 @@ def workspace(folder: Path) -> Workspace:
     ws = Workspace(str(folder / "ws.duckdb"))
     ingest([str(folder / "raw")], ws)
     return ws
+
+
+@pytest.fixture(scope="package")
+def result(workspace: Workspace) -> AuditResult:
+    """The stored audit of the three months (3 rounds, 40 null re-draws, seed 1)."""
+    return audit_hotspots(workspace, rounds=3, null_draws=40, seed=1)

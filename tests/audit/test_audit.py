@@ -21,11 +21,6 @@ CCHI = {"Possession of weapons": 273.75, "Robbery": 365.0, "Violence and sexual 
 NFA = ("A no further action disposal", "Nothing found - no further action")
 
 
-@pytest.fixture(scope="module")
-def result(workspace: Workspace):
-    return audit_hotspots(workspace, rounds=3, null_draws=40, seed=1)
-
-
 def _raw(folder: Path, suffix: str) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p) for p in sorted((folder / "raw").rglob(f"*-{suffix}.csv"))])
 

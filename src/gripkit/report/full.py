@@ -85,6 +85,7 @@ class Stage:
 #: Sections of the stored stage results, in pipeline order (hotspots are drawn by their own sections).
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", "ingest", INGEST_RUN, optional=True),
+    Stage("audit", "audit", "`gripkit audit` or `gripkit.audit_hotspots(ws, ...)`"),  # beside the hotspots
     Stage("backtest", "backtest", "`gripkit backtest` or `gripkit.backtest(ws, ...)`"),
     Stage("plan", "plan", "`gripkit plan` or `gripkit.plan_patrols(ws, ...)`"),
     Stage("compliance", "dosage", "`gripkit gps compliance` or `gripkit.compliance(ws, ...)`"),
