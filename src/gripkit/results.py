@@ -107,6 +107,7 @@ KINDS: dict[str, Kind] = {
     for k in (
         Kind("ingest", "Data ingest", "gripkit.ingestion.report:IngestReport"),
         Kind("hotspots", "Hotspots", "gripkit.hotspots.find:HotspotResult"),
+        Kind("emerging", "Emerging hot spots", "gripkit.hotspots.emerging_job:EmergingResult"),
         Kind("backtest", "Forecast backtest", "gripkit.forecast.report:BacktestResult"),
         Kind("plan", "Patrol plan", "gripkit.patrol.job:PlanResult"),
         Kind("compliance", "Dosage and compliance", "gripkit.dosage.tracking:Compliance"),

@@ -253,3 +253,49 @@ def test_emerging_real_bedfordshire(bedfordshire_crimes, bedfordshire_area) -> N
     hot_last = set(last.loc[last["hot"], "unit_id"])
     hot_cats = set(CATEGORIES[:8]) - {"historical"}
     assert hot_last == set(result.loc[result["category"].isin(hot_cats), "unit_id"])
+
+
+def test_trend_family_is_the_units_the_trend_decides() -> None:
+    # 200 empty cells whose Gi* z moves with each slice's mean and spread (the same series for all:
+    # -x̄k/(S...)), here falling steadily, plus the intensifying and persistent rows of CASES
+    empty = np.tile(np.linspace(-0.1, -0.5, T), (200, 1))
+    names = ["intensifying", "persistent"]
+    z = np.vstack([empty, *[CASES[k][0] for k in names]])
+    hot = np.vstack([np.zeros_like(empty, dtype=bool), *[CASES[k][1] for k in names]])
+    result = classify_trends(z, hot)
+    # the empty rows: a perfect falling trend (raw p = 2 sf(44/sqrt(125)) = 8.3e-5), but never hot,
+    # so not in the family: no q-value, category none
+    assert result["trend_p"].iloc[0] == pytest.approx(2 * stats.norm.sf(44 / np.sqrt(125)))
+    assert result["trend_q"].iloc[:200].isna().all()
+    assert (result["category"].iloc[:200] == "none").all()
+    # the family is the 2 rows hot in the last slice and in >= 90% of slices; BH over 2 p-values by
+    # hand: q(small) = min(2 p_small, p_large), q(large) = p_large
+    p_int, p_per = result["trend_p"].iloc[200], result["trend_p"].iloc[201]
+    assert result["trend_q"].iloc[200] == pytest.approx(min(2 * p_int, p_per))
+    assert result["trend_q"].iloc[201] == pytest.approx(p_per)
+    assert result["category"].astype(str).iloc[200:].tolist() == names
+
+
+def test_time_step_widens_the_bin_to_earlier_slices() -> None:
+    frames = [_cell_crimes({**BACKGROUND, **PERSISTENT}, m) for m in MONTHS]
+    frames.append(_cell_crimes(NEW, MONTHS[5]))  # the block around (2, 2) in June only
+    crimes = pd.concat(frames, ignore_index=True)
+    one, meta1 = _emerging(crimes, GRID)
+    two, meta2 = _emerging(crimes, GRID, time_step=2)
+    assert (meta1["time_step"], meta2["time_step"]) == (1, 2)
+    # time_step=1: hot in June only; time_step=2: the July bin also holds June's crimes, so hot twice
+    assert one.set_index("unit_id").loc["g2_2", "n_hot_slices"] == 1
+    assert two.set_index("unit_id").loc["g2_2", "n_hot_slices"] == 2
+    assert two.set_index("unit_id").loc["g7_7", "n_hot_slices"] == 12
+    with pytest.raises(InputError, match="'time_step' must be a whole number of slices >= 1; received 0"):
+        _emerging(crimes, GRID, time_step=0)
+
+
+def test_window_sets_the_slices() -> None:
+    crimes = _twelve_months()
+    result, meta = _emerging(crimes, GRID, window=("2022-11", "2023-03"))
+    assert meta["slices"] == ["2022-11", "2022-12", "2023-01", "2023-02", "2023-03"]
+    # 2 empty slices (before the data), 3 hot ones: g7_7 hot in 3 of 5 slices, including the last
+    assert result.set_index("unit_id").loc["g7_7", "n_hot_slices"] == 3
+    assert result.set_index("unit_id").loc["g7_7", "category"] == "consecutive"  # one run ending last
+    assert int(result["crimes"].sum()) == int((crimes["month"] <= "2023-03-01").sum())

@@ -18,6 +18,9 @@ from gripkit.cli.common import (
 )
 from gripkit.cli.options import (
     HARM_DEFAULT,
+    AllowGapsOption,
+    AlphaOption,
+    ExcludeForceOption,
     ForceOption,
     HarmOption,
     LastOption,
@@ -45,15 +48,27 @@ def emerging_command(
         str, typer.Option("--weights", help="What Gi* tests per slice: crimes (counts) or harm.")
     ] = "crimes",
     serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence categories.")] = False,
+    alpha: AlphaOption = 0.05,
+    p_values: Annotated[
+        str,
+        typer.Option(help="Gi* p-values: permutation (exact) or normal (approximation, anti-conservative)."),
+    ] = "permutation",
+    time_step: Annotated[
+        int, typer.Option(help="Slices in each bin's neighbourhood: its own and the N-1 before.", min=1)
+    ] = 1,
     null_runs: Annotated[
-        int, typer.Option(help="Month-shuffled null runs printed beside the real counts.")
+        int, typer.Option(help="Month-shuffled null runs printed beside the real counts.", min=0)
     ] = 2,
     seed: SeedOption = 0,
+    allow_gaps: AllowGapsOption = False,
+    exclude_forces: ExcludeForceOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Emerging hot spots: exact-permutation Gi* per month, Mann-Kendall trends (BH over units),
-    ArcGIS-style categories, and what a month-shuffled null gives in each category."""
-    from gripkit.hotspots.classify import emerging_hotspots
+    """Emerging hot spots: exact-permutation Gi* per month, Mann-Kendall trends (BH over the units
+    the trend decides), ArcGIS-style categories, and what a month-shuffled null gives in each
+    category. Refuses a window a force does not fully hold (--allow-gaps proceeds, flagged). The
+    result is stored in the workspace (kind emerging)."""
+    from gripkit.hotspots.emerging_job import emerging_hotspots
     from gripkit.months import trailing_window
 
     setup_logging(quiet=json_out)
@@ -69,9 +84,21 @@ def emerging_command(
             trailing_window(ws, last, force=force) if last else parse_window(months)
         )
         result = emerging_hotspots(
-            ws, months=window, unit=unit, cell_size=cell_size, harm=harm,
-            weights=None if weights == "crimes" else "harm", force=force,
-            serious_violence=serious_violence, null_runs=null_runs, seed=seed,
+            ws,
+            months=window,
+            unit=unit,
+            cell_size=cell_size,
+            harm=harm,
+            weights=None if weights == "crimes" else "harm",
+            force=force,
+            serious_violence=serious_violence,
+            alpha=alpha,
+            p_values=p_values,
+            time_step=time_step,
+            null_runs=null_runs,
+            seed=seed,
+            allow_gaps=allow_gaps,
+            exclude_forces=tuple(exclude_forces or ()),
         )
     written = None
     if out is not None:
@@ -79,14 +106,20 @@ def emerging_command(
 
         written = write_table(result.units, out, layer="emerging")
     if json_out:
-        print_json({**result.to_dict(), "out": written and str(written)})
+        print_json(
+            {**result.to_dict(), "result_id": result.meta.get("result_id"), "out": written and str(written)}
+        )
         return
     console.print(result.summary())
-    table = Table(title="Emerging hot spot categories: real vs month-shuffled null")
-    for name in ("category", "units", "null mean"):
+    runs = len(result.null_runs)
+    table = Table(title=f"Emerging hot spot categories: real vs {runs} month-shuffled null run(s)")
+    for name in ("category", "units", "null mean", "null range"):
         table.add_column(name, justify="left" if name == "category" else "right")
     for row in result.counts().itertuples():
-        table.add_row(str(row.category), f"{row.units:,}", f"{row.null_mean:,.1f}")
+        spread = f"{row.null_min:,}-{row.null_max:,}" if runs else "-"
+        mean = f"{row.null_mean:,.1f}" if runs else "-"
+        table.add_row(str(row.category), f"{row.units:,}", mean, spread)
     console.print(table)
+    console.print(f"Stored as result {result.meta.get('result_id')} (kind emerging).")
     if written:
         console.print(f"Wrote {len(result.units):,} units to [bold]{written}[/]")

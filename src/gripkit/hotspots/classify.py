@@ -10,14 +10,16 @@ Three layers, each usable alone:
 - :func:`mann_kendall` — vectorised Mann–Kendall trend test (one row per unit);
 - :func:`classify_trends` — categories from z-scores and hot/cold masks;
 - :func:`emerging` — crimes + units -> counts per slice -> Gi* per slice -> categories.
+
+The workspace job (window, coverage check, month-shuffled null, stored result) is
+:func:`gripkit.hotspots.emerging_job.emerging_hotspots`; the method is written up in
+``docs/hotspots.md``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +30,6 @@ from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.hotspots.count import count
 from gripkit.hotspots.multiple import adjust_pvalues
-from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.base import Units, check_crimes
 from gripkit.validate import fraction, one_of
 
@@ -134,7 +135,7 @@ def classify_trends(
 
     Notation per unit over ``T`` slices: ``n_hot`` = number of hot slices; *last* = the final
     slice; *most* = ``n_hot >= 0.9 T``; *trend up/down* = Mann–Kendall on the unit's z-scores
-    (NaN z taken as 0) with ``trend_p < alpha`` and ``trend_z > 0`` / ``< 0``. Rules, checked in
+    (NaN z taken as 0) with the adjusted ``trend_q < alpha`` and ``trend_z > 0`` / ``< 0``. Rules, checked in
     this order (ArcGIS Pro "How Emerging Hot Spot Analysis works"):
 
     - **intensifying**: hot in the last slice, *most*, trend up;
@@ -169,8 +170,10 @@ def classify_trends(
     alpha : float, default 0.05
         Significance level of the Mann–Kendall trend.
     trend_correction : {"fdr_bh", "holm", "bonferroni", "none"}, default "fdr_bh"
-        Multiple-testing adjustment of the trend p-values over all units (one trend test per
-        unit); *trend up/down* compares the adjusted ``trend_q`` with ``alpha``.
+        Multiple-testing adjustment of the trend p-values over the units whose category
+        depends on the trend (hot, or cold, in the last slice and in >= 90% of slices:
+        :func:`trend_family`); *trend up/down* compares the adjusted ``trend_q`` with ``alpha``.
+        ``trend_q`` is NaN for the other units (their trend decides nothing).
 
     Returns
     -------
@@ -202,11 +205,16 @@ def classify_trends(
     if zz.shape[1] < MIN_SLICES_ADVISED:
         logger.info(
             "emerging hot spots from %d time slices; ArcGIS requires at least %d",
-            zz.shape[1], MIN_SLICES_ADVISED,
+            zz.shape[1],
+            MIN_SLICES_ADVISED,
         )
     tau, tz, tp = mann_kendall(np.nan_to_num(zz, nan=0.0))
-    tq = adjust_pvalues(tp, trend_correction)
-    up, down = (tq < alpha) & (tz > 0), (tq < alpha) & (tz < 0)
+    tested = trend_family(hot_m) | trend_family(cold_m)
+    tq = np.full(len(tp), np.nan)
+    if tested.any():
+        tq[tested] = adjust_pvalues(tp[tested], trend_correction)
+    significant = tested & (np.nan_to_num(tq, nan=1.0) < alpha)
+    up, down = significant & (tz > 0), significant & (tz < 0)
     labels = _patterns(hot_m, cold_m, up, down)
     cold_labels = _patterns(cold_m, hot_m, down, up)
     use_cold = (labels == "none") & (cold_labels != "none")
@@ -224,6 +232,17 @@ def classify_trends(
     )
 
 
+def trend_family(on: np.ndarray) -> np.ndarray:
+    """Units whose category depends on their trend: on in the last slice and in >= 90% of slices.
+
+    Only these can be intensifying or diminishing (hot or cold), so only their Mann–Kendall
+    p-values form the multiple-testing family. Testing every unit would put thousands of empty
+    cells in it whose z-scores all move together (their Gi* z is ``−x̄ k / (S ...)``, the same
+    function of each slice's mean and spread), so one common wobble rejects or accepts them all.
+    """
+    return on[:, -1] & (on.sum(axis=1) * 10 >= 9 * on.shape[1])  # >= 90%, exact integer arithmetic
+
+
 def _mask(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.asarray(value)
     if arr.shape != shape or arr.dtype != bool:
@@ -239,7 +258,7 @@ def _patterns(on: np.ndarray, opposite: np.ndarray, up: np.ndarray, down: np.nda
     n = on.shape[1]
     n_on = on.sum(axis=1)
     last = on[:, -1]
-    most = n_on * 10 >= 9 * n  # >= 90% of slices, in exact integer arithmetic
+    most = n_on * 10 >= 9 * n  # >= 90% of slices (as trend_family), in exact integer arithmetic
     # length of the run of "on" slices ending in the last slice
     off_idx = np.where(~on, np.arange(n), -1).max(axis=1)
     run = n - 1 - off_idx
@@ -268,6 +287,7 @@ def emerging(
     distance: float | None = None,
     correction: str = "fdr_bh",
     p_values: str = "permutation",
+    time_step: int = 1,
 ) -> gpd.GeoDataFrame:
     """Emerging hot spot analysis: Gi* per time slice, Mann–Kendall trend, category per unit.
 
@@ -293,15 +313,25 @@ def emerging(
         Significance level of Gi* (after correction) and of the trend.
     distance, correction, p_values
         Passed to :func:`~gripkit.hotspots.gistar.gistar` (neighbourhood band in metres;
-        multiple-testing correction within each slice, also applied to the trend p-values over
-        the units; exact permutation p-values by default).
+        multiple-testing correction within each slice, also applied to the trend p-values of
+        the units whose category depends on the trend; exact permutation p-values by default,
+        ``"normal"`` selectable and recorded in the parameters).
+    time_step : int, default 1
+        Slices in each bin's space-time neighbourhood: the bin's own slice and the
+        ``time_step − 1`` slices before it (fewer at the start of the series).
 
     Notes
     -----
-    Space-time neighbourhood: ArcGIS's *neighbourhood time step* of 1, i.e. each bin's
-    neighbourhood is its unit and the unit's spatial neighbours in the same slice, and each
-    slice is tested against its own values (the slice's values permuted over the units). Slices
-    are not pooled, so a force-wide rise or fall in crime is not read as a local trend.
+    Space-time neighbourhood of the bin (unit i, slice t): the unit and its spatial neighbours
+    (the Gi* neighbourhood) in slices ``t − time_step + 1 .. t``. The bin's value is the sum of
+    its unit's crimes over those slices, and Gi* compares it with the same sums of every other
+    unit (exact permutation null: those sums permuted over the units). ArcGIS's
+    *Neighborhood Time Step* is "the number of time-step intervals to include in the analysis
+    neighborhood"; ``time_step=1`` (the default) uses the bin's own slice only. With
+    ``time_step > 1`` consecutive bins share crimes, so each unit's z-scores are autocorrelated
+    and the Mann–Kendall test (which assumes independent slices) finds trends too easily: keep 1
+    for the trend categories. Each slice is tested against its own units, so a force-wide change
+    in the number of crimes moves every unit's slice alike and is not, by itself, a local hot spot.
 
     Returns
     -------
@@ -319,8 +349,15 @@ def emerging(
     >>> result = emerging(crimes, GridUnits(100, (0, 0, 299, 299)))  # doctest: +SKIP
     """
     return _emerging(
-        crimes, units, period=period, weights=weights, alpha=alpha, distance=distance,
-        correction=correction, p_values=p_values,
+        crimes,
+        units,
+        period=period,
+        weights=weights,
+        alpha=alpha,
+        distance=distance,
+        correction=correction,
+        p_values=p_values,
+        time_step=time_step,
     )[0]
 
 
@@ -334,8 +371,14 @@ def _emerging(
     distance: float | None = None,
     correction: str = "fdr_bh",
     p_values: str = "permutation",
+    window: tuple[Any, Any] | None = None,
+    time_step: int = 1,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """:func:`emerging` and its parameters: ``slices`` (period labels), ``period``, ``weights``, ``alpha``."""
+    """:func:`emerging` and its parameters: ``slices`` (period labels), ``period``, ``weights``, ``alpha``.
+
+    ``window`` (first, last) sets the slices (every period from first to last, crimes outside
+    it dropped) instead of the crimes' own first and last periods.
+    """
     from gripkit.hotspots.gistar import gistar  # lazy: built in parallel
 
     one_of("period", period, PERIODS)
@@ -343,22 +386,38 @@ def _emerging(
         one_of("weights", weights, (col.HARM,))
     value = col.CRIMES if weights is None else weights
     alpha = fraction("alpha", alpha)
+    steps = _time_step(time_step)
     frame = check_crimes(crimes, ())
     slices = _slices(frame, period)
-    labels = pd.period_range(slices.min(), slices.max(), freq=period)
+    if window is not None:
+        start, end = (pd.Period(w, freq=period) for w in window)
+        inside = np.asarray((slices >= start) & (slices <= end))
+        frame, slices = frame[inside], slices[inside]
+        labels = pd.period_range(start, end, freq=period)
+    else:
+        labels = pd.period_range(slices.min(), slices.max(), freq=period)
     total = count(frame, units)
     ids = total[col.UNIT_ID].astype(object)
     z = np.zeros((len(total), len(labels)))
     hot = np.zeros(z.shape, dtype=bool)
     cold = np.zeros(z.shape, dtype=bool)
     codes = pd.Categorical(slices, categories=labels).codes
-    for k in np.unique(codes[codes >= 0]):
-        part = count(frame[codes == k], units)
+    for k in range(len(labels)):
+        inside = (codes >= 0) & (codes <= k) & (codes > k - steps)
+        if not inside.any():
+            continue  # no crimes in the bin's slices: z = 0, neither hot nor cold
+        part = count(frame[inside], units)
         if part[value].nunique() < 2:
             continue  # Gi* undefined for a constant slice
         gi = gistar(
-            part, units, weights=weights, alpha=alpha, distance=distance, correction=correction,
-            p_values=p_values, null_runs=0,
+            part,
+            units,
+            weights=weights,
+            alpha=alpha,
+            distance=distance,
+            correction=correction,
+            p_values=p_values,
+            null_runs=0,
         )
         gi = gi.set_index(col.UNIT_ID)
         gi = gi.reindex(pd.Index(ids, dtype=gi.index.dtype))
@@ -372,160 +431,45 @@ def _emerging(
         result[name] = trends[name].to_numpy()
     result["category"] = pd.Categorical(result["category"], categories=list(CATEGORIES), ordered=True)
     meta = {
-        "slices": [str(p) for p in labels], "period": period, "weights": weights, "alpha": alpha,
-        "correction": correction, "p_values": p_values, "time_step": 1,
+        "slices": [str(p) for p in labels],
+        "period": period,
+        "weights": weights,
+        "alpha": alpha,
+        "correction": correction,
+        "p_values": p_values,
+        "time_step": steps,
     }
     return result, meta
 
 
-def month_shuffled_counts(
-    crimes: pd.DataFrame,
-    units: Units,
-    *,
-    runs: int = 2,
-    seed: int | None = 0,
-    **kwargs: Any,
-) -> dict[str, float]:
-    """Mean category counts of :func:`emerging` on ``runs`` month-shuffled copies of ``crimes``.
+def _time_step(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InputError(
+            f"'time_step' must be a whole number of slices >= 1; received {value!r}. Pass 1 (the "
+            "bin's own slice) or e.g. 2 (the slice and the one before)."
+        )
+    return int(value)
 
-    The null: each crime keeps its place (and harm) but the months are permuted among the crimes
-    (``numpy.random.default_rng(seed)``), so every unit's total and every month's total stay the
-    same while any change of a place over time is destroyed. Categories that need a change over
-    time (new, consecutive, intensifying, diminishing, oscillating, historical, sporadic) should
-    be near zero under it; persistent hot spots, being stable, legitimately remain.
-    ``kwargs`` go to :func:`emerging`.
-    """
-    rng = np.random.default_rng(seed)
-    totals: Counter[str] = Counter()
-    source = col.OCCURRED_AT if col.OCCURRED_AT in crimes.columns and crimes[col.OCCURRED_AT].notna().all() \
-        else col.MONTH
-    for _ in range(runs):
-        shuffled = crimes.assign(**{source: rng.permutation(crimes[source].to_numpy())})
-        result, _ = _emerging(shuffled, units, **kwargs)
-        totals.update(result["category"].astype(str).value_counts().to_dict())
-    return {c: totals.get(c, 0) / runs for c in CATEGORIES} if runs else {}
+
+def slice_source(frame: pd.DataFrame) -> str | None:
+    """The column crimes are sliced by: ``occurred_at`` if complete, else ``month`` if complete."""
+    for name in (col.OCCURRED_AT, col.MONTH):
+        if name in frame.columns and frame[name].notna().all():
+            return name
+    return None
 
 
 def _slices(frame: pd.DataFrame, period: str) -> pd.PeriodIndex:
     """The time slice of each crime: ``occurred_at`` if complete, else ``month``."""
-    source = None
-    if col.OCCURRED_AT in frame.columns and frame[col.OCCURRED_AT].notna().all():
-        source = col.OCCURRED_AT
-    elif col.MONTH in frame.columns and frame[col.MONTH].notna().all():
-        source = col.MONTH
-        if period in ("D", "W"):
-            raise InputError(
-                f"period {period!r} needs offence dates, but crimes have only 'month' (police.uk "
-                "publishes the month only). Use period='M', 'Q' or 'Y', or force data with occurred_at."
-            )
+    source = slice_source(frame)
+    if source == col.MONTH and period in ("D", "W"):
+        raise InputError(
+            f"period {period!r} needs offence dates, but crimes have only 'month' (police.uk "
+            "publishes the month only). Use period='M', 'Q' or 'Y', or force data with occurred_at."
+        )
     if source is None:
         raise InputError(
             "crimes need a complete 'occurred_at' or 'month' column to be split into time slices; "
             f"received columns {', '.join(map(str, frame.columns))} (or with missing values)."
         )
     return pd.PeriodIndex(pd.to_datetime(frame[source]), freq=period)
-
-
-@dataclass
-class EmergingResult(ResultMixin):
-    """Emerging hot spot categories per unit, with the month-shuffled null's counts beside them.
-
-    Attributes
-    ----------
-    units
-        The layer of :func:`emerging` (one row per unit).
-    null_counts
-        Mean count per category over the month-shuffled runs (:func:`month_shuffled_counts`).
-    meta
-        Provenance: unit, cell size, window, harm table and SHA-256, weights, slices, alpha,
-        correction, p-values, time step, null runs and seed.
-    """
-
-    kind: ClassVar[str] = "emerging"
-    units: gpd.GeoDataFrame
-    null_counts: dict[str, float]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def counts(self) -> pd.DataFrame:
-        """``category``, ``units`` (real), ``null_mean`` (month-shuffled), for every category."""
-        real = self.units["category"].astype(str).value_counts()
-        return pd.DataFrame(
-            {
-                "category": list(CATEGORIES),
-                "units": [int(real.get(c, 0)) for c in CATEGORIES],
-                "null_mean": [float(self.null_counts.get(c, float("nan"))) for c in CATEGORIES],
-            }
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out = to_jsonable({"meta": self.meta, "counts": self.counts().to_dict(orient="records")})
-        assert isinstance(out, dict)
-        return out
-
-    def summary(self) -> str:
-        table = self.counts()
-        shown = table[(table["units"] > 0) | (table["null_mean"] > 0)]
-        parts = [f"{r.category} {r.units:,} (null {r.null_mean:.1f})" for r in shown.itertuples()
-                 if r.category != "none"]
-        meta = self.meta
-        return (
-            f"Emerging hot spots over {len(meta.get('slices', []))} monthly slices "
-            f"({meta.get('window', {}).get('first')} to {meta.get('window', {}).get('last')}) on "
-            f"{len(self.units):,} {meta.get('unit')} units: " + (", ".join(parts) or "no categories")
-            + f"; null = mean of {meta.get('null_runs')} month-shuffled runs."
-        )
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {"emerging": self.units, "counts": self.counts()}
-
-
-def emerging_hotspots(
-    ws: Any,
-    *,
-    months: tuple[str | None, str | None] | None = None,
-    unit: str = "grid",
-    cell_size: float | None = None,
-    harm: str | None = col.DEFAULT_HARM_TABLE,
-    weights: str | None = None,
-    force: str | None = None,
-    crime_types: list[str] | None = None,
-    serious_violence: bool = False,
-    alpha: float = 0.05,
-    null_runs: int = 2,
-    seed: int | None = 0,
-) -> EmergingResult:
-    """The emerging hot spot job: crimes from the workspace -> units -> :func:`emerging` + null.
-
-    The window is checked for missing months with :func:`gripkit.coverage.check_window` (a gap is
-    an InputError). ``weights`` None counts crimes, ``"harm"`` weighs them by the ``harm`` table.
-    Not stored in the workspace (no registered result kind yet).
-    """
-    from gripkit.coverage import check_window
-    from gripkit.harm import apply_harm, load_harm_table
-    from gripkit.hotspots.find import select_crimes
-    from gripkit.hotspots.gistar import check_runs
-    from gripkit.units.build import UnitSpec, build_units
-
-    runs = check_runs(null_runs)
-    table = load_harm_table(harm)
-    crimes = select_crimes(
-        ws, crime_types=crime_types, serious_violence=serious_violence, months=months, force=force
-    )
-    first, last = (f"{pd.Timestamp(m):%Y-%m}" for m in (crimes[col.MONTH].min(), crimes[col.MONTH].max()))
-    check_window(ws, first, last, forces=[force] if force else None, what="emerging hot spots")
-    crimes = crimes.assign(**{col.HARM: apply_harm(crimes, table)})
-    units, meta = build_units(crimes, UnitSpec(kind=unit, cell_size=cell_size))
-    options: dict[str, Any] = {"weights": weights, "alpha": alpha}
-    result, record = _emerging(crimes, units, **options)
-    null = month_shuffled_counts(crimes, units, runs=runs, seed=seed, **options)
-    meta.update(
-        record,
-        window={"first": first, "last": last},
-        harm_table=table.name if table else "none",
-        harm_sha256=table.sha256 if table else None,
-        crimes=len(crimes),
-        force=force,
-        null_runs=runs,
-        seed=seed,
-    )
-    return EmergingResult(result, null, meta)

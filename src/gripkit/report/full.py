@@ -65,6 +65,7 @@ _EXTRA_CSS = (
 )
 HOTSPOTS_RUN = "`gripkit hotspots` or `gripkit.find_hotspots(ws, ...)`"
 INGEST_RUN = "`gripkit ingest PATH` or `gripkit.ingest(paths, ws)`"
+EMERGING_RUN = "`gripkit emerging` or `gripkit.hotspots.emerging_job.emerging_hotspots(ws, ...)`"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", "ingest", INGEST_RUN, optional=True),
     Stage("audit", "audit", "`gripkit audit` or `gripkit.audit_hotspots(ws, ...)`"),  # beside the hotspots
+    Stage("emerging", "emerging", EMERGING_RUN, optional=True),
     Stage("backtest", "backtest", "`gripkit backtest` or `gripkit.backtest(ws, ...)`"),
     Stage("plan", "plan", "`gripkit plan` or `gripkit.plan_patrols(ws, ...)`"),
     Stage("compliance", "dosage", "`gripkit gps compliance` or `gripkit.compliance(ws, ...)`"),
