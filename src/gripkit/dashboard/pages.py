@@ -16,6 +16,7 @@ TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 #: navigation: (path, label, roles that see it)
 NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/", "Hotspot map", ("admin", "analyst")),
+    ("/audit", "Audit", ("admin", "analyst")),
     ("/plan", "Plan & calendar", ("admin", "analyst")),
     ("/dosage", "Dosage", ("admin", "analyst")),
     ("/evaluation", "Evaluation", ("admin", "analyst")),

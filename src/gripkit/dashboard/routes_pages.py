@@ -1,4 +1,5 @@
-"""Analyst pages: hotspot map and detail, plan and calendar, dosage, evaluation, allocation."""
+"""Analyst pages: hotspot map and detail, the selection audit, plan and calendar, dosage, evaluation,
+allocation."""
 
 from __future__ import annotations
 
@@ -254,3 +255,13 @@ def evaluation_page(request: Request, state: State, session: Analyst) -> Respons
 def allocation_page(request: Request, state: State, session: Analyst) -> Response:
     """The latest funding allocation (allocate stage), or "not run yet"."""
     return _result_page(request, state, "Funding allocation", "allocation", "gripkit allocate")
+
+
+@router.get("/audit")
+def audit_page(request: Request, state: State, session: Analyst) -> Response:
+    """The latest audit of the hotspot selection (``gripkit audit``), or "not run yet"."""
+    from gripkit.audit.view import audit_view  # deferred: the audit package is read only here
+
+    found = state.db(lambda ws: ws.latest_result("audit"))
+    view = audit_view(found.payload, found.meta) if found is not None else None
+    return render(request, "audit.html", {"result": found, "a": view})
