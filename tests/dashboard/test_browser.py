@@ -89,10 +89,12 @@ def test_analyst_sees_map_filters_and_opens_hotspot(browser: Any, server: Server
     page.locator("#map path.leaflet-interactive").first.click(force=True)
     link = page.locator(".leaflet-popup a.detail-link")
     link.wait_for()
+    assert "On or near " in page.inner_text(".leaflet-popup")  # the unit's label (docs/labels.md)
     link.click()
     page.wait_for_load_state("networkidle")
     assert "/hotspots/" in page.url and "crime_type=Burglary" in page.url
-    assert page.inner_text("#hotspot-title").startswith("Hotspot g")
+    assert page.inner_text("#hotspot-title").startswith("Hotspot On or near ")
+    assert "/hotspots/g" in page.url  # links still go by the unit id
     assert page.locator("#trend .bar").count() == 3  # three filtered months
     page.screenshot(path=str(artifacts / "hotspot_detail.png"), full_page=True)
 

@@ -224,12 +224,14 @@ def print_summary(result: HotspotResult, top: int) -> None:
     if top:
         head = result.top(top)
         listing = Table(title=f"Top {len(head)} hotspots")
-        for name in ("harm_rank", "unit_id", "crimes", "harm", "share_of_harm"):
-            listing.add_column(name, justify="right" if name != "unit_id" else "left")
+        for name in ("harm_rank", "unit_id", "label", "crimes", "harm", "share_of_harm"):
+            listing.add_column(name, justify="left" if name in ("unit_id", "label") else "right")
         for _, row in head.iterrows():
+            label = row.get("label")
             listing.add_row(
                 str(row["harm_rank"]),
                 str(row["unit_id"]),
+                label if isinstance(label, str) else "",
                 f"{row['crimes']:,}",
                 f"{row['harm']:,.1f}",
                 f"{row['share_of_harm']:.2%}",

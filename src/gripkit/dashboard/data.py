@@ -267,7 +267,8 @@ def result_kinds_message(kind: str) -> str:
 def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, Any]:
     """The top ``query.limit`` units with crimes as a GeoJSON FeatureCollection in WGS84.
 
-    Properties: ``unit_id, crimes, harm, harm_rank, share_of_harm, cumulative_share, area_m2``; the
+    Properties: ``unit_id, label`` (None when the layer has none), ``crimes, harm, harm_rank,
+    share_of_harm, cumulative_share, area_m2``; the
     collection carries ``query`` and ``meta`` members (method parameters and provenance).
     """
     frame = result.hotspots
@@ -282,6 +283,7 @@ def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, An
     for row, geom in zip(wgs.drop(columns=C.GEOMETRY).itertuples(index=False), geoms, strict=True):
         props: dict[str, Any] = {
             C.UNIT_ID: str(row.unit_id),
+            C.LABEL: _text(getattr(row, C.LABEL, None)),
             C.CRIMES: int(row.crimes),
             C.HARM: round(float(row.harm), 3),
             C.HARM_RANK: int(row.harm_rank),
@@ -307,6 +309,10 @@ def hotspots_geojson(result: HotspotResult, query: HotspotQuery) -> dict[str, An
 def _is_simple(column: pd.Series) -> bool:
     """Whether a method's extra column can go into GeoJSON properties (numbers or flags)."""
     return bool(pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _finite(value: Any, digits: int = 6) -> float | None:
@@ -358,6 +364,7 @@ def unit_detail(
     centre = row.to_crs(C.WGS84).geometry.iloc[0].centroid if first.geometry is not None else None
     return {
         C.UNIT_ID: unit_id,
+        C.LABEL: _text(first.get(C.LABEL)),
         C.HARM_RANK: int(first[C.HARM_RANK]),
         C.CRIMES: int(first[C.CRIMES]),
         C.HARM: float(first[C.HARM]),

@@ -23,6 +23,7 @@ Ties ("most frequent"): most crimes first, then alphabetical (Unicode code-point
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,21 @@ def unit_labels(
         word = _KIND_WORDS.get(units.kind, f"{units.kind} unit")
         labels[missing] = [f"{word} {i}" for i in np.asarray(ids, dtype=object)[missing]]
     return pd.array(labels, dtype=pd.StringDtype())
+
+
+def place(row: Mapping[Any, Any]) -> str:
+    """A unit as people read it: ``"<label> (<unit_id>)"``, or the id alone when it has no label.
+
+    The id stays beside the name: it is what the plan, GPS visits and the dashboard link by.
+
+    >>> place({"unit_id": "g2028_881", "label": "On or near Flowers Way, Luton 021G"})
+    'On or near Flowers Way, Luton 021G (g2028_881)'
+    >>> place({"unit_id": "g1_1", "label": None}), place({"unit_id": "g1_1"})
+    ('g1_1', 'g1_1')
+    """
+    label = row.get(col.LABEL)
+    unit = str(row[col.UNIT_ID])
+    return f"{label} ({unit})" if isinstance(label, str) and label.strip() else unit
 
 
 def most_frequent(rows: np.ndarray, text: pd.Series | None, n: int, *, drop: str | None = None) -> np.ndarray:

@@ -36,7 +36,7 @@ DEFAULT_MAX_AREA_M2 = 62_500.0
 DEFAULT_MIN_SEPARATION_M = 200.0
 #: Output columns of :func:`candidate_areas`.
 AREA_COLUMNS: tuple[str, ...] = (
-    "area_id", "unit_ids", "n_units", col.CRIMES, col.HARM, col.SHARE_OF_HARM, col.AREA_M2,
+    "area_id", col.LABEL, "unit_ids", "n_units", col.CRIMES, col.HARM, col.SHARE_OF_HARM, col.AREA_M2,
     "over_cap", col.GEOMETRY,
 )
 
@@ -90,7 +90,8 @@ def candidate_areas(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per area in the order found (``area_id`` 1, 2, ...): ``unit_ids``
+        One row per area in the order found (``area_id`` 1, 2, ...): ``label`` (its seed unit's
+        label, :mod:`gripkit.hotspots.labels`; None when ``hotspots`` has none), ``unit_ids``
         (comma-separated, in the order absorbed, seed first), ``n_units``, ``crimes`` and
         ``harm`` (sums over the members), ``share_of_harm`` (of the total harm in ``hotspots``),
         ``area_m2`` (sum of the members'), ``over_cap`` and ``geometry`` (the dissolved members).
@@ -203,6 +204,9 @@ def _pool(hotspots: Any, value: str) -> tuple[pd.DataFrame, float]:
         )
     frame = pd.DataFrame({
         col.UNIT_ID: hotspots[col.UNIT_ID].iloc[rows].to_numpy(dtype=object),
+        col.LABEL: (
+            hotspots[col.LABEL].astype(object).to_numpy()[rows] if col.LABEL in hotspots.columns else None
+        ),
         col.CRIMES: hotspots[col.CRIMES].to_numpy(dtype=float)[rows],
         col.HARM: harm[rows],
         col.GEOMETRY: hotspots.geometry.to_numpy()[rows],
@@ -292,7 +296,7 @@ def _row(matrix: sparse.csr_matrix, i: int) -> np.ndarray:
 def _table(
     pool: pd.DataFrame, found: list[list[int]], shapes: list[Any], total_harm: float, cap: float, crs: Any
 ) -> gpd.GeoDataFrame:
-    ids = pool[col.UNIT_ID].to_numpy(dtype=object)
+    ids, labels = pool[col.UNIT_ID].to_numpy(dtype=object), pool[col.LABEL].to_numpy(dtype=object)
     areas, harms, crimes = (pool[c].to_numpy() for c in ("_area", col.HARM, col.CRIMES))
     rows = []
     for k, members in enumerate(found, start=1):
@@ -300,6 +304,7 @@ def _table(
         harm = float(harms[members].sum())
         rows.append({
             "area_id": k,
+            col.LABEL: labels[members[0]] if isinstance(labels[members[0]], str) else None,
             "unit_ids": ",".join(str(i) for i in ids[members]),
             "n_units": len(members),
             col.CRIMES: int(crimes[members].sum()),

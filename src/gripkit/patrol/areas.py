@@ -175,7 +175,8 @@ def select_areas(
 
 
 def check_areas(frame: Any, what: str = "areas", *, weights: str | None = C.HARM) -> gpd.GeoDataFrame:
-    """Validate a candidate-area frame and return a new one with :data:`AREA_COLUMNS`.
+    """Validate a candidate-area frame and return a new one with :data:`AREA_COLUMNS` (and ``label``
+    when the frame has one).
 
     ``area_id`` values are kept as given (as strings). Sorted by ``weights`` (descending), then
     ``area_id``. Polygons must be in a CRS measuring metres (a CRS in degrees is an error: reproject
@@ -242,6 +243,10 @@ def check_areas(frame: Any, what: str = "areas", *, weights: str | None = C.HARM
     empty = out.geometry.isna() | out.geometry.is_empty
     out[C.AREA_M2] = np.where(empty, np.nan, out.geometry.area)
     columns = list(AREA_COLUMNS)
+    if C.LABEL in frame.columns:  # a hotspot layer's unit names (gripkit.hotspots.labels), kept for briefings
+        labels = frame[C.LABEL].astype(object).to_numpy()
+        out[C.LABEL] = pd.array([v if isinstance(v, str) and v else None for v in labels], dtype="string")
+        columns.insert(1, C.LABEL)
     if weights is not None and weights not in columns:
         if weights not in frame.columns:
             raise InputError(

@@ -18,6 +18,7 @@ from gripkit import columns as C
 from gripkit.datasets import ATTRIBUTION
 from gripkit.errors import InputError
 from gripkit.figures import png_base64
+from gripkit.hotspots.labels import place
 from gripkit.patrol.schedule import SCHEDULE_COLUMNS
 
 PLAN_CSV_COLUMNS = (C.DATE, C.AREA_ID, C.TREATED, C.BLOCK, C.VISITS)
@@ -103,7 +104,7 @@ def schedule_ics(
     (True, 1)
     """
     _check(schedule)
-    centres = _centres(areas)
+    centres, names = _centres(areas), _names(areas)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -129,7 +130,7 @@ def schedule_ics(
                 f"Visit {visit} in window {row['shift']} (Europe/London). "
                 f"Start {row['start_local']}. Stay inside the area for the whole visit.",
             ),
-            _escape_line("LOCATION", area),
+            _escape_line("LOCATION", names.get(area, area)),
         ]
         if area in centres:
             lat, lon = centres[area]
@@ -181,6 +182,7 @@ def briefing_html(
             f"no visits planned on {chosen}; received day={day!r}. Pick a day from {dates[0]} to {dates[-1]}."
         )
     rows = schedule[[pd.Timestamp(d).date() == chosen for d in schedule[C.DATE]]]
+    names = _names(areas)
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)} {chosen}</title><style>{_CSS}</style></head><body>",
@@ -197,7 +199,8 @@ def briefing_html(
         for row in group.to_dict("records"):
             parts.append(
                 f"<tr><td>{str(row['start_local'])[11:16]}</td><td>{str(row['end_local'])[11:16]}</td>"
-                f"<td>{html.escape(str(row[C.AREA_ID]))}</td><td>{row[C.VISIT]}</td><td>{row[C.OFFICERS]}</td>"
+                f"<td>{html.escape(names.get(str(row[C.AREA_ID]), str(row[C.AREA_ID])))}</td>"
+                f"<td>{row[C.VISIT]}</td><td>{row[C.OFFICERS]}</td>"
                 "<td class='blank'></td></tr>"
             )
         parts.append("</table>")
@@ -206,7 +209,7 @@ def briefing_html(
         parts.append("<h2>Areas</h2><div class='maps'>")
         parts += [
             f"<figure><img alt='map of {html.escape(a)}' src='data:image/png;base64,{png}'>"
-            f"<figcaption>{html.escape(a)}</figcaption></figure>"
+            f"<figcaption>{html.escape(names.get(a, a))}</figcaption></figure>"
             for a, png in maps
         ]
         parts.append("</div>")
@@ -250,6 +253,14 @@ def _maps(areas: gpd.GeoDataFrame | None, ids: list[str]) -> list[tuple[str, str
         plt.close(fig)
         out.append((area_id, encoded))
     return out
+
+
+def _names(areas: gpd.GeoDataFrame | None) -> dict[str, str]:
+    """``area_id`` -> ``"<label> (<area_id>)"`` (:func:`gripkit.hotspots.labels.place`) of labelled areas."""
+    if areas is None or C.LABEL not in areas.columns:
+        return {}
+    rows = areas[[C.AREA_ID, C.LABEL]].rename(columns={C.AREA_ID: C.UNIT_ID}).to_dict("records")
+    return {str(r[C.UNIT_ID]): place(r) for r in rows}
 
 
 def _centres(areas: gpd.GeoDataFrame | None) -> dict[str, tuple[float, float]]:

@@ -36,6 +36,7 @@ from gripkit import datasets
 from gripkit.errors import GripkitError, InputError
 from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.hotspots.find import describe_method, unit_phrase
+from gripkit.hotspots.labels import place
 from gripkit.report import inputs
 from gripkit.report.page import (
     _CSS,
@@ -343,7 +344,7 @@ def _top_table(ranked: pd.DataFrame) -> str:
     rows = []
     for rec in ranked.iloc[:TOP_ROWS].to_dict("records"):
         cells = (
-            f'<td class="num">{int(rec[C.HARM_RANK])}</td><td>{_esc(rec[C.UNIT_ID])}</td>'
+            f'<td class="num">{int(rec[C.HARM_RANK])}</td><td>{_esc(place(rec))}</td>'
             f'<td class="num">{int(rec[C.CRIMES]):,}</td><td class="num">{float(rec[C.HARM]):,.1f}</td>'
             f'<td class="num">{_fmt_share(rec[C.SHARE_OF_HARM])}</td>'
             f'<td class="num">{_fmt_share(rec[C.CUMULATIVE_SHARE])}</td>'

@@ -20,6 +20,7 @@ from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.figures import png_data_uri
 from gripkit.hotspots.concentration import RANDOM_DRAWS, Concentration, units_in_top
+from gripkit.hotspots.labels import place
 from gripkit.validate import projected_crs
 
 __all__ = ["write_hotspot_page"]
@@ -68,7 +69,7 @@ def _check(hotspots: object, concentration: object, title: object, meta: object)
             f"'hotspots' must be a GeoDataFrame; received {type(hotspots).__name__}. "
             "Pass the result of gripkit.hotspots.count()."
         )
-    missing = [c for c in col.HOTSPOT_COLUMNS if c not in hotspots.columns]
+    missing = [c for c in col.HOTSPOT_COLUMNS if c not in hotspots.columns and c != col.LABEL]
     if missing:
         raise InputError(
             f"'hotspots' lacks column(s) {', '.join(missing)}; received columns "
@@ -213,7 +214,7 @@ def _top_table(ranked: gpd.GeoDataFrame) -> str:
         row = rec._asdict()
         rows.append(
             "<tr>"
-            f'<td class="num">{int(row[col.HARM_RANK])}</td><td>{_esc(row[col.UNIT_ID])}</td>'
+            f'<td class="num">{int(row[col.HARM_RANK])}</td><td>{_esc(place(row))}</td>'
             f'<td class="num">{int(row[col.CRIMES]):,}</td><td class="num">{float(row[col.HARM]):,.1f}</td>'
             f'<td class="num">{_fmt_share(row[col.SHARE_OF_HARM])}</td>'
             f'<td class="num">{_fmt_share(row[col.CUMULATIVE_SHARE])}</td>'

@@ -71,7 +71,8 @@
         },
         onEachFeature: function (f, lyr) {
           var p = f.properties, href = "/hotspots/" + encodeURIComponent(p.unit_id) + query;
-          lyr.bindPopup("<strong>#" + p.harm_rank + " " + esc(p.unit_id) + "</strong><br>" + p.crimes +
+          lyr.bindPopup("<strong>#" + p.harm_rank + " " + esc(p.label || p.unit_id) + "</strong>" +
+            (p.label ? " <small>(" + esc(p.unit_id) + ")</small>" : "") + "<br>" + p.crimes +
             " crimes, harm " + p.harm.toFixed(1) +
             (p.gi_z !== undefined && p.gi_z !== null ? "<br>Gi* z " + p.gi_z.toFixed(2) + (p.hot ? " (hot spot)" : "") : "") +
             (p.density !== undefined && p.density !== null ? "<br>density share " + (100 * p.density_share).toFixed(3) + "%" : "") +
@@ -88,7 +89,8 @@
       data.features.slice(0, 10).forEach(function (f) {
         var li = document.createElement("li"), a = document.createElement("a");
         a.href = "/hotspots/" + encodeURIComponent(f.properties.unit_id) + query;
-        a.textContent = f.properties.unit_id + " (" + f.properties.crimes + " crimes)";
+        a.textContent = (f.properties.label ? f.properties.label + ", " + f.properties.unit_id : f.properties.unit_id) +
+          " (" + f.properties.crimes + " crimes)";
         li.appendChild(a); list.appendChild(li);
       });
       el.classList.add("loaded");
