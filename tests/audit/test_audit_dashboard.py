@@ -94,6 +94,8 @@ def test_audit_page_shows_the_audits_numbers(served: tuple[str, AuditResult]) ->
         for code in result.chosen:
             assert f'href="/hotspots/{code}?unit=lsoa' in areas
         assert "Luton" in areas or "Bedford" in areas  # LSOA names, not only codes
+        for code in result.rests_on["without_proactive"]["added"]:
+            assert f"({code})" in page  # the area chosen instead, named too
         first = re.search(r'href="(/hotspots/[^"]+)"', areas)
         assert first is not None
         detail = client.get(html.unescape(first.group(1)))

@@ -46,8 +46,9 @@ def audit_view(payload: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     """Headline figures, the named areas (with links to their hotspot pages), and the four parts'
     tables, every number rounded for reading (the stored payload keeps them exact)."""
     chosen = [str(c) for c in payload.get("chosen", [])]
-    names = _names(chosen) if chosen else {}
     rests = payload.get("rests_on", {})
+    added_codes = [str(c) for c in rests.get("without_proactive", {}).get("added", [])]
+    names = _names(chosen + added_codes) if chosen else {}
     basis_types = rests.get("basis_types", [])
     query = urlencode(
         [("unit", "lsoa"), ("method", "count"), ("harm", meta.get("harm_table") or C.DEFAULT_HARM_TABLE)]
@@ -134,7 +135,7 @@ def audit_view(payload: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         "proactive_types": rests.get("proactive_types", []),
         "basis_types": basis_types,
         "areas": areas,
-        "added": sorted(added),
+        "added": [f"{names[c]} ({c})" if c in names else c for c in sorted(added)],
         "map_href": f"/?{query}",
         "shares": shares,
         "rounds": rounds,
