@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -62,10 +63,11 @@ def _workspace(path: Path) -> tuple[Workspace, dict[str, list[int]], str]:
     return ws, patrols, top
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Start uvicorn in a thread on a free loopback port; stop it after the session."""
-    ws, patrols, top = _workspace(tmp_path_factory.mktemp("dash") / "gripkit.duckdb")
+@contextmanager
+def serving(path: Path) -> Iterator[Server]:
+    """A new workspace at ``path`` (:func:`_workspace`) served by uvicorn in a thread on a free
+    loopback port, stopped on leaving."""
+    ws, patrols, top = _workspace(path)
     app = create_app(ws, login_per_user=LOGIN_LIMIT, login_per_client=1000)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -77,9 +79,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", ws, patrols, top, app.state.dashboard.lock, app)
-    uv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", ws, patrols, top, app.state.dashboard.lock, app)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The dashboard shared by the session's tests."""
+    with serving(tmp_path_factory.mktemp("dash") / "gripkit.duckdb") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A dashboard of the module's own, for tests whose requests may change users or patrols."""
+    with serving(tmp_path_factory.mktemp("own") / "gripkit.duckdb") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

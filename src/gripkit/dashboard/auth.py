@@ -79,6 +79,8 @@ __all__ = [
 
 ROLES: tuple[str, ...] = ("admin", "analyst", "officer")
 MIN_PASSWORD = 8
+#: Longest password (characters): the login form reads no more, so a longer one could never log in.
+MAX_PASSWORD = 1024
 SESSION_HOURS = 12
 #: lifetime of the device cookie a successful login sets (days)
 DEVICE_COOKIE_DAYS = 90
@@ -139,6 +141,11 @@ def _check_password(password: object) -> str:
         raise InputError(
             f"'password' must be at least {MIN_PASSWORD} characters; received {length} characters. "
             "Choose a longer passphrase."
+        )
+    if len(password) > MAX_PASSWORD:
+        raise InputError(
+            f"'password' may be at most {MAX_PASSWORD} characters (the login form reads no more); "
+            f"received {len(password)} characters. Choose a shorter passphrase."
         )
     return password
 

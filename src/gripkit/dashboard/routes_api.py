@@ -19,10 +19,11 @@ from gripkit.dashboard.state import (
     body_response,
     checked_form,
     get_state,
+    known_query,
     require,
 )
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(known_query)])
 Analyst = Annotated[auth.Session, Depends(require(*ANALYST))]
 Anyone = Annotated[auth.Session, Depends(require(*ANYONE))]
 State = Annotated[DashboardState, Depends(get_state)]

@@ -72,7 +72,7 @@ async def login(request: Request, state: State) -> Response:
     """Check the password; on success set the session cookie and go to ``next``."""
     form = await request.form()
     username = str(form.get("username") or "")[:64]
-    password = str(form.get("password") or "")[:1024]
+    password = str(form.get("password") or "")[: auth.MAX_PASSWORD]
     next_path = str(form.get("next") or "")
     sent, expected = str(form.get("csrf_token") or ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not sent or not expected or not hmac.compare_digest(sent, expected):

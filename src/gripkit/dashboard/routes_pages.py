@@ -13,7 +13,15 @@ from starlette.concurrency import run_in_threadpool
 from gripkit import columns as C
 from gripkit.dashboard import auth, data
 from gripkit.dashboard.pages import render
-from gripkit.dashboard.state import ANALYST, ANYONE, DashboardState, checked_form, get_state, require
+from gripkit.dashboard.state import (
+    ANALYST,
+    ANYONE,
+    DashboardState,
+    checked_form,
+    get_state,
+    known_query,
+    require,
+)
 from gripkit.errors import InputError
 from gripkit.report import inputs
 
@@ -110,7 +118,7 @@ async def hotspot_detail(
 MAX_UNIT_ID = 100
 
 
-@router.get("/")
+@router.get("/", dependencies=[Depends(known_query)])  # its query goes on to /api/hotspots
 def map_page(
     request: Request,
     state: State,
@@ -136,7 +144,7 @@ def map_page(
     return state.remember_page(request, page)
 
 
-@router.get("/hotspots/{unit_id}")
+@router.get("/hotspots/{unit_id}", dependencies=[Depends(known_query)])
 async def hotspot_page(
     request: Request, unit_id: str, state: State, query: HotspotFilters, session: Analyst
 ) -> Response:

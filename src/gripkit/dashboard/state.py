@@ -43,7 +43,7 @@ from fastapi.responses import Response
 from gripkit import locking, workers
 from gripkit.dashboard import auth, data
 from gripkit.dashboard.data import HotspotQuery
-from gripkit.errors import GripkitError, WorkerError, WorkspaceError
+from gripkit.errors import GripkitError, InputError, WorkerError, WorkspaceError
 from gripkit.hotspots.find import HotspotResult
 from gripkit.workspace import Workspace
 
@@ -497,6 +497,39 @@ def require(*roles: str) -> Callable[[Request], Awaitable[auth.Session]]:
         return session
 
     return check
+
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> list[str]:
+    """The query parameters a FastAPI dependant and its sub-dependencies declare."""
+    names = [p.alias for p in dependant.query_params]
+    for sub in dependant.dependencies:
+        names += _query_names(sub)
+    return names
+
+
+async def known_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare (400), naming the ones it takes.
+
+    A misspelt filter (``crime-type=`` for ``crime_type=``) would otherwise be ignored and the
+    answer cover everything, with nothing to tell the analyst.
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    declared = _DECLARED.get(id(route))
+    if declared is None:
+        declared = _DECLARED[id(route)] = frozenset(_query_names(dependant))
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        names = ", ".join(data.shown(n, 40) for n in unknown[:3])
+        takes = f"it takes {', '.join(sorted(declared))}" if declared else "it takes none"
+        raise InputError(
+            f"unknown query parameter {names} for {getattr(route, 'path', '')}; {takes}. Check the spelling."
+        )
 
 
 ANALYST = ("admin", "analyst")
