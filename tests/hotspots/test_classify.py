@@ -299,3 +299,18 @@ def test_window_sets_the_slices() -> None:
     assert result.set_index("unit_id").loc["g7_7", "n_hot_slices"] == 3
     assert result.set_index("unit_id").loc["g7_7", "category"] == "consecutive"  # one run ending last
     assert int(result["crimes"].sum()) == int((crimes["month"] <= "2023-03-01").sum())
+
+
+def test_share_trend_runs_on_each_units_share_of_the_slice() -> None:
+    crimes = _twelve_months()
+    result, meta = _emerging(crimes, GRID, trend="share")
+    assert meta["trend"] == "share"
+    # g7_7 holds 12 of the slice's crimes every month; its share is the same in months 1-11 and lower
+    # in month 12 (the new block adds 108 crimes): S = -11, 11 tied values,
+    # Var = (12*11*29 - 11*10*27) / 18, z = (S + 1) / sqrt(Var)
+    var = (12 * 11 * 29 - 11 * 10 * 27) / 18
+    row = result.set_index("unit_id").loc["g7_7"]
+    assert row["trend_z"] == pytest.approx(-10 / np.sqrt(var))
+    assert row["category"] == "persistent"
+    with pytest.raises(InputError, match="'trend' must be one of z, share; received 'counts'"):
+        _emerging(crimes, GRID, trend="counts")

@@ -56,6 +56,9 @@ def emerging_command(
     time_step: Annotated[
         int, typer.Option(help="Slices in each bin's neighbourhood: its own and the N-1 before.", min=1)
     ] = 1,
+    trend: Annotated[
+        str, typer.Option(help="Trend tested: z (Gi* z-scores, as ArcGIS) or share (of the slice's crimes).")
+    ] = "z",
     null_runs: Annotated[
         int, typer.Option(help="Month-shuffled null runs printed beside the real counts.", min=0)
     ] = 2,
@@ -95,6 +98,7 @@ def emerging_command(
             alpha=alpha,
             p_values=p_values,
             time_step=time_step,
+            trend=trend,
             null_runs=null_runs,
             seed=seed,
             allow_gaps=allow_gaps,

@@ -53,6 +53,8 @@ MOST = 0.9
 MIN_SLICES_ADVISED = 10
 
 PERIODS = ("D", "W", "M", "Q", "Y")
+#: What the Mann–Kendall trend is tested on: the Gi* z-scores (ArcGIS) or the unit's share of the slice.
+TRENDS = ("z", "share")
 
 
 def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,6 +132,7 @@ def classify_trends(
     cold: np.ndarray | None = None,
     alpha: float = 0.05,
     trend_correction: str = "fdr_bh",
+    trend_series: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Emerging hot spot category of each unit from its Gi* z-scores and hot/cold slices.
 
@@ -174,6 +177,9 @@ def classify_trends(
         depends on the trend (hot, or cold, in the last slice and in >= 90% of slices:
         :func:`trend_family`); *trend up/down* compares the adjusted ``trend_q`` with ``alpha``.
         ``trend_q`` is NaN for the other units (their trend decides nothing).
+    trend_series : numpy.ndarray, optional
+        What the Mann–Kendall test runs on, shaped like ``z``; default ``z`` itself (ArcGIS).
+        :func:`emerging` passes each unit's share of the slice's crimes with ``trend="share"``.
 
     Returns
     -------
@@ -208,7 +214,10 @@ def classify_trends(
             zz.shape[1],
             MIN_SLICES_ADVISED,
         )
-    tau, tz, tp = mann_kendall(np.nan_to_num(zz, nan=0.0))
+    series = zz if trend_series is None else np.asarray(trend_series, dtype=float)
+    if series.shape != zz.shape:
+        raise InputError(f"'trend_series' must be shaped like z {zz.shape}; received shape {series.shape}.")
+    tau, tz, tp = mann_kendall(np.nan_to_num(series, nan=0.0))
     tested = trend_family(hot_m) | trend_family(cold_m)
     tq = np.full(len(tp), np.nan)
     if tested.any():
@@ -288,6 +297,7 @@ def emerging(
     correction: str = "fdr_bh",
     p_values: str = "permutation",
     time_step: int = 1,
+    trend: str = "z",
 ) -> gpd.GeoDataFrame:
     """Emerging hot spot analysis: Gi* per time slice, Mann–Kendall trend, category per unit.
 
@@ -319,6 +329,9 @@ def emerging(
     time_step : int, default 1
         Slices in each bin's space-time neighbourhood: the bin's own slice and the
         ``time_step − 1`` slices before it (fewer at the start of the series).
+    trend : {"z", "share"}, default "z"
+        What the Mann–Kendall test runs on: each unit's Gi* z-scores (ArcGIS), or its share of
+        the slice's crimes (or harm), which a force-wide rise or fall leaves unchanged.
 
     Notes
     -----
@@ -358,6 +371,7 @@ def emerging(
         correction=correction,
         p_values=p_values,
         time_step=time_step,
+        trend=trend,
     )[0]
 
 
@@ -373,6 +387,7 @@ def _emerging(
     p_values: str = "permutation",
     window: tuple[Any, Any] | None = None,
     time_step: int = 1,
+    trend: str = "z",
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`emerging` and its parameters: ``slices`` (period labels), ``period``, ``weights``, ``alpha``.
 
@@ -387,6 +402,7 @@ def _emerging(
     value = col.CRIMES if weights is None else weights
     alpha = fraction("alpha", alpha)
     steps = _time_step(time_step)
+    one_of("trend", trend, TRENDS)
     frame = check_crimes(crimes, ())
     slices = _slices(frame, period)
     if window is not None:
@@ -401,12 +417,15 @@ def _emerging(
     z = np.zeros((len(total), len(labels)))
     hot = np.zeros(z.shape, dtype=bool)
     cold = np.zeros(z.shape, dtype=bool)
+    share = np.zeros(z.shape)
     codes = pd.Categorical(slices, categories=labels).codes
     for k in range(len(labels)):
         inside = (codes >= 0) & (codes <= k) & (codes > k - steps)
         if not inside.any():
             continue  # no crimes in the bin's slices: z = 0, neither hot nor cold
         part = count(frame[inside], units)
+        own = part.set_index(col.UNIT_ID)[value].reindex(pd.Index(ids)).to_numpy(dtype=float, na_value=0.0)
+        share[:, k] = own / own.sum() if own.sum() > 0 else 0.0
         if part[value].nunique() < 2:
             continue  # Gi* undefined for a constant slice
         gi = gistar(
@@ -425,7 +444,14 @@ def _emerging(
         hot[:, k] = gi["hot"].fillna(False).to_numpy(dtype=bool)
         sig = gi["gi_q"].to_numpy(dtype=float, na_value=np.nan) < alpha
         cold[:, k] = sig & (z[:, k] < 0)
-    trends = classify_trends(z, hot, cold=cold, alpha=alpha, trend_correction=correction)
+    trends = classify_trends(
+        z,
+        hot,
+        cold=cold,
+        alpha=alpha,
+        trend_correction=correction,
+        trend_series=share if trend == "share" else None,
+    )
     result = total.copy()
     for name in ("category", "trend_z", "trend_p", "trend_q", "n_hot_slices", "n_cold_slices"):
         result[name] = trends[name].to_numpy()
@@ -438,6 +464,7 @@ def _emerging(
         "correction": correction,
         "p_values": p_values,
         "time_step": steps,
+        "trend": trend,
     }
     return result, meta
 

@@ -161,6 +161,7 @@ def emerging_hotspots(
     alpha: float = 0.05,
     p_values: str = "permutation",
     time_step: int = 1,
+    trend: str = "z",
     null_runs: int = 2,
     seed: int | None = 0,
     allow_gaps: bool = False,
@@ -183,7 +184,7 @@ def emerging_hotspots(
         The harm table applied to the crimes; ``weights`` None counts crimes, ``"harm"`` tests harm.
     force, crime_types, serious_violence
         The crime selection (:func:`gripkit.hotspots.find.select_crimes`).
-    alpha, p_values, time_step
+    alpha, p_values, time_step, trend
         Passed to :func:`~gripkit.hotspots.classify.emerging` (``p_values="normal"`` for the
         normal approximation, labelled as such in ``meta``).
     null_runs, seed
@@ -240,6 +241,7 @@ def emerging_hotspots(
         "alpha": alpha,
         "p_values": p_values,
         "time_step": time_step,
+        "trend": trend,
         "window": (first, last),
     }
     result, record = _emerging(crimes, units, **options)
