@@ -129,3 +129,7 @@ HOT: Final = "hot"
 
 # Home Office offence code of a crime (a force's own CSV; police.uk files have none). Nullable.
 OFFENCE_CODE: Final = "offence_code"
+
+# Where a record came from: "police" (police.uk, a force's own CSV), "health" (hospital ED
+# assault records, Cardiff Model), or another partner's name. Every crimes row has one.
+SOURCE: Final = "source"

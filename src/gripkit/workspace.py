@@ -152,6 +152,28 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE crimes ADD COLUMN IF NOT EXISTS offence_code VARCHAR;
     ALTER TABLE IF EXISTS crimes_inactive ADD COLUMN IF NOT EXISTS offence_code VARCHAR;
     """,
+    # a source on every record (police, health, or another partner); rows ingested before this
+    # migration all came from police files (police.uk or a force's own CSV), so they are set to
+    # 'police'. Hospital ED records (gripkit.ingestion.ed) keep their own fields: arrival time,
+    # weapon, location type, age band, sex, and how the row was placed.
+    """
+    ALTER TABLE crimes ADD COLUMN source VARCHAR DEFAULT 'police';
+    ALTER TABLE crimes_inactive ADD COLUMN source VARCHAR DEFAULT 'police';
+    UPDATE crimes SET source = 'police';
+    UPDATE crimes_inactive SET source = 'police';
+    ALTER TABLE crimes ADD COLUMN arrival_at TIMESTAMP;
+    ALTER TABLE crimes ADD COLUMN weapon VARCHAR;
+    ALTER TABLE crimes ADD COLUMN location_type VARCHAR;
+    ALTER TABLE crimes ADD COLUMN age_band VARCHAR;
+    ALTER TABLE crimes ADD COLUMN sex VARCHAR;
+    ALTER TABLE crimes ADD COLUMN placed_by VARCHAR;
+    ALTER TABLE crimes_inactive ADD COLUMN arrival_at TIMESTAMP;
+    ALTER TABLE crimes_inactive ADD COLUMN weapon VARCHAR;
+    ALTER TABLE crimes_inactive ADD COLUMN location_type VARCHAR;
+    ALTER TABLE crimes_inactive ADD COLUMN age_band VARCHAR;
+    ALTER TABLE crimes_inactive ADD COLUMN sex VARCHAR;
+    ALTER TABLE crimes_inactive ADD COLUMN placed_by VARCHAR;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -304,6 +326,7 @@ class Workspace:
         crime_types: Sequence[str] | None = None,
         months: tuple[date | str | None, date | str | None] | None = None,
         force: str | None = None,
+        sources: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Return the canonical crime frame (see :mod:`gripkit.columns`), optionally filtered.
 
@@ -315,6 +338,9 @@ class Workspace:
             ``(first, last)`` inclusive, as dates or ``"YYYY-MM"`` strings; either end may be None.
         force
             Keep only this force.
+        sources
+            Keep only records of these sources (``police``, ``health``, a partner's name; None:
+            all). A source no record has is an :class:`InputError` naming those present.
         """
         where: list[str] = []
         params: list[Any] = []
@@ -336,11 +362,31 @@ class Workspace:
         if force is not None:
             where.append("force = ?")
             params.append(force)
-        sql = f"SELECT {', '.join((*C.CRIME_COLUMNS, C.OFFENCE_CODE))} FROM crimes"  # offence code: nullable
+        if sources is not None:
+            wanted = list(dict.fromkeys(str(s) for s in sources))
+            present = self.record_sources()
+            unknown = [s for s in wanted if s not in present]
+            if unknown or not wanted:
+                raise InputError(
+                    f"'sources' must name sources of records in workspace {self.path}; received "
+                    f"{wanted}, and it holds records of: {', '.join(present) or 'none'}. "
+                    "Pass one or several of those, or all."
+                )
+            where.append(f"{C.SOURCE} IN ({', '.join('?' for _ in wanted)})")
+            params += wanted
+        # offence code (nullable) and the record's source follow the canonical columns
+        sql = f"SELECT {', '.join((*C.CRIME_COLUMNS, C.OFFENCE_CODE, C.SOURCE))} FROM crimes"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY source_id, source_row"
         return self.con.execute(sql, params).df()
+
+    def record_sources(self) -> list[str]:
+        """The sources of the active crime records (``police``, ``health``, ...), sorted."""
+        rows = self.con.execute(
+            f"SELECT DISTINCT {C.SOURCE} FROM crimes WHERE {C.SOURCE} IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     # -- results ---------------------------------------------------------------------------
     def save_result(self, result: StageResult) -> int:
@@ -465,7 +511,6 @@ class Workspace:
             row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
             out[name] = int(row[0]) if row else 0
         return out
-
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

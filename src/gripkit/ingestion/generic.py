@@ -5,6 +5,7 @@ A mapping is a TOML file (``--map mapping.toml``) or ``--col target=Source`` pai
     force = "Bedfordshire"          # optional: force area name, checks coordinates lie within it
     crs = "EPSG:27700"              # of x/y; lon/lat are always EPSG:4326
     date_format = "%d/%m/%Y %H:%M"  # optional; otherwise parsed day-first
+    source = "police"               # optional: whose records (police, health, a partner's name)
     [columns]
     crime_id = "URN"
     occurred_at = "Date"
@@ -16,6 +17,9 @@ A mapping is a TOML file (``--map mapping.toml``) or ``--col target=Source`` pai
     "Assault with injury" = "Violence and sexual offences"
     "Theft of motor vehicle" = "Vehicle crime"
 
+Every row is stored with the mapping's ``source`` (default ``police``; see :func:`check_source`).
+Hospital ED records have their own mapping, :class:`gripkit.ingestion.ed.EdMapping`.
+
 An ``offence_code`` column is stored (stripped, upper case) in the crimes table's nullable
 ``offence_code`` column; :func:`gripkit.harm.apply_harm` then weighs each crime by its offence's
 weight rather than its category's (see docs/harm.md).
@@ -23,6 +27,7 @@ weight rather than its category's (see docs/harm.md).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -74,8 +79,10 @@ class ColumnMapping:
     crs: str | None = None
     date_format: str | None = None
     force: str | None = None
+    source: str = "police"
 
     def __post_init__(self) -> None:
+        check_source(self.source)
         unknown = sorted(set(self.columns) - set(TARGETS))
         if unknown:
             raise InputError(
@@ -114,6 +121,7 @@ class ColumnMapping:
             crs=doc.get("crs"),
             date_format=doc.get("date_format"),
             force=doc.get("force"),
+            source=doc.get("source", "police"),
         )
 
     @classmethod
@@ -129,6 +137,28 @@ class ColumnMapping:
             columns[target.strip()] = source.strip()
         return cls(columns=columns, **options)
 
+    def read(self, stack: Stack) -> list[FileResult]:
+        """Check and canonicalise a stack of files read with this mapping (see :func:`read_generic`)."""
+        return _read_csv(stack, self)
+
+
+#: a record source: police, health, or a partner's short name (lower case, digits, - or _)
+SOURCE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def check_source(source: object) -> str:
+    """``source`` if it is a valid record source name, else an :class:`InputError` saying why.
+
+    >>> check_source("health")
+    'health'
+    """
+    if not isinstance(source, str) or not SOURCE_PATTERN.match(source):
+        raise InputError(
+            f"'source' must be police, health or a partner's short name (lower case letters, digits, - or _, "
+            f"up to 32 characters, e.g. council-asb); received {source!r}."
+        )
+    return source
+
 
 def check_mapping(parsed: ParsedTable, mapping: ColumnMapping, display: str) -> None:
     """Raise InputError if a column named in ``mapping`` is not in the file's header."""
@@ -141,14 +171,20 @@ def check_mapping(parsed: ParsedTable, mapping: ColumnMapping, display: str) -> 
 
 
 def read_generic(stack: Stack, mapping: ColumnMapping) -> list[FileResult]:
-    """Check and canonicalise force CSV rows with ``mapping`` (files checked by :func:`check_mapping`)."""
+    """Check and canonicalise mapped rows (files checked by :func:`check_mapping`): the mapping's own
+    reader (a force CSV's here, hospital ED records' in :mod:`gripkit.ingestion.ed`)."""
+    return mapping.read(stack)
+
+
+def _read_csv(stack: Stack, mapping: ColumnMapping) -> list[FileResult]:
+    """Check and canonicalise force CSV rows with ``mapping``."""
 
     def get(target: str) -> pa.Array:
         source = mapping.columns.get(target)
         return stack.column(normalise_name(source) if source else "\0")
 
     checker = stack.checker()
-    occurred = _parse_datetimes(get(C.OCCURRED_AT), mapping.date_format)
+    occurred = parse_datetimes(get(C.OCCURRED_AT), mapping.date_format)
     if C.OCCURRED_AT in mapping.columns:
         checker.fail(_null(occurred), "bad_date")
     raw_type = np.asarray(get(C.CRIME_TYPE).to_numpy(zero_copy_only=False), dtype=object)
@@ -175,6 +211,7 @@ def read_generic(stack: Stack, mapping: ColumnMapping) -> list[FileResult]:
         },
         occurred_at=occurred,
         crime_type_detail=np.array([f"crime type {t!r}" for t in raw_type], dtype=object),
+        source=mapping.source,
     )
     return crime_results(stack, checker, "csv", cols)
 
@@ -188,7 +225,7 @@ def _null(values: pa.Array) -> np.ndarray:
     return np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _parse_datetimes(raw: pa.Array, fmt: str | None) -> pa.Array:
+def parse_datetimes(raw: pa.Array, fmt: str | None) -> pa.Array:
     values = pd.Series(np.asarray(stripped(raw).to_numpy(zero_copy_only=False), dtype=object), dtype="string")
     if fmt:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")

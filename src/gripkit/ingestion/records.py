@@ -33,6 +33,8 @@ class FileResult:
     force: str | None = None
     month: date | None = None
     notes: list[str] = field(default_factory=list)
+    #: the ``sources.format`` of the file ("" : csv or police.uk by kind; "ed": hospital ED records)
+    format: str = ""
 
     @property
     def rows_loaded(self) -> int:
@@ -112,7 +114,8 @@ class CrimeColumns:
     """Parsed columns of crime rows, whatever file format they came from.
 
     ``first``/``second`` are the raw coordinates in ``crs`` (lon/lat for EPSG:4326, else x/y);
-    ``text`` holds the pass-through text columns (``lsoa_code``, ``location``...), stored as read.
+    ``text`` holds the pass-through columns (``lsoa_code``, ``location``...), stored as read;
+    ``source`` is the record source stored on every row (``police``, ``health``, a partner).
     """
 
     month: pa.Array
@@ -125,6 +128,7 @@ class CrimeColumns:
     text: dict[str, pa.Array]
     occurred_at: pa.Array | None = None
     crime_type_detail: np.ndarray | None = None
+    source: str = "police"
 
 
 def crime_results(stack: Stack, checker: RowChecker, kind: str, cols: CrimeColumns) -> list[FileResult]:
@@ -140,6 +144,7 @@ def crime_results(stack: Stack, checker: RowChecker, kind: str, cols: CrimeColum
         C.FORCE: cols.force,
         **coords,
         **cols.text,
+        C.SOURCE: pa.array([cols.source] * stack.n, pa.string()),
     }
     if cols.occurred_at is not None:
         values[C.OCCURRED_AT] = cols.occurred_at

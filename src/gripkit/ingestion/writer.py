@@ -249,7 +249,7 @@ class Writer:
             "name": item.file.name,
             "sha256": item.sha256,
             "kind": res.kind,
-            "format": "csv" if res.kind == "csv" else "police.uk",
+            "format": res.format or ("csv" if res.kind == "csv" else "police.uk"),
             "source_key": item.key,
             "force": res.force,
             "month": res.month,
