@@ -201,29 +201,33 @@ def test_degenerate_backtests_are_flagged() -> None:
     assert BacktestResult(fine, {}).flags() == []
 
 
-def test_block_bootstrap_helpers_by_hand() -> None:
-    """Block length round(n^(1/3)); blocks are consecutive steps; lag-1 autocorrelation by hand:
-    x = 1, 2, 3, 4: deviations -1.5, -0.5, 0.5, 1.5; sum of lagged products 0.75 - 0.25 + 0.75 = 1.25
-    over the sum of squares 5 -> 0.25."""
-    from gripkit.forecast.report import block_indices, block_length, lag1_autocorrelation
+def test_interval_helpers_by_hand() -> None:
+    """Lag-1 autocorrelation by hand: x = 1, 2, 3, 4: deviations -1.5, -0.5, 0.5, 1.5; sum of lagged
+    products 0.75 - 0.25 + 0.75 = 1.25 over the sum of squares 5 -> 0.25. Kendall's bias correction
+    at n = 4: 0.25 + (1 + 0.75) / 4 = 0.6875; clipped to [0, 0.95]; 0 when undefined."""
+    from gripkit.forecast.report import adjusted_lag1, lag1_autocorrelation
 
-    assert [block_length(n) for n in (1, 7, 8, 36, 64)] == [1, 2, 2, 3, 4]
-    pick = block_indices(np.random.default_rng(1), 9, 3, 50)
-    assert pick.shape == (50, 9) and pick.min() >= 0 and pick.max() <= 8
-    assert (np.diff(pick.reshape(50, 3, 3), axis=2) == 1).all()
-    same = np.random.default_rng(2).integers(0, 6, size=(10, 6))
-    assert (block_indices(np.random.default_rng(2), 6, 1, 10) == same).all()
     assert lag1_autocorrelation(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(0.25)
+    assert adjusted_lag1(0.25, 4) == pytest.approx(0.6875)
+    assert adjusted_lag1(0.9, 4) == 0.95 and adjusted_lag1(-0.9, 4) == 0.0
+    assert adjusted_lag1(float("nan"), 4) == 0.0
 
 
-def test_verdict_states_block_length_and_autocorrelation() -> None:
-    """4 steps, kde - naive PAI differences 1, 2, 3, 4: lag-1 autocorrelation 0.25 (hand calculation in
-    test_block_bootstrap_helpers_by_hand), block length round(4^(1/3)) = round(1.587) = 2."""
+def test_verdict_interval_by_hand() -> None:
+    """4 steps, naive PAI 1 and kde 2, 3, 4, 5: R = 3.5, gain 250%; d = kde - 3.5 naive = -1.5, -0.5,
+    0.5, 1.5 (lag-1 autocorrelation 0.25, test_interval_helpers_by_hand; used 0.6875); s_d = 1.291,
+    se = 1.291 / 2 * sqrt(1.6875 / 0.3125) / 1 = 1.5; t(0.975, 3) = 3.182: 250% +- 477%."""
     from gripkit.forecast.report import BacktestResult
 
     table = pd.DataFrame({"model": ["naive", "kde"] * 4, "step": [0, 0, 1, 1, 2, 2, 3, 3], "coverage": 0.05,
                           "pai": [1.0, 2.0, 1.0, 3.0, 1.0, 4.0, 1.0, 5.0], "hit_rate": 0.1, "crimes": 5.0})
     result = BacktestResult(table, {})
-    assert result.to_dict()["bootstrap"] == {"steps": 4, "block_length": 2, "lag1_autocorrelation": 0.25}
-    said = "blocks of 2 consecutive steps (lag-1 autocorrelation of the PAI differences 0.25)"
+    how = result.to_dict()["interval"]
+    assert (how["steps"], how["lag1_autocorrelation"], how["lag1_used"]) == (4, 0.25, 0.6875)
+    gain, low, high, n = result.compare("kde", "naive", 0.05)
+    assert (gain, n) == (pytest.approx(2.5), 4)
+    half = 3.1824 * 1.5
+    assert (low, high) == (pytest.approx(2.5 - half, abs=1e-3), pytest.approx(2.5 + half, abs=1e-3))
+    said = "lag-1 autocorrelation of the PAI differences (0.25; 0.69 after bias correction)"
     assert said in result.summary()
+    assert "With autocorrelated steps it is optimistic" in result.summary()
