@@ -47,12 +47,15 @@ def test_experiment_from_python_is_stored_and_matches_the_cli(bedfordshire_works
     assert stored.meta["harm_table"] == "cchi" and len(stored.meta["harm_sha256"]) == 64
     # hand: 21 areas x 90 days = 1,890 place-days; 7 a day x 90 days = 630 treated; 630 / 21 = 30 each
     assert stored.payload["figures"] == {
-        "treated_place_days": 630, "place_days": 1890, "treated_days_per_area": [30],
+        "treated_place_days": 630,
+        "place_days": 1890,
+        "treated_days_per_area": [30],
     }
     assert stored.payload["visits"] == 630 and stored.payload["areas"] == 21
     assert stored.summary == (
         "Experiment: 21 LSOAs, 7 treated each day for 90 days from 2024-05-01 (630 of 1,890 place-days), "
-        f"one 15-minute two-officer visit between 14:00 and 24:00; seed 7. Stored as plan {plan.plan_id}."
+        "one 15-minute two-officer visit between 14:00 and 24:00; seed 7. "
+        f"Areas chosen over 2023-05..2024-04 (every month held, announced). Stored as plan {plan.plan_id}."
     )
     assert stored.table_names == ("areas", "assignments", "schedule")
     # the plan tables the dashboard and officers read are written as before
@@ -64,16 +67,23 @@ def test_experiment_from_python_is_stored_and_matches_the_cli(bedfordshire_works
     assert sorted(areas["area_id"]) == sorted(plan.areas["area_id"])
     # the same seed gives the same plan CSV bytes as the CLI
     result.write_csv(tmp_path / "python.csv")
-    cli("plan", "-w", str(bedfordshire_workspace), "--experiment", "--seed", "7", "--no-store",
-        "-o", str(tmp_path / "cli.csv"))
+    cli(
+        "plan",
+        "-w",
+        str(bedfordshire_workspace),
+        "--experiment",
+        "--seed",
+        "7",
+        "--no-store",
+        "-o",
+        str(tmp_path / "cli.csv"),
+    )
     assert (tmp_path / "python.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
 
 
 def test_budget_from_python_is_stored_and_matches_the_cli(bedfordshire_workspace: Path, tmp_path: Path):
     with Workspace(bedfordshire_workspace) as ws:
-        result = plan_patrols(
-            ws, mode="budget", budget_hours=3, areas=30, days=7, seed=1, travel_minutes=0
-        )
+        result = plan_patrols(ws, mode="budget", budget_hours=3, areas=30, days=7, seed=1, travel_minutes=0)
         stored = ws.latest_result("plan")
     assert stored is not None and stored.meta["mode"] == "budget" and stored.meta["seed"] == 1
     # hand: 3 officer-hours = 180 officer-minutes a day; a visit is 2 officers x 15 minutes = 30, so 6
@@ -87,8 +97,24 @@ def test_budget_from_python_is_stored_and_matches_the_cli(bedfordshire_workspace
         "(42 visits), covering "
     )
     result.write_csv(tmp_path / "python.csv")
-    cli("plan", "-w", str(bedfordshire_workspace), "--budget-hours", "3", "--areas", "30", "--days", "7",
-        "--seed", "1", "--travel-minutes", "0", "--no-store", "-o", str(tmp_path / "cli.csv"))
+    cli(
+        "plan",
+        "-w",
+        str(bedfordshire_workspace),
+        "--budget-hours",
+        "3",
+        "--areas",
+        "30",
+        "--days",
+        "7",
+        "--seed",
+        "1",
+        "--travel-minutes",
+        "0",
+        "--no-store",
+        "-o",
+        str(tmp_path / "cli.csv"),
+    )
     assert (tmp_path / "python.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
 
 
@@ -100,8 +126,9 @@ def test_a_drawn_seed_is_announced_recorded_and_re_derives_the_plan(
         drawn = plan_patrols(None, areas_file=areas, areas=6, treated_per_day=2, days=6, start="2024-06-01")
     assert drawn.meta["seed_drawn"] is True and drawn.plan_id is None
     assert f"seed {drawn.seed} drawn at random" in caplog.text and f"seed={drawn.seed}" in caplog.text
-    again = plan_patrols(None, areas_file=areas, areas=6, treated_per_day=2, days=6, start="2024-06-01",
-                         seed=drawn.seed)
+    again = plan_patrols(
+        None, areas_file=areas, areas=6, treated_per_day=2, days=6, start="2024-06-01", seed=drawn.seed
+    )
     assert again.meta["seed_drawn"] is False
     first, second = drawn.write_csv(tmp_path / "a.csv"), again.write_csv(tmp_path / "b.csv")
     assert first.read_bytes() == second.read_bytes()
@@ -122,16 +149,31 @@ def test_a_drawn_seed_is_announced_recorded_and_re_derives_the_plan(
     ],
 )
 def test_bad_input(kwargs: dict, message: str) -> None:
-    args = {"areas_file": pd.DataFrame({"area_id": ["a", "b", "c"]}), "areas": 3, "treated_per_day": 1,
-            "days": 3, "seed": 1, "start": "2024-06-01", **kwargs}
+    args = {
+        "areas_file": pd.DataFrame({"area_id": ["a", "b", "c"]}),
+        "areas": 3,
+        "treated_per_day": 1,
+        "days": 3,
+        "seed": 1,
+        "start": "2024-06-01",
+        **kwargs,
+    }
     with pytest.raises(InputError, match=message):
         plan_patrols(None, **args)
 
 
 def test_library_errors_are_shown_with_the_plan_flags() -> None:
     with pytest.raises(InputError) as info:
-        plan_patrols(None, areas_file=pd.DataFrame({"area_id": ["a", "b"]}), areas=2, budget_hours=3, seed=1,
-                     start="2024-06-01", treated_per_day=1, days=2)
+        plan_patrols(
+            None,
+            areas_file=pd.DataFrame({"area_id": ["a", "b"]}),
+            areas=2,
+            budget_hours=3,
+            seed=1,
+            start="2024-06-01",
+            treated_per_day=1,
+            days=2,
+        )
     shown = flag_message(str(info.value), command_flags(["plan"]))
     assert shown.startswith("--budget-hours applies to budget mode only")
 
@@ -146,8 +188,9 @@ def test_unit_ids_pass_unchanged_from_hotspots_to_the_plan(bedfordshire_workspac
         gpd.GeoDataFrame(top_grid).to_parquet(paths[".parquet"])
         pd.DataFrame(top_grid.drop(columns="geometry")).to_csv(paths[".csv"], index=False)
         for path in paths.values():
-            plan = plan_patrols(ws, areas_file=path, areas=9, treated_per_day=3, days=3, seed=2,
-                                start="2024-05-01")
+            plan = plan_patrols(
+                ws, areas_file=path, areas=9, treated_per_day=3, days=3, seed=2, start="2024-05-01"
+            )
             stored = load_plan(ws, plan.plan_id)
             expected = sorted(top_grid["unit_id"].astype(str))
             assert expected[0].startswith("g")  # grid ids such as g123_456
@@ -167,8 +210,9 @@ def test_candidate_areas_keep_their_ids_through_a_file(tmp_path: Path) -> None:
     from gripkit.units import GridUnits
 
     units = GridUnits(100, (0, 0, 999, 999))
-    crimes = pd.DataFrame({"x": [250.0, 350.0, 950.0, 650.0], "y": [250.0, 250.0, 950.0, 650.0],
-                           "harm": [10.0, 8.0, 3.0, 5.0]})
+    crimes = pd.DataFrame(
+        {"x": [250.0, 350.0, 950.0, 650.0], "y": [250.0, 250.0, 950.0, 650.0], "harm": [10.0, 8.0, 3.0, 5.0]}
+    )
     areas = candidate_areas(count(crimes, units), units, max_area_m2=30_000)
     path = tmp_path / "candidates.parquet"
     areas.to_parquet(path)

@@ -21,7 +21,16 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, OutOption, SeedOption
+from gripkit.cli.options import (
+    HARM_DEFAULT,
+    AllowGapsOption,
+    ForceOption,
+    HarmOption,
+    LastOption,
+    MonthsOption,
+    OutOption,
+    SeedOption,
+)
 from gripkit.errors import InputError
 
 
@@ -60,6 +69,9 @@ def plan_command(
     weights: Annotated[str, typer.Option(help="Column of --areas-file weighing the areas.")] = "harm",
     harm: HarmOption = HARM_DEFAULT,
     force: ForceOption = None,
+    months: MonthsOption = None,
+    last: LastOption = None,
+    allow_gaps: AllowGapsOption = False,
     schedule: Annotated[Path | None, typer.Option(help="Write the visit schedule CSV here.")] = None,
     ics: Annotated[Path | None, typer.Option(help="Write the schedule as iCalendar (.ics) here.")] = None,
     briefing: Annotated[Path | None, typer.Option(help="Write a printable HTML briefing here.")] = None,
@@ -69,7 +81,13 @@ def plan_command(
     store: Annotated[bool, typer.Option(help="Store the plan in the workspace.")] = True,
     json_out: JsonOption = False,
 ) -> None:
-    """Plan patrols: an experiment (--experiment) or areas chosen under a budget (--budget-hours)."""
+    """Plan patrols: an experiment (--experiment) or areas chosen under a budget (--budget-hours).
+
+    The areas (top LSOAs by serious-violence harm) are chosen over --months FROM..TO or the --last N
+    months (default: every month held, announced). Every force read must hold every month of that
+    window; --allow-gaps proceeds with the gaps flagged.
+    """
+    from gripkit.months import parse_window, trailing_window
     from gripkit.patrol.job import plan_patrols
 
     setup_logging(quiet=json_out)
@@ -78,7 +96,13 @@ def plan_command(
             "choose a mode; received neither --experiment nor --budget-hours. Pass --experiment for a "
             "randomised design, or --budget-hours 20 to choose areas under a budget."
         )
+    if months and last:
+        raise InputError(
+            f"--months and --last both give the area window; received --months {months} and --last {last}. "
+            "Pass one of them."
+        )
     with open_workspace(workspace) as ws:
+        area_window = trailing_window(ws, last, force=force) if last else parse_window(months)
         result = plan_patrols(
             ws,
             mode="experiment" if experiment else "budget",
@@ -102,6 +126,8 @@ def plan_command(
             weights=weights,
             harm=harm,
             force=force,
+            months=area_window,
+            allow_gaps=allow_gaps,
             store=store,
         )
     written = {"plan": str(result.write_csv(out))}

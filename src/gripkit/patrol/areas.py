@@ -77,13 +77,41 @@ def default_areas(
 
 
 def workspace_areas(
-    ws: Workspace, n: int = 21, *, harm: str = C.DEFAULT_HARM_TABLE, force: str | None = None
+    ws: Workspace,
+    n: int = 21,
+    *,
+    harm: str = C.DEFAULT_HARM_TABLE,
+    force: str | None = None,
+    months: tuple[Any, Any] | None = None,
+    allow_gaps: bool = False,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """:func:`default_areas` and their provenance (harm table and SHA-256, months, share of harm)."""
+    """:func:`default_areas` and their provenance (harm table and SHA-256, months, share of harm).
+
+    ``months`` (first, last) is the window the areas are chosen over (default: every month held,
+    announced). Every force read must hold every month of it (:func:`gripkit.coverage.check_window`):
+    a missing month would count as no crime and push that place down the ranking, so the plan
+    refuses, naming the force, its months and the window, unless ``allow_gaps`` (then the gaps go
+    into the provenance's ``data_coverage``).
+    """
+    from gripkit.coverage import check_window
     from gripkit.hotspots.find import find_hotspots  # deferred: hotspots import is heavy
 
     count = _count("n", n)
-    result = find_hotspots(ws, unit="lsoa", serious_violence=True, harm=harm, force=force, store=False)
+    first, last = _window(ws, months, force)
+    coverage = check_window(
+        ws, first, last, forces=[force] if force else None, allow_gaps=allow_gaps, what="plan area choice"
+    )
+    if months is None:
+        log.info(
+            "areas chosen over every month held: %s (pass months=/--months FROM..TO or --last N "
+            "for another window)",
+            coverage.window,
+        )
+    if coverage.flagged:
+        log.warning(coverage.note())
+    result = find_hotspots(
+        ws, unit="lsoa", serious_violence=True, harm=harm, force=force, months=(first, last), store=False
+    )
     ranked = result.hotspots[result.hotspots[C.HARM] > 0]
     if len(ranked) < count:
         raise InputError(
@@ -95,11 +123,41 @@ def workspace_areas(
     meta = {key: result.meta.get(key) for key in ("harm_table", "harm_sha256", "months")}
     log.info(
         "areas: top %d LSOAs by serious-violence harm (%s, %s), %.1f%% of that harm",
-        count, meta["harm_table"], meta["months"], 100 * share,
+        count,
+        meta["harm_table"],
+        meta["months"],
+        100 * share,
     )
-    provenance = {"source": "workspace", "unit": "lsoa", "serious_violence": True, "force": force,
-                  "share_of_harm": share, **meta}
+    provenance = {
+        "source": "workspace",
+        "unit": "lsoa",
+        "serious_violence": True,
+        "force": force,
+        "share_of_harm": share,
+        **meta,
+        "area_window": coverage.window,
+        "area_window_default": months is None,
+        "data_coverage": coverage.to_dict(),
+    }
     return check_areas(top), provenance
+
+
+def _window(ws: Workspace, months: tuple[Any, Any] | None, force: str | None) -> tuple[str, str]:
+    """The (first, last) ``YYYY-MM`` window asked, open ends filled from the months held."""
+    sql = "SELECT min(month), max(month) FROM crimes" + (" WHERE force = ?" if force else "")
+    row = ws.con.execute(sql, [force] if force else []).fetchone()
+    if not row or row[0] is None:
+        raise InputError(
+            f"no crimes in workspace {ws.path}"
+            + (f" for force {force!r}" if force else "")
+            + "; ingest data with `gripkit ingest PATH` first."
+        )
+    asked = months or (None, None)
+    first, last = (
+        f"{pd.Timestamp(given if given is not None else seen):%Y-%m}"
+        for given, seen in zip(asked, row, strict=True)
+    )
+    return first, last
 
 
 def read_areas(path: str | Path, n: int | None = None, *, weights: str | None = C.HARM) -> gpd.GeoDataFrame:

@@ -145,11 +145,23 @@ class PlanResult(ResultMixin):
                 f"{params.get('officer_hours'):g} officer-hours a {params.get('per')}, "
                 f"{per_day} visit{'' if per_day == 1 else 's'} a day for {days} days from {start} "
                 f"({len(self.schedule):,} visits)"
-                + (f", covering {share:.1%} of the candidates' {params.get('weights') or 'weight'}"
-                   if share is not None else "")
+                + (
+                    f", covering {share:.1%} of the candidates' {params.get('weights') or 'weight'}"
+                    if share is not None
+                    else ""
+                )
                 + f" (HiGHS gap {f.get('gap', 0):.2g}; binding: {binding}); {kind} visits {between}"
             )
         text += f"; seed {self.seed}."
+        if self.meta.get("area_window"):
+            default = " (every month held, announced)" if self.meta.get("area_window_default") else ""
+            text += f" Areas chosen over {self.meta['area_window']}{default}."
+        coverage = self.meta.get("data_coverage") or {}
+        if coverage.get("flagged"):
+            text += (
+                f" Data gaps allowed and flagged: {', '.join(coverage['flagged'])} miss months of "
+                f"{coverage.get('window')}."
+            )
         if self.plan_id is not None:
             text += f" Stored as plan {self.plan_id}."
         return text
@@ -212,6 +224,8 @@ def plan_patrols(
     weights: str | None = C.HARM,
     harm: str = C.DEFAULT_HARM_TABLE,
     force: str | None = None,
+    months: tuple[Any, Any] | None = None,
+    allow_gaps: bool = False,
     store: bool = True,
 ) -> PlanResult:
     """Plan patrols: an Op Rowan-style experiment, or areas chosen under an officer-hour budget.
@@ -252,6 +266,13 @@ def plan_patrols(
         Harm table of the workspace's default areas.
     force : str, optional
         Only this force's crimes for the default areas.
+    months : (first, last), optional
+        Window of months the default areas are chosen over (``"YYYY-MM"`` or dates; an end may be
+        None). Default: every month held, announced.
+    allow_gaps : bool, default False
+        The default areas' window must be held in full by every force read
+        (:func:`gripkit.coverage.check_window`); True proceeds with the gaps in
+        ``meta["data_coverage"]`` and the summary.
     store : bool, default True
         With a workspace: store the plan (``plans`` / ``plan_*`` tables) and the result.
 
@@ -283,9 +304,18 @@ def plan_patrols(
     drawn = seed is None
     if seed is None:
         seed = secrets.randbelow(2**31)
-        log.info("seed %d drawn at random and recorded with the plan; pass seed=%d to re-derive it",
-                 seed, seed)
-    candidates, source = _candidates(ws, areas, areas_file, weights=weights, harm=harm, force=force)
+        log.info(
+            "seed %d drawn at random and recorded with the plan; pass seed=%d to re-derive it", seed, seed
+        )
+    if areas_file is not None and months is not None:
+        raise InputError(
+            f"'months' chooses the workspace's own areas over a window; received months={months!r} with "
+            "areas_file. Count the hotspots over that window instead (`gripkit hotspots --months`), or "
+            "drop areas_file."
+        )
+    candidates, source = _candidates(
+        ws, areas, areas_file, weights=weights, harm=harm, force=force, months=months, allow_gaps=allow_gaps
+    )
     first = _start(ws, start)
     n_days = _whole("days", days)
     design: ExperimentPlan | None = None
@@ -354,7 +384,15 @@ def plan_patrols(
 
 
 def _candidates(
-    ws: Workspace | None, n: int, given: Any, *, weights: str | None, harm: str, force: str | None
+    ws: Workspace | None,
+    n: int,
+    given: Any,
+    *,
+    weights: str | None,
+    harm: str,
+    force: str | None,
+    months: tuple[Any, Any] | None = None,
+    allow_gaps: bool = False,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """The candidate areas and where they came from."""
     if given is None:
@@ -363,7 +401,7 @@ def _candidates(
                 "'areas_file' must be given when there is no workspace; received neither. Pass a "
                 "workspace to plan its top LSOAs, or areas_file= (a hotspot layer or a frame)."
             )
-        return workspace_areas(ws, n, harm=harm, force=force)
+        return workspace_areas(ws, n, harm=harm, force=force, months=months, allow_gaps=allow_gaps)
     if isinstance(given, pd.DataFrame):
         return select_areas(given, n, what="areas_file", weights=weights), {"source": "frame"}
     if isinstance(given, str | Path):
