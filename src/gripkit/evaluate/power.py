@@ -301,7 +301,10 @@ def simulate_power(
             f"design has {len(design.areas)} areas but 'rates' has {len(mu)}; pass one rate per area."
         )
     rng = np.random.default_rng(seed)
-    z = stats.norm.isf(significance / 2)  # as estimate_effect's default: HC0, normal reference
+    # HC0 errors, normal reference (poisson_fe's vectorised test). Not estimate_effect's default, which
+    # is CR2 with Bell-McCaffrey df when places repeat (effects.py): that test is wider, so this
+    # power may be optimistic (HC0 sizes: benchmarks/cluster_size.py, docs/evaluate.md).
+    z = stats.norm.isf(significance / 2)
     rows = []
     for planted in effects_arr:
         treated = design.draw(rng, size=int(sims))
