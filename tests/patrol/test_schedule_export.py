@@ -60,7 +60,8 @@ def test_times_are_stored_in_utc_and_shown_in_london() -> None:
 
 def test_windows_and_profiles() -> None:
     assert Window.parse("9-17") == Window(540, 1020)
-    for bad in ("14:00", "25:00-26:00", "18:00-09:00"):
+    assert Window.parse("18:00-09:00") == Window(1080, 1980)  # overnight: 15 hours, ends next day
+    for bad in ("14:00", "25:00-26:00", "18:00-18:00"):
         with pytest.raises(InputError, match="window"):
             Window.parse(bad)
     profile = [1] * 24

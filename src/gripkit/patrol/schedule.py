@@ -28,14 +28,26 @@ from gripkit.errors import InputError
 LONDON = "Europe/London"
 SCHEDULE_STREAM = 1
 SCHEDULE_COLUMNS: tuple[str, ...] = (
-    C.DATE, "shift", C.AREA_ID, C.VISIT, "start_local", "end_local", C.START_UTC, C.END_UTC, C.OFFICERS,
+    C.DATE,
+    "shift",
+    C.AREA_ID,
+    C.VISIT,
+    "start_local",
+    "end_local",
+    C.START_UTC,
+    C.END_UTC,
+    C.OFFICERS,
 )
 _WINDOW = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*[-–]\s*(\d{1,2})(?::(\d{2}))?\s*$")
 
 
 @dataclass(frozen=True)
 class Window:
-    """A daily visit window in local time, as minutes after midnight (``end`` may be 1440).
+    """A daily visit window in local time, as minutes after the midnight that starts its day.
+
+    ``end`` may pass 1440: a window crossing midnight (``"20:00-03:00"``) belongs to the day it
+    starts and ends the next morning (``end`` = 1620). The split spelling of the same window,
+    ``"20:00-24:00,00:00-03:00"``, is the same window.
 
     Examples
     --------
@@ -43,6 +55,8 @@ class Window:
     Window(start=840, end=1440)
     >>> Window.parse("14-24").label, Window.parse("14-24").minutes
     ('14:00-24:00', 600)
+    >>> Window.parse("20:00-03:00"), Window.parse("20:00-24:00,00:00-03:00").label
+    (Window(start=1200, end=1620), '20:00-03:00')
     """
 
     start: int
@@ -50,23 +64,32 @@ class Window:
 
     @classmethod
     def parse(cls, value: Any) -> Window:
-        """Parse ``"HH:MM-HH:MM"`` (or ``"HH-HH"``, or a Window / (start_hour, end_hour) pair)."""
+        """Parse ``"HH:MM-HH:MM"`` (or ``"HH-HH"``, or a Window / (start_hour, end_hour) pair).
+
+        An end before the start crosses midnight; ``"A-24:00,00:00-B"`` is read as ``"A-B"``.
+        """
         if isinstance(value, Window):
             return value
         if isinstance(value, tuple) and len(value) == 2:
             start, end = round(float(value[0]) * 60), round(float(value[1]) * 60)
         else:
-            match = _WINDOW.match(str(value))
-            if not match:
+            parts = [p for p in str(value).split(",") if p.strip()]
+            spans = [_span(p, value) for p in parts]
+            if len(spans) == 2 and spans[0][1] == 1440 and spans[1][0] == 0:
+                spans = [(spans[0][0], spans[1][1] + 1440)]
+            if len(spans) != 1:
                 raise InputError(
-                    f"a visit window must look like HH:MM-HH:MM; received {value!r}. Pass e.g. 14:00-24:00."
+                    f"a visit window is one span a day, HH:MM-HH:MM (an end before the start crosses "
+                    f"midnight, e.g. 20:00-03:00); received {value!r} ({len(spans)} spans). Pass one "
+                    "span, or the two halves of an overnight one, e.g. 20:00-24:00,00:00-03:00."
                 )
-            h1, m1, h2, m2 = match.groups()
-            start, end = int(h1) * 60 + int(m1 or 0), int(h2) * 60 + int(m2 or 0)
-        if not 0 <= start < end <= 1440:
+            start, end = spans[0]
+        if end < start:
+            end += 1440
+        if not 0 <= start < 1440 or not start < end <= start + 1440:
             raise InputError(
-                f"a visit window must start before it ends, within one day (00:00-24:00); received "
-                f"{value!r}. Split overnight windows, e.g. 20:00-24:00."
+                f"a visit window must start in the day (00:00-23:59) and last at most 24 hours; received "
+                f"{value!r}. Pass e.g. 14:00-24:00, or 20:00-03:00 for a window crossing midnight."
             )
         return cls(start, end)
 
@@ -77,8 +100,27 @@ class Window:
 
     @property
     def label(self) -> str:
-        """``"HH:MM-HH:MM"``."""
-        return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        """``"HH:MM-HH:MM"`` (an overnight window shows its end on the clock, e.g. ``20:00-03:00``)."""
+        end = self.end if self.end <= 1440 else self.end - 1440
+        return f"{self.start // 60:02d}:{self.start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+
+
+def _span(text: str, value: Any) -> tuple[int, int]:
+    """Minutes (start, end) of one ``HH:MM-HH:MM`` span, else InputError naming the grammar."""
+    match = _WINDOW.match(text)
+    if not match:
+        raise InputError(
+            f"a visit window must look like HH:MM-HH:MM; received {value!r}. Pass e.g. 14:00-24:00, "
+            "or 20:00-03:00 (crossing midnight, it belongs to the day it starts)."
+        )
+    h1, m1, h2, m2 = match.groups()
+    start, end = int(h1) * 60 + int(m1 or 0), int(h2) * 60 + int(m2 or 0)
+    if start > 1440 or end > 1440 or int(m1 or 0) > 59 or int(m2 or 0) > 59:
+        raise InputError(
+            f"a visit window's times must be clock times 00:00-24:00; received {value!r}. "
+            "Pass e.g. 20:00-03:00."
+        )
+    return start, end
 
 
 def timezone(name: str) -> ZoneInfo:
