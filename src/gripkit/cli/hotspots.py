@@ -31,6 +31,7 @@ from gripkit.months import parse_window
 
 if TYPE_CHECKING:
     from gripkit.hotspots.find import HotspotResult
+    from gripkit.workspace import Workspace
 
 
 def parse_months(text: str | None) -> tuple[str | None, str | None] | None:
@@ -94,6 +95,9 @@ def hotspots_command(
     months: MonthsOption = None,
     last: LastOption = None,
     force: ForceOption = None,
+    source: Annotated[str, typer.Option(
+        "--source", help="Record sources: police, health, a partner, several comma-separated, or all "
+        "(combined).")] = "all",
     harm: HarmOption = HARM_DEFAULT,
     weights: WeightsOption = "auto",
     distance: Annotated[float | None, typer.Option(help="Gi* distance band (m).")] = None,
@@ -160,6 +164,7 @@ def hotspots_command(
             sv_table=str(sv_table) if sv_table else None,
             months=window,
             force=force,
+            sources=_sources(ws, source, quiet=json_out),
             harm=harm,
             weights=weights,
         )
@@ -184,6 +189,18 @@ def hotspots_command(
     console.print(
         f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]" + (f" and {page}" if page else "")
     )
+
+
+def _sources(ws: Workspace, text: str, *, quiet: bool) -> tuple[str, ...] | None:
+    """The ``--source`` choice (None: all), announced when all sources are combined."""
+    chosen = [p.strip() for p in text.split(",") if p.strip()]
+    if chosen and chosen != ["all"]:
+        return tuple(chosen)
+    if not quiet:
+        present = ws.record_sources()
+        console.print(f"records of all sources combined ({', '.join(present) or 'none'}); --source to choose",
+                      highlight=False)
+    return None
 
 
 def write_page(result: HotspotResult, path: Path) -> Path:

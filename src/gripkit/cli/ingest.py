@@ -3,6 +3,7 @@ ED assault records (``--format ed``, Cardiff Model; see :mod:`gripkit.ingestion.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -190,10 +191,9 @@ def _ed_mapping(
         extra = dict(c.partition("=")[::2] for c in cols)
         mapping = EdMapping(**{**mapping.__dict__, "columns": {**mapping.columns, **extra}})
     if mapping.postcodes is None and "postcode" in mapping.columns:
-        console.print(
-            "[yellow]no --postcodes file[/]: rows located by postcode are quarantined "
-            "(no_postcode_file). Pass OS Code-Point Open (codepo_gb.zip) with --postcodes.",
-            highlight=False,
+        logging.getLogger("gripkit").warning(
+            "no --postcodes file: rows located by postcode are quarantined (no_postcode_file). "
+            "Pass OS Code-Point Open (codepo_gb.zip) with --postcodes."
         )
     return mapping
 

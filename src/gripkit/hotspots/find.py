@@ -238,8 +238,9 @@ def select_crimes(
     months: tuple[str | date | None, str | date | None] | None = None,
     force: str | None = None,
     sv_table: str | Path | None = None,
+    sources: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    """Crimes from the workspace after the usual filters.
+    """Crimes from the workspace after the usual filters (``sources``: record sources, None all).
 
     ``serious_violence`` keeps the crime types flagged in ``sv_table`` (a CSV with
     ``crime_type, serious_violence``; default: the bundled police.uk proxy).
@@ -248,7 +249,7 @@ def select_crimes(
     if serious_violence:
         sv = sorted(serious_violence_types(sv_table))
         types = [t for t in types if t in sv] if types else sv
-    crimes = ws.crimes(crime_types=types, months=months, force=force)
+    crimes = ws.crimes(crime_types=types, months=months, force=force, sources=sources)
     if crimes.empty:
         raise InputError(no_crimes_message(ws.path, types, months, force))
     return crimes
@@ -289,6 +290,7 @@ def request_crimes(ws: Workspace, request: HotspotRequest) -> pd.DataFrame:
         months=request.months,
         force=request.force,
         sv_table=request.sv_table,
+        sources=request.sources,
     )
 
 

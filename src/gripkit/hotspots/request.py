@@ -75,6 +75,8 @@ class HotspotRequest:
         Filters: police.uk crime types (None: all), only the serious-violence categories of
         ``sv_table`` (None: the bundled proxy), ``(first, last)`` months as ``"YYYY-MM"`` (either
         may be None; ``"FROM..TO"`` is accepted), and one force.
+    sources
+        Record sources to count (``("health",)``, ``("police", "health")``; None: all combined).
     harm
         Harm table: ``"cchi"`` (default), ``"ons_css"``, a CSV path, or ``"none"`` (every crime 1).
     weights
@@ -111,6 +113,7 @@ class HotspotRequest:
     sv_table: str | None = None
     months: tuple[str | None, str | None] | None = None
     force: str | None = None
+    sources: tuple[str, ...] | None = None
     harm: str = C.DEFAULT_HARM_TABLE
     weights: str | None = AUTO
 
@@ -149,6 +152,9 @@ class HotspotRequest:
             self._set("road_classes", tuple(str(c) for c in self.road_classes))
         types = tuple(str(t) for t in self.crime_types) if self.crime_types else None
         self._set("crime_types", types)
+        if isinstance(self.sources, str):
+            self._set("sources", tuple(p.strip() for p in self.sources.split(",") if p.strip()))
+        self._set("sources", tuple(str(v) for v in self.sources) if self.sources else None)
         self._set("serious_violence", bool(self.serious_violence))
         self._set("months", _months(self.months))
         self._set("weights", _weights(self.weights))
@@ -249,7 +255,7 @@ class HotspotRequest:
                 f"a hotspot request takes {', '.join(sorted(known))}; received unknown key(s) "
                 f"{', '.join(extra)}."
             )
-        for name in ("bounds", "months", "crime_types"):
+        for name in ("bounds", "months", "crime_types", "sources"):
             if isinstance(given.get(name), list):
                 given[name] = tuple(given[name])
         if isinstance(given.get("road_classes"), list):
