@@ -50,6 +50,10 @@ def test_experiment_from_python_is_stored_and_matches_the_cli(bedfordshire_works
         "treated_place_days": 630,
         "place_days": 1890,
         "treated_days_per_area": [30],
+        # the fewest walking teams (exact chain cover, checked in tests/patrol/test_teams.py)
+        "teams_needed": 6,
+        "teams": 6,
+        "team_speed_kmh": 4.0,
     }
     assert stored.payload["visits"] == 630 and stored.payload["areas"] == 21
     assert stored.summary == (

@@ -72,6 +72,10 @@ def plan_command(
     months: MonthsOption = None,
     last: LastOption = None,
     allow_gaps: AllowGapsOption = False,
+    teams: Annotated[
+        int | None, typer.Option(help="Patrol teams [default: the fewest the schedule needs].", min=1)
+    ] = None,
+    team_speed: Annotated[float, typer.Option(help="km/h between area centroids (walking 4).")] = 4.0,
     schedule: Annotated[Path | None, typer.Option(help="Write the visit schedule CSV here.")] = None,
     ics: Annotated[Path | None, typer.Option(help="Write the schedule as iCalendar (.ics) here.")] = None,
     briefing: Annotated[Path | None, typer.Option(help="Write a printable HTML briefing here.")] = None,
@@ -128,6 +132,8 @@ def plan_command(
             force=force,
             months=area_window,
             allow_gaps=allow_gaps,
+            teams=teams,
+            team_speed_kmh=team_speed,
             store=store,
         )
     written = {"plan": str(result.write_csv(out))}

@@ -29,7 +29,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.patrol.areas import read_areas, select_areas, workspace_areas
-from gripkit.patrol.choose import AreaChoice, choose_areas
+from gripkit.patrol.choose import WALKING_SPEED_KMH, AreaChoice, choose_areas
 from gripkit.patrol.experiment import (
     ExperimentPlan,
     _whole,
@@ -40,6 +40,7 @@ from gripkit.patrol.experiment import (
 from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
 from gripkit.patrol.schedule import Window, schedule_visits
 from gripkit.patrol.store import save_plan
+from gripkit.patrol.teams import assign_teams
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace
@@ -226,6 +227,8 @@ def plan_patrols(
     force: str | None = None,
     months: tuple[Any, Any] | None = None,
     allow_gaps: bool = False,
+    teams: int | None = None,
+    team_speed_kmh: float = WALKING_SPEED_KMH,
     store: bool = True,
 ) -> PlanResult:
     """Plan patrols: an Op Rowan-style experiment, or areas chosen under an officer-hour budget.
@@ -273,6 +276,14 @@ def plan_patrols(
         The default areas' window must be held in full by every force read
         (:func:`gripkit.coverage.check_window`); True proceeds with the gaps in
         ``meta["data_coverage"]`` and the summary.
+    teams : int, optional
+        Patrol teams: every visit gets a ``team`` (:func:`~gripkit.patrol.teams.assign_teams`) so no
+        team overlaps itself or has to travel faster than ``team_speed_kmh`` between area
+        centroids; fewer teams than the schedule needs is refused. None: the smallest number that
+        can run it, reported as ``figures["teams_needed"]``. Budget mode also keeps the visits'
+        team-time within the window (:func:`~gripkit.patrol.choose.choose_areas`).
+    team_speed_kmh : float, default :data:`~gripkit.patrol.choose.WALKING_SPEED_KMH`
+        Speed between areas (walking; pass e.g. 30 for a car).
     store : bool, default True
         With a workspace: store the plan (``plans`` / ``plan_*`` tables) and the result.
 
@@ -346,6 +357,7 @@ def plan_patrols(
             include=_id_list(include),
             exclude=_id_list(exclude),
             weights=weights,
+            teams=teams,
         )
         assignments, params = choice.assignments(first, n_days), dict(choice.params)
         figures = choice.summary()
@@ -353,6 +365,14 @@ def plan_patrols(
     params.update(window=window, visit_minutes=visit_minutes, officers=officers, seed=seed)
     timetable = schedule_visits(
         assignments, window=window, visit_minutes=visit_minutes, officers=officers, seed=seed
+    )
+    timetable, team_figures = assign_teams(timetable, candidates, teams=teams, speed_kmh=team_speed_kmh)
+    figures = {**figures, **team_figures}
+    log.info(
+        "teams: the schedule needs %d team(s) (no overlaps, centroid travel at %g km/h); %d assigned",
+        team_figures["teams_needed"],
+        team_speed_kmh,
+        team_figures["teams"],
     )
     meta: dict[str, Any] = {
         "mode": mode,
