@@ -17,7 +17,7 @@ CLI. Reading a kind that no class writes is an error, not an empty section.
 Example
 -------
 >>> sorted(KINDS)[:3]
-['allocation', 'backtest', 'compliance']
+['allocation', 'audit', 'backtest']
 >>> to_jsonable({"n": __import__("numpy").int64(3), "when": __import__("datetime").date(2024, 5, 1)})
 {'n': 3, 'when': '2024-05-01'}
 """

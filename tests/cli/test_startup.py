@@ -47,8 +47,8 @@ def test_help_lists_every_subcommand() -> None:
     assert run.returncode == 0, run.stderr
     listed = {line.split()[0] for line in run.stdout.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {
-        "allocate", "audit", "backtest", "demo", "emerging", "evaluate", "gps", "harm", "hotspots", "info", "ingest",
-        "fetch", "national",
+        "allocate", "audit", "backtest", "demo", "emerging", "evaluate", "gps", "harm", "hotspots", "info",
+        "ingest", "fetch", "national",
         "plan", "power", "quarantine", "report", "serve", "sources", "status", "users",
     }
 
