@@ -62,11 +62,12 @@ class Spilled:
     force: str | None
     month: date | None
     notes: list[str]
+    format: str = ""
 
     def restore(self) -> FileResult:
         """The :class:`FileResult`, its tables memory-mapped (the files can be deleted afterwards)."""
         return FileResult(self.kind, _read(self.table), _read(self.quarantine), self.force, self.month,
-                          self.notes)
+                          self.notes, self.format)
 
     def remove(self) -> None:
         """Delete the IPC files (memory-mapped tables stay readable until released)."""
@@ -89,7 +90,7 @@ def _read(path: str) -> pa.Table:
 def spill(result: FileResult, folder: str) -> Spilled:
     """Store a result's tables in ``folder``."""
     return Spilled(result.kind, _write(result.table, folder), _write(result.quarantine, folder),
-                   result.force, result.month, list(result.notes))
+                   result.force, result.month, list(result.notes), result.format)
 
 
 def stage(files: list[InputFile], mapping: ColumnMapping | None, known: frozenset[str],
