@@ -85,6 +85,7 @@ def test_whole_pipeline_from_python_then_the_report_cli(tmp_path: Path) -> None:
         gk.op_rowan_power(ws, n_areas=6, treated_per_day=2, days=27, last=6, sims=50, seed=3)
         evaluation = gk.evaluate_experiment(ws, simulated_place_days(plan, hot), ri_draws=99, seed=5)
         allocation = gk.allocate(ws, pot=1_000_000, by="area", last=6)
+        gk.audit_hotspots(ws, seed=1, null_draws=50)
         stored = {kind: ws.latest_result(kind) for kind, spec in KINDS.items() if not spec.internal}
 
     # every job stored its result; 6 files of real data went in

@@ -63,6 +63,8 @@ _LAZY: dict[str, str] = {
     "NationalParams": "gripkit.national.force",
     "NationalResult": "gripkit.national.run",
     "write_report": "gripkit.report.full",
+    "emerging_hotspots": "gripkit.hotspots.emerging_job",
+    "EmergingResult": "gripkit.hotspots.emerging_job",
     # audit (not "audit": that name is the gripkit.audit subpackage)
     "audit_hotspots": "gripkit.audit.job",
     "AuditResult": "gripkit.audit.job",
@@ -76,6 +78,7 @@ __all__ = [
     "BacktestResult",
     "ColumnMapping",
     "Compliance",
+    "EmergingResult",
     "EvaluationResult",
     "GripkitError",
     "HarmTable",
@@ -98,6 +101,7 @@ __all__ = [
     "build_units",
     "compliance",
     "datasets",
+    "emerging_hotspots",
     "evaluate_experiment",
     "find_hotspots",
     "ingest",
@@ -137,6 +141,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above are
     from gripkit.forecast.rolling import backtest
     from gripkit.funding.pot import Allocation, allocate
     from gripkit.harm.tables import HarmTable, load_harm_table
+    from gripkit.hotspots.emerging_job import EmergingResult, emerging_hotspots
     from gripkit.hotspots.find import HotspotResult, find_hotspots
     from gripkit.hotspots.methods import MethodSpec
     from gripkit.hotspots.request import HotspotRequest

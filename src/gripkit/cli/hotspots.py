@@ -31,7 +31,6 @@ from gripkit.months import parse_window
 
 if TYPE_CHECKING:
     from gripkit.hotspots.find import HotspotResult
-    from gripkit.workspace import Workspace
 
 
 def parse_months(text: str | None) -> tuple[str | None, str | None] | None:
@@ -95,9 +94,13 @@ def hotspots_command(
     months: MonthsOption = None,
     last: LastOption = None,
     force: ForceOption = None,
-    source: Annotated[str, typer.Option(
-        "--source", help="Record sources: police, health, a partner, several comma-separated, or all "
-        "(combined).")] = "all",
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="Record sources: police, health, a partner, several comma-separated, or all (combined).",
+        ),
+    ] = "all",
     harm: HarmOption = HARM_DEFAULT,
     weights: WeightsOption = "auto",
     distance: Annotated[float | None, typer.Option(help="Gi* distance band (m).")] = None,
@@ -164,10 +167,16 @@ def hotspots_command(
             sv_table=str(sv_table) if sv_table else None,
             months=window,
             force=force,
-            sources=_sources(ws, source, quiet=json_out),
+            sources=_sources(source),
             harm=harm,
             weights=weights,
         )
+        if request.sources is None and not json_out:  # announced once the request is known to be valid
+            present = ws.record_sources()
+            console.print(
+                f"records of all sources combined ({', '.join(present) or 'none'}); --source to choose",
+                highlight=False,
+            )
         result = find_hotspots(ws, request)
     written = write_layer(result.hotspots, out)
     page = write_page(result, html) if html else None
@@ -191,16 +200,10 @@ def hotspots_command(
     )
 
 
-def _sources(ws: Workspace, text: str, *, quiet: bool) -> tuple[str, ...] | None:
-    """The ``--source`` choice (None: all), announced when all sources are combined."""
+def _sources(text: str) -> tuple[str, ...] | None:
+    """The ``--source`` choice (None: all sources combined)."""
     chosen = [p.strip() for p in text.split(",") if p.strip()]
-    if chosen and chosen != ["all"]:
-        return tuple(chosen)
-    if not quiet:
-        present = ws.record_sources()
-        console.print(f"records of all sources combined ({', '.join(present) or 'none'}); --source to choose",
-                      highlight=False)
-    return None
+    return tuple(chosen) if chosen and chosen != ["all"] else None
 
 
 def write_page(result: HotspotResult, path: Path) -> Path:

@@ -66,7 +66,7 @@ _EXTRA_CSS = (
 )
 HOTSPOTS_RUN = "`gripkit hotspots` or `gripkit.find_hotspots(ws, ...)`"
 INGEST_RUN = "`gripkit ingest PATH` or `gripkit.ingest(paths, ws)`"
-EMERGING_RUN = "`gripkit emerging` or `gripkit.hotspots.emerging_job.emerging_hotspots(ws, ...)`"
+EMERGING_RUN = "`gripkit emerging` or `gripkit.emerging_hotspots(ws, ...)`"
 
 
 @dataclass(frozen=True)
