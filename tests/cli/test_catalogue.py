@@ -35,11 +35,12 @@ ROOT = typer.main.get_command(app)
 
 def _walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
     subcommands = getattr(command, "commands", None)
+    runs_alone = path and getattr(command, "invoke_without_command", False)  # `gripkit plan -o x.csv`
+    if runs_alone or not subcommands:
+        yield " ".join(path), command
     if subcommands:
         for name, sub in sorted(subcommands.items()):
             yield from _walk(sub, (*path, name))
-    else:
-        yield " ".join(path), command
 
 
 COMMANDS: dict[str, Any] = dict(_walk(ROOT, ()))
@@ -96,7 +97,9 @@ def test_the_walk_finds_commands_and_subcommands() -> None:
     assert {"hotspots", "demo", "info", "serve", "users add", "users list", "gps visits", "harm show"} <= set(
         COMMANDS
     )
-    assert not any(hasattr(c, "commands") for c in COMMANDS.values())  # only leaves
+    # leaves, and groups that also run alone (their own options are checked like any command's)
+    assert all(not getattr(c, "commands", None) or c.invoke_without_command for c in COMMANDS.values())
+    assert "plan" in COMMANDS and "sources" in COMMANDS
 
 
 @pytest.mark.parametrize("name", NAMES)

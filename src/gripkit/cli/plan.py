@@ -28,15 +28,22 @@ from gripkit.cli.options import (
     HarmOption,
     LastOption,
     MonthsOption,
-    OutOption,
+    OptionalOutOption,
     SeedOption,
 )
 from gripkit.errors import InputError
 
+plan_app = typer.Typer(
+    help="Plan patrols: an experiment (--experiment) or areas chosen under a budget (--budget-hours).",
+    invoke_without_command=True,
+)
+app.add_typer(plan_app, name="plan")
 
-@app.command("plan")
+
+@plan_app.callback()
 def plan_command(
-    out: OutOption,
+    ctx: typer.Context,
+    out: OptionalOutOption = None,
     workspace: WorkspaceOption = None,
     experiment: Annotated[bool, typer.Option(help="Randomise place-days (Op Rowan design).")] = False,
     areas: Annotated[int, typer.Option(help="Number of areas (top LSOAs by serious-violence harm).")] = 21,
@@ -91,10 +98,16 @@ def plan_command(
     months (default: every month held, announced). Every force read must hold every month of that
     window; --allow-gaps proceeds with the gaps flagged.
     """
+    if ctx.invoked_subcommand is not None:
+        return  # `gripkit plan publish ...` and other subcommands take their own options
     from gripkit.months import parse_window, trailing_window
     from gripkit.patrol.job import plan_patrols
 
     setup_logging(quiet=json_out)
+    if out is None:
+        raise InputError(
+            "--out is missing: where to write the plan's areas. Pass e.g. -o plan.csv (or .parquet, .gpkg)."
+        )
     if not experiment and budget_hours is None:
         raise InputError(
             "choose a mode; received neither --experiment nor --budget-hours. Pass --experiment for a "
