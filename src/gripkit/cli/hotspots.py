@@ -202,7 +202,7 @@ def hotspots_command(
 
 def _sources(text: str) -> tuple[str, ...] | None:
     """The ``--source`` choice (None: all sources combined)."""
-    chosen = [p.strip() for p in text.split(",") if p.strip()]
+    chosen = split_list(text)
     return tuple(chosen) if chosen and chosen != ["all"] else None
 
 
