@@ -4,6 +4,9 @@ The address is announced once the socket is listening (not before), so a script 
 with ``--json`` the one JSON object on stdout is ``{"url": ..., "host": ..., "port": ..., ...}``,
 printed when the server accepts connections; ``--port 0`` takes any free port and says which.
 
+The map's basemap is OpenStreetMap's standard tiles unless ``--tiles`` names another tile server
+or ``none`` (air-gapped use); the start-up lines say which hosts browsers will fetch tiles from.
+
 Client addresses (the login limit counts attempts per address) are the TCP peer's: the
 ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are believed only from the proxies named
 with ``--trusted-proxy`` (none by default), so a client cannot pick its own address.
@@ -26,6 +29,7 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
+from gripkit.dashboard.tiles import OSM_URL, TileLayer, tile_layer
 from gripkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -67,6 +71,24 @@ def trusted_proxies(values: Sequence[str] | None) -> list[str]:
     return found
 
 
+def basemap_notice(layer: TileLayer | None) -> str:
+    """The line ``gripkit serve`` prints about the map's background layer.
+
+    >>> print(basemap_notice(None))
+    Basemap: none (--tiles none); the browser fetches nothing from other sites.
+    >>> print(basemap_notice(tile_layer(OSM_URL)))  # doctest: +NORMALIZE_WHITESPACE
+    Basemap: OpenStreetMap's standard tiles; browsers fetch them from https://tile.openstreetmap.org
+    (its tile usage policy applies). --tiles URL for another server, --tiles none for no basemap.
+    """
+    if layer is None:
+        return "Basemap: none (--tiles none); the browser fetches nothing from other sites."
+    name = "OpenStreetMap's standard tiles" if layer.url == OSM_URL else f"tiles {layer.url}"
+    return (
+        f"Basemap: {name}; browsers fetch them from {' '.join(layer.origins)} (its tile usage policy "
+        "applies). --tiles URL for another server, --tiles none for no basemap."
+    )
+
+
 def server_config(
     dashboard: Any, *, host: str, port: int, trusted_proxy: Sequence[str] | None = None
 ) -> uvicorn.Config:
@@ -104,10 +126,21 @@ def serve_command(
         bool, typer.Option(help="Mark cookies Secure even without https (behind a TLS proxy).")
     ] = False,
     tiles: Annotated[
-        str | None,
-        typer.Option(help="Optional background tile URL, e.g. https://tile.example/{z}/{x}/{y}.png."),
-    ] = None,
-    tiles_attribution: Annotated[str, typer.Option(help="Attribution text of the tile layer.")] = "",
+        str,
+        typer.Option(
+            help="Basemap tile URL template ({z}/{x}/{y}, optional {s}); default OpenStreetMap's "
+            "standard tiles (their tile usage policy applies); 'none': no basemap, no outside requests."
+        ),
+    ] = OSM_URL,
+    tiles_attribution: Annotated[
+        str, typer.Option(help="Attribution of the tile layer, plain text (OpenStreetMap's by default).")
+    ] = "",
+    tiles_attribution_url: Annotated[
+        str, typer.Option(help="Page the attribution links to (the provider's copyright page).")
+    ] = "",
+    tiles_subdomains: Annotated[
+        str, typer.Option(help="Subdomains that {s} in --tiles stands for, comma-separated.")
+    ] = "a,b,c",
     trusted_proxy: Annotated[
         list[str] | None,
         typer.Option(
@@ -124,6 +157,9 @@ def serve_command(
 
     setup_logging(quiet=json_out)
     proxies = trusted_proxies(trusted_proxy)
+    layer = tile_layer(
+        tiles, tiles_attribution, attribution_url=tiles_attribution_url, subdomains=tiles_subdomains
+    )
     ws = open_workspace(workspace)
     row = ws.con.execute("SELECT count(*) FROM users").fetchone()
     users = int(row[0]) if row else 0
@@ -133,7 +169,12 @@ def serve_command(
             "`gripkit users add NAME --role admin` to be able to log in."
         )
     dashboard = create_app(
-        ws, secure_cookies=secure_cookies, tiles_url=tiles, tiles_attribution=tiles_attribution
+        ws,
+        secure_cookies=secure_cookies,
+        tiles_url=layer.url if layer else None,
+        tiles_attribution=layer.attribution if layer else "",
+        tiles_attribution_url=layer.attribution_url if layer else "",
+        tiles_subdomains=",".join(layer.subdomains) if layer else "",
     )
 
     def announce(bound_port: int) -> None:
@@ -147,10 +188,13 @@ def serve_command(
                     "workspace": ws.path,
                     "users": users,
                     "trusted_proxies": proxies,
+                    "tiles": layer.url if layer else None,
+                    "tiles_hosts": list(layer.origins) if layer else [],
                 }
             )
         else:
             console_err.print(f"gripkit dashboard on {url} (workspace {ws.path}); Ctrl+C stops it")
+            console_err.print(basemap_notice(layer), highlight=False, markup=False)
 
     class AnnouncingServer(uvicorn.Server):
         """uvicorn's server, announcing its address once its sockets listen."""

@@ -41,6 +41,7 @@ from gripkit.dashboard.state import (
     body_response,
     require,
 )
+from gripkit.dashboard.tiles import tile_layer
 from gripkit.errors import GripkitError, InputError
 from gripkit.workspace import Workspace
 
@@ -68,13 +69,13 @@ class LoginWall:
 
     Pages redirect (303) to ``/login?next=...``; the API, ``/docs`` and ``/openapi.json`` answer 401.
     Every response gets security headers (CSP, no framing, no sniffing, same-origin referrer).
+    The CSP's ``img-src`` adds the checked tile layer's hosts (:mod:`gripkit.dashboard.tiles`).
     """
 
     def __init__(self, app: ASGIApp, state: DashboardState) -> None:
         self.app = app
         self.state = state
-        tiles = state.settings.tiles_url
-        host = "/".join(tiles.split("/")[:3]) if tiles else ""
+        host = state.tiles.csp_sources if state.tiles else ""
         self.csp = _CSP.format(tiles=host, docs="").encode()
         self.csp_docs = _CSP.format(tiles=host, docs=" 'unsafe-inline'").encode()
         self.rendering: dict[tuple[str, bytes, str], asyncio.Future[None]] = {}
@@ -262,12 +263,24 @@ def create_app(
     """Build the dashboard app over a workspace (path, ``":memory:"`` or an open Workspace).
 
     ``options`` are :class:`~gripkit.dashboard.state.Settings` fields (``secure_cookies``,
-    ``tiles_url``, ``login_per_user``...). The app uses the workspace for its lifetime; while
+    ``tiles_url``, ``login_per_user``...); no basemap unless ``tiles_url`` is given (a bad one is
+    an :class:`~gripkit.errors.InputError`). The app uses the workspace for its lifetime; while
     it is served it closes the file when idle and reopens it on the next request.
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     conf = settings or Settings(workspace=Path(ws.path), **options)
-    state = DashboardState(conf, ws)
+    try:
+        layer = tile_layer(
+            conf.tiles_url,
+            conf.tiles_attribution,
+            attribution_url=conf.tiles_attribution_url,
+            subdomains=conf.tiles_subdomains,
+        )
+    except InputError:
+        if ws is not workspace:
+            ws.close()
+        raise
+    state = DashboardState(conf, ws, tiles=layer)
     state.throttle = type(state.throttle)(conf.login_per_user, conf.login_per_client, conf.login_window_s)
     app = FastAPI(
         title="gripkit dashboard",

@@ -137,8 +137,7 @@ def map_page(
             "options": options,
             "has_crimes": bool(options["months"]),
             "api_query": request.url.query,
-            "tiles_url": state.settings.tiles_url or "",
-            "tiles_attribution": state.settings.tiles_attribution,
+            "tiles": state.tiles,
         },
     )
     return state.remember_page(request, page)

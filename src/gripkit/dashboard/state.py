@@ -43,6 +43,7 @@ from fastapi.responses import Response
 from gripkit import locking, workers
 from gripkit.dashboard import auth, data
 from gripkit.dashboard.data import HotspotQuery
+from gripkit.dashboard.tiles import TileLayer
 from gripkit.errors import GripkitError, InputError, WorkerError, WorkspaceError
 from gripkit.hotspots.find import HotspotResult
 from gripkit.workspace import Workspace
@@ -124,12 +125,17 @@ class Busy(GripkitError):
 
 @dataclass
 class Settings:
-    """Server options: workspace path, cookie security, optional tile layer, login limits."""
+    """Server options: workspace path, cookie security, optional tile layer, login limits.
+
+    ``tiles_*`` describe the map's background layer (checked by :func:`~gripkit.dashboard.tiles.tile_layer`;
+    ``tiles_url`` None: no basemap)."""
 
     workspace: Path
     secure_cookies: bool = False
     tiles_url: str | None = None
     tiles_attribution: str = ""
+    tiles_attribution_url: str = ""
+    tiles_subdomains: str = "a,b,c"
     login_per_user: int = 5
     login_per_client: int = 30
     login_window_s: float = 900.0
@@ -143,6 +149,7 @@ class DashboardState:
 
     settings: Settings
     ws: Workspace
+    tiles: TileLayer | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     throttle: auth.LoginThrottle = field(default_factory=auth.LoginThrottle)
     _sessions: dict[str, tuple[float, auth.Session, Any]] = field(default_factory=dict)

@@ -7,17 +7,33 @@
   var list = document.getElementById("top-list");
   var query = el.dataset.query ? "?" + el.dataset.query : "";
   var map = L.map(el, { preferCanvas: false, zoomSnap: 0.25 });
-  if (el.dataset.tiles) {
-    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.tilesAttribution || "" }).addTo(map);
-  }
-  map.attributionControl.addAttribution("Crime data: police.uk, OGL v3.0");
-  map.setView([52.0, -0.45], 10);
 
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
+
+  /* The basemap (server-checked template, docs/dashboard.md "Basemaps"). Leaflet writes attributions
+     as HTML, so the plain-text attribution and its link are escaped here. The tiles are asked for
+     with a strict-origin Referer (the page itself keeps same-origin): tile servers such as
+     OpenStreetMap's refuse requests without one. */
+  if (el.dataset.tiles) {
+    var credit = esc(el.dataset.tilesAttribution || "");
+    if (credit && el.dataset.tilesAttributionUrl) {
+      credit = "<a href=\"" + esc(el.dataset.tilesAttributionUrl) + "\" target=\"_blank\" rel=\"noopener\">" +
+        credit + "</a>";
+    }
+    var tiles = L.tileLayer(el.dataset.tiles, {
+      maxZoom: 19, attribution: credit, referrerPolicy: "strict-origin",
+      subdomains: (el.dataset.tilesSubdomains || "a,b,c").split(",")
+    });
+    tiles.on("tileload", function () { el.dataset.tilesLoaded = String(+(el.dataset.tilesLoaded || 0) + 1); });
+    tiles.on("tileerror", function () { el.dataset.tilesFailed = String(+(el.dataset.tilesFailed || 0) + 1); });
+    tiles.addTo(map);
+  }
+  map.attributionControl.addAttribution("Crime data: police.uk, OGL v3.0");
+  map.setView([52.0, -0.45], 10);
 
   function colour(share) {
     var t = Math.sqrt(Math.max(0, Math.min(1, share)));
