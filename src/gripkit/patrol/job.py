@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,9 +38,11 @@ from gripkit.patrol.experiment import (
     parse_date,
 )
 from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
-from gripkit.patrol.schedule import Window, schedule_visits
+from gripkit.patrol.schedule import schedule_visits
 from gripkit.patrol.store import save_plan
 from gripkit.patrol.teams import assign_teams
+from gripkit.patrol.window_data import TimedHarm, plan_windows, timed_harm
+from gripkit.patrol.windows import DEFAULT_AUTO_HOURS, DEFAULT_WINDOW, is_auto, parse_windows
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace
@@ -157,6 +159,7 @@ class PlanResult(ResultMixin):
         if self.meta.get("area_window"):
             default = " (every month held, announced)" if self.meta.get("area_window_default") else ""
             text += f" Areas chosen over {self.meta['area_window']}{default}."
+        text += _windows_phrase(self.meta.get("windows") or {}, self.mode)
         coverage = self.meta.get("data_coverage") or {}
         if coverage.get("flagged"):
             text += (
@@ -211,7 +214,8 @@ def plan_patrols(
     days: int = 90,
     seed: int | None = None,
     start: date | str | None = None,
-    window: Any = "14:00-24:00",
+    window: Any = DEFAULT_WINDOW,
+    window_hours: int = DEFAULT_AUTO_HOURS,
     visit_minutes: int = 15,
     officers: int = 2,
     visits: int = 1,
@@ -256,8 +260,15 @@ def plan_patrols(
         Seed of the assignment and the visit times; drawn at random (and announced) when None.
     start : date or "YYYY-MM-DD", optional
         First day (default: the first day after the workspace's last month of crimes).
-    window : str, Window or mapping area_id -> window, default "14:00-24:00"
-        Local (Europe/London) visit window(s).
+    window : str, Window, WeekWindows or mapping area_id -> window, default "14:00-24:00"
+        Local (Europe/London) visit window(s), per weekday and crossing midnight (grammar:
+        :mod:`gripkit.patrol.windows`), or ``"auto"`` (``"auto Fri-Sat,Sun-Thu"`` for weekday
+        groups): derived from the workspace's offence times in the candidate areas
+        (:mod:`gripkit.patrol.window_data`); without offence times the default is kept, announced.
+        Budget mode weighs each area's harm by the share of its timestamped harm inside its
+        window (1 without offence times, announced); ``meta["windows"]`` records how.
+    window_hours : int, default 6
+        Length of each window ``"auto"`` derives.
     visit_minutes, officers : int
         Minutes per visit (Koper 1995: 15) and officers per patrol (Op Rowan: 2).
     budget_hours, per, max_visits, max_areas, travel_minutes, include, exclude
@@ -329,6 +340,12 @@ def plan_patrols(
     )
     first = _start(ws, start)
     n_days = _whole("days", days)
+    windows_meta: dict[str, Any] = {"source": "stated", "asked": str(window)}
+    shares: dict[str, float] | None = None
+    if is_auto(window) or mode == "budget":
+        timed = _timed(ws, candidates, harm=harm, weights=weights, force=force, months=months, source=source)
+        resolved = plan_windows(timed, candidates, window, hours=window_hours, shares=mode == "budget")
+        window, shares, windows_meta = resolved.window, resolved.shares, resolved.meta
     design: ExperimentPlan | None = None
     choice: AreaChoice | None = None
     figures: dict[str, Any]
@@ -352,6 +369,7 @@ def plan_patrols(
             visit_minutes=visit_minutes,
             max_visits=max_visits,
             window=window,
+            window_share=shares,
             travel_minutes=travel_minutes,
             max_areas=max_areas,
             include=_id_list(include),
@@ -362,7 +380,8 @@ def plan_patrols(
         assignments, params = choice.assignments(first, n_days), dict(choice.params)
         figures = choice.summary()
         candidates = choice.areas
-    params.update(window=window, visit_minutes=visit_minutes, officers=officers, seed=seed)
+    label = window if isinstance(window, Mapping) else parse_windows(window).label
+    params.update(window=label, visit_minutes=visit_minutes, officers=officers, seed=seed)
     timetable = schedule_visits(
         assignments, window=window, visit_minutes=visit_minutes, officers=officers, seed=seed
     )
@@ -383,6 +402,7 @@ def plan_patrols(
         "days": n_days,
         "areas_source": source.pop("source"),
         **source,
+        "windows": windows_meta,
         "plan_id": None,
     }
     result = PlanResult(candidates, assignments, timetable, None, seed, figures, meta, design, choice)
@@ -401,6 +421,19 @@ def plan_patrols(
         result.meta["plan_id"] = plan_id
         ws.save_result(result)
     return result
+
+
+def _timed(
+    ws: Workspace | None, candidates: gpd.GeoDataFrame, *, source: dict[str, Any], **how: Any
+) -> TimedHarm | None:
+    """The timestamped harm of the plan's crimes (None without a workspace or crimes)."""
+    if ws is None:
+        return None
+    try:
+        return timed_harm(ws, candidates, serious_violence=source.get("source") == "workspace", **how)
+    except InputError as exc:
+        log.info("no offence times read for the visit windows: %s", exc)
+        return None
 
 
 def _candidates(
@@ -459,11 +492,31 @@ def _word(number: Any) -> str:
     return _WORDS[value] if 0 <= value < len(_WORDS) else f"{value:,}"
 
 
+def _windows_phrase(meta: dict[str, Any], mode: str) -> str:
+    """How the windows (and, in budget mode, the areas' shares inside them) were got."""
+    text = ""
+    if meta.get("source") == "auto":
+        text += (
+            f" Windows from the data ({meta['hours']}-hour): {meta['label']}, holding "
+            f"{meta['share_inside']:.1%} of the areas' timestamped harm."
+        )
+    elif meta.get("source") == "default":
+        text += f" Windows: {meta['note']}."
+    if mode == "budget" and meta.get("shares") == "from offence times":
+        text += " Each area's harm is weighted by its share inside its window (offence times)."
+    elif mode == "budget" and meta.get("shares"):
+        text += " Each area's harm weighs 1: no offence times to measure the share inside its window."
+    return text
+
+
 def _between(window: Any) -> str:
-    """``"between 14:00 and 24:00"`` for one window; ``"in each area's window"`` for several."""
+    """``"between 14:00 and 24:00"`` for one window every day; ``"in the windows ..."`` per weekday."""
     try:
-        parsed = Window.parse(window)
+        parsed = parse_windows(window)
     except InputError:
         return "in each area's window"
-    start, _, end = parsed.label.partition("-")
+    single = parsed.single
+    if single is None:
+        return f"in the windows {parsed.label}"
+    start, _, end = single.label.partition("-")
     return f"between {start} and {end}"
