@@ -3,9 +3,9 @@
 The plan reads the crimes its areas were chosen from (serious violence for the workspace's own
 LSOAs, every crime for an areas file; the plan's harm table, or a count when ``weights`` is None;
 the same months and force), keeps those with an offence time (``occurred_at``; police.uk rows
-have the month only) and places each in a candidate area (by its LSOA code when the area ids are
-LSOA codes, else by point in polygon). Times are read as local (Europe/London) clock times, as
-force systems record them.
+have the month only) and places each in a candidate area (the workspace's own LSOAs as the
+hotspot step counted them, other areas by point in polygon). Times are read as local
+(Europe/London) clock times, as force systems record them.
 
 * ``auto``: the weekday × hour profile of that harm inside the candidate areas gives, per weekday
   (or weekday group), the ``hours``-long window holding most of it
@@ -91,7 +91,7 @@ def timed_harm(
     weight = apply_harm(crimes, table)  # None counts crimes (weight 1)
     frame = pd.DataFrame(
         {
-            C.AREA_ID: _place(crimes, areas),
+            C.AREA_ID: _place(crimes, areas, lsoa_units=serious_violence),
             "minute": minute_of_week(pd.to_datetime(crimes[C.OCCURRED_AT])),
             "weight": weight.to_numpy(dtype=float),
         }
@@ -99,25 +99,35 @@ def timed_harm(
     return TimedHarm(frame, read, len(frame))
 
 
-def _place(crimes: pd.DataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
-    """Area id of each crime (None outside every area): by LSOA code, else point in polygon."""
-    ids = areas[C.AREA_ID].astype(str)
-    if C.LSOA_CODE in crimes and crimes[C.LSOA_CODE].isin(set(ids)).any():
-        codes = crimes[C.LSOA_CODE].astype(object).to_numpy().copy()
-        codes[~np.isin(codes, ids.to_numpy())] = None
-        return codes
-    polygons = areas[~(areas.geometry.isna() | areas.geometry.is_empty)]
+def _place(crimes: pd.DataFrame, areas: gpd.GeoDataFrame, lsoa_units: bool) -> np.ndarray:
+    """Area id of each crime (None outside every area).
+
+    The workspace's own LSOA areas place crimes as the hotspot step counted them
+    (:class:`gripkit.units.lsoa.LsoaUnits`: by published code, by polygon for codes the boundaries
+    do not know); other areas by point in polygon, or by LSOA code when they have no polygons.
+    """
+    ids = areas[C.AREA_ID].astype(str).to_numpy()
     out = np.full(len(crimes), None, dtype=object)
-    if polygons.empty or not {C.X, C.Y} <= set(crimes.columns):
+    polygons = areas[~(areas.geometry.isna() | areas.geometry.is_empty)]
+    if lsoa_units:
+        from gripkit.units.build import UnitSpec, build_units
+
+        units = build_units(crimes, UnitSpec("lsoa"))[0]
+        codes = units.assign(crimes).astype(object).to_numpy()
+    elif polygons.empty or not {C.X, C.Y} <= set(crimes.columns):
+        codes = crimes[C.LSOA_CODE].astype(object).to_numpy() if C.LSOA_CODE in crimes else out
+    else:
+        points = gpd.GeoDataFrame(
+            {"i": np.arange(len(crimes))},
+            geometry=gpd.points_from_xy(crimes[C.X], crimes[C.Y]),
+            crs=polygons.crs,
+        )
+        joined = gpd.sjoin(points, polygons[[C.AREA_ID, polygons.geometry.name]], predicate="within")
+        joined = joined.drop_duplicates("i")
+        out[joined["i"].to_numpy()] = joined[C.AREA_ID].astype(str).to_numpy()
         return out
-    points = gpd.GeoDataFrame(
-        {"i": np.arange(len(crimes))},
-        geometry=gpd.points_from_xy(crimes[C.X], crimes[C.Y]),
-        crs=polygons.crs,
-    )
-    joined = gpd.sjoin(points, polygons[[C.AREA_ID, polygons.geometry.name]], predicate="within")
-    joined = joined.drop_duplicates("i")
-    out[joined["i"].to_numpy()] = joined[C.AREA_ID].astype(str).to_numpy()
+    inside = np.isin(codes.astype(str), ids) & pd.notna(codes)
+    out[inside] = codes[inside].astype(str)
     return out
 
 
