@@ -10,14 +10,17 @@ uniform. Monthly-only behaviour uses the real police.uk workspace (no times) of 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from gripkit import Workspace
+from gripkit.cli import app
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
 from gripkit.ingestion import ColumnMapping, ingest
 from gripkit.patrol.job import plan_patrols
@@ -128,3 +131,17 @@ def test_monthly_only_data_keeps_the_default_and_weighs_one(bedfordshire_workspa
     assert budget.meta["windows"]["shares"] == "1 (no offence times)"
     assert budget.figures["objective"] == pytest.approx(other.figures["objective"])  # weight 1 either way
     assert "weighs 1: no offence times" in budget.summary()
+
+
+def test_cli_window_auto_and_a_bad_window(timed_workspace: Path, tmp_path: Path) -> None:
+    args = ["plan", "-w", str(timed_workspace), "--experiment", "--days", "21", "--seed", "4", "--no-store"]
+    files = ["-o", str(tmp_path / "p.csv"), "--schedule", str(tmp_path / "s.csv"), "--json"]
+    ok = CliRunner().invoke(app, [*args, "--window", "auto Fri-Sat,Sun-Thu", "--window-hours", "4", *files])
+    assert ok.exit_code == 0, ok.output
+    payload = json.loads(ok.stdout)
+    assert "Windows from the data (4-hour)" in payload["summary"]
+    shifts = pd.read_csv(tmp_path / "s.csv")["shift"]
+    assert shifts.str.len().eq(11).all() and shifts.nunique() <= 2  # one window per weekday group
+    bad = CliRunner().invoke(app, [*args, "--window", "Fri-Sat 20:00-03:00", "-o", str(tmp_path / "x.csv")])
+    assert bad.exit_code != 0 and not (tmp_path / "x.csv").exists()
+    assert "leaves Mon, Tue, Wed, Thu, Sun without one" in str(bad.exception)

@@ -42,7 +42,7 @@ from gripkit.patrol.schedule import schedule_visits
 from gripkit.patrol.store import save_plan
 from gripkit.patrol.teams import assign_teams
 from gripkit.patrol.window_data import TimedHarm, plan_windows, timed_harm
-from gripkit.patrol.windows import DEFAULT_AUTO_HOURS, DEFAULT_WINDOW, is_auto, parse_windows
+from gripkit.patrol.windows import DEFAULT_AUTO_HOURS, DEFAULT_WINDOW, auto_groups, is_auto, parse_windows
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace
@@ -323,6 +323,10 @@ def plan_patrols(
             f"'budget_hours' applies to budget mode only; received {budget_hours!r} with "
             "mode='experiment'. Drop it, or plan with mode='budget'."
         )
+    if is_auto(window):
+        auto_groups(window)  # a bad window is refused before any data is read
+    elif not isinstance(window, Mapping):
+        parse_windows(window)
     drawn = seed is None
     if seed is None:
         seed = secrets.randbelow(2**31)
