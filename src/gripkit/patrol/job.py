@@ -41,7 +41,7 @@ from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedul
 from gripkit.patrol.schedule import schedule_visits
 from gripkit.patrol.store import save_plan
 from gripkit.patrol.teams import assign_teams
-from gripkit.patrol.window_data import TimedHarm, plan_windows, timed_harm
+from gripkit.patrol.window_data import plan_windows, read_timed_harm, windows_phrase
 from gripkit.patrol.windows import DEFAULT_AUTO_HOURS, DEFAULT_WINDOW, auto_groups, is_auto, parse_windows
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import one_of
@@ -159,7 +159,7 @@ class PlanResult(ResultMixin):
         if self.meta.get("area_window"):
             default = " (every month held, announced)" if self.meta.get("area_window_default") else ""
             text += f" Areas chosen over {self.meta['area_window']}{default}."
-        text += _windows_phrase(self.meta.get("windows") or {}, self.mode)
+        text += windows_phrase(self.meta.get("windows") or {}, self.mode)
         coverage = self.meta.get("data_coverage") or {}
         if coverage.get("flagged"):
             text += (
@@ -347,7 +347,9 @@ def plan_patrols(
     windows_meta: dict[str, Any] = {"source": "stated", "asked": str(window)}
     shares: dict[str, float] | None = None
     if is_auto(window) or mode == "budget":
-        timed = _timed(ws, candidates, harm=harm, weights=weights, force=force, months=months, source=source)
+        timed = read_timed_harm(
+            ws, candidates, harm=harm, weights=weights, force=force, months=months, source=source
+        )
         resolved = plan_windows(timed, candidates, window, hours=window_hours, shares=mode == "budget")
         window, shares, windows_meta = resolved.window, resolved.shares, resolved.meta
     design: ExperimentPlan | None = None
@@ -427,19 +429,6 @@ def plan_patrols(
     return result
 
 
-def _timed(
-    ws: Workspace | None, candidates: gpd.GeoDataFrame, *, source: dict[str, Any], **how: Any
-) -> TimedHarm | None:
-    """The timestamped harm of the plan's crimes (None without a workspace or crimes)."""
-    if ws is None:
-        return None
-    try:
-        return timed_harm(ws, candidates, serious_violence=source.get("source") == "workspace", **how)
-    except InputError as exc:
-        log.info("no offence times read for the visit windows: %s", exc)
-        return None
-
-
 def _candidates(
     ws: Workspace | None,
     n: int,
@@ -494,23 +483,6 @@ def _word(number: Any) -> str:
     except (TypeError, ValueError):
         return str(number)
     return _WORDS[value] if 0 <= value < len(_WORDS) else f"{value:,}"
-
-
-def _windows_phrase(meta: dict[str, Any], mode: str) -> str:
-    """How the windows (and, in budget mode, the areas' shares inside them) were got."""
-    text = ""
-    if meta.get("source") == "auto":
-        text += (
-            f" Windows from the data ({meta['hours']}-hour): {meta['label']}, holding "
-            f"{meta['share_inside']:.1%} of the areas' timestamped harm."
-        )
-    elif meta.get("source") == "default":
-        text += f" Windows: {meta['note']}."
-    if mode == "budget" and meta.get("shares") == "from offence times":
-        text += " Each area's harm is weighted by its share inside its window (offence times)."
-    elif mode == "budget" and meta.get("shares"):
-        text += " Each area's harm weighs 1: no offence times to measure the share inside its window."
-    return text
 
 
 def _between(window: Any) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gripkit import columns as C
+from gripkit.errors import InputError
 from gripkit.patrol.windows import (
     DEFAULT_AUTO_HOURS,
     DEFAULT_WINDOW,
@@ -131,6 +132,19 @@ def _place(crimes: pd.DataFrame, areas: gpd.GeoDataFrame, lsoa_units: bool) -> n
     return out
 
 
+def read_timed_harm(
+    ws: Workspace | None, candidates: gpd.GeoDataFrame, *, source: Mapping[str, Any], **how: Any
+) -> TimedHarm | None:
+    """:func:`timed_harm` for a plan (None without a workspace or crimes, logged)."""
+    if ws is None:
+        return None
+    try:
+        return timed_harm(ws, candidates, serious_violence=source.get("source") == "workspace", **how)
+    except InputError as exc:
+        log.info("no offence times read for the visit windows: %s", exc)
+        return None
+
+
 def plan_windows(
     timed: TimedHarm | None,
     areas: gpd.GeoDataFrame,
@@ -209,3 +223,20 @@ def area_shares(timed: TimedHarm, windows: Mapping[str, WeekWindows]) -> dict[st
                  "inside their window", fallback)
     out["_fallback_areas"] = fallback
     return out
+
+
+def windows_phrase(meta: dict[str, Any], mode: str) -> str:
+    """How the windows (and, in budget mode, the areas' shares inside them) were got."""
+    text = ""
+    if meta.get("source") == "auto":
+        text += (
+            f" Windows from the data ({meta['hours']}-hour): {meta['label']}, holding "
+            f"{meta['share_inside']:.1%} of the areas' timestamped harm."
+        )
+    elif meta.get("source") == "default":
+        text += f" Windows: {meta['note']}."
+    if mode == "budget" and meta.get("shares") == "from offence times":
+        text += " Each area's harm is weighted by its share inside its window (offence times)."
+    elif mode == "budget" and meta.get("shares"):
+        text += " Each area's harm weighs 1: no offence times to measure the share inside its window."
+    return text
