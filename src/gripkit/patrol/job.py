@@ -77,7 +77,9 @@ class PlanResult(ResultMixin):
         The experiment design or the solved budget choice behind the plan.
     meta : dict
         ``mode``, ``parameters``, ``seed`` (and ``seed_drawn``), ``start``, ``days``, ``plan_id``,
-        ``areas_source`` and, for areas from the workspace, ``harm_table``, ``harm_sha256``, ``months``.
+        ``areas_source``, ``windows`` (how the visit windows and the budget shares were got:
+        ``source`` stated / auto / default, ``label``, ``share_inside``, ``shares``) and, for areas
+        from the workspace, ``harm_table``, ``harm_sha256``, ``months``.
     """
 
     kind: ClassVar[str] = "plan"

@@ -193,6 +193,8 @@ def plan_windows(
         meta["shares"] = "1 (no offence times)"
         return PlanWindows(window, None, meta)
     assert timed is not None
+    log.info("each area's harm weighted by its share inside its window: %d of %d crimes read have an "
+             "offence time", timed.timestamped, timed.read)
     found = area_shares(timed, parsed)
     meta.update(shares="from offence times", areas_without_times=found.pop("_fallback_areas"))
     return PlanWindows(window, {a: float(v) for a, v in found.items()}, meta)
