@@ -154,3 +154,44 @@ def test_team_guarantees_hold_for_multi_window_plans(bedfordshire_workspace) -> 
     assert f"in the windows {NIGHTS_LABEL}" in plan.summary()
     fri = plan.schedule[pd.to_datetime(plan.schedule["date"]).dt.day_of_week == 4]
     assert set(fri["shift"]) == {"20:00-03:00"} and len(plan.schedule) == 27 * 7 * 2
+
+
+def _chicago_profile(shared_data) -> np.ndarray:
+    raw = pd.read_csv(shared_data("chicago", "chicago_aggravated_assaults.csv.gz"))
+    when = pd.to_datetime(raw["date"], format="%Y-%m-%d %H:%M")
+    table = pd.crosstab(when.dt.day_of_week, when.dt.hour).reindex(index=range(7), columns=range(24))
+    return table.fillna(0).to_numpy(dtype=float)
+
+
+def _own_bests(flat: np.ndarray, hours: int) -> list[list[float]]:
+    """sums[d][s]: the profile in day d's span starting at s h, by brute force."""
+    return [[flat[[(d * 24 + s + k) % 168 for k in range(hours)]].sum() for s in range(24)] for d in range(7)]
+
+
+def test_chicago_10_hour_windows_are_each_days_best_span(shared_data) -> None:
+    """Real Chicago aggravated assaults 2010-2019 (minute times): each day's own best does not collide."""
+    profile = _chicago_profile(shared_data)
+    sums = _own_bests(profile.reshape(-1), 10)
+    own = [int(np.argmax(row)) for row in sums]  # ties: earliest, as derive_windows
+    WeekWindows.of([[Window(s * 60, (s + 10) * 60)] for s in own])  # no collision
+    week, share = derive_windows(profile, hours=10)
+    assert [w[0].start // 60 for w in week.days] == own
+    assert share == pytest.approx(sum(max(row) for row in sums) / profile.sum())
+    assert week.on(4)[0].end > 1440 and week.on(5)[0].end > 1440  # Friday and Saturday nights cross midnight
+
+
+def test_chicago_6_hour_windows_resolve_the_saturday_night_collision(shared_data) -> None:
+    """With 6 hours Sunday's own best (00:00-06:00) is Saturday night's tail: the joint choice resolves it."""
+    profile = _chicago_profile(shared_data)
+    sums = _own_bests(profile.reshape(-1), 6)
+    own = [int(np.argmax(row)) for row in sums]
+    with pytest.raises(InputError, match="Sat 22:00-04:00 runs into Sun 00:00-06:00"):
+        WeekWindows.of([[Window(s * 60, (s + 6) * 60)] for s in own])
+    week, share = derive_windows(profile, hours=6)
+    best = 0.0  # brute force over Fri, Sat and Sun starts, the other days at their own best
+    for fri, sat, sun in itertools.product(range(24), repeat=3):
+        starts = [*own[:4], fri, sat, sun]
+        if all(starts[(d + 1) % 7] + 24 >= starts[d] + 6 for d in range(7)):
+            best = max(best, sum(sums[d][s] for d, s in enumerate(starts)))
+    assert share * profile.sum() == pytest.approx(best)
+    assert week.on(6)[0].start >= week.on(5)[0].end - 1440  # Sunday starts after Saturday night ends
