@@ -82,6 +82,10 @@ def timed_harm(
     from gripkit.harm import apply_harm, load_harm_table
     from gripkit.hotspots.find import select_crimes
 
+    sql = "SELECT count(*), count(occurred_at) FROM crimes" + (" WHERE force = ?" if force else "")
+    row = ws.con.execute(sql, [force] if force else []).fetchone()
+    if not row or not row[1]:  # monthly-only data: nothing to read ("read" is then every crime held)
+        return TimedHarm(pd.DataFrame(columns=[C.AREA_ID, "minute", "weight"]), int(row[0] if row else 0), 0)
     crimes = select_crimes(ws, serious_violence=serious_violence, months=months, force=force)
     read = len(crimes)
     when = pd.to_datetime(crimes[C.OCCURRED_AT]) if C.OCCURRED_AT in crimes else pd.Series(dtype="M8[ns]")
