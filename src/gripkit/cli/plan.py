@@ -54,7 +54,17 @@ def plan_command(
     start: Annotated[
         str | None, typer.Option(help="First day YYYY-MM-DD [default: after the last month].")
     ] = None,
-    window: Annotated[str, typer.Option(help="Local visit window.")] = "14:00-24:00",
+    window: Annotated[
+        str,
+        typer.Option(
+            help="Local visit window(s): 14:00-24:00; 20:00-03:00 (crosses midnight, belongs to the day it "
+            "starts); per weekday 'Fri-Sat 20:00-03:00,Sun-Thu 18:00-24:00'; or auto (from the offence "
+            "times in the areas; 'auto Fri-Sat,Sun-Thu' for weekday groups)."
+        ),
+    ] = "14:00-24:00",
+    window_hours: Annotated[
+        int, typer.Option(help="--window auto: hours of each derived window.", min=1, max=24)
+    ] = 6,
     visit_minutes: Annotated[int, typer.Option(help="Minutes per visit (Koper curve).")] = 15,
     officers: Annotated[int, typer.Option(help="Officers per patrol.")] = 2,
     visits: Annotated[int, typer.Option(help="Experiment: visits per treated area-day.")] = 1,
@@ -130,6 +140,7 @@ def plan_command(
             seed=seed,
             start=start,
             window=window,
+            window_hours=window_hours,
             visit_minutes=visit_minutes,
             officers=officers,
             visits=visits,

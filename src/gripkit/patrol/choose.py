@@ -14,7 +14,8 @@ programme (solved with :func:`scipy.optimize.milp`, i.e. HiGHS) is::
 with ``w_j = d^(j-1) / Σ_{l<=m} d^(l-1)`` the coverage added by the j-th visit (``d`` =
 ``decay``; so one visit covers all of an area's harm when ``max_visits = 1``), ``c_i = o (v +
 t_i)`` the officer-minutes of a visit (``o`` officers, ``v`` minutes on site, ``t_i`` walking
-minutes) and ``m_i = min(max_visits, ⌊W_i / (v + t_i)⌋)`` the visits that fit in the window.
+minutes) and ``m_i = min(max_visits, ⌊W_i / (v + t_i)⌋)`` the visits that fit in the window (with
+several windows a day, whole visits per window, on the weekday with fewest).
 
 With ``max_visits = 1`` and equal costs this is the maximal covering location problem (Church &
 ReVelle 1974) with each area covering itself: pick ``p`` areas with most harm. The tests compare it
@@ -38,7 +39,7 @@ from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.patrol.areas import area_weights, check_areas
 from gripkit.patrol.constraints import budget_row, check_feasible, describe_binding, extra_rows
-from gripkit.patrol.schedule import Window
+from gripkit.patrol.windows import parse_windows
 from gripkit.validate import fraction, one_of, positive
 
 log = logging.getLogger("gripkit")
@@ -56,7 +57,8 @@ class AreaChoice:
     ----------
     areas : geopandas.GeoDataFrame
         Every candidate with ``chosen`` (bool), ``visits`` (per day), ``travel_minutes``,
-        ``cost_minutes`` (officer-minutes per day), ``covered_harm``, ``window``, ``max_visits``.
+        ``cost_minutes`` (officer-minutes per day), ``covered_harm``, ``window``, ``window_share``,
+        ``max_visits``.
     objective : float
         Expected harm covered (same units as the candidates' ``harm``).
     bound : float
@@ -165,10 +167,12 @@ def choose_areas(
         Most visits per area per day.
     decay : float in (0, 1], default 0.5
         Coverage added by each further visit relative to the previous one.
-    window : str, Window or mapping area_id -> window
-        Local visit window(s), e.g. from :func:`~gripkit.patrol.schedule.window_from_profile`.
+    window : str, Window, WeekWindows or mapping area_id -> window
+        Local visit window(s) (grammar: :mod:`gripkit.patrol.windows`). An area's visits a day must
+        fit in its shortest day's windows.
     window_share : mapping area_id -> float, optional
-        Share of each area's harm falling inside its window (default 1).
+        Share of each area's harm falling inside its window (``s_i``; default 1), e.g. from
+        :func:`gripkit.patrol.window_data.window_shares`: a window change then changes the plan.
     travel_minutes : float or mapping, optional
         Walking minutes per visit. Default: distance from the area's centroid to the nearest other
         candidate's centroid at ``walking_speed_kmh`` (0 when areas have no geometry).
@@ -207,7 +211,7 @@ def choose_areas(
     most = _whole("max_visits", max_visits)
     d = fraction("decay", decay)
     travel = _travel(areas, travel_minutes, positive("walking_speed_kmh", walking_speed_kmh, "km/h", "4"))
-    windows = _per_area(window, ids, Window.parse, "window")
+    windows = _per_area(window, ids, parse_windows, "window")
     share = np.array([float((window_share or {}).get(a, 1.0)) for a in ids])
     if ((share < 0) | (share > 1) | ~np.isfinite(share)).any():
         raise InputError(
@@ -220,7 +224,7 @@ def choose_areas(
             "Drop them from one list."
         )
     cost = officers * (on_site + travel)  # officer-minutes per visit
-    fits = np.array([int(windows[a].minutes // (on_site + t)) for a, t in zip(ids, travel, strict=True)])
+    fits = np.array([windows[a].fits(on_site + t) for a, t in zip(ids, travel, strict=True)])
     caps = np.minimum(most, fits)
     caps[[a in exc for a in ids]] = 0
     check_feasible(ids, cost, caps, budget, inc, max_areas, teams, windows, officers, officer_hours, per)
@@ -253,6 +257,7 @@ def choose_areas(
     out[C.VISITS] = visits
     out["max_visits"] = caps
     out["window"] = [windows[a].label for a in ids]
+    out["window_share"] = share
     out["travel_minutes"] = travel
     out["cost_minutes"] = cost * visits
     out["covered_harm"] = (value * z).sum(axis=1)

@@ -11,12 +11,12 @@ from scipy.sparse import lil_matrix
 
 from gripkit import columns as C
 from gripkit.errors import InputError
-from gripkit.patrol.schedule import Window
+from gripkit.patrol.windows import WeekWindows
 
 
 def extra_rows(
     n: int, m: int, cost: np.ndarray, officers: int, max_areas: int | None, teams: int | None,
-    windows: dict[str, Window],
+    windows: dict[str, WeekWindows],
 ) -> list[tuple[Any, float | np.ndarray, float | np.ndarray, str]]:
     """Ordering, max-areas and team-time rows as (matrix, lower, upper, name)."""
     rows: list[tuple[Any, float | np.ndarray, float | np.ndarray, str]] = []
@@ -43,7 +43,7 @@ def budget_row(cost: np.ndarray, m: int, budget: float) -> LinearConstraint:
 
 def check_feasible(
     ids: list[str], cost: np.ndarray, caps: np.ndarray, budget: float, inc: set[str],
-    max_areas: int | None, teams: int | None, windows: dict[str, Window], officers: int,
+    max_areas: int | None, teams: int | None, windows: dict[str, WeekWindows], officers: int,
     officer_hours: float, per: str,
 ) -> None:
     """Raise InputError naming the constraint when no (useful) plan exists."""
@@ -92,7 +92,7 @@ def check_feasible(
 
 def describe_binding(
     out: pd.DataFrame, budget: float, used: float, cost: np.ndarray, max_areas: int | None,
-    teams: int | None, windows: dict[str, Window], officers: int, inc: set[str],
+    teams: int | None, windows: dict[str, WeekWindows], officers: int, inc: set[str],
 ) -> dict[str, str]:
     """Constraints that stop the plan covering more harm."""
     binding: dict[str, str] = {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,9 +38,11 @@ from gripkit.patrol.experiment import (
     parse_date,
 )
 from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
-from gripkit.patrol.schedule import Window, schedule_visits
+from gripkit.patrol.schedule import schedule_visits
 from gripkit.patrol.store import save_plan
 from gripkit.patrol.teams import assign_teams
+from gripkit.patrol.window_data import plan_windows, read_timed_harm, windows_phrase
+from gripkit.patrol.windows import DEFAULT_AUTO_HOURS, DEFAULT_WINDOW, auto_groups, is_auto, parse_windows
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import one_of
 from gripkit.workspace import Workspace
@@ -75,7 +77,9 @@ class PlanResult(ResultMixin):
         The experiment design or the solved budget choice behind the plan.
     meta : dict
         ``mode``, ``parameters``, ``seed`` (and ``seed_drawn``), ``start``, ``days``, ``plan_id``,
-        ``areas_source`` and, for areas from the workspace, ``harm_table``, ``harm_sha256``, ``months``.
+        ``areas_source``, ``windows`` (how the visit windows and the budget shares were got:
+        ``source`` stated / auto / default, ``label``, ``share_inside``, ``shares``) and, for areas
+        from the workspace, ``harm_table``, ``harm_sha256``, ``months``.
     """
 
     kind: ClassVar[str] = "plan"
@@ -157,6 +161,7 @@ class PlanResult(ResultMixin):
         if self.meta.get("area_window"):
             default = " (every month held, announced)" if self.meta.get("area_window_default") else ""
             text += f" Areas chosen over {self.meta['area_window']}{default}."
+        text += windows_phrase(self.meta.get("windows") or {}, self.mode)
         coverage = self.meta.get("data_coverage") or {}
         if coverage.get("flagged"):
             text += (
@@ -211,7 +216,8 @@ def plan_patrols(
     days: int = 90,
     seed: int | None = None,
     start: date | str | None = None,
-    window: Any = "14:00-24:00",
+    window: Any = DEFAULT_WINDOW,
+    window_hours: int = DEFAULT_AUTO_HOURS,
     visit_minutes: int = 15,
     officers: int = 2,
     visits: int = 1,
@@ -256,8 +262,15 @@ def plan_patrols(
         Seed of the assignment and the visit times; drawn at random (and announced) when None.
     start : date or "YYYY-MM-DD", optional
         First day (default: the first day after the workspace's last month of crimes).
-    window : str, Window or mapping area_id -> window, default "14:00-24:00"
-        Local (Europe/London) visit window(s).
+    window : str, Window, WeekWindows or mapping area_id -> window, default "14:00-24:00"
+        Local (Europe/London) visit window(s), per weekday and crossing midnight (grammar:
+        :mod:`gripkit.patrol.windows`), or ``"auto"`` (``"auto Fri-Sat,Sun-Thu"`` for weekday
+        groups): derived from the workspace's offence times in the candidate areas
+        (:mod:`gripkit.patrol.window_data`); without offence times the default is kept, announced.
+        Budget mode weighs each area's harm by the share of its timestamped harm inside its
+        window (1 without offence times, announced); ``meta["windows"]`` records how.
+    window_hours : int, default 6
+        Length of each window ``"auto"`` derives.
     visit_minutes, officers : int
         Minutes per visit (Koper 1995: 15) and officers per patrol (Op Rowan: 2).
     budget_hours, per, max_visits, max_areas, travel_minutes, include, exclude
@@ -312,6 +325,10 @@ def plan_patrols(
             f"'budget_hours' applies to budget mode only; received {budget_hours!r} with "
             "mode='experiment'. Drop it, or plan with mode='budget'."
         )
+    if is_auto(window):
+        auto_groups(window)  # a bad window is refused before any data is read
+    elif not isinstance(window, Mapping):
+        parse_windows(window)
     drawn = seed is None
     if seed is None:
         seed = secrets.randbelow(2**31)
@@ -329,6 +346,14 @@ def plan_patrols(
     )
     first = _start(ws, start)
     n_days = _whole("days", days)
+    windows_meta: dict[str, Any] = {"source": "stated", "asked": str(window)}
+    shares: dict[str, float] | None = None
+    if is_auto(window) or mode == "budget":
+        timed = read_timed_harm(
+            ws, candidates, harm=harm, weights=weights, force=force, months=months, source=source
+        )
+        resolved = plan_windows(timed, candidates, window, hours=window_hours, shares=mode == "budget")
+        window, shares, windows_meta = resolved.window, resolved.shares, resolved.meta
     design: ExperimentPlan | None = None
     choice: AreaChoice | None = None
     figures: dict[str, Any]
@@ -352,6 +377,7 @@ def plan_patrols(
             visit_minutes=visit_minutes,
             max_visits=max_visits,
             window=window,
+            window_share=shares,
             travel_minutes=travel_minutes,
             max_areas=max_areas,
             include=_id_list(include),
@@ -362,7 +388,8 @@ def plan_patrols(
         assignments, params = choice.assignments(first, n_days), dict(choice.params)
         figures = choice.summary()
         candidates = choice.areas
-    params.update(window=window, visit_minutes=visit_minutes, officers=officers, seed=seed)
+    label = window if isinstance(window, Mapping) else parse_windows(window).label
+    params.update(window=label, visit_minutes=visit_minutes, officers=officers, seed=seed)
     timetable = schedule_visits(
         assignments, window=window, visit_minutes=visit_minutes, officers=officers, seed=seed
     )
@@ -383,6 +410,7 @@ def plan_patrols(
         "days": n_days,
         "areas_source": source.pop("source"),
         **source,
+        "windows": windows_meta,
         "plan_id": None,
     }
     result = PlanResult(candidates, assignments, timetable, None, seed, figures, meta, design, choice)
@@ -460,10 +488,13 @@ def _word(number: Any) -> str:
 
 
 def _between(window: Any) -> str:
-    """``"between 14:00 and 24:00"`` for one window; ``"in each area's window"`` for several."""
+    """``"between 14:00 and 24:00"`` for one window every day; ``"in the windows ..."`` per weekday."""
     try:
-        parsed = Window.parse(window)
+        parsed = parse_windows(window)
     except InputError:
         return "in each area's window"
-    start, _, end = parsed.label.partition("-")
+    single = parsed.single
+    if single is None:
+        return f"in the windows {parsed.label}"
+    start, _, end = single.label.partition("-")
     return f"between {start} and {end}"

@@ -8,13 +8,16 @@ Start times are drawn uniformly on the minute grid of the window (``numpy.random
 ([seed, 1])``), several visits to one area on one day never overlap, and the same seed gives the
 same schedule, so patrols are not predictable but the plan is auditable. Times are stored in UTC
 and shown in Europe/London; a window ending at ``24:00`` ends at midnight the next day.
+
+Windows may differ by weekday and a day may have several (:mod:`gripkit.patrol.windows`). A day's
+visits are then shared among its windows by a multivariate hypergeometric draw over the visit
+slots each window holds (so about in proportion to their lengths), and placed in each window as
+above; a day with one window draws exactly as a single window always has.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +27,7 @@ import pandas as pd
 
 from gripkit import columns as C
 from gripkit.errors import InputError
+from gripkit.patrol.windows import WeekWindows, Window, parse_windows
 
 LONDON = "Europe/London"
 SCHEDULE_STREAM = 1
@@ -38,89 +42,6 @@ SCHEDULE_COLUMNS: tuple[str, ...] = (
     C.END_UTC,
     C.OFFICERS,
 )
-_WINDOW = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*[-–]\s*(\d{1,2})(?::(\d{2}))?\s*$")
-
-
-@dataclass(frozen=True)
-class Window:
-    """A daily visit window in local time, as minutes after the midnight that starts its day.
-
-    ``end`` may pass 1440: a window crossing midnight (``"20:00-03:00"``) belongs to the day it
-    starts and ends the next morning (``end`` = 1620). The split spelling of the same window,
-    ``"20:00-24:00,00:00-03:00"``, is the same window.
-
-    Examples
-    --------
-    >>> Window.parse("14:00-24:00")
-    Window(start=840, end=1440)
-    >>> Window.parse("14-24").label, Window.parse("14-24").minutes
-    ('14:00-24:00', 600)
-    >>> Window.parse("20:00-03:00"), Window.parse("20:00-24:00,00:00-03:00").label
-    (Window(start=1200, end=1620), '20:00-03:00')
-    """
-
-    start: int
-    end: int
-
-    @classmethod
-    def parse(cls, value: Any) -> Window:
-        """Parse ``"HH:MM-HH:MM"`` (or ``"HH-HH"``, or a Window / (start_hour, end_hour) pair).
-
-        An end before the start crosses midnight; ``"A-24:00,00:00-B"`` is read as ``"A-B"``.
-        """
-        if isinstance(value, Window):
-            return value
-        if isinstance(value, tuple) and len(value) == 2:
-            start, end = round(float(value[0]) * 60), round(float(value[1]) * 60)
-        else:
-            parts = [p for p in str(value).split(",") if p.strip()]
-            spans = [_span(p, value) for p in parts]
-            if len(spans) == 2 and spans[0][1] == 1440 and spans[1][0] == 0:
-                spans = [(spans[0][0], spans[1][1] + 1440)]
-            if len(spans) != 1:
-                raise InputError(
-                    f"a visit window is one span a day, HH:MM-HH:MM (an end before the start crosses "
-                    f"midnight, e.g. 20:00-03:00); received {value!r} ({len(spans)} spans). Pass one "
-                    "span, or the two halves of an overnight one, e.g. 20:00-24:00,00:00-03:00."
-                )
-            start, end = spans[0]
-        if end < start:
-            end += 1440
-        if not 0 <= start < 1440 or not start < end <= start + 1440:
-            raise InputError(
-                f"a visit window must start in the day (00:00-23:59) and last at most 24 hours; received "
-                f"{value!r}. Pass e.g. 14:00-24:00, or 20:00-03:00 for a window crossing midnight."
-            )
-        return cls(start, end)
-
-    @property
-    def minutes(self) -> int:
-        """Length of the window in minutes."""
-        return self.end - self.start
-
-    @property
-    def label(self) -> str:
-        """``"HH:MM-HH:MM"`` (an overnight window shows its end on the clock, e.g. ``20:00-03:00``)."""
-        end = self.end if self.end <= 1440 else self.end - 1440
-        return f"{self.start // 60:02d}:{self.start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
-
-
-def _span(text: str, value: Any) -> tuple[int, int]:
-    """Minutes (start, end) of one ``HH:MM-HH:MM`` span, else InputError naming the grammar."""
-    match = _WINDOW.match(text)
-    if not match:
-        raise InputError(
-            f"a visit window must look like HH:MM-HH:MM; received {value!r}. Pass e.g. 14:00-24:00, "
-            "or 20:00-03:00 (crossing midnight, it belongs to the day it starts)."
-        )
-    h1, m1, h2, m2 = match.groups()
-    start, end = int(h1) * 60 + int(m1 or 0), int(h2) * 60 + int(m2 or 0)
-    if start > 1440 or end > 1440 or int(m1 or 0) > 59 or int(m2 or 0) > 59:
-        raise InputError(
-            f"a visit window's times must be clock times 00:00-24:00; received {value!r}. "
-            "Pass e.g. 20:00-03:00."
-        )
-    return start, end
 
 
 def timezone(name: str) -> ZoneInfo:
@@ -188,8 +109,9 @@ def schedule_visits(
     assignments : pandas.DataFrame
         ``date``, ``area_id`` and ``visits`` (planned visits that day; 0 = none), e.g.
         :attr:`ExperimentPlan.assignments`.
-    window : str, Window, or mapping area_id -> window, default "14:00-24:00"
-        Local visit window(s).
+    window : str, Window, WeekWindows, or mapping area_id -> window, default "14:00-24:00"
+        Local visit window(s): the grammar of :mod:`gripkit.patrol.windows` (per weekday, several a
+        day, crossing midnight; a window belongs to the day it starts).
     visit_minutes : int, default 15
         Length of each visit (Koper 1995: 10-15 minutes maximise residual deterrence).
     officers : int, default 2
@@ -228,20 +150,15 @@ def schedule_visits(
     rng = np.random.default_rng([int(seed), SCHEDULE_STREAM])
     records: list[tuple[Any, ...]] = []
     for day, area, count in rows[[C.DATE, C.AREA_ID, C.VISITS]].itertuples(index=False):
-        win = windows[str(area)]
-        n = int(count)
-        slack = win.minutes - n * minutes
-        if slack < 0:
-            raise InputError(
-                f"{n} visits of {minutes} minutes do not fit in the {win.label} window of area {area} "
-                f"({win.minutes} minutes). Plan fewer visits or widen the window."
-            )
-        offsets = np.sort(rng.integers(0, slack + 1, size=n)) + np.arange(n) * minutes
-        midnight = datetime.combine(pd.Timestamp(day).date(), datetime.min.time())
-        for v, offset in enumerate(offsets, start=1):
-            start = _aware(midnight + timedelta(minutes=win.start + int(offset)), zone)
-            end = _aware(midnight + timedelta(minutes=win.start + int(offset) + minutes), zone)
-            records.append((pd.Timestamp(day).date(), win.label, str(area), v, start, end, n_officers))
+        when = pd.Timestamp(day).date()
+        todays = windows[str(area)].on(when.weekday())
+        midnight = datetime.combine(when, datetime.min.time())
+        visit = 1
+        for win, offset in _draw(rng, todays, int(count), minutes, area, when):
+            start = _aware(midnight + timedelta(minutes=win.start + offset), zone)
+            end = _aware(midnight + timedelta(minutes=win.start + offset + minutes), zone)
+            records.append((when, win.label, str(area), visit, start, end, n_officers))
+            visit += 1
     frame = pd.DataFrame(records, columns=[C.DATE, "shift", C.AREA_ID, C.VISIT, "start", "end", C.OFFICERS])
     frame["start_local"] = [t.isoformat(timespec="minutes") for t in frame["start"]]
     frame["end_local"] = [t.isoformat(timespec="minutes") for t in frame["end"]]
@@ -264,7 +181,29 @@ def _aware(local: datetime, zone: ZoneInfo) -> datetime:
     return roundtrip if roundtrip.replace(tzinfo=None) != local else aware
 
 
-def _windows(window: Any, area_ids: pd.Series) -> dict[str, Window]:
+def _draw(
+    rng: np.random.Generator, todays: tuple[Window, ...], n: int, minutes: int, area: Any, when: date
+) -> list[tuple[Window, int]]:
+    """(window, minutes after its start) of ``n`` non-overlapping visits on one day, in time order."""
+    slots = np.array([w.minutes // minutes for w in todays], dtype=np.int64)
+    if n > int(slots.sum()):
+        labels = ",".join(w.label for w in todays)
+        total = sum(w.minutes for w in todays)
+        raise InputError(
+            f"{n} visits of {minutes} minutes do not fit in the {labels} window of area {area} on "
+            f"{when:%a %Y-%m-%d} ({total} minutes). Plan fewer visits or widen the window."
+        )
+    counts = [n] if len(todays) == 1 else rng.multivariate_hypergeometric(slots, n).tolist()
+    out: list[tuple[Window, int]] = []
+    for win, k in zip(todays, counts, strict=True):
+        if k:
+            slack = win.minutes - k * minutes
+            offsets = np.sort(rng.integers(0, slack + 1, size=k)) + np.arange(k) * minutes
+            out += [(win, int(o)) for o in offsets]
+    return out
+
+
+def _windows(window: Any, area_ids: pd.Series) -> dict[str, WeekWindows]:
     ids = sorted({str(a) for a in area_ids})
     if isinstance(window, Mapping):
         missing = [a for a in ids if a not in {str(k) for k in window}]
@@ -273,8 +212,8 @@ def _windows(window: Any, area_ids: pd.Series) -> dict[str, Window]:
                 f"no visit window for area(s) {', '.join(missing[:5])}; received windows for "
                 f"{len(window)} area(s). Give every planned area a window."
             )
-        return {str(k): Window.parse(v) for k, v in window.items()}
-    parsed = Window.parse(window)
+        return {str(k): parse_windows(v) for k, v in window.items()}
+    parsed = parse_windows(window)
     return dict.fromkeys(ids, parsed)
 
 
