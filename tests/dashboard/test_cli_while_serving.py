@@ -1,4 +1,5 @@
-"""Read-only CLI commands, and an ingest, while a real ``gripkit serve`` holds the workspace.
+"""CLI commands while a real ``gripkit serve`` holds the workspace: read-only ones (status,
+sources, report) and writing ones (hotspots, which stores its result, and an ingest).
 
 The server closes its workspace file after a few idle seconds and hands it to a process waiting
 for it (docs/dashboard.md), so `gripkit status` and `gripkit sources` open it; an ingest waits
@@ -59,7 +60,13 @@ def test_status_sources_and_ingest_while_the_server_runs(tmp_path: Path) -> None
             assert json.loads(status.stdout)
             sources = gripkit("sources", "--json", "-w", str(path))
             assert sources.returncode == 0, sources.stderr
-            assert time.monotonic() - began < 40
+            report = gripkit("report", "-w", str(path), "--out", str(tmp_path / "report.html"))
+            assert report.returncode == 0, report.stderr  # read-only: the server hands the file over
+            assert (tmp_path / "report.html").stat().st_size > 0
+            # hotspots stores its result: a writer, it takes its turn like the ingest below
+            spots = gripkit("hotspots", "-w", str(path), "--out", str(tmp_path / "spots.csv"), "--json")
+            assert spots.returncode == 0, spots.stderr
+            assert time.monotonic() - began < 90
             assert client.get("/api/me").status_code == 200  # and the server carries on
             months_before = client.get("/api/filters").json()
             added = gripkit("ingest", str(files[2]), "-w", str(path), timeout=120)
