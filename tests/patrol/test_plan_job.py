@@ -59,7 +59,11 @@ def test_experiment_from_python_is_stored_and_matches_the_cli(bedfordshire_works
     assert stored.summary == (
         "Experiment: 21 LSOAs, 7 treated each day for 90 days from 2024-05-01 (630 of 1,890 place-days), "
         "one 15-minute two-officer visit between 14:00 and 24:00; seed 7. "
-        f"Areas chosen over 2023-05..2024-04 (every month held, announced). Stored as plan {plan.plan_id}."
+        "Areas chosen over 2023-05..2024-04 (every month held, announced). "
+        # the LSOAs over 1 km² (sizes measured from the polygons in tests/patrol/test_size.py)
+        "5 area(s) over 1 km², too large for one foot patrol, kept and flagged: E01017578 (5.58 km²), "
+        "E01017423 (16.71 km²), E01017548 (9.2 km²), E01017461 (3.86 km²), E01015808 (2.38 km²). "
+        f"Stored as plan {plan.plan_id}."
     )
     assert stored.table_names == ("areas", "assignments", "schedule")
     # the plan tables the dashboard and officers read are written as before

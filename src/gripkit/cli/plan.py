@@ -93,6 +93,13 @@ def plan_command(
         int | None, typer.Option(help="Patrol teams [default: the fewest the schedule needs].", min=1)
     ] = None,
     team_speed: Annotated[float, typer.Option(help="km/h between area centroids (walking 4).")] = 4.0,
+    max_area_km2: Annotated[
+        float | None,
+        typer.Option(help="Largest area (km²) a foot patrol covers [default: 1]; larger: --large-areas."),
+    ] = None,
+    large_areas: Annotated[
+        str, typer.Option(help="Areas over --max-area-km2: flag (keep, warn) or cells (hottest grid cell).")
+    ] = "flag",
     schedule: Annotated[Path | None, typer.Option(help="Write the visit schedule CSV here.")] = None,
     ics: Annotated[Path | None, typer.Option(help="Write the schedule as iCalendar (.ics) here.")] = None,
     briefing: Annotated[Path | None, typer.Option(help="Write a printable HTML briefing here.")] = None,
@@ -158,6 +165,8 @@ def plan_command(
             allow_gaps=allow_gaps,
             teams=teams,
             team_speed_kmh=team_speed,
+            large_areas=large_areas,
+            **({"max_area_km2": max_area_km2} if max_area_km2 is not None else {}),
             store=store,
         )
     written = {"plan": str(result.write_csv(out))}

@@ -39,6 +39,7 @@ from gripkit.patrol.experiment import (
 )
 from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
 from gripkit.patrol.schedule import schedule_visits
+from gripkit.patrol.size import DEFAULT_MAX_KM2, patrollable
 from gripkit.patrol.store import save_plan
 from gripkit.patrol.teams import assign_teams
 from gripkit.patrol.window_data import plan_windows, read_timed_harm, windows_phrase
@@ -162,6 +163,7 @@ class PlanResult(ResultMixin):
             default = " (every month held, announced)" if self.meta.get("area_window_default") else ""
             text += f" Areas chosen over {self.meta['area_window']}{default}."
         text += windows_phrase(self.meta.get("windows") or {}, self.mode)
+        text += _large_note(self.meta.get("large_areas") or [], self.meta.get("max_area_km2"))
         coverage = self.meta.get("data_coverage") or {}
         if coverage.get("flagged"):
             text += (
@@ -235,6 +237,8 @@ def plan_patrols(
     allow_gaps: bool = False,
     teams: int | None = None,
     team_speed_kmh: float = WALKING_SPEED_KMH,
+    max_area_km2: float | None = DEFAULT_MAX_KM2,
+    large_areas: str = "flag",
     store: bool = True,
 ) -> PlanResult:
     """Plan patrols: an Op Rowan-style experiment, or areas chosen under an officer-hour budget.
@@ -297,6 +301,11 @@ def plan_patrols(
         team-time within the window (:func:`~gripkit.patrol.choose.choose_areas`).
     team_speed_kmh : float, default :data:`~gripkit.patrol.choose.WALKING_SPEED_KMH`
         Speed between areas (walking; pass e.g. 30 for a car).
+    max_area_km2, large_areas : float or None, str
+        Areas above ``max_area_km2`` (default :data:`~gripkit.patrol.size.DEFAULT_MAX_KM2`; None: no
+        limit) are too large for a foot patrol: ``"flag"`` keeps and marks them (``too_large``,
+        warned), ``"cells"`` patrols each one's hottest grid cell instead (workspace areas only;
+        :mod:`gripkit.patrol.size`).
     store : bool, default True
         With a workspace: store the plan (``plans`` / ``plan_*`` tables) and the result.
 
@@ -344,6 +353,12 @@ def plan_patrols(
     candidates, source = _candidates(
         ws, areas, areas_file, weights=weights, harm=harm, force=force, months=months, allow_gaps=allow_gaps
     )
+    counted = {"harm": harm, "force": force, "serious_violence": True, "months": source.get("area_window")}
+    own = ws if source["source"] == "workspace" else None
+    candidates, large = patrollable(
+        candidates, max_km2=max_area_km2, large=large_areas, ws=own, cells=counted
+    )
+    source.update(max_area_km2=max_area_km2, large_areas=large)
     first = _start(ws, start)
     n_days = _whole("days", days)
     windows_meta: dict[str, Any] = {"source": "stated", "asked": str(window)}
@@ -476,6 +491,28 @@ def _id_list(values: Iterable[str] | str | None) -> list[str]:
     if isinstance(values, str):
         values = values.split(",")
     return [str(v).strip() for v in values if str(v).strip()]
+
+
+def _large_note(large: list[dict[str, Any]], limit: Any) -> str:
+    """The sentence on areas over the foot-patrol size limit (empty when there are none)."""
+    if not large:
+        return ""
+    flagged = [r for r in large if r["action"] == "flagged"]
+    replaced = [r for r in large if r["action"] == "replaced"]
+    text = ""
+    if replaced:
+        text += (
+            f" {len(replaced)} area(s) over {limit:g} km² replaced by their hottest grid cell: "
+            + ", ".join(f"{r['area_id']} ({r['km2']:g} km²) -> {r['cell']}" for r in replaced)
+            + "."
+        )
+    if flagged:
+        text += (
+            f" {len(flagged)} area(s) over {limit:g} km², too large for one foot patrol, kept and flagged: "
+            + ", ".join(f"{r['area_id']} ({r['km2']:g} km²)" for r in flagged)
+            + "."
+        )
+    return text
 
 
 def _word(number: Any) -> str:
