@@ -22,8 +22,16 @@ from gripkit.cli.common import (
     progress_bar,
     setup_logging,
 )
-from gripkit.cli.hotspots import split_list
-from gripkit.cli.options import HARM_DEFAULT, AllowGapsOption, ForceOption, HarmOption, MonthsOption
+from gripkit.cli.options import (
+    HARM_DEFAULT,
+    AllowGapsOption,
+    ForceOption,
+    HarmOption,
+    MonthsOption,
+    SourceOption,
+    sources_choice,
+    split_list,
+)
 from gripkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -68,6 +76,7 @@ def backtest_command(
     serious_violence: Annotated[bool, typer.Option(help="Only the serious-violence categories.")] = False,
     crime_types: Annotated[str | None, typer.Option(help="Comma-separated police.uk crime types.")] = None,
     force: ForceOption = None,
+    source: SourceOption = "all",
     harm: HarmOption = HARM_DEFAULT,
     weights: Annotated[
         str,
@@ -110,6 +119,7 @@ def backtest_command(
             crime_types=split_list(crime_types),
             serious_violence=serious_violence,
             force=force,
+            sources=sources_choice(source),
             unit=unit,
             cell_size=cell_size,
             workers=workers,

@@ -25,6 +25,9 @@ from gripkit.cli.options import (
     LastOption,
     MonthsOption,
     OutOption,
+    SourceOption,
+    sources_choice,
+    split_list,
 )
 from gripkit.errors import InputError
 from gripkit.months import parse_window
@@ -36,13 +39,6 @@ if TYPE_CHECKING:
 def parse_months(text: str | None) -> tuple[str | None, str | None] | None:
     """``FROM..TO`` into ``(first, last)`` (:func:`gripkit.months.parse_window`; other commands use it)."""
     return parse_window(text)
-
-
-def split_list(text: str | None) -> list[str] | None:
-    """Comma-separated values, stripped; None when empty."""
-    if not text:
-        return None
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def parse_bounds(text: str | None) -> tuple[float, float, float, float] | None:
@@ -94,13 +90,7 @@ def hotspots_command(
     months: MonthsOption = None,
     last: LastOption = None,
     force: ForceOption = None,
-    source: Annotated[
-        str,
-        typer.Option(
-            "--source",
-            help="Record sources: police, health, a partner, several comma-separated, or all (combined).",
-        ),
-    ] = "all",
+    source: SourceOption = "all",
     harm: HarmOption = HARM_DEFAULT,
     weights: WeightsOption = "auto",
     distance: Annotated[float | None, typer.Option(help="Gi* distance band (m).")] = None,
@@ -167,7 +157,7 @@ def hotspots_command(
             sv_table=str(sv_table) if sv_table else None,
             months=window,
             force=force,
-            sources=_sources(source),
+            sources=sources_choice(source),
             harm=harm,
             weights=weights,
         )
@@ -198,12 +188,6 @@ def hotspots_command(
     console.print(
         f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]" + (f" and {page}" if page else "")
     )
-
-
-def _sources(text: str) -> tuple[str, ...] | None:
-    """The ``--source`` choice (None: all sources combined)."""
-    chosen = split_list(text)
-    return tuple(chosen) if chosen and chosen != ["all"] else None
 
 
 def write_page(result: HotspotResult, path: Path) -> Path:

@@ -11,6 +11,8 @@
   ``gripkit plan --exclude`` is about areas);
 * ``--allow-gaps``    proceed when a force misses months of the window, the gaps flagged in the output;
 * ``--per-force``     harm weights derived from each force's own offence mix (``per_force=True``);
+* ``--source``        record sources read: police, health, a partner, several comma-separated, or
+  ``all`` (combined; the default);
 * ``-w/--workspace``  the DuckDB workspace.
 
 Library errors name Python parameters (``'cell_size'``); :func:`flag_message` turns them into the
@@ -71,3 +73,28 @@ def flag_message(message: str, flags: dict[str, str]) -> str:
     '--cell-size must be > 0 metres'
     """
     return _QUOTED.sub(lambda m: flags.get(m.group(1), m.group(0)), message)
+
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="Record sources: police, health, a partner, several comma-separated, or all (combined).",
+    ),
+]
+
+
+def split_list(text: str | None) -> list[str] | None:
+    """Comma-separated values, stripped; None when empty."""
+    if not text:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def sources_choice(text: str | None) -> tuple[str, ...] | None:
+    """The ``--source`` choice as the library takes it (None: all sources combined).
+
+    >>> sources_choice("police, health"), sources_choice("all")
+    (('police', 'health'), None)
+    """
+    chosen = split_list(text)
+    return tuple(chosen) if chosen and chosen != ["all"] else None

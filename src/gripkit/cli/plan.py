@@ -30,6 +30,8 @@ from gripkit.cli.options import (
     MonthsOption,
     OptionalOutOption,
     SeedOption,
+    SourceOption,
+    sources_choice,
 )
 from gripkit.errors import InputError
 
@@ -86,6 +88,7 @@ def plan_command(
     weights: Annotated[str, typer.Option(help="Column of --areas-file weighing the areas.")] = "harm",
     harm: HarmOption = HARM_DEFAULT,
     force: ForceOption = None,
+    source: SourceOption = "all",
     months: MonthsOption = None,
     last: LastOption = None,
     allow_gaps: AllowGapsOption = False,
@@ -166,6 +169,7 @@ def plan_command(
             teams=teams,
             team_speed_kmh=team_speed,
             large_areas=large_areas,
+            sources=sources_choice(source),
             **({"max_area_km2": max_area_km2} if max_area_km2 is not None else {}),
             store=store,
         )

@@ -201,10 +201,12 @@ def select_backtest_crimes(
     force: str | None = None,
     sv_table: str | Path | None = None,
     harm: str | Path | None = col.DEFAULT_HARM_TABLE,
+    sources: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, HarmTable | None]:
     """The crimes a backtest runs on, with their ``harm``, and the harm table applied.
 
-    The filters of ``gripkit hotspots`` (:func:`gripkit.hotspots.find.select_crimes`); crimes
+    The filters of ``gripkit hotspots`` (:func:`gripkit.hotspots.find.select_crimes`, ``sources``
+    the record sources, None all combined); crimes
     without coordinates are dropped (no unit can score them). ``harm`` is a table name, a CSV path,
     or ``"none"`` (every crime weighs 1). All months are read: the first forecast period needs the
     training window before it.
@@ -219,7 +221,7 @@ def select_backtest_crimes(
     """
     crimes = select_crimes(
         ws, crime_types=list(crime_types) if crime_types else None, serious_violence=serious_violence,
-        force=force, sv_table=sv_table,
+        force=force, sv_table=sv_table, sources=tuple(sources) if sources else None,
     )
     crimes = crimes[crimes[col.X].notna() & crimes[col.Y].notna()].reset_index(drop=True)
     table = load_harm_table(harm)
@@ -280,6 +282,7 @@ def backtest(
     progress: Progress | None = None,
     store: bool = True,
     allow_gaps: bool = False,
+    sources: Sequence[str] | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of forecasters on the same units and periods.
 
@@ -312,8 +315,9 @@ def backtest(
         Workspace only: the harm table applied to the crimes (``"none"``: each crime weighs 1).
         ``harm_hit_rate`` is the share of the test period's ``harm`` column in flagged units (of the
         ``weights`` column for a frame without one; each crime 1 when neither).
-    crime_types, serious_violence, force, sv_table
-        Workspace only: the crime selection of :func:`gripkit.hotspots.find.select_crimes`.
+    crime_types, serious_violence, force, sv_table, sources
+        Workspace only: the crime selection of :func:`gripkit.hotspots.find.select_crimes`
+        (``sources``: record sources such as ``("police",)`` or ``("health",)``; None: all combined).
     unit : {"grid"}
         The unit kind (the raster models score grid cells).
     cell_size : float, optional
@@ -362,14 +366,15 @@ def backtest(
     if isinstance(data, Workspace):
         frame, table = select_backtest_crimes(
             data, crime_types=crime_types, serious_violence=serious_violence, force=force,
-            sv_table=sv_table, harm=harm,
+            sv_table=sv_table, harm=harm, sources=sources,
         )
         selection = {"crime_types": list(crime_types) if crime_types else None,
-                     "serious_violence": serious_violence, "force": force, "workspace": data.path}
+                     "serious_violence": serious_violence, "force": force, "workspace": data.path,
+                     "sources": list(sources) if sources else None}
         used = (col.HARM if table is not None else None) if weights == AUTO else weights
     else:
         given = {"crime_types": crime_types, "serious_violence": serious_violence, "force": force,
-                 "sv_table": sv_table}
+                 "sv_table": sv_table, "sources": sources}
         passed = [name for name, value in given.items() if value]
         if passed:
             raise InputError(

@@ -310,6 +310,7 @@ def find_hotspots(
     force: str | None = None,
     sv_table: str | Path | None = None,
     weights: str | None = AUTO,
+    sources: tuple[str, ...] | list[str] | str | None = None,
     store: bool = True,
 ) -> HotspotResult:
     """Count crimes and harm per unit, rank them, run a hotspot method and measure concentration.
@@ -337,6 +338,9 @@ def find_hotspots(
     weights
         ``"auto"`` (Gi*/KDE weigh by harm whenever a harm table is in use), ``"harm"``, or None /
         ``"crimes"``: the rule of :meth:`HotspotRequest.weights_decision`, logged and recorded.
+    sources
+        Record sources counted (``("police",)``, ``("health",)``, ``"police,health"``; None: all
+        combined).
     store
         Store the result in the workspace (:meth:`~gripkit.workspace.Workspace.save_result`:
         meta, summary, concentration and the hotspot layer), so the report and dashboard see it.
@@ -356,7 +360,7 @@ def find_hotspots(
     shortcuts: dict[str, Any] = dict(
         unit=unit, method=method, cell_size=cell_size, resolution=resolution, boundaries=boundaries,
         crime_types=crime_types, serious_violence=serious_violence, months=months, harm=harm,
-        force=force, sv_table=sv_table, weights=weights,
+        force=force, sv_table=sv_table, weights=weights, sources=sources,
     )
     if request is None:
         request = HotspotRequest(**shortcuts)
@@ -364,7 +368,7 @@ def find_hotspots(
         defaults = dict(
             unit="grid", method="count", cell_size=None, resolution=None, boundaries=None,
             crime_types=None, serious_violence=False, months=None, harm=C.DEFAULT_HARM_TABLE,
-            force=None, sv_table=None, weights=AUTO,
+            force=None, sv_table=None, weights=AUTO, sources=None,
         )
         changed = sorted(k for k, v in shortcuts.items() if v != defaults[k])
         if changed:

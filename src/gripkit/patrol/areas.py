@@ -84,6 +84,7 @@ def workspace_areas(
     force: str | None = None,
     months: tuple[Any, Any] | None = None,
     allow_gaps: bool = False,
+    sources: tuple[str, ...] | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`default_areas` and their provenance (harm table and SHA-256, months, share of harm).
 
@@ -91,7 +92,8 @@ def workspace_areas(
     announced). Every force read must hold every month of it (:func:`gripkit.coverage.check_window`):
     a missing month would count as no crime and push that place down the ranking, so the plan
     refuses, naming the force, its months and the window, unless ``allow_gaps`` (then the gaps go
-    into the provenance's ``data_coverage``).
+    into the provenance's ``data_coverage``). ``sources``: the record sources counted (None: all
+    combined, e.g. police and hospital ED records together).
     """
     from gripkit.coverage import check_window
     from gripkit.hotspots.find import find_hotspots  # deferred: hotspots import is heavy
@@ -110,7 +112,8 @@ def workspace_areas(
     if coverage.flagged:
         log.warning(coverage.note())
     result = find_hotspots(
-        ws, unit="lsoa", serious_violence=True, harm=harm, force=force, months=(first, last), store=False
+        ws, unit="lsoa", serious_violence=True, harm=harm, force=force, months=(first, last), sources=sources,
+        store=False,
     )
     ranked = result.hotspots[result.hotspots[C.HARM] > 0]
     if len(ranked) < count:
@@ -133,6 +136,7 @@ def workspace_areas(
         "unit": "lsoa",
         "serious_violence": True,
         "force": force,
+        "sources": list(sources) if sources else None,
         "share_of_harm": share,
         **meta,
         "area_window": coverage.window,

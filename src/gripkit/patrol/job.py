@@ -239,6 +239,7 @@ def plan_patrols(
     team_speed_kmh: float = WALKING_SPEED_KMH,
     max_area_km2: float | None = DEFAULT_MAX_KM2,
     large_areas: str = "flag",
+    sources: tuple[str, ...] | None = None,
     store: bool = True,
 ) -> PlanResult:
     """Plan patrols: an Op Rowan-style experiment, or areas chosen under an officer-hour budget.
@@ -306,6 +307,9 @@ def plan_patrols(
         limit) are too large for a foot patrol: ``"flag"`` keeps and marks them (``too_large``,
         warned), ``"cells"`` patrols each one's hottest grid cell instead (workspace areas only;
         :mod:`gripkit.patrol.size`).
+    sources : tuple of str, optional
+        Record sources the workspace's default areas are counted from (``("police",)``,
+        ``("health",)``; None: all combined).
     store : bool, default True
         With a workspace: store the plan (``plans`` / ``plan_*`` tables) and the result.
 
@@ -350,10 +354,18 @@ def plan_patrols(
             "areas_file. Count the hotspots over that window instead (`gripkit hotspots --months`), or "
             "drop areas_file."
         )
+    if areas_file is not None and sources is not None:
+        raise InputError(
+            f"'sources' chooses whose records the workspace's own areas are counted from; received "
+            f"sources={sources!r} with areas_file. Count the hotspots by source instead (`gripkit hotspots "
+            "--source`), or drop areas_file."
+        )
     candidates, source = _candidates(
-        ws, areas, areas_file, weights=weights, harm=harm, force=force, months=months, allow_gaps=allow_gaps
+        ws, areas, areas_file, weights=weights, harm=harm, force=force, months=months, allow_gaps=allow_gaps,
+        sources=sources,
     )
-    counted = {"harm": harm, "force": force, "serious_violence": True, "months": source.get("area_window")}
+    counted = {"harm": harm, "force": force, "serious_violence": True, "months": source.get("area_window"),
+               "sources": sources}
     own = ws if source["source"] == "workspace" else None
     candidates, large = patrollable(
         candidates, max_km2=max_area_km2, large=large_areas, ws=own, cells=counted
@@ -456,6 +468,7 @@ def _candidates(
     force: str | None,
     months: tuple[Any, Any] | None = None,
     allow_gaps: bool = False,
+    sources: tuple[str, ...] | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """The candidate areas and where they came from."""
     if given is None:
@@ -464,7 +477,9 @@ def _candidates(
                 "'areas_file' must be given when there is no workspace; received neither. Pass a "
                 "workspace to plan its top LSOAs, or areas_file= (a hotspot layer or a frame)."
             )
-        return workspace_areas(ws, n, harm=harm, force=force, months=months, allow_gaps=allow_gaps)
+        return workspace_areas(
+            ws, n, harm=harm, force=force, months=months, allow_gaps=allow_gaps, sources=sources
+        )
     if isinstance(given, pd.DataFrame):
         return select_areas(given, n, what="areas_file", weights=weights), {"source": "frame"}
     if isinstance(given, str | Path):
