@@ -11,6 +11,7 @@
   ``gripkit plan --exclude`` is about areas);
 * ``--allow-gaps``    proceed when a force misses months of the window, the gaps flagged in the output;
 * ``--per-force``     harm weights derived from each force's own offence mix (``per_force=True``);
+* ``--plan ID``       a stored patrol plan (default: the latest);
 * ``-w/--workspace``  the DuckDB workspace.
 
 Library errors name Python parameters (``'cell_size'``); :func:`flag_message` turns them into the
@@ -54,6 +55,7 @@ AllowGapsOption = Annotated[
     bool,
     typer.Option("--allow-gaps", help="Proceed when a force misses months of the window (flagged)."),
 ]
+PlanOption = Annotated[int | None, typer.Option("--plan", help="Plan id [default: the latest].")]
 PerForceOption = Annotated[
     bool,
     typer.Option("--per-force", help="Weigh each force's crimes by its own offence mix (cchi, ons_css)."),
