@@ -131,7 +131,7 @@ class Returns(ResultMixin):
             f"In {self.month} the {len(self.table) - 1} hotspots of plan {self.meta.get('plan_id')} had "
             f"{pair('patrols_delivered')} of {t['patrols_planned']:,.0f} planned patrols delivered, "
             f"{pair('patrol_hours_delivered', ',.1f')} patrol hours, {pair('serious_violence_crimes')} "
-            f"serious-violence crimes (harm {pair('serious_violence_harm', ',.1f')}), "
+            f"serious-violence crimes of harm {pair('serious_violence_harm', ',.1f')}, "
             f"{pair('asb_incidents')} "
             f"ASB incidents and {pair('stop_searches')} stop-searches, {pair('stop_search_arrests')} of them "
             f"ending in arrest; the year before is {self.prev_month}."
