@@ -117,6 +117,7 @@ KINDS: dict[str, Kind] = {
         Kind("allocation", "Funding allocation", "gripkit.funding.pot:Allocation"),
         Kind("national", "National run", "gripkit.national.run:NationalResult"),
         Kind("audit", "Hotspot selection audit", "gripkit.audit.job:AuditResult"),
+        Kind("returns", "Home Office returns", "gripkit.funding.returns:Returns"),
         Kind("national_force", "National run: one force's row", "gripkit.national.run:run_national", True),
     )
 }

@@ -49,7 +49,7 @@ def test_help_lists_every_subcommand() -> None:
     assert listed == {
         "allocate", "audit", "backtest", "demo", "emerging", "evaluate", "gps", "harm", "hotspots", "info",
         "ingest", "fetch", "national",
-        "plan", "power", "quarantine", "report", "serve", "sources", "status", "users",
+        "plan", "power", "quarantine", "report", "returns", "serve", "sources", "status", "users",
     }
 
 

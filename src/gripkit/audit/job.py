@@ -17,6 +17,7 @@ from gripkit.audit.rests_on import check_types, proactive_types, rests_on, selec
 from gripkit.audit.stops import GROUPS, SUPPRESS_BELOW, stops
 from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
+from gripkit.ingestion.searches import workspace_searches
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace
@@ -169,19 +170,6 @@ def _record_sources(ws: Workspace, crimes: pd.DataFrame) -> pd.Series:
     return crimes[C.SOURCE_ID].map(formats).fillna("unknown").astype(str)
 
 
-def _searches(ws: Workspace, force: str | None, window: dict[str, str]) -> pd.DataFrame:
-    """Stop-and-search rows of the selection's months (and force)."""
-    sql = (
-        "SELECT s.* FROM stop_search s JOIN sources USING (source_id) "
-        "WHERE strftime(sources.month, '%Y-%m') BETWEEN ? AND ?"
-    )
-    params: list[Any] = [window["first"], window["last"]]
-    if force is not None:
-        sql += " AND sources.force = ?"
-        params.append(force)
-    return ws.con.execute(sql, params).df()
-
-
 def audit_hotspots(
     ws: Workspace,
     *,
@@ -283,7 +271,7 @@ def audit_hotspots(
     weights = on_basis.groupby(C.CRIME_TYPE)[C.HARM].mean()
     fed = simulate_feedback(counts, weights, chosen, found, params)
     people = residents(crimes, unit_ids, chosen, load_population(population))
-    searches = _searches(ws, force, {"first": first, "last": last})
+    searches = workspace_searches(ws, first, last, force=force)
     frame = (
         units.frame.rename_geometry("geometry") if units.frame.geometry.name != "geometry" else units.frame
     )

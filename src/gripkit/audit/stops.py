@@ -22,12 +22,11 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.audit.residents import per_1000
 from gripkit.errors import InputError
+from gripkit.ingestion.searches import NO_FURTHER_ACTION
 
 SUPPRESS_BELOW = 10
 NOT_STATED = "Not stated"
 COMPLEMENT = "suppressed"
-#: outcomes police.uk publishes for a search that found nothing actionable
-NO_FURTHER_ACTION = ("A no further action disposal", "Nothing found - no further action")
 GROUPS = ("hotspots", "outside")
 NO_SEARCH_ROWS = (
     "no stop-and-search rows were ingested for these months; ingest the police.uk "

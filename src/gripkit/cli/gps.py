@@ -22,7 +22,7 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.cli.options import OptionalOutOption
+from gripkit.cli.options import OptionalOutOption, PlanOption
 from gripkit.errors import InputError
 
 # Same value as gripkit.patrol.schedule.LONDON (tests check), written out here because the --tz
@@ -113,7 +113,6 @@ def gps_ingest(
         console.print(f"  skipped {path} (already ingested)")
 
 
-PlanOption = Annotated[int | None, typer.Option("--plan", help="Plan id [default: the latest].")]
 BufferOption = Annotated[float, typer.Option("--buffer", help="Metres around each area counted as inside.")]
 GapOption = Annotated[
     float, typer.Option("--gap", help="Minutes between pings that still make one visit.")

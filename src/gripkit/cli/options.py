@@ -13,6 +13,7 @@
 * ``--per-force``     harm weights derived from each force's own offence mix (``per_force=True``);
 * ``--source``        record sources read: police, health, a partner, several comma-separated, or
   ``all`` (combined; the default);
+* ``--plan ID``       a stored patrol plan (default: the latest);
 * ``-w/--workspace``  the DuckDB workspace.
 
 Library errors name Python parameters (``'cell_size'``); :func:`flag_message` turns them into the
@@ -56,6 +57,7 @@ AllowGapsOption = Annotated[
     bool,
     typer.Option("--allow-gaps", help="Proceed when a force misses months of the window (flagged)."),
 ]
+PlanOption = Annotated[int | None, typer.Option("--plan", help="Plan id [default: the latest].")]
 PerForceOption = Annotated[
     bool,
     typer.Option("--per-force", help="Weigh each force's crimes by its own offence mix (cchi, ons_css)."),

@@ -97,6 +97,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluation", "evaluation", "`gripkit evaluate` or `gripkit.evaluate_experiment(...)`"),
     Stage("allocation", "allocation", "`gripkit allocate` or `gripkit.allocate(ws, ...)`"),
     Stage("national", "national", "`gripkit national` or `gripkit.run_national(...)`", optional=True),
+    Stage("returns", "returns", "`gripkit returns` or `gripkit.funding.returns.home_office_returns(ws, ...)`",
+          optional=True),
 )
 
 
