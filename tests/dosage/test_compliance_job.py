@@ -129,3 +129,19 @@ def test_bad_sources_and_no_plan(tmp_path: Path) -> None:
         planned(ws)
         with pytest.raises(InputError, match="'sources' must name one or more of gps, officer; received"):
             compliance(ws, sources=["radio"])
+
+
+def test_empty_schedule_with_visits_counts_them_as_unplanned() -> None:
+    """A month with no planned visits (e.g. before a plan starts) but an officer's visit: nothing is
+    planned or delivered, and the one visit is unplanned (hand count), instead of a KeyError."""
+    from gripkit.dosage.tracking import match_visits
+
+    day = pd.Timestamp("2024-06-01").date()
+    schedule = pd.DataFrame({"date": [], "area_id": [], "start_utc": pd.to_datetime([]),
+                             "end_utc": pd.to_datetime([])})
+    visits = pd.DataFrame({"area_id": ["a"], "date": [day], "start_utc": [pd.Timestamp("2024-06-01 13:10")],
+                           "end_utc": [pd.Timestamp("2024-06-01 13:25")], "dwell_minutes": [15.0],
+                           "officers": [1], "officer_ids": ["R1"], "officer_minutes": [15.0]})
+    found = match_visits(schedule, visits)
+    assert found.figures["planned_visits"] == 0 and found.figures["delivered_visits"] == 0
+    assert found.figures["unplanned_visits"] == 1 and found.figures["compliance"] is None

@@ -185,7 +185,7 @@ def match_visits(
          "control_visits"]].sum().reset_index())
     by_officer = _by_officer(done, matches)
     planned, delivered = len(plan), int(matches["delivered"].sum())
-    got = matches[matches["delivered"]]
+    got = matches[matches["delivered"].astype(bool)]  # an empty frame's column is object dtype
     by_source = got["sources"].replace("", np.nan).dropna().value_counts().sort_index()
     figures = {
         "planned_visits": planned,
@@ -277,7 +277,7 @@ def _by_officer(done: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=[C.OFFICER_ID, C.VISITS, "planned_visits_delivered", "on_time_visits",
                                      "minutes"])
     per = done.assign(**{C.OFFICER_ID: done[OFFICER_IDS].astype(str).str.split(";")}).explode(C.OFFICER_ID)
-    got = matches[matches["delivered"]]
+    got = matches[matches["delivered"].astype(bool)]  # an empty frame's column is object dtype
     got = got.assign(**{C.OFFICER_ID: got[OFFICER_IDS].astype(str).str.split(";")}).explode(C.OFFICER_ID)
     table = per.groupby(C.OFFICER_ID).agg(visits=(C.DWELL_MINUTES, "size"), minutes=(C.DWELL_MINUTES, "sum"))
     table["planned_visits_delivered"] = got.groupby(C.OFFICER_ID).size().reindex(table.index).fillna(0)
