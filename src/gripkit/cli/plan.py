@@ -105,10 +105,18 @@ def plan_command(
     ] = "flag",
     schedule: Annotated[Path | None, typer.Option(help="Write the visit schedule CSV here.")] = None,
     ics: Annotated[Path | None, typer.Option(help="Write the schedule as iCalendar (.ics) here.")] = None,
-    briefing: Annotated[Path | None, typer.Option(help="Write a printable HTML briefing here.")] = None,
+    briefing: Annotated[
+        Path | None, typer.Option(help="Write the printable briefing here (.pdf: PDF, else HTML).")
+    ] = None,
     briefing_day: Annotated[
         str | None, typer.Option(help="Day of the briefing [default: first day].")
     ] = None,
+    roads: Annotated[
+        Path | None, typer.Option(help="Road lines (OSM or OS .gpkg) for the briefing's street maps.")
+    ] = None,
+    officer_url: Annotated[
+        str, typer.Option(help="Dashboard address the briefing's QR codes link to (<url>/officer).")
+    ] = "http://127.0.0.1:8000",  # gripkit.patrol.briefing.DEFAULT_OFFICER_URL (not imported: startup time)
     store: Annotated[bool, typer.Option(help="Store the plan in the workspace.")] = True,
     json_out: JsonOption = False,
 ) -> None:
@@ -179,7 +187,9 @@ def plan_command(
     if ics:
         written["ics"] = str(result.write_ics(ics))
     if briefing:
-        written["briefing"] = str(result.write_briefing(briefing, day=briefing_day))
+        written["briefing"] = str(
+            result.write_briefing(briefing, day=briefing_day, roads=roads, officer_url=officer_url)
+        )
     if json_out:
         print_json({**result.to_dict(), "summary": result.summary(), "written": written})
         return

@@ -1,4 +1,5 @@
-"""Exports: the plan CSV, and for officers the schedule CSV, iCalendar (.ics) and a printable briefing.
+"""Exports: the plan CSV, and for officers the schedule CSV, iCalendar (.ics) and a printable briefing
+(:mod:`gripkit.patrol.briefing`).
 
 All four are deterministic (no creation timestamps), so a plan re-derived from its seed exports
 byte-identical files. The .ics follows RFC 5545 (UTC times, CRLF lines folded at 75 octets).
@@ -6,7 +7,6 @@ byte-identical files. The .ics follows RFC 5545 (UTC times, CRLF lines folded at
 
 from __future__ import annotations
 
-import html
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gripkit import columns as C
-from gripkit.datasets import ATTRIBUTION
 from gripkit.errors import InputError
-from gripkit.figures import png_base64
 from gripkit.hotspots.labels import place
 from gripkit.patrol.schedule import SCHEDULE_COLUMNS
 
@@ -145,114 +143,12 @@ def briefing_html(
     schedule: pd.DataFrame,
     areas: gpd.GeoDataFrame | None = None,
     path: str | Path | None = None,
-    *,
-    day: Any = None,
-    title: str = "Patrol briefing",
+    **options: Any,
 ) -> str:
-    """A printable one-page HTML briefing for one day: visits by shift, with a map of each area.
+    """The printable briefing, one A4 page per area (:func:`gripkit.patrol.briefing.briefing_html`)."""
+    from gripkit.patrol.briefing import briefing_html as page
 
-    Parameters
-    ----------
-    schedule : DataFrame
-        From :func:`~gripkit.patrol.schedule.schedule_visits`.
-    areas : GeoDataFrame, optional
-        Area polygons (EPSG:27700) for the maps.
-    path : str or Path, optional
-        Where to write the page.
-    day : date or str, optional
-        The day to brief (default: the first day in the schedule).
-
-    Examples
-    --------
-    >>> import datetime as dt, pandas as pd
-    >>> from gripkit.patrol.schedule import schedule_visits
-    >>> plan = pd.DataFrame({"date": [dt.date(2024, 6, 1)], "area_id": ["A"], "visits": [1]})
-    >>> "Patrol briefing" in briefing_html(schedule_visits(plan, seed=1))
-    True
-    """
-    _check(schedule)
-    dates = sorted({pd.Timestamp(d).date() for d in schedule[C.DATE]})
-    if not dates:
-        raise InputError(
-            "the schedule has no visits to brief; received an empty schedule. Plan visits first."
-        )
-    chosen = pd.Timestamp(day).date() if day is not None else dates[0]
-    if chosen not in dates:
-        raise InputError(
-            f"no visits planned on {chosen}; received day={day!r}. Pick a day from {dates[0]} to {dates[-1]}."
-        )
-    rows = schedule[[pd.Timestamp(d).date() == chosen for d in schedule[C.DATE]]]
-    names = _names(areas)
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)} {chosen}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)} — {chosen:%A %d %B %Y}</h1>",
-        "<p>Times are local (Europe/London). Start times were drawn at random inside each window so "
-        "patrols are not predictable: keep to them. Stay inside the area for the whole visit; GPS "
-        "records the dose.</p>",
-    ]
-    for shift, group in rows.groupby("shift", sort=True):
-        parts.append(
-            f"<h2>Shift {html.escape(str(shift))}</h2><table><tr><th>Start</th><th>End</th>"
-            "<th>Area</th><th>Visit</th><th>Officers</th><th>Done (initials)</th></tr>"
-        )
-        for row in group.to_dict("records"):
-            parts.append(
-                f"<tr><td>{str(row['start_local'])[11:16]}</td><td>{str(row['end_local'])[11:16]}</td>"
-                f"<td>{html.escape(names.get(str(row[C.AREA_ID]), str(row[C.AREA_ID])))}</td>"
-                f"<td>{row[C.VISIT]}</td><td>{row[C.OFFICERS]}</td>"
-                "<td class='blank'></td></tr>"
-            )
-        parts.append("</table>")
-    maps = _maps(areas, sorted(rows[C.AREA_ID].astype(str).unique()))
-    if maps:
-        parts.append("<h2>Areas</h2><div class='maps'>")
-        parts += [
-            f"<figure><img alt='map of {html.escape(a)}' src='data:image/png;base64,{png}'>"
-            f"<figcaption>{html.escape(names.get(a, a))}</figcaption></figure>"
-            for a, png in maps
-        ]
-        parts.append("</div>")
-    parts.append(f"<footer>{html.escape(ATTRIBUTION)}</footer></body></html>")
-    return _write("\n".join(parts) + "\n", path)
-
-
-_CSS = (
-    "body{font-family:sans-serif;margin:1.5cm;color:#111}table{border-collapse:collapse;width:100%}"
-    "td,th{border:1px solid #999;padding:4px 8px;text-align:left}td.blank{width:8em}"
-    ".maps{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:30%}img{width:100%}"
-    "footer{margin-top:2em;font-size:small;color:#555}@media print{h2{break-before:auto}"
-    "figure{break-inside:avoid}}"
-)
-
-
-def _maps(areas: gpd.GeoDataFrame | None, ids: list[str]) -> list[tuple[str, str]]:
-    """Small PNG maps (base64) of each area outline, with a 200 m scale bar."""
-    if areas is None or len(areas) == 0:
-        return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out: list[tuple[str, str]] = []
-    by_id = areas.set_index(areas[C.AREA_ID].astype(str))
-    for area_id in ids:
-        if area_id not in by_id.index:
-            continue
-        geom = by_id.loc[area_id, C.GEOMETRY]
-        if geom is None or geom.is_empty:
-            continue
-        fig, ax = plt.subplots(figsize=(3, 3), dpi=80)
-        gpd.GeoSeries([geom], crs=areas.crs).plot(ax=ax, facecolor="#fde0c5", edgecolor="#c0392b")
-        x0, y0, _, _ = geom.bounds
-        ax.plot([x0, x0 + 200], [y0, y0], color="black", linewidth=2)
-        ax.annotate("200 m", (x0, y0), xytext=(0, 3), textcoords="offset points", fontsize=7)
-        ax.set_axis_off()
-        encoded = png_base64(fig, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
-        out.append((area_id, encoded))
-    return out
+    return page(schedule, areas, path, **options)
 
 
 def _names(areas: gpd.GeoDataFrame | None) -> dict[str, str]:

@@ -29,6 +29,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.patrol.areas import read_areas, select_areas, workspace_areas
+from gripkit.patrol.briefing import briefing_html, briefing_pdf
 from gripkit.patrol.choose import WALKING_SPEED_KMH, AreaChoice, choose_areas
 from gripkit.patrol.experiment import (
     ExperimentPlan,
@@ -37,7 +38,7 @@ from gripkit.patrol.experiment import (
     experiment_design,
     parse_date,
 )
-from gripkit.patrol.export import briefing_html, plan_csv, schedule_csv, schedule_ics
+from gripkit.patrol.export import plan_csv, schedule_csv, schedule_ics
 from gripkit.patrol.schedule import schedule_visits
 from gripkit.patrol.size import DEFAULT_MAX_KM2, patrollable
 from gripkit.patrol.store import save_plan
@@ -202,9 +203,13 @@ class PlanResult(ResultMixin):
         schedule_ics(self.schedule, self.candidates, path, plan_id=self.plan_id or "plan")
         return Path(path)
 
-    def write_briefing(self, path: str | Path, *, day: Any = None) -> Path:
-        """A printable HTML briefing for one day (default: the first)."""
-        briefing_html(self.schedule, self.candidates, path, day=day)
+    def write_briefing(self, path: str | Path, *, day: Any = None, **options: Any) -> Path:
+        """The printable briefing for one day (default: the first): PDF when ``path`` ends ``.pdf``,
+        else HTML; ``options`` (``roads``, ``officer_url``) go to
+        :func:`gripkit.patrol.briefing.briefing_html`."""
+        if Path(path).suffix.lower() == ".pdf":
+            return briefing_pdf(self.schedule, self.candidates, path, day=day, **options)
+        briefing_html(self.schedule, self.candidates, path, day=day, **options)
         return Path(path)
 
 
