@@ -85,6 +85,7 @@ def briefing_html(
     chosen, rows = _day(schedule, day)
     frame = _areas(areas)
     lsoa, road_frame = _context(frame, roads)
+    licence = "" if roads is None else _road_licence(roads)
     rows = rows.assign(team=rows["team"] if "team" in rows.columns else 0)
     rows = rows.sort_values(["team", "shift", C.START_UTC], kind="stable")
     pages = []
@@ -111,6 +112,7 @@ def briefing_html(
                 labels=_labels(frame),
                 lsoa=lsoa,
                 roads=road_frame,
+                licence=licence,
                 link=link,
                 qr=qr,
                 page=f"page {number} of {len(pages)}",
@@ -245,8 +247,8 @@ def _context(frame: gpd.GeoDataFrame | None, roads: Any) -> tuple[Any, gpd.GeoDa
 
 
 def _page(*, title: str, team: Any, shift: str, area_id: str, area: Any, crs: Any, visits: pd.DataFrame,
-          shift_rows: pd.DataFrame, labels: dict[str, str], lsoa: Any, roads: Any, link: str, qr: str,
-          page: str) -> str:  # fmt: skip
+          shift_rows: pd.DataFrame, labels: dict[str, str], lsoa: Any, roads: Any, licence: str, link: str,
+          qr: str, page: str) -> str:  # fmt: skip
     name = labels.get(area_id, area_id)
     team_text = f"Team {team}" if team else "Patrol team"
     geometry = None if area is None else area[C.GEOMETRY]
@@ -270,7 +272,7 @@ def _page(*, title: str, team: Any, shift: str, area_id: str, area: Any, crs: An
         f"{html.escape(labels.get(str(r[C.AREA_ID]), str(r[C.AREA_ID])))}</li>"
         for r in shift_rows.to_dict("records")
     )
-    roads_note = "" if roads is None else " " + html.escape(_road_licence(roads))
+    roads_note = " " + html.escape(licence) if licence else ""
     return (
         "<section class='page'>"
         f"<p class='top'>{html.escape(title)} · {html.escape(team_text)} · shift {html.escape(shift)} "
@@ -340,7 +342,7 @@ def _qr_svg(link: str) -> str:
     return str(segno.make(link, error="m").svg_inline(scale=4, border=2, title=link))
 
 
-def _road_licence(roads: gpd.GeoDataFrame) -> str:
+def _road_licence(roads: Any) -> str:
     from gripkit.mapcontext import road_attribution
 
     return road_attribution(roads)
@@ -354,7 +356,7 @@ _CSS = (
     "border:1px solid #999}.facts{display:flex;gap:6mm;margin-top:3mm}.facts>div:first-child{flex:1}"
     ".meet{font-size:12pt;margin:0 0 2mm}table{border-collapse:collapse;width:100%;font-size:10pt}"
     "td,th{border:1px solid #999;padding:2px 6px;text-align:left}td.blank{width:8em}"
-    ".qr{width:40mm;text-align:center;font-size:8pt}.qr .link{word-break:break-all}"
+    ".qr{width:48mm;text-align:center;font-size:8pt}.qr .link{font-size:7.5pt;overflow-wrap:anywhere}"
     ".qr svg{width:36mm;height:36mm}"
     ".small{font-size:8.5pt;color:#333;margin:2mm 0 0}ol{font-size:9pt;margin:1mm 0;padding-left:6mm}"
     "li.here{font-weight:bold}footer{font-size:7pt;color:#555;margin-top:2mm}"
