@@ -59,6 +59,7 @@ def test_pdf_briefing_of_a_real_plan(bedfordshire_workspace: Path, tmp_path: Pat
             assert page.count(names[row["area_id"]]) >= 1
         assert f"{row['start_local'][11:16]} {row['end_local'][11:16]}" in page  # the visit's times
         assert "Meet at:" in page and OFFICER in page.replace(" ", "")  # a long link may wrap
+        assert "ONS LSOA" in page and "OpenStreetMap" not in page  # bundled boundaries, no roads
     assert sum(names.get(a, "~") in " ".join(texts) for a in day["area_id"]) >= 6  # 2021 codes may be new
     for page in reader.pages:  # the QR code is a link too
         links = [a.get_object()["/A"].get("/URI") for a in page.get("/Annots", [])]
@@ -103,6 +104,7 @@ def test_meeting_point_names_the_nearest_street(shared_data: Callable[..., Path]
         assert met.group(1) == expected and best["name"] in set(raw["name"])  # a real street of the file
         assert int(met.group(2)) == round(distance.min())
         assert "http://10.1.2.3:8000/officer" in section and "OpenStreetMap contributors" in section
+        assert "ONS LSOA" not in section  # no bundled LSOA boundaries under a Leeds map: not credited
 
 
 def test_officer_url_and_missing_chromium(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

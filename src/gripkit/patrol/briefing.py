@@ -85,7 +85,8 @@ def briefing_html(
     chosen, rows = _day(schedule, day)
     frame = _areas(areas)
     lsoa, road_frame = _context(frame, roads)
-    licence = "" if roads is None else _road_licence(roads)
+    notes = [ATTRIBUTION, BOUNDARY_ATTRIBUTION if lsoa is not None and lsoa is not frame else ""]
+    licence = " ".join(n for n in [*notes, "" if roads is None else _road_licence(roads)] if n)
     rows = rows.assign(team=rows["team"] if "team" in rows.columns else 0)
     rows = rows.sort_values(["team", "shift", C.START_UTC], kind="stable")
     pages = []
@@ -272,7 +273,6 @@ def _page(*, title: str, team: Any, shift: str, area_id: str, area: Any, crs: An
         f"{html.escape(labels.get(str(r[C.AREA_ID]), str(r[C.AREA_ID])))}</li>"
         for r in shift_rows.to_dict("records")
     )
-    roads_note = " " + html.escape(licence) if licence else ""
     return (
         "<section class='page'>"
         f"<p class='top'>{html.escape(title)} · {html.escape(team_text)} · shift {html.escape(shift)} "
@@ -285,7 +285,7 @@ def _page(*, title: str, team: Any, shift: str, area_id: str, area: Any, crs: An
         "<p class='small'>Record each visit on the officer page.</p></div></div>"
         "<p class='small'>Start times were drawn at random inside the window so patrols are not predictable: "
         "keep to them. Stay inside the outlined area for the whole visit; GPS records the dose.</p>"
-        f"<footer>{html.escape(ATTRIBUTION)} {html.escape(BOUNDARY_ATTRIBUTION)}{roads_note}</footer>"
+        f"<footer>{html.escape(licence)}</footer>"
         "</section>"
     )
 
