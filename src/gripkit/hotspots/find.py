@@ -23,6 +23,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
+from gripkit.hotspots.combined import ED_ONLY, HIDDEN_SHARE, combine_sources, hidden_share
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import _count
 from gripkit.hotspots.methods import MethodSpec, apply_method
@@ -378,7 +379,7 @@ def find_hotspots(
             )
     request.announce()
     table = load_harm_table(request.harm)
-    crimes = request_crimes(ws, request)
+    crimes, matching = combine_sources(request_crimes(ws, request))  # a police-ED pair counted once
     result = hotspots_from_crimes(
         crimes,
         request.unit_spec(),
@@ -388,6 +389,8 @@ def find_hotspots(
         workspace=ws.path,
         request=request,
     )
+    if matching:
+        result.meta["matching"] = matching
     if store:
         ws.save_result(result)
     return result
@@ -459,6 +462,8 @@ def hotspots_from_crimes(
             counts.columns.get_loc(C.AREA_M2), "length_m", counts[C.UNIT_ID].astype(str).map(lengths)
         )
     hotspots, method_meta = apply_method(counts, crimes, units, method)
+    if ED_ONLY in crimes.columns:  # police and ED records combined (gripkit.hotspots.combined)
+        hotspots[HIDDEN_SHARE] = hidden_share(crimes, units, hotspots, geometry)
     areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
     conc = concentration(
         hotspots[C.HARM].to_numpy(dtype=float),
