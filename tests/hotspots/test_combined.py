@@ -115,6 +115,7 @@ def test_combined_layer_counts_a_pair_once_and_reports_the_hidden_share(combined
     n_area = int((ed_in & planted["kind"].eq("matched").to_numpy()).sum())
     assert n_area >= 1 and m_area >= 1  # the cell holds a matched pair and an ED-only record
     assert layer.at[cell, "crimes"] == police_all + m_area  # the n_area pairs counted once
+    assert layer.at[cell, "ed_only"] == m_area
     assert layer.at[cell, "hidden_share"] == pytest.approx(m_area / (police_violence + m_area))
     no_violence = layer["crimes"].eq(0)
     assert np.isnan(layer.loc[no_violence, "hidden_share"]).all()

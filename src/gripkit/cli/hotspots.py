@@ -109,6 +109,14 @@ def hotspots_command(
     bandwidth: Annotated[float | None, typer.Option(help="KDE bandwidth (m) [default: chosen].")] = None,
     kernel: Annotated[str, typer.Option(help="KDE kernel: quartic or gaussian.")] = "quartic",
     html: Annotated[Path | None, typer.Option(help="Also write an HTML page with the map.")] = None,
+    share: Annotated[
+        bool,
+        typer.Option(
+            "--share",
+            help="For sharing with partners: counts of 1-4 shown as <5 in the file, page and tables "
+            "(and what would reveal them blanked; docs/ed.md).",
+        ),
+    ] = False,
     top: Annotated[int, typer.Option(help="Rows of the top-hotspots table to print.")] = 10,
     json_out: JsonOption = False,
 ) -> None:
@@ -120,7 +128,9 @@ def hotspots_command(
     """
     from gripkit.hotspots.find import find_hotspots, write_layer
     from gripkit.hotspots.request import HotspotRequest
+    from gripkit.hotspots.sharing import shared_layer
     from gripkit.months import trailing_window
+    from gripkit.results import to_jsonable
 
     setup_logging(quiet=json_out)
     if top < 0:
@@ -168,13 +178,16 @@ def hotspots_command(
                 highlight=False,
             )
         result = find_hotspots(ws, request)
-    written = write_layer(result.hotspots, out)
-    page = write_page(result, html) if html else None
+    layer = shared_layer(result.hotspots) if share else result.hotspots
+    written = write_layer(layer, out)
+    page = write_page(result, html, share=share) if html else None
     if json_out:
         meta = result.meta
+        shared = {"top": to_jsonable(shared_layer(result.top(20))), "shared": True} if share else {}
         print_json(
             {
                 **result.to_dict(),
+                **shared,
                 "crimes": meta["crimes"],
                 "assigned": meta["assigned"],
                 "beyond_tolerance": meta["unassigned"],
@@ -184,13 +197,13 @@ def hotspots_command(
             }
         )
         return
-    print_summary(result, top)
+    print_summary(result, top, share=share)
     console.print(
         f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]" + (f" and {page}" if page else "")
     )
 
 
-def write_page(result: HotspotResult, path: Path) -> Path:
+def write_page(result: HotspotResult, path: Path, *, share: bool = False) -> Path:
     """The hotspot page (map, Lorenz curve, concentration, top units, parameters)."""
     from gripkit.hotspots.find import describe_method
     from gripkit.report import write_hotspot_page
@@ -202,10 +215,11 @@ def write_page(result: HotspotResult, path: Path) -> Path:
         result.concentration,
         title=f"gripkit hotspots: {describe_method(result.meta)} on {result.meta['unit']} units",
         meta=meta,
+        share=share,
     )
 
 
-def print_summary(result: HotspotResult, top: int) -> None:
+def print_summary(result: HotspotResult, top: int, *, share: bool = False) -> None:
     """Concentration figures and the top hotspots as Rich tables."""
     conc = result.concentration
     meta = result.meta
@@ -227,7 +241,12 @@ def print_summary(result: HotspotResult, top: int) -> None:
     console.print(result.summary())
     if top:
         head = result.top(top)
-        listing = Table(title=f"Top {len(head)} hotspots")
+        if share:
+            from gripkit.hotspots.sharing import shared_layer
+
+            head = shared_layer(head)
+        note = " (counts of 1-4 shown as <5)" if share else ""
+        listing = Table(title=f"Top {len(head)} hotspots{note}")
         for name in ("harm_rank", "unit_id", "label", "crimes", "harm", "share_of_harm"):
             listing.add_column(name, justify="left" if name in ("unit_id", "label") else "right")
         for _, row in head.iterrows():
@@ -236,8 +255,15 @@ def print_summary(result: HotspotResult, top: int) -> None:
                 str(row["harm_rank"]),
                 str(row["unit_id"]),
                 label if isinstance(label, str) else "",
-                f"{row['crimes']:,}",
-                f"{row['harm']:,.1f}",
-                f"{row['share_of_harm']:.2%}",
+                _number(row["crimes"], "{:,}"),
+                _number(row["harm"], "{:,.1f}"),
+                _number(row["share_of_harm"], "{:.2%}"),
             )
         console.print(listing)
+
+
+def _number(value: Any, spec: str) -> str:
+    """``value`` formatted by ``spec``; text (a suppressed ``<5``) as is, blank for None."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return spec.format(value)

@@ -4,7 +4,8 @@ When the crimes of a hotspot run hold both police and hospital ED records, :func
 matches them (:func:`gripkit.ingestion.matching.match_records`, default rule) and drops the **ED
 side of every matched pair** before counting, so an assault both services recorded is counted once,
 as its police record. Nothing is deleted from the workspace. :func:`hidden_share` then gives each
-unit the share of its violence known only to the ED::
+unit the ED records matched to no police record (``ed_only``) and the share of its violence known
+only to the ED::
 
     hidden_share = ED records matched to no police record
                    / (police violence records + ED records matched to no police record)
@@ -28,7 +29,9 @@ from gripkit.ingestion.matching import MatchRule, ed_only, match_records
 
 log = logging.getLogger("gripkit")
 
-#: the hotspot layer's column (only when police and ED records are combined)
+#: the hotspot layer's columns (only when police and ED records are combined): ED records matched
+#: to no police record, and their share of the unit's violence
+ED_ONLY_COUNT = "ed_only"
 HIDDEN_SHARE = "hidden_share"
 #: columns :func:`combine_sources` adds to the crimes it keeps (read by :func:`hidden_share`)
 ED_ONLY = "_ed_only"
@@ -62,17 +65,20 @@ def combine_sources(
     return kept, info
 
 
-def hidden_share(crimes: pd.DataFrame, units: Any, hotspots: pd.DataFrame, geometry: str) -> np.ndarray:
-    """Per unit of ``hotspots``: ED-only records / violence records (see the module docstring)."""
+def hidden_share(
+    crimes: pd.DataFrame, units: Any, hotspots: pd.DataFrame, geometry: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit of ``hotspots``: the ED-only records and their share of the violence records (see
+    the module docstring)."""
     ids = hotspots[C.UNIT_ID].astype(str)
 
     def per_unit(mask: pd.Series) -> np.ndarray:
         if not mask.any():
-            return np.zeros(len(ids))
+            return np.zeros(len(ids), dtype=int)
         counted = _count(crimes[mask.to_numpy()], units, weights=None, geometry=geometry)[0]
         totals = counted.set_index(counted[C.UNIT_ID].astype(str))[C.CRIMES]
-        return ids.map(totals).fillna(0).to_numpy(dtype=float)
+        return ids.map(totals).fillna(0).to_numpy(dtype=int)
 
     hidden, violence = per_unit(crimes[ED_ONLY]), per_unit(crimes[VIOLENCE])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(violence > 0, hidden / violence, np.nan)
+        return hidden, np.where(violence > 0, hidden / violence, np.nan)

@@ -23,7 +23,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
-from gripkit.hotspots.combined import ED_ONLY, HIDDEN_SHARE, combine_sources, hidden_share
+from gripkit.hotspots.combined import ED_ONLY, ED_ONLY_COUNT, HIDDEN_SHARE, combine_sources, hidden_share
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import _count
 from gripkit.hotspots.methods import MethodSpec, apply_method
@@ -53,7 +53,8 @@ class HotspotResult(ResultMixin):
         ``crimes``, ``assigned``, ``unassigned``, ``months`` (display text), ``window``
         (``{"first": "YYYY-MM", "last": "YYYY-MM"}``), ``crime_types``, ``serious_violence``,
         ``workspace``, and ``request`` (:meth:`HotspotRequest.to_dict`, with the weights decision)
-        when the run came from a request.
+        when the run came from a request; ``matching`` when police and ED records were combined
+        (:mod:`gripkit.hotspots.combined`: the layer then has ``ed_only`` and ``hidden_share``).
     """
 
     kind: ClassVar[str] = "hotspots"
@@ -463,7 +464,7 @@ def hotspots_from_crimes(
         )
     hotspots, method_meta = apply_method(counts, crimes, units, method)
     if ED_ONLY in crimes.columns:  # police and ED records combined (gripkit.hotspots.combined)
-        hotspots[HIDDEN_SHARE] = hidden_share(crimes, units, hotspots, geometry)
+        hotspots[ED_ONLY_COUNT], hotspots[HIDDEN_SHARE] = hidden_share(crimes, units, hotspots, geometry)
     areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
     conc = concentration(
         hotspots[C.HARM].to_numpy(dtype=float),
