@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -92,6 +93,22 @@ def hotspots_command(
     force: ForceOption = None,
     source: SourceOption = "all",
     harm: HarmOption = HARM_DEFAULT,
+    focus: Annotated[
+        str | None,
+        typer.Option(
+            "--focus",
+            help="Select on sv (serious violence), asb (anti-social behaviour) or both; with asb, ASB "
+            "weighs --asb-floor.",
+        ),
+    ] = None,
+    asb_floor: Annotated[
+        str | None,
+        typer.Option(
+            "--asb-floor",
+            help="Harm of one ASB incident (the CCHI gives 0): a number, or lowest (the table's lowest "
+            "non-zero category weight) [default: lowest with --focus asb/both, else the table's].",
+        ),
+    ] = None,
     weights: WeightsOption = "auto",
     distance: Annotated[float | None, typer.Option(help="Gi* distance band (m).")] = None,
     correction: Annotated[
@@ -141,6 +158,9 @@ def hotspots_command(
             "Pass one of them."
         )
     classes = road_classes if road_classes in (None, "all") else tuple(split_list(road_classes) or ())
+    types = tuple(split_list(crime_types) or ()) or None
+    if focus is not None:
+        types, serious_violence, asb_floor = _focus(focus, types, serious_violence, sv_table, asb_floor)
     with open_workspace(workspace) as ws:
         window: tuple[Any, Any] | None = (
             trailing_window(ws, last, force=force) if last else parse_window(months)
@@ -162,7 +182,7 @@ def hotspots_command(
             p_values=p_values,
             bandwidth=bandwidth,
             kernel=kernel,
-            crime_types=tuple(split_list(crime_types) or ()) or None,
+            crime_types=types,
             serious_violence=serious_violence,
             sv_table=str(sv_table) if sv_table else None,
             months=window,
@@ -170,6 +190,7 @@ def hotspots_command(
             sources=sources_choice(source),
             harm=harm,
             weights=weights,
+            asb_floor=asb_floor,
         )
         if request.sources is None and not json_out:  # announced once the request is known to be valid
             present = ws.record_sources()
@@ -201,6 +222,31 @@ def hotspots_command(
     console.print(
         f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]" + (f" and {page}" if page else "")
     )
+
+
+def _focus(
+    focus: str,
+    types: tuple[str, ...] | None,
+    serious_violence: bool,
+    sv_table: Path | None,
+    floor: str | None,
+) -> tuple[tuple[str, ...], bool, str | None]:
+    """The crime types, serious-violence flag and ASB floor of ``--focus`` (gripkit.harm.asb)."""
+    from gripkit.harm.asb import LOWEST, focus_types
+
+    if types or serious_violence:
+        raise InputError(
+            f"--focus chooses the crime types; received --focus {focus} with "
+            f"{'--crime-types' if types else '--serious-violence'}. Pass one of them."
+        )
+    chosen = tuple(focus_types(focus, sv_table))
+    if focus != "sv" and floor is None:
+        floor = LOWEST
+        logging.getLogger("gripkit").info(
+            "hotspots: anti-social behaviour weighs the table's lowest non-zero category weight per "
+            "incident (--asb-floor lowest; docs/harm.md)"
+        )
+    return chosen, False, floor
 
 
 def write_page(result: HotspotResult, path: Path, *, share: bool = False) -> Path:

@@ -23,6 +23,7 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
+from gripkit.harm.asb import with_asb_floor
 from gripkit.hotspots.combined import ED_ONLY, ED_ONLY_COUNT, HIDDEN_SHARE, combine_sources, hidden_share
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import _count
@@ -380,6 +381,8 @@ def find_hotspots(
             )
     request.announce()
     table = load_harm_table(request.harm)
+    if table is not None and request.asb_floor is not None:  # ASB weighs a stated floor (harm.asb)
+        table = with_asb_floor(table, request.asb_floor)
     crimes, matching = combine_sources(request_crimes(ws, request))  # a police-ED pair counted once
     result = hotspots_from_crimes(
         crimes,
