@@ -153,3 +153,24 @@ def test_rule_is_validated_and_stated() -> None:
     assert rule["police_types"] == [VSO, "Robbery"]
     empty = match_records(police_frame(timed=False))  # no ED records: nothing to match
     assert empty.meta["matched"] == 0 and empty.pairs.empty
+
+
+def test_chance_share_is_calibrated_on_unrelated_incidents(bedfordshire_crimes) -> None:
+    """Under the null -- ED records that are NOT police incidents -- the share matched should equal
+    the chance share the matcher reports. Stand-ins: REAL anti-social behaviour places of
+    Bedfordshire (3 months), relabelled as ED assaults; the police records are the other crimes."""
+    crimes = bedfordshire_crimes(3).assign(source="police", occurred_at=pd.NaT)
+    asb = crimes["crime_type"] == "Anti-social behaviour"
+    ed = crimes[asb].sample(1000, random_state=7).assign(source="health", crime_type=VSO)
+    null = pd.concat([crimes[~asb], ed], ignore_index=True)
+    month = match_records(null)  # police.uk: the month rule
+    share = month.meta["matched"] / 1000
+    # binomial sd of each share <= sqrt(0.25 / 1000) = 0.016: 0.06 is about 3 sd of the difference
+    assert month.meta["chance_share"] == pytest.approx(share, abs=0.06)
+    assert share > 0.5  # the month rule pairs most unrelated incidents in a town: the caveat of docs/ed.md
+    rng = np.random.default_rng(11)
+    minutes = rng.integers(0, 28 * 24 * 60, len(null))
+    timed = null.assign(occurred_at=pd.to_datetime(null["month"]) + pd.to_timedelta(minutes, unit="min"))
+    result = match_records(timed)
+    share = result.meta["matched"] / 1000  # about 0.05; sd <= 0.007 each
+    assert share < 0.15 and result.meta["chance_share"] == pytest.approx(share, abs=0.03)

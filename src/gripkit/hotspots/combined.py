@@ -36,6 +36,8 @@ HIDDEN_SHARE = "hidden_share"
 #: columns :func:`combine_sources` adds to the crimes it keeps (read by :func:`hidden_share`)
 ED_ONLY = "_ed_only"
 VIOLENCE = "_violence"
+#: warn when chance alone would match more than this share of the ED records (docs/ed.md)
+CHANCE_WARNING = 0.2
 
 
 def combine_sources(
@@ -62,6 +64,14 @@ def combine_sources(
         rule.police_source, rule.ed_source, len(result.pairs), rule.ed_source, rule.police_source,
         result.summary(),
     )
+    chance = result.meta.get("chance_share")
+    if chance is not None and chance > CHANCE_WARNING:
+        log.warning(
+            "hotspots: %.0f%% of %s records would match a police record by chance alone under this rule "
+            "(police.uk gives months, not times), so some pairs are different incidents and hidden_share "
+            "is a lower bound; timed police records (a force's own data) match far better (docs/ed.md)",
+            100 * chance, rule.ed_source,
+        )
     return kept, info
 
 

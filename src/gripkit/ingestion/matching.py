@@ -121,6 +121,15 @@ class MatchResult:
             f"{rule['window_hours']:g} h, or the same month when the police record has no time, and "
             f"{rule['max_distance_m']:g} m; {timed:,} by time, {m['matched'] - timed:,} by month); "
             f"{m['ed_unmatched']:,} {rule['ed_source']} only, mean score {m['mean_score']:.2f}."
+        ) + self._chance_phrase()
+
+    def _chance_phrase(self) -> str:
+        share = self.meta.get("chance_share")
+        if share is None:
+            return ""
+        return (
+            f" By chance alone {share:.0%} would match (police records moved a month and a week away): "
+            "the matching cannot tell the incidents apart that often."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,7 +137,9 @@ class MatchResult:
         return {**self.meta, "pairs": len(self.pairs)}
 
 
-def match_records(crimes: pd.DataFrame, rule: MatchRule | None = None) -> MatchResult:
+def match_records(
+    crimes: pd.DataFrame, rule: MatchRule | None = None, *, chance: bool = True
+) -> MatchResult:
     """Probable one-to-one matches between ED and police violence records of ``crimes``.
 
     Parameters
@@ -140,13 +151,17 @@ def match_records(crimes: pd.DataFrame, rule: MatchRule | None = None) -> MatchR
         coordinates are not matched.
     rule
         :class:`MatchRule` (default: 3 h, 250 m, violence and robbery, ``health`` to ``police``).
+    chance
+        Also measure ``meta["chance_share"]``: the share of ED records that match when every police
+        record is moved a month and a week (later, then earlier), i.e. what chance alone matches under
+        the same rule (None when no month can be compared). It runs the matching twice more.
 
     Returns
     -------
     MatchResult
         ``pairs`` by frame index (``ed_index``, ``police_index``), best score first; ``meta``
         with ``rule``, ``ed_records``, ``police_records``, ``candidates``, ``matched``,
-        ``ed_unmatched``, ``mean_score``.
+        ``ed_unmatched``, ``mean_score``, ``chance_share``.
     """
     rule = rule or MatchRule()
     has_columns(crimes, (C.SOURCE, C.CRIME_TYPE, C.MONTH, C.X, C.Y), "crimes")
@@ -154,21 +169,10 @@ def match_records(crimes: pd.DataFrame, rule: MatchRule | None = None) -> MatchR
     ed = crimes[placed & crimes[C.SOURCE].eq(rule.ed_source)]
     police = crimes[placed & crimes[C.SOURCE].eq(rule.police_source)]
     police = police[police[C.CRIME_TYPE].isin(rule.police_types)]
-    ei, pj, dist = _near(ed, police, rule.max_distance_m)
-    ed_t, po_t = _times(ed, ei), _times(police, pj)
-    timed = ~(np.isnat(ed_t) | np.isnat(po_t))
-    hours = np.abs((ed_t - po_t).astype("timedelta64[s]").astype(float)) / 3600.0
-    hours[~timed] = np.nan
-    same_month = pd.to_datetime(ed[C.MONTH]).to_numpy()[ei] == pd.to_datetime(police[C.MONTH]).to_numpy()[pj]
-    ok = np.where(timed, np.nan_to_num(hours, nan=np.inf) <= rule.window_hours, same_month)
-    ei, pj, dist, hours, timed = ei[ok], pj[ok], dist[ok], hours[ok], timed[ok]
-    t_close = np.where(timed, 1.0 - np.nan_to_num(hours) / rule.window_hours, MONTH_CLOSENESS)
-    d_close = 1.0 - dist / rule.max_distance_m
-    score = t_close * d_close
-    chosen = _greedy(ei, pj, score, dist)
+    found = _candidates(ed, police, rule)
+    ei, chosen = found["ei"], _greedy(found["ei"], found["pj"], found["score"], found["distance"])
     candidates = np.bincount(ei, minlength=len(ed))
-    pairs = _pairs(ed, police, ei[chosen], pj[chosen], hours[chosen], dist[chosen], timed[chosen],
-                   t_close[chosen], d_close[chosen], score[chosen], candidates[ei[chosen]])
+    pairs = _pairs(ed, police, {k: v[chosen] for k, v in found.items()}, candidates[ei[chosen]])
     meta = {
         "rule": rule.describe(),
         "ed_records": len(ed),
@@ -178,11 +182,55 @@ def match_records(crimes: pd.DataFrame, rule: MatchRule | None = None) -> MatchR
         "matched": len(pairs),
         "ed_unmatched": len(ed) - len(pairs),
         "mean_score": float(pairs["score"].mean()) if len(pairs) else 0.0,
+        "chance_share": _chance(ed, police, rule) if chance else None,
     }
     return MatchResult(pairs, meta)
 
 
-def _near(ed: pd.DataFrame, police: pd.DataFrame, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _candidates(ed: pd.DataFrame, police: pd.DataFrame, rule: MatchRule) -> dict[str, np.ndarray]:
+    """Every pair within the rule's distance and time, with its closeness and score (see the module)."""
+    ei, pj, dist = _near(ed, police, rule.max_distance_m)
+    ed_t, po_t = _times(ed, ei), _times(police, pj)
+    timed = ~(np.isnat(ed_t) | np.isnat(po_t))
+    hours = np.abs((ed_t - po_t).astype("timedelta64[s]").astype(float)) / 3600.0
+    hours[~timed] = np.nan
+    same_month = _months(ed)[ei] == _months(police)[pj]
+    ok = np.where(timed, np.nan_to_num(hours, nan=np.inf) <= rule.window_hours, same_month)
+    t_close = np.where(timed, 1.0 - np.nan_to_num(hours) / rule.window_hours, MONTH_CLOSENESS)
+    d_close = 1.0 - dist / rule.max_distance_m
+    out = {
+        "ei": ei, "pj": pj, "distance": dist, "hours": hours, "timed": timed, "time_closeness": t_close,
+        "distance_closeness": d_close, "score": t_close * d_close,
+    }
+    return {k: v[ok] for k, v in out.items()}
+
+
+def _chance(ed: pd.DataFrame, police: pd.DataFrame, rule: MatchRule) -> float | None:
+    """Share of ED records matched when the police records are moved a month and a week later, and
+    earlier (each ED record counted in a direction only if police records cover its month then):
+    the matches chance alone gives, since no moved record is the same incident."""
+    hits = total = 0
+    for sign in (1, -1):
+        moved = police.assign(**{C.MONTH: pd.to_datetime(police[C.MONTH]) + pd.DateOffset(months=sign)})
+        if C.OCCURRED_AT in police.columns:
+            moved[C.OCCURRED_AT] = pd.to_datetime(police[C.OCCURRED_AT]) + pd.Timedelta(days=7 * sign)
+        months = _months(ed)
+        covered = np.isin(months, np.unique(_months(moved)))
+        if not covered.any():
+            continue
+        found = _candidates(ed[covered], moved, rule)
+        hits += len(_greedy(found["ei"], found["pj"], found["score"], found["distance"]))
+        total += int(covered.sum())
+    return hits / total if total else None
+
+
+def _months(frame: pd.DataFrame) -> np.ndarray:
+    return pd.to_datetime(frame[C.MONTH]).to_numpy(dtype="datetime64[ns]")
+
+
+def _near(
+    ed: pd.DataFrame, police: pd.DataFrame, radius: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions (in ``ed``, in ``police``) and distances of every pair within ``radius`` metres."""
     if ed.empty or police.empty:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
@@ -218,9 +266,11 @@ def _greedy(ei: np.ndarray, pj: np.ndarray, score: np.ndarray, dist: np.ndarray)
     return np.asarray(kept, dtype=int)
 
 
-def _pairs(ed: pd.DataFrame, police: pd.DataFrame, ei: np.ndarray, pj: np.ndarray, hours: np.ndarray,
-           dist: np.ndarray, timed: np.ndarray, t_close: np.ndarray, d_close: np.ndarray,
-           score: np.ndarray, candidates: np.ndarray) -> pd.DataFrame:
+def _pairs(
+    ed: pd.DataFrame, police: pd.DataFrame, found: dict[str, np.ndarray], candidates: np.ndarray
+) -> pd.DataFrame:
+    ei, pj = found["ei"], found["pj"]
+
     def col(frame: pd.DataFrame, name: str, rows: np.ndarray) -> Any:
         return frame[name].to_numpy()[rows] if name in frame.columns else np.full(len(rows), None)
 
@@ -237,12 +287,12 @@ def _pairs(ed: pd.DataFrame, police: pd.DataFrame, ei: np.ndarray, pj: np.ndarra
         "ed_occurred_at": col(ed, C.OCCURRED_AT, ei),
         "police_occurred_at": col(police, C.OCCURRED_AT, pj),
         "month": col(police, C.MONTH, pj),
-        "time_rule": np.where(timed, "time", "month"),
-        "hours_apart": np.round(hours, 4),
-        "distance_m": np.round(dist, 1),
-        "time_closeness": np.round(t_close, 4),
-        "distance_closeness": np.round(d_close, 4),
-        "score": np.round(score, 4),
+        "time_rule": np.where(found["timed"], "time", "month"),
+        "hours_apart": np.round(found["hours"], 4),
+        "distance_m": np.round(found["distance"], 1),
+        "time_closeness": np.round(found["time_closeness"], 4),
+        "distance_closeness": np.round(found["distance_closeness"], 4),
+        "score": np.round(found["score"], 4),
         "candidates": candidates,
     })
     return out.reset_index(drop=True)
