@@ -137,3 +137,13 @@ def test_cli_match_writes_the_planted_pairs(combined, tmp_path: Path) -> None:
     assert set(pairs["time_rule"]) == {"month"}  # police.uk has no times
     text = CliRunner().invoke(app, ["match", "--workspace", str(wsp), "--out", str(out)])
     assert text.exit_code == 0 and f"{N} of {N + M} health records matched" in text.output
+
+
+def test_the_dashboard_map_counts_pairs_once_too(combined) -> None:
+    """The map runs request_crimes then hotspots_from_crimes (not find_hotspots): the same crimes."""
+    from gripkit.dashboard.data import HotspotQuery, compute_hotspots
+
+    ws, _, _, _ = combined
+    both = find_hotspots(ws, HotspotRequest(harm="none"), store=False)
+    shown = compute_hotspots(ws, HotspotQuery(harm="none"))
+    assert shown.meta["crimes"] == both.meta["crimes"] and int(shown.hotspots["ed_only"].sum()) == M

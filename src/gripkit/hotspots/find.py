@@ -285,8 +285,10 @@ def no_crimes_message(
 
 
 def request_crimes(ws: Workspace, request: HotspotRequest) -> pd.DataFrame:
-    """The crimes a request selects (:func:`select_crimes` with its filters)."""
-    return select_crimes(
+    """The crimes a request selects (:func:`select_crimes` with its filters); when they hold police
+    and ED records, the ED side of each matched pair is dropped (:mod:`gripkit.hotspots.combined`,
+    what was done in ``attrs["matching"]``)."""
+    crimes = select_crimes(
         ws,
         crime_types=list(request.crime_types) if request.crime_types else None,
         serious_violence=request.serious_violence,
@@ -295,6 +297,10 @@ def request_crimes(ws: Workspace, request: HotspotRequest) -> pd.DataFrame:
         sv_table=request.sv_table,
         sources=request.sources,
     )
+    combined, matching = combine_sources(crimes)  # a police-ED pair counted once
+    if matching:
+        combined.attrs["matching"] = matching
+    return combined
 
 
 def find_hotspots(
@@ -383,7 +389,8 @@ def find_hotspots(
     table = load_harm_table(request.harm)
     if table is not None and request.asb_floor is not None:  # ASB weighs a stated floor (harm.asb)
         table = with_asb_floor(table, request.asb_floor)
-    crimes, matching = combine_sources(request_crimes(ws, request))  # a police-ED pair counted once
+    crimes = request_crimes(ws, request)
+    matching = crimes.attrs.get("matching")
     result = hotspots_from_crimes(
         crimes,
         request.unit_spec(),
