@@ -101,6 +101,7 @@ def test_combined_layer_counts_a_pair_once_and_reports_the_hidden_share(combined
     assert (matching["matched"], matching["ed_unmatched"]) == (N, M)
     # every pair counted once: the police total plus the M ED records no police record matched
     assert both.meta["crimes"] == police.meta["crimes"] + M
+    assert f"({N} ED records matched police records, each pair counted once)." in both.summary()
     assert "hidden_share" not in police.hotspots.columns  # one source: nothing hidden to report
     layer = both.hotspots.set_index("unit_id")
     # one area by hand: the cell holding the first planted place, counted with shapely

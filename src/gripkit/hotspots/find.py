@@ -124,6 +124,9 @@ class HotspotResult(ResultMixin):
         when = meta.get("months")
         parts = (f"{crimes:,} crimes" if crimes is not None else "", str(when or ""))
         tail = ", ".join(p for p in parts if p)
+        matching = meta.get("matching")
+        if isinstance(matching, Mapping) and tail:  # police and ED records combined
+            tail += f" ({matching['matched']:,} ED records matched police records, each pair counted once)"
         return text + "." + (f" {tail}." if tail else "")
 
     def _top_phrase(self) -> str:
