@@ -306,6 +306,15 @@ def request_crimes(ws: Workspace, request: HotspotRequest) -> pd.DataFrame:
     return combined
 
 
+def request_harm_table(request: HotspotRequest) -> HarmTable | None:
+    """The request's harm table, anti-social behaviour weighing ``asb_floor`` when given
+    (:func:`gripkit.harm.asb.with_asb_floor`)."""
+    table = load_harm_table(request.harm)
+    if table is not None and request.asb_floor is not None:
+        table = with_asb_floor(table, request.asb_floor)
+    return table
+
+
 def find_hotspots(
     ws: Workspace,
     request: HotspotRequest | None = None,
@@ -389,9 +398,7 @@ def find_hotspots(
                 f"{', '.join(repr(k) for k in changed)}. Put them in the HotspotRequest."
             )
     request.announce()
-    table = load_harm_table(request.harm)
-    if table is not None and request.asb_floor is not None:  # ASB weighs a stated floor (harm.asb)
-        table = with_asb_floor(table, request.asb_floor)
+    table = request_harm_table(request)
     crimes = request_crimes(ws, request)
     matching = crimes.attrs.get("matching")
     result = hotspots_from_crimes(
