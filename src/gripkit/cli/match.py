@@ -15,7 +15,7 @@ def match_command(
     out: OutOption,
     workspace: WorkspaceOption = None,
     window_hours: Annotated[
-        float, typer.Option("--window-hours", help="Most hours apart when both records have a time.")
+        float, typer.Option("--max-hours", help="Most hours apart when both records have a time.")
     ] = 3.0,
     max_distance: Annotated[float, typer.Option("--max-distance", help="Most metres apart.")] = 250.0,
     ed_source: Annotated[str, typer.Option("--ed-source", help="Source of the ED records.")] = "health",
@@ -26,7 +26,7 @@ def match_command(
     """Match ED assault records to police violence records (same incident, probably): one pair per
     line with its score, best first. Nothing is deleted; pairs are written to --out, not stored.
 
-    Rule (docs/ed.md): police violence or robbery, within --window-hours (the same month when the
+    Rule (docs/ed.md): police violence or robbery, within --max-hours (the same month when the
     police record has no time, as police.uk's) and --max-distance; score = time closeness x
     distance closeness; one to one, best score first.
     """
