@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from gripkit.columns import GEOMETRY, WGS84
+from gripkit.errors import InputError
 from gripkit.validate import one_of
 
 TABLE_EXTENSIONS = (".csv", ".parquet")
@@ -56,4 +57,46 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str = "gripkit"
     else:
         plain = pd.DataFrame(frame.drop(columns=GEOMETRY)) if spatial else frame
         plain.to_csv(out, index=False)
+    return out
+
+
+#: counts below this are shown as "<5" in outputs marked for sharing (:func:`suppress_small`)
+SMALL_NUMBER_THRESHOLD = 5
+
+
+def suppress_small(
+    frame: pd.DataFrame,
+    counts: dict[str, tuple[str, ...]],
+    *,
+    threshold: int = SMALL_NUMBER_THRESHOLD,
+    drop: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """A copy of ``frame`` for sharing: small counts shown as ``"<threshold"``, what reveals them blanked.
+
+    Each key of ``counts`` is a count column: a value from 1 to ``threshold - 1`` becomes the text
+    ``"<5"`` (0 and counts of ``threshold`` or more stay, as text: the column is text); the columns
+    named in its tuple (values derived from that count, e.g. harm, a share) become empty in those
+    rows. Columns in ``drop`` are removed (e.g. a cumulative share, whose differences would give back
+    a suppressed share). Missing columns are skipped. ``frame`` is not modified.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"crimes": [12, 3, 0], "harm": [2770.7, 692.7, 0.0], "cumulative": [0.8, 1.0, 1.0]})
+    >>> suppress_small(t, {"crimes": ("harm",)}, drop=("cumulative",)).values.tolist()
+    [['12', 2770.7], ['<5', None], ['0', 0.0]]
+    """
+    threshold = int(threshold)
+    if threshold < 1:
+        raise InputError(f"'threshold' must be a whole number >= 1; received {threshold}. Pass e.g. 5.")
+    out = frame.drop(columns=[c for c in drop if c in frame.columns])
+    for name, derived in counts.items():
+        if name not in out.columns:
+            continue
+        values = pd.to_numeric(out[name], errors="coerce")
+        small = (values > 0) & (values < threshold)
+        text = values.map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+        out[name] = text.where(~small, f"<{threshold}").astype(object)
+        for column in derived:
+            if column in out.columns:
+                out[column] = out[column].astype(object).where(~small, None)
     return out

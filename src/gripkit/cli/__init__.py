@@ -33,6 +33,7 @@ from gripkit.cli import emerging  # noqa: F401  isort: skip
 from gripkit.cli import fetch  # noqa: F401  isort: skip
 from gripkit.cli import audit  # noqa: F401  isort: skip
 from gripkit.cli import returns  # noqa: F401  isort: skip
+from gripkit.cli import match  # noqa: F401  isort: skip
 
 
 def main() -> None:

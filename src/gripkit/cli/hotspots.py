@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -92,6 +93,22 @@ def hotspots_command(
     force: ForceOption = None,
     source: SourceOption = "all",
     harm: HarmOption = HARM_DEFAULT,
+    focus: Annotated[
+        str | None,
+        typer.Option(
+            "--focus",
+            help="Select on sv (serious violence), asb (anti-social behaviour) or both; with asb, ASB "
+            "weighs --asb-floor.",
+        ),
+    ] = None,
+    asb_floor: Annotated[
+        str | None,
+        typer.Option(
+            "--asb-floor",
+            help="Harm of one ASB incident (the CCHI gives 0): a number, or lowest (the table's lowest "
+            "non-zero category weight) [default: lowest with --focus asb/both, else the table's].",
+        ),
+    ] = None,
     weights: WeightsOption = "auto",
     distance: Annotated[float | None, typer.Option(help="Gi* distance band (m).")] = None,
     correction: Annotated[
@@ -109,6 +126,14 @@ def hotspots_command(
     bandwidth: Annotated[float | None, typer.Option(help="KDE bandwidth (m) [default: chosen].")] = None,
     kernel: Annotated[str, typer.Option(help="KDE kernel: quartic or gaussian.")] = "quartic",
     html: Annotated[Path | None, typer.Option(help="Also write an HTML page with the map.")] = None,
+    share: Annotated[
+        bool,
+        typer.Option(
+            "--share",
+            help="For sharing with partners: counts of 1-4 shown as <5 in the file, page and tables "
+            "(and what would reveal them blanked; docs/ed.md).",
+        ),
+    ] = False,
     top: Annotated[int, typer.Option(help="Rows of the top-hotspots table to print.")] = 10,
     json_out: JsonOption = False,
 ) -> None:
@@ -120,7 +145,9 @@ def hotspots_command(
     """
     from gripkit.hotspots.find import find_hotspots, write_layer
     from gripkit.hotspots.request import HotspotRequest
+    from gripkit.hotspots.sharing import shared_layer
     from gripkit.months import trailing_window
+    from gripkit.results import to_jsonable
 
     setup_logging(quiet=json_out)
     if top < 0:
@@ -131,6 +158,9 @@ def hotspots_command(
             "Pass one of them."
         )
     classes = road_classes if road_classes in (None, "all") else tuple(split_list(road_classes) or ())
+    types = tuple(split_list(crime_types) or ()) or None
+    if focus is not None:
+        types, serious_violence, asb_floor = _focus(focus, types, serious_violence, sv_table, asb_floor)
     with open_workspace(workspace) as ws:
         window: tuple[Any, Any] | None = (
             trailing_window(ws, last, force=force) if last else parse_window(months)
@@ -152,7 +182,7 @@ def hotspots_command(
             p_values=p_values,
             bandwidth=bandwidth,
             kernel=kernel,
-            crime_types=tuple(split_list(crime_types) or ()) or None,
+            crime_types=types,
             serious_violence=serious_violence,
             sv_table=str(sv_table) if sv_table else None,
             months=window,
@@ -160,6 +190,7 @@ def hotspots_command(
             sources=sources_choice(source),
             harm=harm,
             weights=weights,
+            asb_floor=asb_floor,
         )
         if request.sources is None and not json_out:  # announced once the request is known to be valid
             present = ws.record_sources()
@@ -168,13 +199,16 @@ def hotspots_command(
                 highlight=False,
             )
         result = find_hotspots(ws, request)
-    written = write_layer(result.hotspots, out)
-    page = write_page(result, html) if html else None
+    layer = shared_layer(result.hotspots) if share else result.hotspots
+    written = write_layer(layer, out)
+    page = write_page(result, html, share=share) if html else None
     if json_out:
         meta = result.meta
+        shared = {"top": to_jsonable(shared_layer(result.top(20))), "shared": True} if share else {}
         print_json(
             {
                 **result.to_dict(),
+                **shared,
                 "crimes": meta["crimes"],
                 "assigned": meta["assigned"],
                 "beyond_tolerance": meta["unassigned"],
@@ -184,13 +218,38 @@ def hotspots_command(
             }
         )
         return
-    print_summary(result, top)
+    print_summary(result, top, share=share)
     console.print(
         f"Wrote {len(result.hotspots):,} units to [bold]{written}[/]" + (f" and {page}" if page else "")
     )
 
 
-def write_page(result: HotspotResult, path: Path) -> Path:
+def _focus(
+    focus: str,
+    types: tuple[str, ...] | None,
+    serious_violence: bool,
+    sv_table: Path | None,
+    floor: str | None,
+) -> tuple[tuple[str, ...], bool, str | None]:
+    """The crime types, serious-violence flag and ASB floor of ``--focus`` (gripkit.harm.asb)."""
+    from gripkit.harm.asb import LOWEST, focus_types
+
+    if types or serious_violence:
+        raise InputError(
+            f"--focus chooses the crime types; received --focus {focus} with "
+            f"{'--crime-types' if types else '--serious-violence'}. Pass one of them."
+        )
+    chosen = tuple(focus_types(focus, sv_table))
+    if focus != "sv" and floor is None:
+        floor = LOWEST
+        logging.getLogger("gripkit").info(
+            "hotspots: anti-social behaviour weighs the table's lowest non-zero category weight per "
+            "incident (--asb-floor lowest; docs/harm.md)"
+        )
+    return chosen, False, floor
+
+
+def write_page(result: HotspotResult, path: Path, *, share: bool = False) -> Path:
     """The hotspot page (map, Lorenz curve, concentration, top units, parameters)."""
     from gripkit.hotspots.find import describe_method
     from gripkit.report import write_hotspot_page
@@ -202,10 +261,11 @@ def write_page(result: HotspotResult, path: Path) -> Path:
         result.concentration,
         title=f"gripkit hotspots: {describe_method(result.meta)} on {result.meta['unit']} units",
         meta=meta,
+        share=share,
     )
 
 
-def print_summary(result: HotspotResult, top: int) -> None:
+def print_summary(result: HotspotResult, top: int, *, share: bool = False) -> None:
     """Concentration figures and the top hotspots as Rich tables."""
     conc = result.concentration
     meta = result.meta
@@ -227,7 +287,12 @@ def print_summary(result: HotspotResult, top: int) -> None:
     console.print(result.summary())
     if top:
         head = result.top(top)
-        listing = Table(title=f"Top {len(head)} hotspots")
+        if share:
+            from gripkit.hotspots.sharing import shared_layer
+
+            head = shared_layer(head)
+        note = " (counts of 1-4 shown as <5)" if share else ""
+        listing = Table(title=f"Top {len(head)} hotspots{note}")
         for name in ("harm_rank", "unit_id", "label", "crimes", "harm", "share_of_harm"):
             listing.add_column(name, justify="left" if name in ("unit_id", "label") else "right")
         for _, row in head.iterrows():
@@ -236,8 +301,15 @@ def print_summary(result: HotspotResult, top: int) -> None:
                 str(row["harm_rank"]),
                 str(row["unit_id"]),
                 label if isinstance(label, str) else "",
-                f"{row['crimes']:,}",
-                f"{row['harm']:,.1f}",
-                f"{row['share_of_harm']:.2%}",
+                _number(row["crimes"], "{:,}"),
+                _number(row["harm"], "{:,.1f}"),
+                _number(row["share_of_harm"], "{:.2%}"),
             )
         console.print(listing)
+
+
+def _number(value: Any, spec: str) -> str:
+    """``value`` formatted by ``spec``; text (a suppressed ``<5``) as is, blank for None."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return spec.format(value)

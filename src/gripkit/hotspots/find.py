@@ -23,6 +23,8 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violence_types
+from gripkit.harm.asb import with_asb_floor
+from gripkit.hotspots.combined import ED_ONLY, ED_ONLY_COUNT, HIDDEN_SHARE, combine_sources, hidden_share
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import _count
 from gripkit.hotspots.methods import MethodSpec, apply_method
@@ -52,7 +54,8 @@ class HotspotResult(ResultMixin):
         ``crimes``, ``assigned``, ``unassigned``, ``months`` (display text), ``window``
         (``{"first": "YYYY-MM", "last": "YYYY-MM"}``), ``crime_types``, ``serious_violence``,
         ``workspace``, and ``request`` (:meth:`HotspotRequest.to_dict`, with the weights decision)
-        when the run came from a request.
+        when the run came from a request; ``matching`` when police and ED records were combined
+        (:mod:`gripkit.hotspots.combined`: the layer then has ``ed_only`` and ``hidden_share``).
     """
 
     kind: ClassVar[str] = "hotspots"
@@ -121,6 +124,9 @@ class HotspotResult(ResultMixin):
         when = meta.get("months")
         parts = (f"{crimes:,} crimes" if crimes is not None else "", str(when or ""))
         tail = ", ".join(p for p in parts if p)
+        matching = meta.get("matching")
+        if isinstance(matching, Mapping) and tail:  # police and ED records combined
+            tail += f" ({matching['matched']:,} ED records matched police records, each pair counted once)"
         return text + "." + (f" {tail}." if tail else "")
 
     def _top_phrase(self) -> str:
@@ -282,8 +288,10 @@ def no_crimes_message(
 
 
 def request_crimes(ws: Workspace, request: HotspotRequest) -> pd.DataFrame:
-    """The crimes a request selects (:func:`select_crimes` with its filters)."""
-    return select_crimes(
+    """The crimes a request selects (:func:`select_crimes` with its filters); when they hold police
+    and ED records, the ED side of each matched pair is dropped (:mod:`gripkit.hotspots.combined`,
+    what was done in ``attrs["matching"]``)."""
+    crimes = select_crimes(
         ws,
         crime_types=list(request.crime_types) if request.crime_types else None,
         serious_violence=request.serious_violence,
@@ -292,6 +300,19 @@ def request_crimes(ws: Workspace, request: HotspotRequest) -> pd.DataFrame:
         sv_table=request.sv_table,
         sources=request.sources,
     )
+    combined, matching = combine_sources(crimes)  # a police-ED pair counted once
+    if matching:
+        combined.attrs["matching"] = matching
+    return combined
+
+
+def request_harm_table(request: HotspotRequest) -> HarmTable | None:
+    """The request's harm table, anti-social behaviour weighing ``asb_floor`` when given
+    (:func:`gripkit.harm.asb.with_asb_floor`)."""
+    table = load_harm_table(request.harm)
+    if table is not None and request.asb_floor is not None:
+        table = with_asb_floor(table, request.asb_floor)
+    return table
 
 
 def find_hotspots(
@@ -377,8 +398,9 @@ def find_hotspots(
                 f"{', '.join(repr(k) for k in changed)}. Put them in the HotspotRequest."
             )
     request.announce()
-    table = load_harm_table(request.harm)
+    table = request_harm_table(request)
     crimes = request_crimes(ws, request)
+    matching = crimes.attrs.get("matching")
     result = hotspots_from_crimes(
         crimes,
         request.unit_spec(),
@@ -388,6 +410,8 @@ def find_hotspots(
         workspace=ws.path,
         request=request,
     )
+    if matching:
+        result.meta["matching"] = matching
     if store:
         ws.save_result(result)
     return result
@@ -459,6 +483,8 @@ def hotspots_from_crimes(
             counts.columns.get_loc(C.AREA_M2), "length_m", counts[C.UNIT_ID].astype(str).map(lengths)
         )
     hotspots, method_meta = apply_method(counts, crimes, units, method)
+    if ED_ONLY in crimes.columns:  # police and ED records combined (gripkit.hotspots.combined)
+        hotspots[ED_ONLY_COUNT], hotspots[HIDDEN_SHARE] = hidden_share(crimes, units, hotspots, geometry)
     areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
     conc = concentration(
         hotspots[C.HARM].to_numpy(dtype=float),

@@ -27,6 +27,7 @@ from typing import Any
 
 from gripkit import columns as C
 from gripkit.errors import InputError
+from gripkit.harm.asb import check_floor
 from gripkit.hotspots.methods import METHODS, WEIGHTED_METHODS, MethodSpec, check_weights
 from gripkit.months import parse_window
 from gripkit.results import to_jsonable
@@ -79,6 +80,10 @@ class HotspotRequest:
         Record sources to count (``("health",)``, ``("police", "health")``; None: all combined).
     harm
         Harm table: ``"cchi"`` (default), ``"ons_css"``, a CSV path, or ``"none"`` (every crime 1).
+    asb_floor
+        Weight of one anti-social behaviour incident, which the CCHI and ONS CSS weigh 0: a number
+        >= 0 or ``"lowest"`` (the table's lowest non-zero category weight); None keeps the table's
+        (:mod:`gripkit.harm.asb`, docs/harm.md).
     weights
         What Gi*, KDE and network KDE weigh each crime by. The rule, in this one place:
 
@@ -116,6 +121,7 @@ class HotspotRequest:
     sources: tuple[str, ...] | None = None
     harm: str = C.DEFAULT_HARM_TABLE
     weights: str | None = AUTO
+    asb_floor: float | str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.unit, UnitSpec):
@@ -163,6 +169,8 @@ class HotspotRequest:
                 "'weights' asks for harm weighting but 'harm' is none, so every crime weighs 1; "
                 "received weights=harm with harm=none. Pass a harm table (e.g. cchi) or weights=None."
             )
+        if self.asb_floor is not None:
+            self._set("asb_floor", _asb_floor(self.asb_floor, self.harm))
         self.unit_spec()  # the unit's and the method's own checks
         self.method_spec()
 
@@ -261,6 +269,16 @@ class HotspotRequest:
         if isinstance(given.get("road_classes"), list):
             given["road_classes"] = tuple(given["road_classes"])
         return cls(**given)
+
+
+def _asb_floor(value: Any, harm: str) -> float | str:
+    """``"lowest"`` or a weight >= 0 (:func:`gripkit.harm.asb.asb_floor`'s rule); needs a harm table."""
+    if harm.lower() == "none":
+        raise InputError(
+            f"'asb_floor' weighs anti-social behaviour within a harm table, but 'harm' is none; received "
+            f"asb_floor={value!r} with harm=none. Pass a harm table (e.g. cchi) or leave asb_floor out."
+        )
+    return check_floor(value)
 
 
 def _weights(value: Any) -> str | None:

@@ -21,6 +21,7 @@ from gripkit.errors import InputError
 from gripkit.figures import png_data_uri
 from gripkit.hotspots.concentration import RANDOM_DRAWS, Concentration, units_in_top
 from gripkit.hotspots.labels import place
+from gripkit.output import SMALL_NUMBER_THRESHOLD
 from gripkit.validate import projected_crs
 
 __all__ = ["write_hotspot_page"]
@@ -207,17 +208,21 @@ def _concentration_table(conc: Concentration) -> str:
     )
 
 
-def _top_table(ranked: gpd.GeoDataFrame) -> str:
+def _top_table(ranked: gpd.GeoDataFrame, share: bool = False) -> str:
     head = ranked.iloc[:TOP_ROWS]
     rows = []
     for rec in head.itertuples(index=False):
         row = rec._asdict()
+        crimes, harm = f"{int(row[col.CRIMES]):,}", f"{float(row[col.HARM]):,.1f}"
+        unit_share = _fmt_share(row[col.SHARE_OF_HARM])
+        if share and 0 < int(row[col.CRIMES]) < SMALL_NUMBER_THRESHOLD:  # gripkit.output.suppress_small
+            crimes, harm, unit_share = f"&lt;{SMALL_NUMBER_THRESHOLD}", "", ""
         rows.append(
             "<tr>"
             f'<td class="num">{int(row[col.HARM_RANK])}</td><td>{_esc(place(row))}</td>'
-            f'<td class="num">{int(row[col.CRIMES]):,}</td><td class="num">{float(row[col.HARM]):,.1f}</td>'
-            f'<td class="num">{_fmt_share(row[col.SHARE_OF_HARM])}</td>'
-            f'<td class="num">{_fmt_share(row[col.CUMULATIVE_SHARE])}</td>'
+            f'<td class="num">{crimes}</td><td class="num">{harm}</td>'
+            f'<td class="num">{unit_share}</td>'
+            f'<td class="num">{"" if share else _fmt_share(row[col.CUMULATIVE_SHARE])}</td>'
             f'<td class="num">{float(row[col.AREA_M2]):,.0f}</td>'
             "</tr>"
         )
@@ -250,6 +255,7 @@ def write_hotspot_page(
     *,
     title: str,
     meta: Mapping[str, str],
+    share: bool = False,
 ) -> Path:
     """Write one self-contained, offline HTML page describing the hotspots.
 
@@ -271,6 +277,9 @@ def write_hotspot_page(
         Page heading.
     meta : mapping of str to str
         Provenance shown as a table, e.g. harm table name and hash, data source, months, cell size.
+    share : bool
+        For sharing: the top-units table shows counts of 1-4 as ``<5`` and blanks what would reveal
+        them (:func:`gripkit.output.suppress_small`, the rule of ``gripkit hotspots --share``).
 
     Returns
     -------
@@ -318,7 +327,7 @@ harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
 <h2>How concentrated is harm?</h2>
 {_concentration_table(concentration)}
 <h2>Top {min(TOP_ROWS, len(ranked))} hotspots</h2>
-{_top_table(ranked)}
+{_top_table(ranked, share)}
 <h2>Provenance</h2>
 {meta_table}
 <footer>{footer}<p>Made with gripkit. Harm weights are editable defaults; check the harm table's sources
