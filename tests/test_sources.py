@@ -70,6 +70,21 @@ def test_backtest_by_source(ws: Workspace) -> None:
     assert 0 < int(health.table.drop_duplicates(["model", "step"])["crimes"].sum()) <= planted
 
 
+def test_backtest_combined_counts_a_police_ed_pair_once(ws: Workspace) -> None:
+    from gripkit.forecast.rolling import select_backtest_crimes
+
+    combined, _ = select_backtest_crimes(ws)
+    police, _ = select_backtest_crimes(ws, sources=["police"])
+    health, _ = select_backtest_crimes(ws, sources=["health"])
+    dropped = combined.attrs["matching"]["dropped"]
+    assert len(combined) == len(police) + len(health) - dropped
+    # each police violence row of the two LSOAs has its own 3 copies at its place and month, so each is
+    # matched (one-to-one): at least n pairs; at most the 3n health rows
+    violence = "crime_type = 'Violence and sexual offences'"
+    n = _count(ws, f"source = 'police' AND {violence} AND lsoa_code IN {HEALTH_LSOAS} AND x IS NOT NULL")
+    assert n <= dropped <= 3 * n == len(health)
+
+
 def test_cli_plan_source(ws: Workspace, tmp_path: Path) -> None:
     ws.close()  # hand the file to the command (it reopens on the next use)
     out = tmp_path / "plan.csv"

@@ -36,6 +36,7 @@ from gripkit.forecast.models import Forecaster, Naive, ProspectiveHotspot, Retro
 from gripkit.forecast.report import BacktestResult
 from gripkit.forecast.sepp import SEPP
 from gripkit.harm import HarmTable, apply_harm, load_harm_table
+from gripkit.hotspots.combined import ED_ONLY, VIOLENCE, combine_sources
 from gripkit.hotspots.find import select_crimes
 from gripkit.months import parse_window
 from gripkit.units.base import Units, check_crimes
@@ -206,7 +207,8 @@ def select_backtest_crimes(
     """The crimes a backtest runs on, with their ``harm``, and the harm table applied.
 
     The filters of ``gripkit hotspots`` (:func:`gripkit.hotspots.find.select_crimes`, ``sources``
-    the record sources, None all combined); crimes
+    the record sources, None all combined; police and ED records together count a matched pair once,
+    :func:`gripkit.hotspots.combined.combine_sources`, recorded in ``attrs["matching"]``); crimes
     without coordinates are dropped (no unit can score them). ``harm`` is a table name, a CSV path,
     or ``"none"`` (every crime weighs 1). All months are read: the first forecast period needs the
     training window before it.
@@ -223,9 +225,13 @@ def select_backtest_crimes(
         ws, crime_types=list(crime_types) if crime_types else None, serious_violence=serious_violence,
         force=force, sv_table=sv_table, sources=tuple(sources) if sources else None,
     )
+    crimes, matching = combine_sources(crimes)  # a police-ED pair counted once, as in gripkit hotspots
+    crimes = crimes.drop(columns=[c for c in (ED_ONLY, VIOLENCE) if c in crimes.columns])
     crimes = crimes[crimes[col.X].notna() & crimes[col.Y].notna()].reset_index(drop=True)
     table = load_harm_table(harm)
     crimes[col.HARM] = apply_harm(crimes, table)
+    if matching:
+        crimes.attrs["matching"] = matching
     return crimes, table
 
 
@@ -371,6 +377,9 @@ def backtest(
         selection = {"crime_types": list(crime_types) if crime_types else None,
                      "serious_violence": serious_violence, "force": force, "workspace": data.path,
                      "sources": list(sources) if sources else None}
+        if frame.attrs.get("matching"):
+            found = frame.attrs["matching"]
+            selection["matching"] = {"dropped": found["dropped"], "summary": found["summary"]}
         used = (col.HARM if table is not None else None) if weights == AUTO else weights
     else:
         given = {"crime_types": crime_types, "serious_violence": serious_violence, "force": force,
