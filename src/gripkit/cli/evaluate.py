@@ -177,9 +177,20 @@ def power_command(
 @app.command("evaluate")
 def evaluate_command(
     place_days: Annotated[
-        Path, typer.Argument(help="CSV/Parquet: area_id, date, treated, count[, harm, dosage].")
-    ],
-    outcomes: Annotated[str, typer.Option(help="Comma-separated outcome columns.")] = "count",
+        Path | None,
+        typer.Argument(help="CSV/Parquet: area_id, date, treated, count[, harm, dosage] (or use --plan)."),
+    ] = None,
+    plan: Annotated[
+        int | None,
+        typer.Option("--plan", help="Stored experiment plan: build its place-days from the workspace."),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="With --plan: last day judged, YYYY-MM-DD [default: today].")
+    ] = None,
+    outcomes: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated outcome columns [default: count; count,harm with --plan]."),
+    ] = None,
     models: Annotated[str, typer.Option(help="Comma-separated models: poisson, nb.")] = "poisson,nb",
     time_effects: Annotated[bool, typer.Option(help="One effect per date.")] = True,
     ri_draws: Annotated[int, typer.Option(help="Randomisation-inference re-draws (0 = skip).")] = 999,
@@ -188,6 +199,7 @@ def evaluate_command(
     ] = None,
     did_start: Annotated[str | None, typer.Option(help="Difference-in-differences: roll-out date.")] = None,
     group: Annotated[str, typer.Option(help="DiD: column flagging roll-out areas.")] = "group",
+    harm_table: HarmOption = HARM_DEFAULT,  # not `harm`: the outcome named 'harm' must stay 'harm' in errors
     seed: Annotated[int, typer.Option(help="Seed of the randomisation inference.")] = 0,
     out: OptionalOutOption = None,
     forest: Annotated[Path | None, typer.Option(help="Forest plot PNG.")] = None,
@@ -195,28 +207,52 @@ def evaluate_command(
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Effects of treatment on counts/harm (% change, 95% CI), randomisation p-value, dosage."""
+    """Effects of treatment on counts/harm (% change, 95% CI), randomisation p-value, dosage.
+
+    With --plan: the stored experiment plan's place-days to --to, from the workspace's timestamped
+    records (police.uk months cannot give days), re-drawn with the plan's own randomiser.
+    """
     from gripkit.evaluate.experiment import evaluate_experiment
     from gripkit.evaluate.figures import forest_plot, html_section, save_figure
+    from gripkit.evaluate.from_plan import evaluate_plan
     from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
+    if place_days is None and plan is None:
+        raise InputError("pass a place-day file (PLACE_DAYS) or --plan PLAN_ID; received neither.")
+    if plan is not None and (design is not None or did_start is not None):
+        raise InputError(
+            "--plan is the design that was randomised; received it with --design/--did-start too. Drop one."
+        )
+    if to is not None and plan is None:
+        raise InputError(
+            f"--to judges a plan to a day; received --to {to} without --plan. Add --plan PLAN_ID."
+        )
     keep = workspace is not None or _keep()  # stored for the report and dashboard
     with contextlib.ExitStack() as stack:
-        ws = stack.enter_context(open_workspace(workspace)) if keep or design is not None else None
-        result = evaluate_experiment(
-            ws,
-            place_days,
-            outcomes=outcomes,
-            models=models,
-            time_effects=time_effects,
-            ri_draws=ri_draws,
-            design=design,
-            did_start=did_start,
-            group=group,
-            seed=seed,
-            store=keep,
-        )
+        needs = keep or design is not None or plan is not None
+        ws = stack.enter_context(open_workspace(workspace)) if needs else None
+        if plan is not None:
+            assert ws is not None
+            result = evaluate_plan(
+                ws, plan, to=to, place_days=place_days, outcomes=outcomes or "count,harm", models=models,
+                time_effects=time_effects, ri_draws=ri_draws, seed=seed, harm=harm_table, store=keep,
+            )
+        else:
+            assert place_days is not None
+            result = evaluate_experiment(
+                ws,
+                place_days,
+                outcomes=outcomes or "count",
+                models=models,
+                time_effects=time_effects,
+                ri_draws=ri_draws,
+                design=design,
+                did_start=did_start,
+                group=group,
+                seed=seed,
+                store=keep,
+            )
     if out is not None:
         write_table(result.table(), out)
     if forest is not None:

@@ -96,12 +96,15 @@ class EvaluationResult(ResultMixin):
     meta : dict
         Input (path or ``"frame"``), rows, areas, days, treated share, outcomes, models, seed,
         draws, design id, notes on skipped models.
+    place_days : pandas.DataFrame or None
+        The place-days evaluated, when the job built them (:func:`gripkit.evaluate.from_plan.evaluate_plan`).
     """
 
     kind: ClassVar[str] = "evaluation"
     effects: list[EffectResult]
     randomisation: dict[str, RandomisationResult] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    place_days: pd.DataFrame | None = None
 
     def table(self) -> pd.DataFrame:
         """The effects as a frame, one row per effect."""
@@ -142,8 +145,9 @@ class EvaluationResult(ResultMixin):
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The effects table."""
-        return {"effects": self.table()}
+        """The effects table (and the place-days, when the job built them)."""
+        built = {} if self.place_days is None else {"place_days": self.place_days}
+        return {"effects": self.table(), **built}
 
 
 def read_place_days(source: pd.DataFrame | str | Path) -> pd.DataFrame:
