@@ -238,6 +238,19 @@ def test_cli_evaluate_plan(trial: dict, tmp_path: Path) -> None:
                               "--models", "poisson", "-w", str(trial["path"]), "--json"])
     assert out.exit_code == 0, out.output
     assert "block randomiser of plan 1" in json.loads(out.stdout)["randomisation"]["count"]["scheme"]
+    # only robberies, printed for people: the summary names the days judged and the compliance to date
+    out = runner.invoke(app, ["evaluate", "--plan", "1", "--to", "2024-01-20", "--crime-types", "Robbery",
+                              "--ri-draws", "0", "--models", "poisson", "--no-time-effects", "-w",
+                              str(trial["path"])])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.stdout.split())
+    assert "plan 1 judged on 20 of its 90 days (2024-01-01 to 2024-01-20)" in text
+    assert "compliance to 2024-01-20: 15 of 140 planned visits delivered (10.7%)" in text  # 7 x 20 planned
+    with Workspace(trial["path"]) as ws:
+        stored = ws.latest_result("evaluation")
+    crimes = trial["crimes"]
+    robberies = crimes["in_window"] & (crimes["Offence"] == "Robbery") & (crimes["day"] <= "2024-01-20")
+    assert stored is not None and stored.meta["plan"]["in_window"] == int(robberies.sum())
     bad = runner.invoke(app, ["evaluate", "-w", str(trial["path"])])
     assert isinstance(bad.exception, InputError) and "or --plan PLAN_ID" in str(bad.exception)
 

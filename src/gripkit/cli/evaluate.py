@@ -199,6 +199,9 @@ def evaluate_command(
     ] = None,
     did_start: Annotated[str | None, typer.Option(help="Difference-in-differences: roll-out date.")] = None,
     group: Annotated[str, typer.Option(help="DiD: column flagging roll-out areas.")] = "group",
+    crime_types: Annotated[
+        str | None, typer.Option(help="With --plan: only these comma-separated police.uk crime types.")
+    ] = None,
     harm_table: HarmOption = HARM_DEFAULT,  # not `harm`: the outcome named 'harm' must stay 'harm' in errors
     seed: Annotated[int, typer.Option(help="Seed of the randomisation inference.")] = 0,
     out: OptionalOutOption = None,
@@ -212,6 +215,7 @@ def evaluate_command(
     With --plan: the stored experiment plan's place-days to --to, from the workspace's timestamped
     records (police.uk months cannot give days), re-drawn with the plan's own randomiser.
     """
+    from gripkit.cli.hotspots import split_list
     from gripkit.evaluate.experiment import evaluate_experiment
     from gripkit.evaluate.figures import forest_plot, html_section, save_figure
     from gripkit.evaluate.from_plan import evaluate_plan
@@ -236,7 +240,8 @@ def evaluate_command(
             assert ws is not None
             result = evaluate_plan(
                 ws, plan, to=to, place_days=place_days, outcomes=outcomes or "count,harm", models=models,
-                time_effects=time_effects, ri_draws=ri_draws, seed=seed, harm=harm_table, store=keep,
+                time_effects=time_effects, ri_draws=ri_draws, seed=seed, harm=harm_table,
+                crime_types=split_list(crime_types), store=keep,
             )
         else:
             assert place_days is not None

@@ -317,6 +317,7 @@ def evaluate_plan(
     """
     if place_days is not None:
         frame = read_place_days(place_days)
+        given = "frame" if isinstance(place_days, pd.DataFrame) else str(place_days)
         if to is None and C.DATE in frame.columns and len(frame):
             to = pd.to_datetime(frame[C.DATE]).max().date()
         design = load_plan_design(ws, plan_id)
@@ -325,7 +326,7 @@ def evaluate_plan(
             ws, frame, outcomes=outcomes, models=models, time_effects=time_effects, ri_draws=ri_draws,
             design=design, seed=seed, store=False,
         )
-        result.meta.update(plan={"plan_id": design.plan_id, "days": len(design.dates),
+        result.meta.update(place_days=given, plan={"plan_id": design.plan_id, "days": len(design.dates),
                                  "plan_days": design.plan_days, "to": f"{design.dates[-1]:%Y-%m-%d}"})
         result.meta["notes"].insert(
             0, f"randomisation re-drawn with plan {design.plan_id}'s design on {len(design.dates)} of "
@@ -375,6 +376,12 @@ def _locate(crimes: pd.DataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
+def _days(frame: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``date`` is from ``first`` to ``last``."""
+    days = pd.to_datetime(pd.Series(frame[C.DATE], dtype=object))
+    return frame[((days >= first) & (days <= last)).to_numpy(dtype=bool)]
+
+
 def _records_end(crimes: pd.DataFrame) -> pd.Timestamp | None:
     times = pd.to_datetime(crimes[C.OCCURRED_AT]).dropna()
     return None if times.empty else pd.Timestamp(times.max())
@@ -394,11 +401,9 @@ def _visits(
     counts = {k: int(v) for k, v in visits.counts.items()}
     if not (counts.get("pings") or counts.get("officer_records") or counts.get("officer_records_open")):
         return None, None, counts
-    first, last = design.dates[0].date(), design.dates[-1].date()
-    patrol = visits.patrol[[first <= pd.Timestamp(d).date() <= last for d in visits.patrol[C.DATE]]]
-    in_range = [pd.Timestamp(d).date() <= last for d in plan.schedule[C.DATE]]
-    assigned = [pd.Timestamp(d).date() <= last for d in plan.assignments[C.DATE]]
-    compliance = match_visits(plan.schedule[in_range], patrol, plan.assignments[assigned])
+    first, last = design.dates[0], design.dates[-1]
+    patrol = _days(visits.patrol, first, last)
+    compliance = match_visits(_days(plan.schedule, first, last), patrol, _days(plan.assignments, first, last))
     minutes = dosage(patrol) if len(patrol) else pd.DataFrame({C.AREA_ID: [], C.DATE: [], "minutes": []})
     dose = minutes.set_index([C.AREA_ID, C.DATE])["minutes"].astype(float)
     return dose, compliance, counts
