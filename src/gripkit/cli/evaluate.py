@@ -1,9 +1,10 @@
 """``gripkit power`` and ``gripkit evaluate``: design power, and effects of a patrol experiment.
 
 Both are thin: parse, call one library job (:func:`gripkit.evaluate.rowan.op_rowan_power` or
-:func:`gripkit.evaluate.power.simulate_power`; :func:`gripkit.evaluate.experiment.evaluate_experiment`),
-print its summary and tables, or its ``to_dict()`` with ``--json``. The jobs store their results
-in the workspace when they are given one.
+:func:`gripkit.evaluate.power.simulate_power`; :func:`gripkit.evaluate.experiment.evaluate_experiment`,
+or :func:`gripkit.evaluate.from_plan.evaluate_plan` with ``--plan``), print its summary and tables,
+or its ``to_dict()`` with ``--json``. The jobs store their results in the workspace when they are
+given one.
 """
 
 from __future__ import annotations
