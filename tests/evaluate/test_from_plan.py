@@ -29,14 +29,20 @@ from gripkit import Workspace, datasets
 from gripkit.cli import app
 from gripkit.dosage import ingest_gps
 from gripkit.errors import InputError
-from gripkit.evaluate.from_plan import evaluate_plan, outcome_place_days, plan_place_days, window_day
+from gripkit.evaluate.from_plan import (
+    area_windows,
+    evaluate_plan,
+    outcome_place_days,
+    plan_place_days,
+    window_day,
+)
 from gripkit.evaluate.inference import randomisation_inference
 from gripkit.evaluate.plan_design import design_from_assignment, load_plan_design
 from gripkit.harm import load_harm_table
 from gripkit.ingestion import ingest
 from gripkit.ingestion.generic import ColumnMapping
 from gripkit.patrol import experiment_design, plan_patrols
-from gripkit.patrol.schedule import Window
+from gripkit.patrol.windows import WeekWindows
 
 START, DAYS, EFFECT = "2024-01-01", 90, 0.40
 TYPES = ["Violence and sexual offences", "Robbery", "Criminal damage and arson"]
@@ -125,14 +131,23 @@ def trial(tmp_path_factory: pytest.TempPathFactory, bedfordshire_areas: gpd.GeoD
 
 
 def test_window_day_by_hand() -> None:
-    times = pd.Series(pd.to_datetime(["2024-01-01 14:00:00", "2024-01-01 23:59:59", "2024-01-02 00:00:00",
-                                      "2024-01-02 02:59:00", "2024-01-02 03:00:00"]))
-    day = Window.parse("14:00-24:00")
-    late = Window.parse("20:00-03:00")  # crosses midnight: its small hours belong to the day before
-    got = window_day(times, np.full(5, day.start), np.full(5, day.end)).dt.strftime("%m-%d").tolist()
-    assert got == ["01-01", "01-01", np.nan, np.nan, np.nan]
-    got = window_day(times, np.full(5, late.start), np.full(5, late.end)).dt.strftime("%m-%d").tolist()
-    assert got == [np.nan, "01-01", "01-01", "01-01", np.nan]
+    # 2024-01-01 is a Monday; 2024-01-05 a Friday
+    times = pd.Series(pd.to_datetime([
+        "2024-01-01 14:00:00", "2024-01-01 23:59:59", "2024-01-02 00:00:00", "2024-01-02 02:59:00",
+        "2024-01-02 03:00:00", "2024-01-05 19:00:00", "2024-01-05 21:00:00", "2024-01-06 02:30:00",
+        "2024-01-07 02:30:00", "2024-01-08 02:30:00", None,
+    ]))
+    day = WeekWindows.parse("14:00-24:00")
+    late = WeekWindows.parse("20:00-03:00")  # crosses midnight: its small hours belong to the day before
+    week = WeekWindows.parse("Fri-Sat 20:00-03:00,Sun-Thu 18:00-24:00")
+    got = {name: window_day(times, w).dt.strftime("%m-%d").fillna("-").tolist()
+           for name, w in (("day", day), ("late", late), ("week", week))}
+    # hand: minute by minute against each window; a window's tail after midnight keeps its start's date
+    assert got["day"] == ["01-01", "01-01", "-", "-", "-", "01-05", "01-05", "-", "-", "-", "-"]
+    assert got["late"] == ["-", "01-01", "01-01", "01-01", "-", "-", "01-05", "01-05", "01-06", "01-07", "-"]
+    # Fri 19:00 is before Friday's 20:00; Sat 02:30 is Friday's window, Sun 02:30 Saturday's, but
+    # Mon 02:30 is outside (Sunday's window ends at 24:00)
+    assert got["week"] == ["-", "01-01", "-", "-", "-", "-", "01-05", "01-05", "01-06", "-", "-"]
 
 
 def test_planted_effect_is_recovered_within_its_interval(trial: dict) -> None:
@@ -266,20 +281,22 @@ def test_budget_plan_and_unknown_plan_are_refused(trial: dict) -> None:
 
 
 def test_outcome_place_days_without_polygons_matches_lsoa() -> None:
-    design = design_from_assignment(
-        experiment_design(["E1", "E2"], treated_per_day=1, days=2, seed=0, start="2024-01-01").assignments,
-        {"treated_per_day": 1}, seed=0,
-    )
+    # two days from Friday 2024-01-05, the plan's per-weekday windows (as `plan --window` stores them)
+    plan = experiment_design(["E1", "E2"], treated_per_day=1, days=2, seed=0, start="2024-01-05")
+    design = design_from_assignment(plan.assignments, {"treated_per_day": 1}, seed=0)
     areas = gpd.GeoDataFrame({"area_id": ["E1", "E2"]}, geometry=[shapely.Polygon()] * 2, crs=27700)
     crimes = pd.DataFrame({
-        "occurred_at": pd.to_datetime(["2024-01-01 15:00", "2024-01-01 09:00", "2024-01-02 20:00", None]),
-        "x": np.nan, "y": np.nan, "lsoa_code": ["E1", "E1", "E2", "E2"], "crime_type": "Robbery",
+        "occurred_at": pd.to_datetime(["2024-01-05 21:00", "2024-01-05 09:00", "2024-01-07 01:00",
+                                       "2024-01-07 04:00", None]),
+        "x": np.nan, "y": np.nan, "lsoa_code": ["E1", "E1", "E2", "E2", "E2"], "crime_type": "Robbery",
     })
-    windows = dict.fromkeys(["E1", "E2"], Window.parse("14:00-24:00"))
-    frame, counts = outcome_place_days(crimes, design, areas, windows, None)
-    # hand: E1 on 1 Jan at 15:00 and E2 on 2 Jan at 20:00 count; 09:00 is outside; one has no time
+    windows = area_windows("Fri-Sat 20:00-03:00,Sun-Thu 18:00-24:00", ["E1", "E2"])
+    frame, counts = outcome_place_days(crimes, design, areas, windows, load_harm_table("cchi"))
+    # hand: E1 Friday 21:00 counts for Friday; 09:00 is outside; E2 Sunday 01:00 is Saturday's window;
+    # Sunday 04:00 is outside; one crime has no time (left out)
     assert frame.set_index(["date", "area_id"])["count"].to_dict() == {
-        (pd.Timestamp("2024-01-01"), "E1"): 1, (pd.Timestamp("2024-01-01"), "E2"): 0,
-        (pd.Timestamp("2024-01-02"), "E1"): 0, (pd.Timestamp("2024-01-02"), "E2"): 1,
+        (pd.Timestamp("2024-01-05"), "E1"): 1, (pd.Timestamp("2024-01-05"), "E2"): 0,
+        (pd.Timestamp("2024-01-06"), "E1"): 0, (pd.Timestamp("2024-01-06"), "E2"): 1,
     }
-    assert counts == {"crimes": 3, "month_only": 1, "in_window": 2}
+    assert frame["harm"].tolist() == [365.0, 0.0, 0.0, 365.0]  # cchi Robbery = 365 (apply_harm doctest)
+    assert counts == {"crimes": 4, "month_only": 1, "in_window": 2}

@@ -8,8 +8,9 @@
    to and including ``to``, so a running plan is judged on days that have happened;
 3. builds the place-days (:func:`plan_place_days`), one row per area and day:
 
-   * ``count`` and ``harm``: crimes whose ``occurred_at`` falls inside that area's patrol window of
-     that day (a window crossing midnight, e.g. 20:00-03:00, belongs to the day it starts). The
+   * ``count`` and ``harm``: crimes whose ``occurred_at`` falls inside one of that area's patrol
+     windows of that day (the plan's windows, per weekday where they differ; a window crossing
+     midnight, e.g. ``Fri 20:00-03:00``, belongs to the day it starts). The
      time is read as the local (Europe/London) clock time a force records. A crime belongs to the
      area whose polygon holds it (a point on a shared boundary counts for both); areas without
      polygons take the crimes whose ``lsoa_code`` is their ``area_id``. Harm is the harm table's
@@ -49,8 +50,15 @@ from gripkit.evaluate.experiment import MODELS, EvaluationResult, evaluate_exper
 from gripkit.evaluate.plan_design import PlanDesign, load_plan_design, plan_design
 from gripkit.harm import HarmTable, apply_harm, load_harm_table
 from gripkit.patrol.experiment import parse_date
-from gripkit.patrol.schedule import LONDON, Window, timezone
+from gripkit.patrol.schedule import LONDON, timezone
 from gripkit.patrol.store import load_plan
+from gripkit.patrol.windows import (
+    DEFAULT_WINDOW,
+    MINUTES_PER_WEEK,
+    WeekWindows,
+    minute_of_week,
+    parse_windows,
+)
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -97,11 +105,12 @@ def judged_until(to: date | str | None, tz: str = LONDON) -> tuple[date, bool]:
     return parse_date("to", to), False
 
 
-def area_windows(window: Any, area_ids: Iterable[str]) -> dict[str, Window]:
-    """Each area's patrol window from a plan's ``window`` parameter (one window or area -> window).
+def area_windows(window: Any, area_ids: Iterable[str]) -> dict[str, WeekWindows]:
+    """Each area's patrol windows from a plan's ``window`` parameter (the ``--window`` grammar of
+    :mod:`gripkit.patrol.windows`, or a mapping area id -> window).
 
-    >>> area_windows("14:00-24:00", ["a"])
-    {'a': Window(start=840, end=1440)}
+    >>> area_windows("Fri-Sat 20:00-03:00,Sun-Thu 18:00-24:00", ["a"])["a"].on(4)
+    (Window(start=1200, end=1620),)
     """
     ids = [str(a) for a in area_ids]
     if isinstance(window, dict):
@@ -111,29 +120,37 @@ def area_windows(window: Any, area_ids: Iterable[str]) -> dict[str, Window]:
                 f"the plan stores no patrol window for area(s) {missing[:5]}; received windows for "
                 f"{len(window)} area(s). Re-plan with a window for every area."
             )
-        return {a: Window.parse(window[a]) for a in ids}
-    parsed = Window.parse(window)
+        return {a: parse_windows(window[a]) for a in ids}
+    parsed = parse_windows(window)
     return dict.fromkeys(ids, parsed)
 
 
-def window_day(when: pd.Series, start: np.ndarray, end: np.ndarray) -> pd.Series:
-    """The day whose window ``[start, end)`` (minutes after that day's midnight) holds each local time.
+def window_day(when: pd.Series, week: WeekWindows) -> pd.Series:
+    """The day whose patrol window holds each local time (``NaT`` outside every window).
 
-    ``NaT`` outside the window. A window ending after 1440 minutes crosses midnight: its early-morning
-    part belongs to the day before.
+    Windows may differ by weekday, and one crossing midnight belongs to the day it starts: with
+    ``Fri 20:00-03:00`` a crime at Saturday 01:30 belongs to Friday. Times are read to the minute.
 
-    >>> t = pd.Series(pd.to_datetime(["2024-06-01 14:00", "2024-06-01 13:59", "2024-06-02 02:30"]))
-    >>> window_day(t, np.array([840, 840, 1200]), np.array([1440, 1440, 1620])).dt.strftime("%d").tolist()
-    ['01', nan, '01']
+    >>> t = pd.Series(pd.to_datetime(["2024-06-07 21:00:00", "2024-06-08 01:30:00", "2024-06-10 01:30:00"]))
+    >>> week = WeekWindows.parse("Fri-Sat 20:00-03:00,Sun-Thu 18:00-24:00")
+    >>> window_day(t, week).dt.strftime("%a %d").tolist()
+    ['Fri 07', 'Fri 07', nan]
     """
+    owner = np.full(MINUTES_PER_WEEK, -1, dtype=np.int64)  # the weekday whose window holds each minute
+    for d, windows in enumerate(week.days):
+        for w in windows:
+            owner[(d * 1440 + np.arange(w.start, w.end)) % MINUTES_PER_WEEK] = d
     times = pd.to_datetime(when)
-    day = times.dt.normalize()
-    minute = ((times - day).dt.total_seconds() / 60).to_numpy(dtype=float)
-    same = (minute >= start) & (minute < np.minimum(end, 1440))
-    before = (end > 1440) & (minute < end - 1440)
     out = pd.Series(pd.NaT, index=times.index, dtype="datetime64[ns]")
-    out[same] = day[same]
-    out[before & ~same] = day[before & ~same] - pd.Timedelta(days=1)
+    known = times.notna().to_numpy()
+    if not known.any():
+        return out
+    minute = minute_of_week(times[known])
+    day = owner[minute]
+    inside = day >= 0
+    back = (times[known].dt.day_of_week.to_numpy() - day) % 7  # 0, or 1 for a window from the day before
+    start = times[known].dt.normalize() - pd.to_timedelta(back, unit="D")
+    out[np.flatnonzero(known)[inside]] = start[inside].to_numpy()
     return out
 
 
@@ -141,7 +158,7 @@ def outcome_place_days(
     crimes: pd.DataFrame,
     design: PlanDesign,
     areas: gpd.GeoDataFrame,
-    windows: dict[str, Window],
+    windows: dict[str, WeekWindows],
     harm_table: HarmTable | None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Counts and harm per area and judged day inside the patrol windows (no workspace needed).
@@ -157,7 +174,7 @@ def outcome_place_days(
     areas : geopandas.GeoDataFrame
         The plan's areas (``area_id`` and polygons; without polygons crimes are matched by LSOA).
     windows : dict
-        Area id -> :class:`~gripkit.patrol.schedule.Window`.
+        Area id -> its :class:`~gripkit.patrol.windows.WeekWindows`.
     harm_table : HarmTable or None
         Harm weights (None: every crime weighs 1).
 
@@ -170,10 +187,13 @@ def outcome_place_days(
     located = _locate(crimes, areas)
     timed = located[located[C.OCCURRED_AT].notna()].reset_index(drop=True)
     counts = {"crimes": len(timed), "month_only": int(located[C.OCCURRED_AT].isna().sum())}
-    ids = timed[C.AREA_ID].to_numpy(dtype=object)
-    start = np.array([windows[a].start for a in ids], dtype=float)
-    end = np.array([windows[a].end for a in ids], dtype=float)
-    timed[C.DATE] = window_day(timed[C.OCCURRED_AT], start, end)
+    timed[C.DATE] = pd.Series(pd.NaT, index=timed.index, dtype="datetime64[ns]")
+    by_week: dict[WeekWindows, list[str]] = {}
+    for area, week in windows.items():
+        by_week.setdefault(week, []).append(area)
+    for week, members in by_week.items():
+        rows = timed[C.AREA_ID].isin(members)
+        timed.loc[rows, C.DATE] = window_day(timed.loc[rows, C.OCCURRED_AT], week)
     timed = timed[timed[C.DATE].isin(design.dates)].reset_index(drop=True)
     counts["in_window"] = len(timed)
     timed[C.HARM] = apply_harm(timed, harm_table).to_numpy(dtype=float) if len(timed) else np.array([])
@@ -229,7 +249,7 @@ def plan_place_days(
         plan.plan_id, last.isoformat(), " (today; pass to=/--to DATE for another day)" if default else "",
         len(design.dates), full.plan_days, judged,
     )
-    windows = area_windows(plan.params.get("window", "14:00-24:00"), design.areas)
+    windows = area_windows(plan.params.get("window", DEFAULT_WINDOW), design.areas)
     first_month = design.dates[0].replace(day=1)
     last_month = (design.dates[-1] + pd.Timedelta(days=1)).replace(day=1)  # an overnight window's tail
     crimes = ws.crimes(crime_types=crime_types, months=(first_month.date(), last_month.date()))
@@ -252,7 +272,9 @@ def plan_place_days(
             "police.uk) and are left out: they cannot be placed on a day"
         )
     end = _records_end(crimes)
-    last_opens = design.dates[-1] + pd.Timedelta(minutes=min(w.start for w in windows.values()))
+    weekday = design.dates[-1].day_of_week
+    opens = min(w.start for week in windows.values() for w in week.on(weekday))
+    last_opens = design.dates[-1] + pd.Timedelta(minutes=opens)
     if end is not None and end < last_opens:
         notes.append(
             f"timestamped records end at {end:%Y-%m-%d %H:%M}, before the last judged day's window opens "
