@@ -49,7 +49,7 @@ TYPES = ["Violence and sexual offences", "Robbery", "Criminal damage and arson"]
 MAPPING = ColumnMapping(
     columns={"crime_id": "Ref", "occurred_at": "Date", "crime_type": "Offence", "x": "Easting",
              "y": "Northing"},
-    crs="EPSG:27700", date_format="%Y-%m-%d %H:%M:%S",
+    crs="EPSG:27700", date_format="%Y-%m-%d %H:%M:%S", force="Bedfordshire",
 )
 
 
@@ -266,8 +266,13 @@ def test_cli_evaluate_plan(trial: dict, tmp_path: Path) -> None:
     crimes = trial["crimes"]
     robberies = crimes["in_window"] & (crimes["Offence"] == "Robbery") & (crimes["day"] <= "2024-01-20")
     assert stored is not None and stored.meta["plan"]["in_window"] == int(robberies.sum())
-    bad = runner.invoke(app, ["evaluate", "-w", str(trial["path"])])
-    assert isinstance(bad.exception, InputError) and "or --plan PLAN_ID" in str(bad.exception)
+    # no table and no --plan: the latest plan (the catalogue's --plan default), here plan 1
+    out = runner.invoke(app, ["evaluate", "--to", "2024-01-05", "--ri-draws", "19", "--models", "poisson",
+                              "--force", "Bedfordshire", "-w", str(trial["path"]), "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["meta"]["plan"]["plan_id"] == 1
+    bad = runner.invoke(app, ["evaluate", str(path), "--to", "2024-01-31", "-w", str(trial["path"])])
+    assert isinstance(bad.exception, InputError) and "without --plan" in str(bad.exception)
 
 
 def test_budget_plan_and_unknown_plan_are_refused(trial: dict) -> None:

@@ -32,6 +32,10 @@ from gripkit.cli.options import (
     ForceOption,
     HarmOption,
     OptionalOutOption,
+    PlanOption,
+    SourceOption,
+    sources_choice,
+    split_list,
 )
 from gripkit.errors import InputError
 from gripkit.workspace import default_path
@@ -179,12 +183,9 @@ def power_command(
 def evaluate_command(
     place_days: Annotated[
         Path | None,
-        typer.Argument(help="CSV/Parquet: area_id, date, treated, count[, harm, dosage] (or use --plan)."),
+        typer.Argument(help="CSV/Parquet: area_id, date, treated, count[, harm, dosage]; none: a plan's."),
     ] = None,
-    plan: Annotated[
-        int | None,
-        typer.Option("--plan", help="Stored experiment plan: build its place-days from the workspace."),
-    ] = None,
+    plan: PlanOption = None,
     to: Annotated[
         str | None, typer.Option("--to", help="With --plan: last day judged, YYYY-MM-DD [default: today].")
     ] = None,
@@ -201,8 +202,10 @@ def evaluate_command(
     did_start: Annotated[str | None, typer.Option(help="Difference-in-differences: roll-out date.")] = None,
     group: Annotated[str, typer.Option(help="DiD: column flagging roll-out areas.")] = "group",
     crime_types: Annotated[
-        str | None, typer.Option(help="With --plan: only these comma-separated police.uk crime types.")
+        str | None, typer.Option(help="With a plan: only these comma-separated police.uk crime types.")
     ] = None,
+    force: ForceOption = None,
+    source: SourceOption = "all",
     harm_table: HarmOption = HARM_DEFAULT,  # not `harm`: the outcome named 'harm' must stay 'harm' in errors
     seed: Annotated[int, typer.Option(help="Seed of the randomisation inference.")] = 0,
     out: OptionalOutOption = None,
@@ -213,36 +216,37 @@ def evaluate_command(
 ) -> None:
     """Effects of treatment on counts/harm (% change, 95% CI), randomisation p-value, dosage.
 
-    With --plan: the stored experiment plan's place-days to --to, from the workspace's timestamped
-    records (police.uk months cannot give days), re-drawn with the plan's own randomiser.
+    Without PLACE_DAYS: the stored experiment plan (--plan, default the latest) evaluated to --to
+    from the workspace's timestamped records (police.uk months cannot give days), re-drawn with the
+    plan's own randomiser. With PLACE_DAYS and --plan: that table, re-drawn with the plan's design.
     """
-    from gripkit.cli.hotspots import split_list
     from gripkit.evaluate.experiment import evaluate_experiment
     from gripkit.evaluate.figures import forest_plot, html_section, save_figure
     from gripkit.evaluate.from_plan import evaluate_plan
     from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
-    if place_days is None and plan is None:
-        raise InputError("pass a place-day file (PLACE_DAYS) or --plan PLAN_ID; received neither.")
-    if plan is not None and (design is not None or did_start is not None):
+    by_plan = place_days is None or plan is not None  # no table: the stored plan (default the latest)
+    if by_plan and (design is not None or did_start is not None):
         raise InputError(
-            "--plan is the design that was randomised; received it with --design/--did-start too. Drop one."
+            "a stored plan is the design that was randomised; received --design/--did-start with it "
+            "(or without PLACE_DAYS). Drop them, or pass PLACE_DAYS without --plan."
         )
-    if to is not None and plan is None:
+    if to is not None and not by_plan:
         raise InputError(
             f"--to judges a plan to a day; received --to {to} without --plan. Add --plan PLAN_ID."
         )
     keep = workspace is not None or _keep()  # stored for the report and dashboard
     with contextlib.ExitStack() as stack:
-        needs = keep or design is not None or plan is not None
+        needs = keep or design is not None or by_plan
         ws = stack.enter_context(open_workspace(workspace)) if needs else None
-        if plan is not None:
+        if by_plan:
             assert ws is not None
             result = evaluate_plan(
                 ws, plan, to=to, place_days=place_days, outcomes=outcomes or "count,harm", models=models,
                 time_effects=time_effects, ri_draws=ri_draws, seed=seed, harm=harm_table,
-                crime_types=split_list(crime_types), store=keep,
+                crime_types=split_list(crime_types), force=force, sources=sources_choice(source),
+                store=keep,
             )
         else:
             assert place_days is not None

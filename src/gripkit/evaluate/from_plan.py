@@ -219,6 +219,8 @@ def plan_place_days(
     to: date | str | None = None,
     harm: str | None = C.DEFAULT_HARM_TABLE,
     crime_types: Sequence[str] | None = None,
+    force: str | None = None,
+    sources: Sequence[str] | None = None,
     visit_sources: Iterable[str] = VISIT_SOURCES,
 ) -> PlanPlaceDays:
     """The place-days of a stored experiment plan to date (see the module docstring).
@@ -236,6 +238,8 @@ def plan_place_days(
         Harm table for the ``harm`` outcome (``"none"``/None: harm = count).
     crime_types : sequence of str, optional
         Only these police.uk categories (default: all).
+    force, sources : optional
+        Only this force's crimes; only records of these sources (``police``, ``health``, ...).
     visit_sources : iterable of {"gps", "officer"}
         Which visits measure dosage and compliance.
     """
@@ -252,7 +256,9 @@ def plan_place_days(
     windows = area_windows(plan.params.get("window", DEFAULT_WINDOW), design.areas)
     first_month = design.dates[0].replace(day=1)
     last_month = (design.dates[-1] + pd.Timedelta(days=1)).replace(day=1)  # an overnight window's tail
-    crimes = ws.crimes(crime_types=crime_types, months=(first_month.date(), last_month.date()))
+    crimes = ws.crimes(
+        crime_types=crime_types, months=(first_month.date(), last_month.date()), force=force, sources=sources
+    )
     frame, counts = outcome_place_days(crimes, design, plan.areas, windows, load_harm_table(harm))
     months = f"{first_month:%Y-%m} to {last_month:%Y-%m}"
     if counts["crimes"] == 0:
@@ -299,6 +305,8 @@ def plan_place_days(
         "windows": sorted({w.label for w in windows.values()}),
         "harm_table": None if harm is None or str(harm).lower() == "none" else str(harm),
         "crime_types": None if crime_types is None else list(crime_types),
+        "force": force,
+        "sources": None if sources is None else list(sources),
         **counts,
         "records_end": None if end is None else end.isoformat(),
         "dosage": dose is not None,
@@ -321,6 +329,8 @@ def evaluate_plan(
     seed: int = 0,
     harm: str | None = C.DEFAULT_HARM_TABLE,
     crime_types: Sequence[str] | None = None,
+    force: str | None = None,
+    sources: Sequence[str] | None = None,
     visit_sources: Iterable[str] = VISIT_SOURCES,
     store: bool = True,
 ) -> EvaluationResult:
@@ -358,7 +368,8 @@ def evaluate_plan(
             ws.save_result(result)
         return result
     built = plan_place_days(
-        ws, plan_id, to=to, harm=harm, crime_types=crime_types, visit_sources=visit_sources
+        ws, plan_id, to=to, harm=harm, crime_types=crime_types, force=force, sources=sources,
+        visit_sources=visit_sources,
     )
     result = evaluate_experiment(
         ws, built.frame, outcomes=outcomes, models=models, time_effects=time_effects, ri_draws=ri_draws,
