@@ -29,14 +29,9 @@ from gripkit import Workspace, datasets
 from gripkit.cli import app
 from gripkit.dosage import ingest_gps
 from gripkit.errors import InputError
-from gripkit.evaluate.from_plan import (
-    area_windows,
-    evaluate_plan,
-    outcome_place_days,
-    plan_place_days,
-    window_day,
-)
+from gripkit.evaluate.from_plan import evaluate_plan, plan_place_days
 from gripkit.evaluate.inference import randomisation_inference
+from gripkit.evaluate.place_days import area_windows, outcome_place_days, window_day
 from gripkit.evaluate.plan_design import design_from_assignment, load_plan_design
 from gripkit.harm import load_harm_table
 from gripkit.ingestion import ingest
