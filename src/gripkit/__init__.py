@@ -55,6 +55,7 @@ _LAZY: dict[str, str] = {
     "op_rowan_power": "gripkit.evaluate.rowan",
     "PowerResult": "gripkit.evaluate.power",
     "evaluate_experiment": "gripkit.evaluate.experiment",
+    "evaluate_plan": "gripkit.evaluate.from_plan",
     "EvaluationResult": "gripkit.evaluate.experiment",
     # funding, national, report
     "allocate": "gripkit.funding.pot",
@@ -103,6 +104,7 @@ __all__ = [
     "datasets",
     "emerging_hotspots",
     "evaluate_experiment",
+    "evaluate_plan",
     "find_hotspots",
     "ingest",
     "ingest_gps",
@@ -135,6 +137,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above are
     from gripkit.dosage.job import compliance
     from gripkit.dosage.tracking import Compliance
     from gripkit.evaluate.experiment import EvaluationResult, evaluate_experiment
+    from gripkit.evaluate.from_plan import evaluate_plan
     from gripkit.evaluate.power import PowerResult, simulate_power
     from gripkit.evaluate.rowan import op_rowan_power
     from gripkit.forecast.report import BacktestResult

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from gripkit import Workspace, datasets
@@ -20,3 +21,11 @@ def bedfordshire_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worksp
         ingest(datasets.bedfordshire_street_files(), ws)
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def bedfordshire_areas(bedfordshire_ws: Workspace) -> gpd.GeoDataFrame:
+    """The 21 real Bedfordshire LSOAs with most serious-violence harm (CCHI) there, with their polygons."""
+    from gripkit.patrol import default_areas
+
+    return default_areas(bedfordshire_ws, 21)

@@ -1,9 +1,10 @@
 """``gripkit power`` and ``gripkit evaluate``: design power, and effects of a patrol experiment.
 
 Both are thin: parse, call one library job (:func:`gripkit.evaluate.rowan.op_rowan_power` or
-:func:`gripkit.evaluate.power.simulate_power`; :func:`gripkit.evaluate.experiment.evaluate_experiment`),
-print its summary and tables, or its ``to_dict()`` with ``--json``. The jobs store their results
-in the workspace when they are given one.
+:func:`gripkit.evaluate.power.simulate_power`; :func:`gripkit.evaluate.experiment.evaluate_experiment`,
+or :func:`gripkit.evaluate.from_plan.evaluate_plan` with ``--plan``), print its summary and tables,
+or its ``to_dict()`` with ``--json``. The jobs store their results in the workspace when they are
+given one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from gripkit.cli.options import (
     ForceOption,
     HarmOption,
     OptionalOutOption,
+    PlanOption,
+    SourceOption,
+    sources_choice,
+    split_list,
 )
 from gripkit.errors import InputError
 from gripkit.workspace import default_path
@@ -177,9 +182,17 @@ def power_command(
 @app.command("evaluate")
 def evaluate_command(
     place_days: Annotated[
-        Path, typer.Argument(help="CSV/Parquet: area_id, date, treated, count[, harm, dosage].")
-    ],
-    outcomes: Annotated[str, typer.Option(help="Comma-separated outcome columns.")] = "count",
+        Path | None,
+        typer.Argument(help="CSV/Parquet: area_id, date, treated, count[, harm, dosage]; none: a plan's."),
+    ] = None,
+    plan: PlanOption = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="With --plan: last day judged, YYYY-MM-DD [default: today].")
+    ] = None,
+    outcomes: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated outcome columns [default: count; count,harm with --plan]."),
+    ] = None,
     models: Annotated[str, typer.Option(help="Comma-separated models: poisson, nb.")] = "poisson,nb",
     time_effects: Annotated[bool, typer.Option(help="One effect per date.")] = True,
     ri_draws: Annotated[int, typer.Option(help="Randomisation-inference re-draws (0 = skip).")] = 999,
@@ -188,6 +201,12 @@ def evaluate_command(
     ] = None,
     did_start: Annotated[str | None, typer.Option(help="Difference-in-differences: roll-out date.")] = None,
     group: Annotated[str, typer.Option(help="DiD: column flagging roll-out areas.")] = "group",
+    crime_types: Annotated[
+        str | None, typer.Option(help="With a plan: only these comma-separated police.uk crime types.")
+    ] = None,
+    force: ForceOption = None,
+    source: SourceOption = "all",
+    harm_table: HarmOption = HARM_DEFAULT,  # not `harm`: the outcome named 'harm' must stay 'harm' in errors
     seed: Annotated[int, typer.Option(help="Seed of the randomisation inference.")] = 0,
     out: OptionalOutOption = None,
     forest: Annotated[Path | None, typer.Option(help="Forest plot PNG.")] = None,
@@ -195,28 +214,55 @@ def evaluate_command(
     workspace: WorkspaceOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Effects of treatment on counts/harm (% change, 95% CI), randomisation p-value, dosage."""
+    """Effects of treatment on counts/harm (% change, 95% CI), randomisation p-value, dosage.
+
+    Without PLACE_DAYS: the stored experiment plan (--plan, default the latest) evaluated to --to
+    from the workspace's timestamped records (police.uk months cannot give days), re-drawn with the
+    plan's own randomiser. With PLACE_DAYS and --plan: that table, re-drawn with the plan's design.
+    """
     from gripkit.evaluate.experiment import evaluate_experiment
     from gripkit.evaluate.figures import forest_plot, html_section, save_figure
+    from gripkit.evaluate.from_plan import evaluate_plan
     from gripkit.output import write_table
 
     setup_logging(quiet=json_out)
+    by_plan = place_days is None or plan is not None  # no table: the stored plan (default the latest)
+    if by_plan and (design is not None or did_start is not None):
+        raise InputError(
+            "a stored plan is the design that was randomised; received --design/--did-start with it "
+            "(or without PLACE_DAYS). Drop them, or pass PLACE_DAYS without --plan."
+        )
+    if to is not None and not by_plan:
+        raise InputError(
+            f"--to judges a plan to a day; received --to {to} without --plan. Add --plan PLAN_ID."
+        )
     keep = workspace is not None or _keep()  # stored for the report and dashboard
     with contextlib.ExitStack() as stack:
-        ws = stack.enter_context(open_workspace(workspace)) if keep or design is not None else None
-        result = evaluate_experiment(
-            ws,
-            place_days,
-            outcomes=outcomes,
-            models=models,
-            time_effects=time_effects,
-            ri_draws=ri_draws,
-            design=design,
-            did_start=did_start,
-            group=group,
-            seed=seed,
-            store=keep,
-        )
+        needs = keep or design is not None or by_plan
+        ws = stack.enter_context(open_workspace(workspace)) if needs else None
+        if by_plan:
+            assert ws is not None
+            result = evaluate_plan(
+                ws, plan, to=to, place_days=place_days, outcomes=outcomes or "count,harm", models=models,
+                time_effects=time_effects, ri_draws=ri_draws, seed=seed, harm=harm_table,
+                crime_types=split_list(crime_types), force=force, sources=sources_choice(source),
+                store=keep,
+            )
+        else:
+            assert place_days is not None
+            result = evaluate_experiment(
+                ws,
+                place_days,
+                outcomes=outcomes or "count",
+                models=models,
+                time_effects=time_effects,
+                ri_draws=ri_draws,
+                design=design,
+                did_start=did_start,
+                group=group,
+                seed=seed,
+                store=keep,
+            )
     if out is not None:
         write_table(result.table(), out)
     if forest is not None:

@@ -23,12 +23,14 @@ from gripkit.evaluate.effects import (
     estimate_effect,
 )
 from gripkit.evaluate.inference import RandomisationResult, poisson_fe, randomisation_inference
+from gripkit.evaluate.plan_design import PlanDesign, load_plan_design
 from gripkit.evaluate.power import Dispersion, PowerResult, estimate_dispersion, simulate_power
 
 __all__ = [
     "Design",
     "Dispersion",
     "EffectResult",
+    "PlanDesign",
     "PowerResult",
     "RandomisationResult",
     "blocked_design",
@@ -39,6 +41,7 @@ __all__ = [
     "estimate_effect",
     "harm_bands",
     "load_design",
+    "load_plan_design",
     "place_day_design",
     "poisson_fe",
     "randomisation_inference",

@@ -37,6 +37,7 @@ from gripkit.errors import InputError
 from gripkit.evaluate.design import Design, load_design
 from gripkit.evaluate.effects import EffectResult, difference_in_differences, dosage_response, estimate_effect
 from gripkit.evaluate.inference import RandomisationResult, randomisation_inference
+from gripkit.evaluate.plan_design import PlanDesign
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.workspace import Workspace
 
@@ -95,12 +96,15 @@ class EvaluationResult(ResultMixin):
     meta : dict
         Input (path or ``"frame"``), rows, areas, days, treated share, outcomes, models, seed,
         draws, design id, notes on skipped models.
+    place_days : pandas.DataFrame or None
+        The place-days evaluated, when the job built them (:func:`gripkit.evaluate.from_plan.evaluate_plan`).
     """
 
     kind: ClassVar[str] = "evaluation"
     effects: list[EffectResult]
     randomisation: dict[str, RandomisationResult] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    place_days: pd.DataFrame | None = None
 
     def table(self) -> pd.DataFrame:
         """The effects as a frame, one row per effect."""
@@ -141,8 +145,9 @@ class EvaluationResult(ResultMixin):
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The effects table."""
-        return {"effects": self.table()}
+        """The effects table (and the place-days, when the job built them)."""
+        built = {} if self.place_days is None else {"place_days": self.place_days}
+        return {"effects": self.table(), **built}
 
 
 def read_place_days(source: pd.DataFrame | str | Path) -> pd.DataFrame:
@@ -181,7 +186,7 @@ def evaluate_experiment(
     models: Sequence[str] | str = MODELS,
     time_effects: bool = True,
     ri_draws: int = 999,
-    design: Design | int | None = None,
+    design: Design | PlanDesign | int | None = None,
     did_start: str | None = None,
     group: str = "group",
     seed: int = 0,
@@ -203,8 +208,9 @@ def evaluate_experiment(
     ri_draws
         Randomisation-inference re-draws per outcome (0 skips it; else at least 19).
     design
-        The design that was randomised (a :class:`Design`, or a stored design's ``result_id``);
-        None re-draws by permuting ``treated`` across areas within each day.
+        The design that was randomised (a :class:`Design`, a stored design's ``result_id``, or a
+        stored patrol plan's :class:`~gripkit.evaluate.plan_design.PlanDesign`); None re-draws by
+        permuting ``treated`` across areas within each day.
     did_start, group
         Difference-in-differences for a non-randomised roll-out starting on ``did_start``.
     seed
@@ -299,7 +305,7 @@ def evaluate_experiment(
         "ri_draws": int(ri_draws),
         "seed": seed,
         "design_id": design_id,
-        "design": design.to_dict() if isinstance(design, Design) else None,
+        "design": design.to_dict() if isinstance(design, Design | PlanDesign) else None,
         "did_start": did_start,
         "notes": notes,
     }

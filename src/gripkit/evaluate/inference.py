@@ -37,6 +37,7 @@ from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.evaluate.design import Design
 from gripkit.evaluate.effects import check_place_days
+from gripkit.evaluate.plan_design import PlanDesign
 
 BETA_BOUND = 10.0
 
@@ -223,7 +224,7 @@ class RandomisationResult:
 
 def randomisation_inference(
     place_days: pd.DataFrame,
-    design: Design | None = None,
+    design: Design | PlanDesign | None = None,
     *,
     outcome: str = C.COUNT,
     draws: int = 999,
@@ -235,10 +236,11 @@ def randomisation_inference(
     ----------
     place_days : pandas.DataFrame
         Complete panel ``area_id, date, treated, <outcome>``.
-    design : Design, optional
-        The stored design; its areas and dates must match the panel. Without it the assignment is
-        re-drawn by permuting ``treated`` across areas within each day (the Op Rowan scheme: each
-        day's number of treated areas is kept).
+    design : Design or PlanDesign, optional
+        The stored design; its areas and dates must match the panel. A
+        :class:`~gripkit.evaluate.plan_design.PlanDesign` (a stored patrol plan) re-draws with the
+        plan's own block randomiser. Without a design the assignment is re-drawn by permuting
+        ``treated`` across areas within each day (each day's number of treated areas is kept).
     draws : int
         Number of re-drawn assignments.
     seed : int
@@ -264,7 +266,13 @@ def randomisation_inference(
         redrawn = design.draw(rng, size=draws)
         if redrawn.ndim == 2:  # place design: the same areas treated on every day
             redrawn = np.repeat(redrawn[:, None, :], y.shape[0], axis=1)
-        scheme = f"re-drawn under the stored {design.scheme} design (seed {design.seed})"
+        if isinstance(design, PlanDesign):
+            scheme = (
+                f"re-drawn with the block randomiser of plan {design.plan_id} ({design.block_days}-day "
+                f"blocks, {design.treated_per_day} treated a day, plan seed {design.seed})"
+            )
+        else:
+            scheme = f"re-drawn under the stored {design.scheme} design (seed {design.seed})"
     else:
         keys = rng.random((draws, *d.shape))
         ranks = np.argsort(np.argsort(keys, axis=-1), axis=-1)
@@ -276,7 +284,7 @@ def randomisation_inference(
     return RandomisationResult(float(beta), float(p), null, scheme, seed)
 
 
-def _match(design: Design, areas: list[str], dates: list, treated: np.ndarray) -> None:
+def _match(design: Design | PlanDesign, areas: list[str], dates: list, treated: np.ndarray) -> None:
     """The panel must hold exactly the design's areas and dates and its assignment."""
     unknown = sorted(set(areas) - set(design.areas))
     absent = sorted(set(design.areas) - set(areas))
@@ -286,7 +294,7 @@ def _match(design: Design, areas: list[str], dates: list, treated: np.ndarray) -
             f"{unknown[:3]}), {len(absent)} design areas missing (e.g. {absent[:3]}). Use the same "
             "area_id codes as the design."
         )
-    if design.scheme == "place_days" and [pd.Timestamp(x) for x in dates] != list(design.dates):
+    if design.dates and [pd.Timestamp(x) for x in dates] != list(design.dates):
         raise InputError(
             f"place_days dates ({len(dates)}) do not match the design's {len(design.dates)} days from "
             f"{design.dates[0]:%Y-%m-%d}. Pass the panel of the design's days."

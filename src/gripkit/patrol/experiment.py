@@ -137,15 +137,7 @@ def experiment_design(
             f"{per_block} time(s) at {k} a day) for a balanced design; received {n_days}. Pass {options}, "
             "or balanced=False."
         )
-    rng = np.random.default_rng([seed, DESIGN_STREAM])
-    n_blocks = -(-n_days // block_days)
-    cycle = (np.arange(block_days)[:, None] * k + np.arange(k)[None, :]) % n  # (block_days, k)
-    treated = np.zeros((n_days, n), dtype=np.int8)
-    for b in range(n_blocks):
-        length = min(block_days, n_days - b * block_days)  # a last, partial block keeps consecutive days
-        order = rng.permutation(n)
-        rows = b * block_days + rng.permutation(length)
-        treated[rows[:, None], order[cycle[:length]]] = 1
+    treated = block_assignment(n, k, n_days, np.random.default_rng([seed, DESIGN_STREAM]))
     dates = [first + timedelta(days=d) for d in range(n_days)]
     frame = pd.DataFrame(
         {
@@ -168,6 +160,34 @@ def experiment_design(
         "method": "block randomisation across days (circular permutation per block)",
     }
     return ExperimentPlan(frame, ids, seed, params)
+
+
+def block_assignment(n_areas: int, treated_per_day: int, days: int, rng: np.random.Generator) -> np.ndarray:
+    """The ``(days, n_areas)`` 0/1 matrix of one block-randomised draw (areas in sorted-id order).
+
+    This is the randomiser of :func:`experiment_design` (see the module docstring), drawing from
+    ``rng``: with ``numpy.random.default_rng([seed, DESIGN_STREAM])`` it gives the plan's own
+    assignment, and with any other generator a fresh draw under the same blocks, which is what
+    randomisation inference re-draws (:mod:`gripkit.evaluate.plan_design`).
+
+    Examples
+    --------
+    >>> drawn = block_assignment(3, 1, 6, np.random.default_rng([7, DESIGN_STREAM]))
+    >>> drawn.sum(axis=1).tolist(), drawn[:3].sum(axis=0).tolist()   # 1 a day; once per 3-day block
+    ([1, 1, 1, 1, 1, 1], [1, 1, 1])
+    """
+    n, k = int(n_areas), int(treated_per_day)
+    g = math.gcd(n, k)
+    block_days = n // g
+    n_blocks = -(-int(days) // block_days)
+    cycle = (np.arange(block_days)[:, None] * k + np.arange(k)[None, :]) % n  # (block_days, k)
+    treated = np.zeros((int(days), n), dtype=np.int8)
+    for b in range(n_blocks):
+        length = min(block_days, int(days) - b * block_days)  # a last, partial block keeps consecutive days
+        order = rng.permutation(n)
+        rows = b * block_days + rng.permutation(length)
+        treated[rows[:, None], order[cycle[:length]]] = 1
+    return treated
 
 
 def default_start(ws: Workspace) -> date:
