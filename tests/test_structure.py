@@ -61,6 +61,7 @@ LAYERS = (
     "ingestion",
     "fetch",
     "units",
+    "mapcontext",
     "hotspots",
     "forecast",
     "patrol",
