@@ -48,7 +48,7 @@ def test_help_lists_every_subcommand() -> None:
     listed = {line.split()[0] for line in run.stdout.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {
         "allocate", "audit", "backtest", "demo", "emerging", "evaluate", "gps", "harm", "hotspots", "info",
-        "ingest", "fetch", "national",
+        "ingest", "fetch", "match", "national",
         "plan", "power", "quarantine", "report", "returns", "serve", "sources", "status", "users",
     }
 
