@@ -38,14 +38,13 @@ from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.hotspots.find import describe_method, unit_phrase
 from gripkit.hotspots.labels import place
 from gripkit.report import inputs
+from gripkit.report.maps import map_figure, method_figure, regular_grid
 from gripkit.report.page import (
     _CSS,
     _concentration_table,
     _esc,
     _fmt_share,
     _lorenz_figure,
-    _map_figure,
-    _method_figure,
     _png,
 )
 from gripkit.results import KINDS, StoredResult
@@ -388,11 +387,12 @@ def _hotspot_sections(ws: Workspace, stored: StoredResult | None) -> list[_Secti
         ):
             return f"<p>{_esc(title)} ({_esc(origin)}); the units have no polygons to map.</p>"
         n_top = units_in_top(len(ranked), 0.01)
+        lattice = regular_grid(ranked.geometry)  # a grid is drawn as one image, other units as shapes
         return (
-            _summary(stored) + f'<div class="figs"><figure><img src="{_map_figure(ranked, n_top)}" '
+            _summary(stored) + f'<div class="figs"><figure><img src="{map_figure(ranked, n_top, lattice)}" '
             'alt="Map of units coloured by harm">'
             f"<figcaption>{_esc(title)} ({_esc(origin)}). {len(ranked):,} units coloured by harm; the top "
-            f"1% ({n_top:,}) outlined.</figcaption></figure>{_method_figure(ranked)}</div>"
+            f"1% ({n_top:,}) outlined.</figcaption></figure>{method_figure(ranked, lattice)}</div>"
         )
 
     def concentration_html() -> str:

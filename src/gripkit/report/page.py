@@ -12,25 +12,24 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize, PowerNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from gripkit import columns as col
 from gripkit.errors import InputError
-from gripkit.figures import png_data_uri
 from gripkit.hotspots.concentration import RANDOM_DRAWS, Concentration, units_in_top
 from gripkit.hotspots.labels import place
 from gripkit.output import SMALL_NUMBER_THRESHOLD
+from gripkit.report.maps import OUTLINE as _OUTLINE
+from gripkit.report.maps import map_figure as _map_figure
+from gripkit.report.maps import method_figure as _method_figure
+from gripkit.report.maps import png as _png
+from gripkit.report.maps import regular_grid
 from gripkit.validate import projected_crs
 
 __all__ = ["write_hotspot_page"]
 
 TOP_ROWS = 20
 _ATTRIBUTION_KEYS = ("licence", "license", "attribution")
-_CMAP = "YlOrRd"
-_ZERO_COLOUR = (0.93, 0.93, 0.93, 1.0)
-_OUTLINE = "#1f3a93"
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#222;
@@ -58,10 +57,6 @@ def _pct(share: float, digits: int = 1) -> str:
 
 def _label(k: float) -> str:
     return f"{k * 100:g}%"
-
-
-def _png(fig: Figure) -> str:
-    return png_data_uri(fig, dpi=110, bbox_inches="tight", metadata={"Software": None})
 
 
 def _check(hotspots: object, concentration: object, title: object, meta: object) -> gpd.GeoDataFrame:
@@ -93,66 +88,6 @@ def _check(hotspots: object, concentration: object, title: object, meta: object)
             'Pass e.g. {"harm table": "cchi (sha256 …)", "months": "2024-01 to 2024-12"}.'
         )
     return hotspots.sort_values(col.HARM_RANK, kind="stable")
-
-
-def _map_figure(ranked: gpd.GeoDataFrame, n_top: int) -> str:
-    harm = ranked[col.HARM].to_numpy(dtype=float)
-    vmax = float(harm.max()) if harm.max() > 0 else 1.0
-    norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
-    sm = ScalarMappable(norm=norm, cmap=_CMAP)
-    colours = sm.to_rgba(harm)
-    colours[harm <= 0] = _ZERO_COLOUR
-    fig = Figure(figsize=(7.5, 7.0))
-    ax = fig.subplots()
-    ranked.geometry.plot(ax=ax, color=colours, linewidth=0)
-    top = ranked.iloc[:n_top]
-    top = top[top[col.HARM] > 0]
-    if not top.empty:
-        top.geometry.boundary.plot(ax=ax, color=_OUTLINE, linewidth=0.5)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label="harm per unit (square-root scale)")
-    ax.set_aspect("equal")
-    ax.set_xlabel("easting (m)")
-    ax.set_ylabel("northing (m)")
-    ax.ticklabel_format(style="plain", useOffset=False)
-    ax.tick_params(labelsize=7)
-    return _png(fig)
-
-
-def _method_figure(ranked: gpd.GeoDataFrame) -> str:
-    """A second map for the hotspot method, when the frame carries its columns (Gi*, KDE)."""
-    if "gi_z" in ranked.columns:
-        z = ranked["gi_z"].to_numpy(dtype=float)
-        limit = min(max(float(np.nanmax(np.abs(z))), 1.0), 6.0)  # |z| > 6 shown at full colour
-        norm: Normalize = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
-        sm = ScalarMappable(norm=norm, cmap="RdBu_r")
-        label, caption = (
-            "Gi* z-score",
-            (
-                "Gi* z-scores (red: high values cluster; blue: low). Units flagged hot after the multiple-"
-                "testing correction are outlined in black."
-            ),
-        )
-        values = z
-    elif "density" in ranked.columns:
-        values = ranked["density"].to_numpy(dtype=float) * 1e6
-        norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=max(float(np.nanmax(values)), 1e-12))
-        sm = ScalarMappable(norm=norm, cmap=_CMAP)
-        label, caption = "density per km²", "Kernel density per km² (square-root colour scale)."
-    else:
-        return ""
-    fig = Figure(figsize=(7.5, 7.0))
-    ax = fig.subplots()
-    ranked.geometry.plot(ax=ax, color=sm.to_rgba(np.nan_to_num(values)), linewidth=0)
-    if "hot" in ranked.columns and ranked["hot"].any():
-        ranked[ranked["hot"].astype(bool)].geometry.boundary.plot(ax=ax, color="black", linewidth=0.4)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label=label)
-    ax.set_aspect("equal")
-    ax.ticklabel_format(style="plain", useOffset=False)
-    ax.tick_params(labelsize=7)
-    return (
-        f'<figure><img src="{_png(fig)}" alt="Map of the hotspot statistic">'
-        f"<figcaption>{_esc(caption)}</figcaption></figure>"
-    )
 
 
 def _lorenz_figure(conc: Concentration) -> str:
@@ -307,6 +242,7 @@ def write_hotspot_page(
             "Create the folder first or write elsewhere."
         )
     n_top = units_in_top(len(ranked), 0.01)
+    lattice = regular_grid(ranked.geometry)  # a grid is drawn as one image, other units as shapes
     meta_table, attribution = _meta_parts(meta)
     footer = "".join(f"<p>{_esc(line)}</p>" for line in attribution)
     page = f"""<!DOCTYPE html>
@@ -317,12 +253,12 @@ def write_hotspot_page(
 <h1>{_esc(title)}</h1>
 <h2>Map and concentration</h2>
 <div class="figs">
-<figure><img src="{_map_figure(ranked, n_top)}" alt="Map of units coloured by harm">
+<figure><img src="{_map_figure(ranked, n_top, lattice)}" alt="Map of units coloured by harm">
 <figcaption>Units coloured by harm (square-root colour scale; grey: no harm). The top 1% of units by
 harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
 <figure><img src="{_lorenz_figure(concentration)}" alt="Lorenz curve of harm across units">
 <figcaption>Lorenz curve: share of harm held by the highest-harm share of units.</figcaption></figure>
-{_method_figure(ranked)}
+{_method_figure(ranked, lattice)}
 </div>
 <h2>How concentrated is harm?</h2>
 {_concentration_table(concentration)}
