@@ -24,6 +24,7 @@ from gripkit.report.maps import map_figure as _map_figure
 from gripkit.report.maps import method_figure as _method_figure
 from gripkit.report.maps import png as _png
 from gripkit.report.maps import regular_grid
+from gripkit.report.text import PRINT_CSS, WRAP_CSS, inline
 from gripkit.validate import projected_crs
 
 __all__ = ["write_hotspot_page"]
@@ -31,7 +32,8 @@ __all__ = ["write_hotspot_page"]
 TOP_ROWS = 20
 _ATTRIBUTION_KEYS = ("licence", "license", "attribution")
 
-_CSS = """
+_CSS = (
+    """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#222;
 background:#fafafa;line-height:1.45}
 main{max-width:1100px;margin:0 auto;padding:1.5rem}
@@ -43,8 +45,12 @@ figure img{display:block;max-width:100%;height:auto}figcaption{font-size:.85rem;
 table{border-collapse:collapse;background:#fff;font-size:.9rem;margin-bottom:.5rem}
 th,td{border:1px solid #e2e2e2;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f1f1f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.summary{background:#fff;border-left:4px solid #1f3a93;padding:.4rem .7rem}
 footer{margin-top:2rem;font-size:.85rem;color:#555;border-top:1px solid #ddd;padding-top:.6rem}
 """
+    + WRAP_CSS
+    + PRINT_CSS
+)
 
 
 def _esc(value: object) -> str:
@@ -175,11 +181,13 @@ def _fmt_share(value: object) -> str:
 def _meta_parts(meta: Mapping[str, object]) -> tuple[str, list[str]]:
     attribution = [str(v) for k, v in meta.items() if str(k).strip().lower() in _ATTRIBUTION_KEYS]
     rows = "".join(
-        f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
+        f"<tr><th>{_esc(k)}</th><td>{_esc(inline(v, k))}</td></tr>"
         for k, v in meta.items()
         if str(k).strip().lower() not in _ATTRIBUTION_KEYS
     )
-    table = f"<table><tbody>{rows}</tbody></table>" if rows else "<p>No provenance was given.</p>"
+    table = (
+        f'<table class="wide"><tbody>{rows}</tbody></table>' if rows else "<p>No provenance was given.</p>"
+    )
     return table, attribution
 
 
@@ -189,7 +197,7 @@ def write_hotspot_page(
     concentration: Concentration,
     *,
     title: str,
-    meta: Mapping[str, str],
+    meta: Mapping[str, object],
     share: bool = False,
 ) -> Path:
     """Write one self-contained, offline HTML page describing the hotspots.
@@ -212,6 +220,8 @@ def write_hotspot_page(
         Page heading.
     meta : mapping of str to str
         Provenance shown as a table, e.g. harm table name and hash, data source, months, cell size.
+        Values may be text or stored parameters (numbers are rounded, nested values written as
+        ``key: value`` text, a ``crs`` named rather than dumped).
     share : bool
         For sharing: the top-units table shows counts of 1-4 as ``<5`` and blanks what would reveal
         them (:func:`gripkit.output.suppress_small`, the rule of ``gripkit hotspots --share``).
@@ -261,6 +271,9 @@ harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
 {_method_figure(ranked, lattice)}
 </div>
 <h2>How concentrated is harm?</h2>
+<p class="summary">The top {_label(concentration.tops[0])} of units hold
+{_pct(concentration.top_unit_share[concentration.tops[0]])} of the harm;
+{_esc(concentration.gini_sentence())}.</p>
 {_concentration_table(concentration)}
 <h2>Top {min(TOP_ROWS, len(ranked))} hotspots</h2>
 {_top_table(ranked, share)}
