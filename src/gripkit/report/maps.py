@@ -111,8 +111,8 @@ def regular_grid(geometry: gpd.GeoSeries) -> Lattice | None:
         return None
     if not (shapely.get_num_coordinates(geoms) == 5).all():  # a ring of 4 corners; a hole would add 4
         return None
-    # 5 coordinates, a square box of side s and area s²: only that box (a line has no area, a
-    # multipolygon needs 8 coordinates or more)
+    # 5 coordinates, a square box of side s and area s²: only that box (a line has no area; a
+    # multipolygon of 5 coordinates has one part, that box)
     if not (np.abs(shapely.area(geoms) - size * size) <= 1e-6 * size * size).all():
         return None
     x0, y0 = float(bounds[:, 0].min()), float(bounds[:, 1].min())
