@@ -123,19 +123,23 @@ def fmt_named(key: Any, value: Any) -> str:
 def inline(value: Any, key: Any = "", limit: int = 400) -> str:
     """A nested value (dict, list) as one line of ``key: value`` text, numbers rounded, cut at ``limit``.
 
-    >>> inline({"Bedfordshire": {"months_held": 6, "share": 0.1359454914710119}, "ids": [1.23456789, 2]})
-    'Bedfordshire: (months_held: 6; share: 13.6%); ids: 1.235, 2'
+    >>> inline({"Bedfordshire": {"months_held": 6, "share": 0.1359454914710119}, "origin": [489250.0, 2]})
+    'Bedfordshire: (months_held: 6; share: 13.6%); origin: (489,250; 2)'
+    >>> inline([489250.0, 212750.0]), inline(["Drugs", "Robbery"])
+    ('489,250; 212,750', 'Drugs, Robbery')
     """
     if isinstance(value, Mapping):
         if is_crs_text(value):
             return crs_label(dict(value))
         text = "; ".join(f"{k}: {_nested(inline(v, k, limit), v)}" for k, v in value.items())
     elif isinstance(value, list | tuple | set | frozenset):
-        text = ", ".join(_nested(inline(v, key, limit), v) for v in value)
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        # "489,250; 212,750": thousands commas would run into a comma between numbers
+        text = ("; " if numbers else ", ").join(_nested(inline(v, key, limit), v) for v in value)
     else:
         text = fmt_named(key, value)
     return text if len(text) <= limit else text[: limit - 2] + " …"
 
 
 def _nested(text: str, value: Any) -> str:
-    return f"({text})" if isinstance(value, Mapping) and value else text
+    return f"({text})" if isinstance(value, Mapping | list | tuple) and len(value) > 1 else text
