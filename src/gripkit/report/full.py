@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,8 +209,10 @@ def _key_numbers(payload: Any) -> str:
 def _cell(value: Any, column: Any = "") -> str:
     if _missing(value):
         return ""
-    if isinstance(value, float | np.floating):
-        return fmt_named(column, float(value))
+    if isinstance(value, float | np.floating | int | np.integer) and not isinstance(value, bool | np.bool_):
+        return fmt_named(column, value)
+    if str(column).lower() == "month" and isinstance(value, pd.Timestamp | date):
+        return value.strftime("%Y-%m")  # police.uk months are stored as their first day
     if isinstance(value, pd.Timestamp):
         if value == value.normalize() and value.tz is None:
             return value.strftime("%Y-%m-%d")  # a date stored as a timestamp

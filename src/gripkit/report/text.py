@@ -21,9 +21,9 @@ from gripkit.report.maps import crs_label
 
 __all__ = ["PRINT_CSS", "WRAP_CSS", "fmt", "fmt_named", "inline", "is_crs_text", "round_floats"]
 
-#: Long paths and hashes wrap inside their cell; provenance tables span the page at fixed layout.
+#: Long paths and hashes wrap anywhere (so they add no minimum width); provenance tables span the page.
 WRAP_CSS = (
-    "td,th{overflow-wrap:anywhere}table.wide{width:100%;table-layout:fixed}"
+    "td,th{overflow-wrap:anywhere}table.wide{width:100%}"
     "code,.hash{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}"
 )
 #: Print → PDF: A4 margins, no screen chrome, figures and table rows kept whole, headings with their text.
@@ -39,6 +39,7 @@ PRINT_CSS = (
 # keys whose 0..1 values are shares (not "mean_rate": crimes a day); shown as percentages
 _SHARE_WORDS = ("share", "proportion", "coverage", "hit_rate", "outcome_rate")
 _CRS_KEYS = ("crs", "crs_wkt", "projection")
+_PLAIN_INTS = ("id", "seed", "year", "round", "step")
 _LONG_FLOAT = re.compile(r"(?<![:\d.])-?\d+\.\d{5,}(?:e[-+]?\d+)?(?![\d.])")
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$")
 
@@ -107,6 +108,8 @@ def fmt_named(key: Any, value: Any) -> str:
     'OSGB36 / British National Grid, EPSG:27700'
     """
     name = str(key).strip().lower()
+    if isinstance(value, int | np.integer) and not isinstance(value, bool) and name.endswith(_PLAIN_INTS):
+        return str(int(value))  # an id or a seed, not a quantity: no thousands separator
     if name in _CRS_KEYS or name.endswith("_crs") or is_crs_text(value):
         return crs_label(value)
     if isinstance(value, float | np.floating) and not isinstance(value, bool) and math.isfinite(value):
