@@ -201,6 +201,8 @@ def test_the_report_is_rounded_named_and_printable(workspace: tuple[Path, int, i
     assert not LONG_FLOAT.findall(plain), LONG_FLOAT.findall(plain)[:5]
     assert '"$schema"' not in plain and '"datum"' not in plain
     assert f"coordinate reference system</th><td>{BNG_NAME}" in plain
+    provenance = re.search(r'<section id="provenance">(.*?)</section>', text, re.S)
+    assert provenance and re.search(r'<td class="long">[0-9a-f]{64}</td>', provenance.group(1))  # wraps
     assert_print_css(text)
     for sid in ("concentration", "provenance", "parameters"):  # a plain sentence opens each
         body = re.search(rf'<section id="{sid}"><h2>.*?</h2>(.*?)</section>', text, re.S)

@@ -47,7 +47,7 @@ from gripkit.report.page import (
     _lorenz_figure,
     _png,
 )
-from gripkit.report.text import fmt, fmt_named, inline, is_crs_text
+from gripkit.report.text import fmt, fmt_named, inline, is_crs_text, td
 from gripkit.results import KINDS, StoredResult
 from gripkit.workspace import Workspace
 
@@ -173,9 +173,7 @@ def _fmt(value: Any) -> str:
 def _kv(value: Any, depth: int = 0, key: Any = "") -> str:
     """Render a JSON-like value as nested tables (depth-limited), numbers rounded, a CRS named."""
     if isinstance(value, dict) and depth < 2 and not is_crs_text(value):
-        rows = "".join(
-            f"<tr><th>{_esc(k)}</th><td>{_kv(v, depth + 1, k)}</td></tr>" for k, v in value.items()
-        )
+        rows = "".join(f"<tr><th>{_esc(k)}</th>{td(_kv(v, depth + 1, k))}</tr>" for k, v in value.items())
         return f'<table class="wide"><tbody>{rows}</tbody></table>'
     return _esc(inline(value, key))
 
@@ -232,7 +230,7 @@ def _frame_table(
     head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
     columns = list(frame.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_esc(_cell(v, c))}</td>" for v, c in zip(row, columns, strict=True)) + "</tr>"
+        "<tr>" + "".join(td(_esc(_cell(v, c))) for v, c in zip(row, columns, strict=True)) + "</tr>"
         for row in frame.head(limit).itertuples(index=False)
     )
     more = (

@@ -24,7 +24,7 @@ from gripkit.report.maps import map_figure as _map_figure
 from gripkit.report.maps import method_figure as _method_figure
 from gripkit.report.maps import png as _png
 from gripkit.report.maps import regular_grid
-from gripkit.report.text import PRINT_CSS, WRAP_CSS, inline
+from gripkit.report.text import PRINT_CSS, WRAP_CSS, inline, td
 from gripkit.validate import projected_crs
 
 __all__ = ["write_hotspot_page"]
@@ -181,7 +181,7 @@ def _fmt_share(value: object) -> str:
 def _meta_parts(meta: Mapping[str, object]) -> tuple[str, list[str]]:
     attribution = [str(v) for k, v in meta.items() if str(k).strip().lower() in _ATTRIBUTION_KEYS]
     rows = "".join(
-        f"<tr><th>{_esc(k)}</th><td>{_esc(inline(v, k))}</td></tr>"
+        f"<tr><th>{_esc(k)}</th>{td(_esc(inline(v, k)))}</tr>"
         for k, v in meta.items()
         if str(k).strip().lower() not in _ATTRIBUTION_KEYS
     )

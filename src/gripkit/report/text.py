@@ -19,11 +19,12 @@ import numpy as np
 
 from gripkit.report.maps import crs_label
 
-__all__ = ["PRINT_CSS", "WRAP_CSS", "fmt", "fmt_named", "inline", "is_crs_text", "round_floats"]
+__all__ = ["PRINT_CSS", "WRAP_CSS", "fmt", "fmt_named", "inline", "is_crs_text", "round_floats", "td"]
 
-#: Long paths and hashes wrap anywhere (so they add no minimum width); provenance tables span the page.
+#: Cells holding a long path or hash (:func:`td`) wrap anywhere, so they add no minimum width and the
+#: table fits A4; other cells and the headers wrap between words only. Provenance tables span the page.
 WRAP_CSS = (
-    "td,th{overflow-wrap:anywhere}table.wide{width:100%}"
+    "td{overflow-wrap:break-word}td.long{overflow-wrap:anywhere}table.wide{width:100%}"
     "code,.hash{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}"
 )
 #: Print → PDF: A4 margins, no screen chrome, figures and table rows kept whole, headings with their text.
@@ -40,6 +41,7 @@ PRINT_CSS = (
 _SHARE_WORDS = ("share", "proportion", "coverage", "hit_rate", "outcome_rate")
 _CRS_KEYS = ("crs", "crs_wkt", "projection")
 _PLAIN_INTS = ("id", "seed", "year", "round", "step")
+_LONG_TOKEN = re.compile(r"\S{25,}")  # a path, a sha256, a URL: longer than any word
 _LONG_FLOAT = re.compile(r"(?<![:\d.])-?\d+\.\d{5,}(?:e[-+]?\d+)?(?![\d.])")
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$")
 
@@ -74,6 +76,15 @@ def fmt(value: Any) -> str:
             return day if minute == "00:00" and not zone else f"{day} {minute}{zone}"
         return round_floats(value)
     return str(value)
+
+
+def td(html_text: str) -> str:
+    """A table cell of already-escaped text, marked ``long`` when it holds a path or hash to wrap.
+
+    >>> td("cchi"), td("c4703cd475173b168cc47a547334a8857b64fe5649509da2cbecf86b9e516e4f")[:16]
+    ('<td>cchi</td>', '<td class="long"')
+    """
+    return f'<td class="long">{html_text}</td>' if _LONG_TOKEN.search(html_text) else f"<td>{html_text}</td>"
 
 
 def round_floats(text: str) -> str:
