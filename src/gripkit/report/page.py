@@ -100,6 +100,8 @@ def _lorenz_figure(conc: Concentration) -> str:
     fig = Figure(figsize=(4.8, 4.6))
     ax = fig.subplots()
     lorenz = conc.lorenz
+    if len(lorenz) > 4001:  # 4,001 vertices (ends kept) draw the same curve as 500k at 530 px wide
+        lorenz = lorenz.iloc[np.unique(np.linspace(0, len(lorenz) - 1, 4001).astype(int))]
     ax.plot(lorenz["unit_share"] * 100, lorenz["value_share"] * 100, color="#c0392b", lw=2, label="harm")
     ax.plot([0, 100], [0, 100], color="#777", lw=1, ls="--", label="perfect equality")
     if conc.n_crimes is not None and conc.n_crimes < conc.n_units:
