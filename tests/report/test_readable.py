@@ -169,6 +169,8 @@ def test_the_hotspot_page_names_the_crs_rounds_and_prints_on_a4(tmp_path: Path) 
     assert '"$schema"' not in plain and '"datum"' not in plain and BNG_NAME in plain
     assert "distance_m: 353.6 m" in plain and not LONG_FLOAT.findall(plain), LONG_FLOAT.findall(plain)
     assert_print_css(text)
+    for heading in ("How concentrated is harm?", "Top 20 hotspots", "Provenance"):  # a sentence opens each
+        assert re.search(rf'<h2>{re.escape(heading)}</h2>\s*<p class="summary">', text), heading
 
 
 def assert_print_css(text: str) -> None:

@@ -278,8 +278,10 @@ harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
 {_esc(concentration.gini_sentence())}.</p>
 {_concentration_table(concentration)}
 <h2>Top {min(TOP_ROWS, len(ranked))} hotspots</h2>
+<p class="summary">{_top_sentence(ranked, share)}</p>
 {_top_table(ranked, share)}
 <h2>Provenance</h2>
+<p class="summary">What this page was made from: the data, months, harm table and the method's settings.</p>
 {meta_table}
 <footer>{footer}<p>Made with gripkit. Harm weights are editable defaults; check the harm table's sources
 and notes before relying on them.</p></footer>
@@ -291,3 +293,14 @@ and notes before relying on them.</p></footer>
 
 def _gini_or_na(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _top_sentence(ranked: gpd.GeoDataFrame, share: bool) -> str:
+    """The top table's opening sentence (for sharing, without their cumulative share, as the table)."""
+    said = "The units with the most harm, highest first"
+    if share:
+        return said + "; counts of 1 to 4 are shown as &lt;5."
+    n = min(TOP_ROWS, len(ranked))
+    return (
+        f"{said}; together the first {n} hold {_fmt_share(ranked[col.SHARE_OF_HARM].iloc[:n].sum())} of it."
+    )
