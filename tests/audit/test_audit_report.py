@@ -21,9 +21,11 @@ def test_report_shows_the_audit_summary_and_rounded_figures(result, workspace: W
     body = html.unescape(_section(report.html, "audit"))
     assert result.summary() in body
     figures = result.to_dict()
-    # key numbers to 4 significant figures (the report's rounding), e.g. 0.04424 for 4.424...%
-    for name in ("proactive_share", "final_top_share", "final_gini"):
-        assert f'<th>{name}</th><td class="num">{figures[name]:.4g}</td>' in body
+    # key numbers rounded as the report does: shares as percentages to 0.1 (4.4% for 0.04424...),
+    # other figures to 4 significant figures (gripkit.report.text.fmt_named)
+    for name in ("proactive_share", "final_top_share"):
+        assert f'<th>{name}</th><td class="num">{figures[name] * 100:.1f}%</td>' in body
+    assert f'<th>final_gini</th><td class="num">{figures["final_gini"]:.4g}</td>' in body
     per_1000 = figures["stop_search_per_1000"]["hotspots"]
     assert f'<th>stop_search_per_1000: hotspots</th><td class="num">{per_1000:.4g}</td>' in body
     assert "rounds" in body and "rounds_no_uplift" in body  # the stored per-round tables

@@ -107,7 +107,7 @@ def test_report_of_a_stored_count_run_is_self_contained(workspace: Path, tmp_pat
     provenance = section(html, "provenance")
     assert provenance.count("bedfordshire-street.csv.gz") == 3
     assert "2023-05 to 2023-07" in provenance
-    assert len(loaded) == 3 and all(f"<td>{n}</td>" in provenance for n in loaded)
+    assert len(loaded) == 3 and all(f"<td>{n:,}</td>" in provenance for n in loaded)  # 4,607: rounded text
     params = section(html, "parameters")
     assert "cell_size_m" in params and "hotspots" in params
 

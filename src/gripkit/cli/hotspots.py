@@ -254,7 +254,7 @@ def write_page(result: HotspotResult, path: Path, *, share: bool = False) -> Pat
     from gripkit.hotspots.find import describe_method
     from gripkit.report import write_hotspot_page
 
-    meta = {k: str(v) for k, v in result.meta.items() if k not in ("crime_types", "last_assignment")}
+    meta = {k: v for k, v in result.meta.items() if k not in ("crime_types", "last_assignment")}
     return write_hotspot_page(
         path,
         result.hotspots,

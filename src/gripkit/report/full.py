@@ -18,11 +18,10 @@ attribution) and the parameters of every stored step close the report. Figures a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +37,17 @@ from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.hotspots.find import describe_method, unit_phrase
 from gripkit.hotspots.labels import place
 from gripkit.report import inputs
+from gripkit.report.headline import serious_violence_headline
+from gripkit.report.maps import crs_label, map_figure, method_figure, regular_grid
 from gripkit.report.page import (
     _CSS,
     _concentration_table,
     _esc,
     _fmt_share,
     _lorenz_figure,
-    _map_figure,
-    _method_figure,
     _png,
 )
+from gripkit.report.text import fmt, fmt_named, inline, is_crs_text, td
 from gripkit.results import KINDS, StoredResult
 from gripkit.workspace import Workspace
 
@@ -61,7 +61,7 @@ TABLE_ROWS = 10  # first rows shown of each stored table
 TOP_ROWS = 20
 _EXTRA_CSS = (
     ".notrun{color:#555;background:#f3f3f3;border-left:4px solid #bbb;padding:.4rem .7rem}"
-    ".summary{background:#fff;border-left:4px solid #1f3a93;padding:.4rem .7rem}"
+    ".headline{font-size:1.05rem;background:#fff;border-left:6px solid #c0392b;padding:.6rem .8rem}"
     "details{margin:.4rem 0}summary{cursor:pointer;color:#1f3a93}"
 )
 HOTSPOTS_RUN = "`gripkit hotspots` or `gripkit.find_hotspots(ws, ...)`"
@@ -167,30 +167,15 @@ def _scalar(value: Any) -> bool:
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not np.isfinite(value):
-            return "–"
-        if value != 0 and abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
+    return fmt(value)
 
 
-def _kv(value: Any, depth: int = 0) -> str:
-    """Render a JSON-like value as nested tables (depth-limited)."""
-    if isinstance(value, dict) and depth < 2:
-        rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_kv(v, depth + 1)}</td></tr>" for k, v in value.items())
-        return f"<table><tbody>{rows}</tbody></table>"
-    if isinstance(value, dict | list):
-        text = json.dumps(value, default=str)
-        return _esc(text if len(text) < 400 else text[:400] + " …")
-    return _esc(value)
+def _kv(value: Any, depth: int = 0, key: Any = "") -> str:
+    """Render a JSON-like value as nested tables (depth-limited), numbers rounded, a CRS named."""
+    if isinstance(value, dict) and depth < 2 and not is_crs_text(value):
+        rows = "".join(f"<tr><th>{_esc(k)}</th>{td(_kv(v, depth + 1, k))}</tr>" for k, v in value.items())
+        return f'<table class="wide"><tbody>{rows}</tbody></table>'
+    return _esc(inline(value, key))
 
 
 def _key_numbers(payload: Any) -> str:
@@ -200,11 +185,12 @@ def _key_numbers(payload: Any) -> str:
     rows: list[tuple[str, str]] = []
 
     def add(label: str, value: Any, depth: int) -> None:
+        leaf = label.rsplit(": ", 1)[-1]
         if _scalar(value):
             if not (isinstance(value, str) and len(value) > 200):
-                rows.append((label, _fmt(value)))
+                rows.append((label, fmt_named(leaf, value)))
         elif isinstance(value, list) and 0 < len(value) <= 12 and all(_scalar(v) for v in value):
-            rows.append((label, ", ".join(_fmt(v) for v in value)))
+            rows.append((label, ", ".join(fmt_named(leaf, v) for v in value)))
         elif isinstance(value, dict) and depth == 0:
             for k, v in value.items():
                 add(f"{label}: {k}", v, depth + 1)
@@ -218,22 +204,33 @@ def _key_numbers(payload: Any) -> str:
     return f"<h3>Key numbers</h3><table><tbody>{body}</tbody></table>"
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: Any = "") -> str:
     if _missing(value):
         return ""
-    if isinstance(value, float | np.floating):
-        return _fmt(float(value))
-    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tz is None:
-        return value.strftime("%Y-%m-%d")  # a date stored as a timestamp
-    return str(value)
+    if isinstance(value, float | np.floating | int | np.integer) and not isinstance(value, bool | np.bool_):
+        return fmt_named(column, value)
+    if str(column).lower() == "month" and isinstance(value, pd.Timestamp | date):
+        return value.strftime("%Y-%m")  # police.uk months are stored as their first day
+    if isinstance(value, pd.Timestamp):
+        if value == value.normalize() and value.tz is None:
+            return value.strftime("%Y-%m-%d")  # a date stored as a timestamp
+        return value.strftime("%Y-%m-%d %H:%M") + (value.strftime(" %Z") if value.tz is not None else "")
+    if isinstance(value, str) and (str(column).lower() == "crs" or is_crs_text(value)):
+        return crs_label(value)
+    if isinstance(value, dict | list | tuple | np.ndarray):
+        return inline(value.tolist() if isinstance(value, np.ndarray) else value, column)
+    return fmt(value) if isinstance(value, str) else str(value)
 
 
-def _frame_table(frame: pd.DataFrame, limit: int = 200, *, more_note: bool = True) -> str:
+def _frame_table(
+    frame: pd.DataFrame, limit: int = 200, *, more_note: bool = True, css_class: str = ""
+) -> str:
     if isinstance(frame, gpd.GeoDataFrame):
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    columns = list(frame.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_esc(_cell(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(td(_esc(_cell(v, c))) for v, c in zip(row, columns, strict=True)) + "</tr>"
         for row in frame.head(limit).itertuples(index=False)
     )
     more = (
@@ -241,7 +238,8 @@ def _frame_table(frame: pd.DataFrame, limit: int = 200, *, more_note: bool = Tru
         if more_note and len(frame) > limit
         else ""
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+    table = f'<table class="{css_class}">' if css_class else "<table>"
+    return f"{table}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
 def _missing(value: Any) -> bool:
@@ -388,18 +386,24 @@ def _hotspot_sections(ws: Workspace, stored: StoredResult | None) -> list[_Secti
         ):
             return f"<p>{_esc(title)} ({_esc(origin)}); the units have no polygons to map.</p>"
         n_top = units_in_top(len(ranked), 0.01)
+        lattice = regular_grid(ranked.geometry)  # a grid is drawn as one image, other units as shapes
         return (
-            _summary(stored) + f'<div class="figs"><figure><img src="{_map_figure(ranked, n_top)}" '
+            _summary(stored) + f'<div class="figs"><figure><img src="{map_figure(ranked, n_top, lattice)}" '
             'alt="Map of units coloured by harm">'
             f"<figcaption>{_esc(title)} ({_esc(origin)}). {len(ranked):,} units coloured by harm; the top "
-            f"1% ({n_top:,}) outlined.</figcaption></figure>{_method_figure(ranked)}</div>"
+            f"1% ({n_top:,}) outlined.</figcaption></figure>{method_figure(ranked, lattice)}</div>"
         )
 
     def concentration_html() -> str:
         conc = _concentration(stored.payload)
         if conc is None:
             return f'<p class="notrun">{_code(no_layer)}</p>'
-        return (
+        first = conc.tops[0]
+        said = (
+            f'<p class="summary">The top {first * 100:g}% of units hold '
+            f"{conc.top_unit_share[first] * 100:.1f}% of the harm; {_esc(conc.gini_sentence())}.</p>"
+        )
+        return said + (
             f'<figure><img src="{_lorenz_figure(conc)}" alt="Lorenz curve">'
             f"<figcaption>Lorenz curve of harm across the units of the {_esc(method)} run "
             f"({_esc(origin)}).</figcaption></figure>" + _concentration_table(conc)
@@ -514,7 +518,17 @@ def _stage_section(ws: Workspace, stage: Stage, stored: StoredResult | None) -> 
 
 def _provenance(ws: Workspace, shown: Mapping[str, StoredResult]) -> _Section:
     sources = inputs.provenance(ws)
-    parts = [_frame_table(sources) if not sources.empty else _not_run("Data ingest", INGEST_RUN)]
+    harm_tables = sorted({str(s.meta["harm_table"]) for s in shown.values() if s.meta.get("harm_table")})
+    files = f"{len(sources):,} source file{'' if len(sources) == 1 else 's'}"
+    tables = f" and the harm table(s) {', '.join(harm_tables)}" if harm_tables else ""
+    said = (
+        f'<p class="summary">The results rest on {_esc(files)}{_esc(tables)}; each file and table is '
+        "named with its sha256, so anyone can check they hold the same data.</p>"
+    )
+    parts = [
+        said,
+        _frame_table(sources, css_class="wide") if not sources.empty else _not_run("Data ingest", INGEST_RUN),
+    ]
     hot = shown.get("hotspots")
     if hot is not None:
         parts.append(
@@ -523,6 +537,7 @@ def _provenance(ws: Workspace, shown: Mapping[str, StoredResult]) -> _Section:
                 {
                     "months": _window(hot.meta),
                     "crimes": hot.meta.get("crimes"),
+                    "coordinate reference system": crs_label(hot.meta.get("crs") or C.BNG),
                     "harm table": hot.meta.get("harm_table"),
                     "harm table sha256": hot.meta.get("harm_sha256"),
                 }
@@ -539,7 +554,9 @@ def _provenance(ws: Workspace, shown: Mapping[str, StoredResult]) -> _Section:
         if s.meta.get("harm_table")
     ]
     if harms:
-        parts.append("<h3>Harm tables of the results shown</h3>" + _frame_table(pd.DataFrame(harms)))
+        parts.append(
+            "<h3>Harm tables of the results shown</h3>" + _frame_table(pd.DataFrame(harms), css_class="wide")
+        )
     parts.append(f"<p>{_esc(datasets.ATTRIBUTION)}</p><p>{_esc(datasets.BOUNDARY_ATTRIBUTION)}</p>")
     return _Section("provenance", "Data provenance", "".join(parts))
 
@@ -548,6 +565,8 @@ def _parameters_section(ws: Workspace, shown: Mapping[str, StoredResult], opts: 
     steps = ws.results_log()
     steps = steps[~steps["kind"].map(lambda k: KINDS[k].internal if k in KINDS else True)]
     parts = [
+        '<p class="summary">The settings each stored step ran with, so any figure above can be '
+        "reproduced; the steps are listed oldest first.</p>"
         "<h3>This report</h3>"
         + _kv(
             {
@@ -557,7 +576,8 @@ def _parameters_section(ws: Workspace, shown: Mapping[str, StoredResult], opts: 
                 **opts.extra,
             }
         ),
-        "<h3>Stored steps</h3>" + (_frame_table(steps) if not steps.empty else _not_run("Stored steps")),
+        "<h3>Stored steps</h3>"
+        + (_frame_table(steps, css_class="wide") if not steps.empty else _not_run("Stored steps")),
     ]
     for kind, stored in shown.items():
         meta = {k: v for k, v in stored.meta.items() if k != "workspace"}
@@ -600,6 +620,8 @@ def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
             else:
                 sections.append(made)
     sections += [_provenance(ws, shown), _parameters_section(ws, shown, opts)]
+    headline = serious_violence_headline(shown.get("hotspots"), shown.get("power"))
+    lead = f'<p class="headline">{_esc(headline)}</p>' if headline else ""
     body = "".join(f'<section id="{s.sid}"><h2>{_esc(s.heading)}</h2>{s.body}</section>' for s in sections)
     toc = "".join(f'<li><a href="#{s.sid}">{_esc(s.heading)}</a></li>' for s in sections)
     html = f"""<!DOCTYPE html>
@@ -608,6 +630,7 @@ def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
 <title>{_esc(opts.title)}</title><style>{_CSS}{_EXTRA_CSS}</style></head>
 <body><main>
 <h1>{_esc(opts.title)}</h1>
+{lead}
 <nav><ol>{toc}</ol></nav>
 {body}
 <footer><p>{_esc(datasets.ATTRIBUTION)}</p><p>Made with gripkit. Harm weights are editable defaults; check

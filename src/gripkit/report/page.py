@@ -12,27 +12,28 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize, PowerNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from gripkit import columns as col
 from gripkit.errors import InputError
-from gripkit.figures import png_data_uri
 from gripkit.hotspots.concentration import RANDOM_DRAWS, Concentration, units_in_top
 from gripkit.hotspots.labels import place
 from gripkit.output import SMALL_NUMBER_THRESHOLD
+from gripkit.report.maps import OUTLINE as _OUTLINE
+from gripkit.report.maps import map_figure as _map_figure
+from gripkit.report.maps import method_figure as _method_figure
+from gripkit.report.maps import png as _png
+from gripkit.report.maps import regular_grid
+from gripkit.report.text import PRINT_CSS, WRAP_CSS, inline, td
 from gripkit.validate import projected_crs
 
 __all__ = ["write_hotspot_page"]
 
 TOP_ROWS = 20
 _ATTRIBUTION_KEYS = ("licence", "license", "attribution")
-_CMAP = "YlOrRd"
-_ZERO_COLOUR = (0.93, 0.93, 0.93, 1.0)
-_OUTLINE = "#1f3a93"
 
-_CSS = """
+_CSS = (
+    """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#222;
 background:#fafafa;line-height:1.45}
 main{max-width:1100px;margin:0 auto;padding:1.5rem}
@@ -44,8 +45,12 @@ figure img{display:block;max-width:100%;height:auto}figcaption{font-size:.85rem;
 table{border-collapse:collapse;background:#fff;font-size:.9rem;margin-bottom:.5rem}
 th,td{border:1px solid #e2e2e2;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f1f1f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.summary{background:#fff;border-left:4px solid #1f3a93;padding:.4rem .7rem}
 footer{margin-top:2rem;font-size:.85rem;color:#555;border-top:1px solid #ddd;padding-top:.6rem}
 """
+    + WRAP_CSS
+    + PRINT_CSS
+)
 
 
 def _esc(value: object) -> str:
@@ -58,10 +63,6 @@ def _pct(share: float, digits: int = 1) -> str:
 
 def _label(k: float) -> str:
     return f"{k * 100:g}%"
-
-
-def _png(fig: Figure) -> str:
-    return png_data_uri(fig, dpi=110, bbox_inches="tight", metadata={"Software": None})
 
 
 def _check(hotspots: object, concentration: object, title: object, meta: object) -> gpd.GeoDataFrame:
@@ -95,70 +96,12 @@ def _check(hotspots: object, concentration: object, title: object, meta: object)
     return hotspots.sort_values(col.HARM_RANK, kind="stable")
 
 
-def _map_figure(ranked: gpd.GeoDataFrame, n_top: int) -> str:
-    harm = ranked[col.HARM].to_numpy(dtype=float)
-    vmax = float(harm.max()) if harm.max() > 0 else 1.0
-    norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
-    sm = ScalarMappable(norm=norm, cmap=_CMAP)
-    colours = sm.to_rgba(harm)
-    colours[harm <= 0] = _ZERO_COLOUR
-    fig = Figure(figsize=(7.5, 7.0))
-    ax = fig.subplots()
-    ranked.geometry.plot(ax=ax, color=colours, linewidth=0)
-    top = ranked.iloc[:n_top]
-    top = top[top[col.HARM] > 0]
-    if not top.empty:
-        top.geometry.boundary.plot(ax=ax, color=_OUTLINE, linewidth=0.5)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label="harm per unit (square-root scale)")
-    ax.set_aspect("equal")
-    ax.set_xlabel("easting (m)")
-    ax.set_ylabel("northing (m)")
-    ax.ticklabel_format(style="plain", useOffset=False)
-    ax.tick_params(labelsize=7)
-    return _png(fig)
-
-
-def _method_figure(ranked: gpd.GeoDataFrame) -> str:
-    """A second map for the hotspot method, when the frame carries its columns (Gi*, KDE)."""
-    if "gi_z" in ranked.columns:
-        z = ranked["gi_z"].to_numpy(dtype=float)
-        limit = min(max(float(np.nanmax(np.abs(z))), 1.0), 6.0)  # |z| > 6 shown at full colour
-        norm: Normalize = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
-        sm = ScalarMappable(norm=norm, cmap="RdBu_r")
-        label, caption = (
-            "Gi* z-score",
-            (
-                "Gi* z-scores (red: high values cluster; blue: low). Units flagged hot after the multiple-"
-                "testing correction are outlined in black."
-            ),
-        )
-        values = z
-    elif "density" in ranked.columns:
-        values = ranked["density"].to_numpy(dtype=float) * 1e6
-        norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=max(float(np.nanmax(values)), 1e-12))
-        sm = ScalarMappable(norm=norm, cmap=_CMAP)
-        label, caption = "density per km²", "Kernel density per km² (square-root colour scale)."
-    else:
-        return ""
-    fig = Figure(figsize=(7.5, 7.0))
-    ax = fig.subplots()
-    ranked.geometry.plot(ax=ax, color=sm.to_rgba(np.nan_to_num(values)), linewidth=0)
-    if "hot" in ranked.columns and ranked["hot"].any():
-        ranked[ranked["hot"].astype(bool)].geometry.boundary.plot(ax=ax, color="black", linewidth=0.4)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label=label)
-    ax.set_aspect("equal")
-    ax.ticklabel_format(style="plain", useOffset=False)
-    ax.tick_params(labelsize=7)
-    return (
-        f'<figure><img src="{_png(fig)}" alt="Map of the hotspot statistic">'
-        f"<figcaption>{_esc(caption)}</figcaption></figure>"
-    )
-
-
 def _lorenz_figure(conc: Concentration) -> str:
     fig = Figure(figsize=(4.8, 4.6))
     ax = fig.subplots()
     lorenz = conc.lorenz
+    if len(lorenz) > 4001:  # 4,001 vertices (ends kept) draw the same curve as 500k at 530 px wide
+        lorenz = lorenz.iloc[np.unique(np.linspace(0, len(lorenz) - 1, 4001).astype(int))]
     ax.plot(lorenz["unit_share"] * 100, lorenz["value_share"] * 100, color="#c0392b", lw=2, label="harm")
     ax.plot([0, 100], [0, 100], color="#777", lw=1, ls="--", label="perfect equality")
     if conc.n_crimes is not None and conc.n_crimes < conc.n_units:
@@ -240,11 +183,13 @@ def _fmt_share(value: object) -> str:
 def _meta_parts(meta: Mapping[str, object]) -> tuple[str, list[str]]:
     attribution = [str(v) for k, v in meta.items() if str(k).strip().lower() in _ATTRIBUTION_KEYS]
     rows = "".join(
-        f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
+        f"<tr><th>{_esc(k)}</th>{td(_esc(inline(v, k)))}</tr>"
         for k, v in meta.items()
         if str(k).strip().lower() not in _ATTRIBUTION_KEYS
     )
-    table = f"<table><tbody>{rows}</tbody></table>" if rows else "<p>No provenance was given.</p>"
+    table = (
+        f'<table class="wide"><tbody>{rows}</tbody></table>' if rows else "<p>No provenance was given.</p>"
+    )
     return table, attribution
 
 
@@ -254,7 +199,7 @@ def write_hotspot_page(
     concentration: Concentration,
     *,
     title: str,
-    meta: Mapping[str, str],
+    meta: Mapping[str, object],
     share: bool = False,
 ) -> Path:
     """Write one self-contained, offline HTML page describing the hotspots.
@@ -277,6 +222,8 @@ def write_hotspot_page(
         Page heading.
     meta : mapping of str to str
         Provenance shown as a table, e.g. harm table name and hash, data source, months, cell size.
+        Values may be text or stored parameters (numbers are rounded, nested values written as
+        ``key: value`` text, a ``crs`` named rather than dumped).
     share : bool
         For sharing: the top-units table shows counts of 1-4 as ``<5`` and blanks what would reveal
         them (:func:`gripkit.output.suppress_small`, the rule of ``gripkit hotspots --share``).
@@ -307,6 +254,7 @@ def write_hotspot_page(
             "Create the folder first or write elsewhere."
         )
     n_top = units_in_top(len(ranked), 0.01)
+    lattice = regular_grid(ranked.geometry)  # a grid is drawn as one image, other units as shapes
     meta_table, attribution = _meta_parts(meta)
     footer = "".join(f"<p>{_esc(line)}</p>" for line in attribution)
     page = f"""<!DOCTYPE html>
@@ -317,18 +265,23 @@ def write_hotspot_page(
 <h1>{_esc(title)}</h1>
 <h2>Map and concentration</h2>
 <div class="figs">
-<figure><img src="{_map_figure(ranked, n_top)}" alt="Map of units coloured by harm">
+<figure><img src="{_map_figure(ranked, n_top, lattice)}" alt="Map of units coloured by harm">
 <figcaption>Units coloured by harm (square-root colour scale; grey: no harm). The top 1% of units by
 harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
 <figure><img src="{_lorenz_figure(concentration)}" alt="Lorenz curve of harm across units">
 <figcaption>Lorenz curve: share of harm held by the highest-harm share of units.</figcaption></figure>
-{_method_figure(ranked)}
+{_method_figure(ranked, lattice)}
 </div>
 <h2>How concentrated is harm?</h2>
+<p class="summary">The top {_label(concentration.tops[0])} of units hold
+{_pct(concentration.top_unit_share[concentration.tops[0]])} of the harm;
+{_esc(concentration.gini_sentence())}.</p>
 {_concentration_table(concentration)}
 <h2>Top {min(TOP_ROWS, len(ranked))} hotspots</h2>
+<p class="summary">{_top_sentence(ranked, share)}</p>
 {_top_table(ranked, share)}
 <h2>Provenance</h2>
+<p class="summary">What this page was made from: the data, months, harm table and the method's settings.</p>
 {meta_table}
 <footer>{footer}<p>Made with gripkit. Harm weights are editable defaults; check the harm table's sources
 and notes before relying on them.</p></footer>
@@ -340,3 +293,14 @@ and notes before relying on them.</p></footer>
 
 def _gini_or_na(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _top_sentence(ranked: gpd.GeoDataFrame, share: bool) -> str:
+    """The top table's opening sentence (for sharing, without their cumulative share, as the table)."""
+    said = "The units with the most harm, highest first"
+    if share:
+        return said + "; counts of 1 to 4 are shown as &lt;5."
+    n = min(TOP_ROWS, len(ranked))
+    return (
+        f"{said}; together the first {n} hold {_fmt_share(ranked[col.SHARE_OF_HARM].iloc[:n].sum())} of it."
+    )
