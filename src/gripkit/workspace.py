@@ -174,6 +174,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE crimes_inactive ADD COLUMN sex VARCHAR;
     ALTER TABLE crimes_inactive ADD COLUMN placed_by VARCHAR;
     """,
+    # publishing plans to officers (gripkit.patrol.publish): a planned visit keeps its team and an
+    # area its label; an officer's patrol keeps its team, the plan visit it was published from
+    # (null: typed in on the dashboard) and its start in UTC.
+    """
+    ALTER TABLE plan_visits ADD COLUMN team INTEGER;
+    ALTER TABLE plan_areas ADD COLUMN label VARCHAR;
+    ALTER TABLE officer_patrols ADD COLUMN team INTEGER;
+    ALTER TABLE officer_patrols ADD COLUMN visit INTEGER;
+    ALTER TABLE officer_patrols ADD COLUMN start_utc TIMESTAMP;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -87,7 +87,8 @@ def _record(ws: Workspace, visit_id: int, patrol_id: int, area: str, start: str 
             plan_id: int | None = 1) -> None:
     """A visit as the dashboard's phone page stores it: now() cast into the connection's zone."""
     ws.con.execute(
-        "INSERT INTO officer_patrols VALUES (?, 'pc_one', ?, ?, NULL, 15, ?, NULL, 'analyst', now())",
+        "INSERT INTO officer_patrols (patrol_id, officer, area_id, date, start_time, minutes, plan_id, note, "
+        "created_by, created_at) VALUES (?, 'pc_one', ?, ?, NULL, 15, ?, NULL, 'analyst', now())",
         [patrol_id, area, pd.Timestamp(start or "2024-06-01").date(), plan_id],
     )
     ws.con.execute(

@@ -20,6 +20,7 @@ from gripkit.errors import GripkitError
 from gripkit.cli import demo, hotspots, info, ingest  # noqa: F401  isort: skip
 from gripkit.cli import backtest  # noqa: F401  isort: skip
 from gripkit.cli import plan  # noqa: F401  isort: skip
+from gripkit.cli import publish  # noqa: F401  isort: skip
 from gripkit.cli import gps  # noqa: F401  isort: skip
 from gripkit.cli import serve  # noqa: F401  isort: skip
 from gripkit.cli import users  # noqa: F401  isort: skip

@@ -413,6 +413,7 @@ def patrols(ws: Workspace, officer: str | None = None) -> list[dict[str, Any]]:
     """Assigned patrols, newest day first; only ``officer``'s when given; with any open visit."""
     sql = (
         "SELECT p.patrol_id, p.officer, p.area_id, p.date, p.start_time, p.minutes, p.plan_id, p.note, "
+        "p.team, "
         "(SELECT max(v.visit_id) FROM officer_visits v WHERE v.patrol_id = p.patrol_id "
         " AND v.stopped_at IS NULL) AS open_visit, "
         "(SELECT count(*) FROM officer_visits v WHERE v.patrol_id = p.patrol_id) AS visits "
@@ -432,6 +433,7 @@ def patrols(ws: Workspace, officer: str | None = None) -> list[dict[str, Any]]:
         "minutes",
         "plan_id",
         "note",
+        "team",
         "open_visit",
         "visits",
     )
@@ -482,7 +484,8 @@ def assign_patrol(
     row = ws.con.execute("SELECT coalesce(max(patrol_id), 0) + 1 FROM officer_patrols").fetchone()
     pid = int(row[0]) if row else 1
     ws.con.execute(
-        "INSERT INTO officer_patrols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "INSERT INTO officer_patrols (patrol_id, officer, area_id, date, start_time, minutes, plan_id, note, "
+        "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
         [pid, officer, area_id, when, start_time or None, int(minutes), plan_id, note, created_by],
     )
     return pid

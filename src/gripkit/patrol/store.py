@@ -61,14 +61,16 @@ def save_plan(
     """
     frame = check_areas(areas)
     wkb = [None if g is None or g.is_empty else shapely.to_wkb(g) for g in frame.geometry]
+    labels = frame[C.LABEL].astype(object) if C.LABEL in frame.columns else pd.Series(None, index=frame.index)
     area_rows = pd.DataFrame({
         C.AREA_ID: frame[C.AREA_ID].astype(str), C.HARM: frame[C.HARM], C.AREA_M2: frame[C.AREA_M2],
-        "geometry_wkb": wkb,
+        "geometry_wkb": wkb, C.LABEL: [v if isinstance(v, str) and v else None for v in labels],
     })
     assign = assignments[[C.DATE, C.AREA_ID, C.TREATED, C.BLOCK, C.VISITS]].copy()
     assign[C.DATE] = pd.to_datetime(assign[C.DATE])
     visits = schedule[[C.DATE, C.AREA_ID, C.VISIT, C.START_UTC, C.END_UTC, C.OFFICERS]].copy()
     visits[C.DATE] = pd.to_datetime(visits[C.DATE])
+    visits["team"] = schedule["team"].astype("Int64") if "team" in schedule.columns else pd.NA
     meta = {"crs": str(frame.crs) if frame.crs is not None else None}
     with ws.transaction() as con:
         row = con.execute("SELECT coalesce(max(plan_id), 0) + 1 FROM plans").fetchone()
@@ -79,12 +81,13 @@ def save_plan(
              json.dumps(summary or {}, default=str)],
         )
         for name, table, columns in (
-            ("plan_areas", area_rows, "area_id, harm, area_m2, geometry_wkb"),
+            ("plan_areas", area_rows, "area_id, harm, area_m2, geometry_wkb, label"),
             ("plan_assignments", assign, "date, area_id, treated, block, visits"),
-            ("plan_visits", visits, "date, area_id, visit, start_utc, end_utc, officers"),
+            ("plan_visits", visits, "date, area_id, visit, start_utc, end_utc, officers, team"),
         ):
             con.register("_plan_rows", table)
-            con.execute(f"INSERT INTO {name} SELECT ?, {columns} FROM _plan_rows", [plan_id])
+            insert = f"INSERT INTO {name} (plan_id, {columns}) SELECT ?, {columns} FROM _plan_rows"
+            con.execute(insert, [plan_id])
             con.unregister("_plan_rows")
     return plan_id
 
@@ -108,7 +111,8 @@ def load_plan(ws: Workspace, plan_id: int | None = None) -> StoredPlan:
         )
     params = json.loads(head[2])
     raw = ws.con.execute(
-        "SELECT area_id, harm, area_m2, geometry_wkb FROM plan_areas WHERE plan_id = ? ORDER BY area_id",
+        "SELECT area_id, label, harm, area_m2, geometry_wkb FROM plan_areas WHERE plan_id = ? "
+        "ORDER BY area_id",
         [plan_id],
     ).df()
     geometry = [shapely.Polygon() if b is None or pd.isna(b) else shapely.from_wkb(bytes(b))
@@ -121,7 +125,7 @@ def load_plan(ws: Workspace, plan_id: int | None = None) -> StoredPlan:
         "ORDER BY date, area_id", [plan_id]).df()
     assignments[C.DATE] = pd.to_datetime(assignments[C.DATE]).dt.date
     schedule = ws.con.execute(
-        "SELECT date, area_id, visit, start_utc, end_utc, officers FROM plan_visits WHERE plan_id = ? "
+        "SELECT date, area_id, visit, start_utc, end_utc, officers, team FROM plan_visits WHERE plan_id = ? "
         "ORDER BY start_utc, area_id, visit", [plan_id]).df()
     schedule[C.DATE] = pd.to_datetime(schedule[C.DATE]).dt.date
     return StoredPlan(plan_id, str(head[0]), None if head[1] is None else int(head[1]), params,
