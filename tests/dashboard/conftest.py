@@ -1,7 +1,8 @@
 """A real uvicorn server on 127.0.0.1 (random free port) over a workspace of bundled real data.
 
 The workspace holds the 12 bundled months of Bedfordshire street crime (police.uk), one stored
-hotspot run, four users (admin, analyst, two officers) and patrols assigned to both officers.
+hotspot run, a stored patrol plan (Op Rowan-style, seed 7, 15 days from today, with teams), four
+users (admin, analyst, two officers) and patrols assigned to both officers.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gripkit.dashboard.auth import add_user
 from gripkit.dashboard.data import assign_patrol
 from gripkit.hotspots.find import find_hotspots
 from gripkit.ingestion import ingest
+from gripkit.patrol.job import plan_patrols
 
 from dashboard_helpers import ARTIFACTS, LOGIN_LIMIT, PASSWORDS, Server  # isort: skip
 
@@ -43,6 +45,7 @@ def _workspace(path: Path) -> tuple[Workspace, dict[str, list[int]], str]:
     for name, (role, password) in PASSWORDS.items():
         add_user(ws, name, role, password)
     today = date.today()
+    plan_patrols(ws, seed=7, days=15, start=today)
     patrols = {
         "pc_one": [
             assign_patrol(

@@ -123,7 +123,8 @@ def test_api_results_by_registered_kind(as_user: Client, server: Server) -> None
     assert stored["status"] == "ok" and stored["tables"] == ["hotspots"]
     assert stored["summary"].startswith("Counts of crimes and harm on ")
     assert stored["payload"]["concentration"]["n_units"] == stored["payload"]["units"]
-    for kind in ("backtest", "plan", "compliance", "power", "evaluation", "allocation"):
+    assert client.get("/api/results/plan").json()["status"] == "ok"  # the conftest's plan_patrols stored it
+    for kind in ("backtest", "compliance", "power", "evaluation", "allocation"):
         assert client.get(f"/api/results/{kind}").json() == {"kind": kind, "status": "not run yet"}
     for kind, why in (("dosage", "no stage writes it"), ("forecast_backtest", "no stage writes it"),
                       ("national", "not shown on the dashboard")):
@@ -156,16 +157,20 @@ def test_officer_records_a_visit(as_user: Client, server: Server) -> None:
 def test_analyst_assigns_patrol(as_user: Client, server: Server) -> None:
     client = as_user("ana")
     token = csrf(client, "/plan")
+    plan_id, area = server.app.state.dashboard.db(
+        lambda ws: ws.con.execute("SELECT plan_id, min(area_id) FROM plan_areas GROUP BY 1").fetchone()
+    )
     data = {
         "csrf_token": token,
         "officer": "pc_two",
-        "area_id": server.top_unit,
+        "plan_id": str(plan_id),
+        "area_id": area,
         "date": "2030-01-02",
         "minutes": "20",
     }
     assert client.post("/plan/assign", data=data).headers["location"] == "/plan"
     mine = as_user("pc_two").get("/api/patrols").json()
-    assert any(p["date"] == "2030-01-02" and p["minutes"] == 20 for p in mine)
+    assert any(p["date"] == "2030-01-02" and p["minutes"] == 20 and p["plan_id"] == plan_id for p in mine)
 
 
 def test_admin_manages_users(as_user: Client, server: Server) -> None:

@@ -295,9 +295,16 @@ def create_app(
     app.state.dashboard = state
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    from gripkit.dashboard import routes_api, routes_auth, routes_officer, routes_pages, routes_users
+    from gripkit.dashboard import (
+        routes_api,
+        routes_auth,
+        routes_officer,
+        routes_pages,
+        routes_publish,
+        routes_users,
+    )
 
-    for module in (routes_auth, routes_pages, routes_officer, routes_users, routes_api):
+    for module in (routes_auth, routes_pages, routes_officer, routes_users, routes_publish, routes_api):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require(*ANYONE))])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from gripkit.dashboard import auth, data
+from gripkit.dashboard import auth, data, visits
 from gripkit.dashboard.pages import render
 from gripkit.dashboard.state import ANYONE, DashboardState, checked_form, get_state, require
 
@@ -31,14 +31,18 @@ def own_patrol(state: DashboardState, session: auth.Session, patrol_id: int) -> 
 
 @router.get("/officer")
 def officer_page(request: Request, state: State, session: Anyone) -> Response:
-    """Today's and upcoming patrols of the logged-in officer, with visit buttons."""
-    mine = state.patrols(session.user.username)
-    today = date.today().isoformat()
-    upcoming = sorted(
-        (p for p in mine if p["date"] >= today), key=lambda p: (p["date"], p["start_time"] or "")
-    )
+    """The logged-in officer's patrols today and the next days (published visits with their team),
+    with visit buttons; a count of later ones; the last 20 earlier ones."""
+    me = session.user.username
+    mine = state.patrols(me)
+    day = date.today()
+    last = day + timedelta(days=visits.DEFAULT_DAYS - 1)
+    today = day.isoformat()
+    upcoming = state.db(lambda ws: visits.officer_visits(ws, me, day, last))
+    later = sum(1 for p in mine if p["date"] > last.isoformat())
     past = [p for p in mine if p["date"] < today][:20]
-    page = render(request, "officer.html", {"upcoming": upcoming, "past": past, "today": today})
+    context = {"upcoming": upcoming, "later": later, "past": past, "today": today, "me": me}
+    page = render(request, "officer.html", context)
     return state.remember_page(request, page)
 
 

@@ -4,6 +4,7 @@ allocation."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -11,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gripkit import columns as C
-from gripkit.dashboard import auth, data
+from gripkit.dashboard import auth, data, visits
 from gripkit.dashboard.pages import render
 from gripkit.dashboard.state import (
     ANALYST,
@@ -174,6 +175,7 @@ async def hotspot_page(
 def plan_page(request: Request, state: State, session: Analyst) -> Response:
     """The latest patrol plan (patrol stage) and the calendar of patrols assigned to officers."""
     plan = state.db(inputs.latest_plan)
+    plans = state.db(visits.plans)
     assigned = state.patrols()
     officers = [u.username for u in state.db(auth.list_users) if u.role == "officer"]
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -186,7 +188,10 @@ def plan_page(request: Request, state: State, session: Analyst) -> Response:
             "plan": plan,
             "by_day": dict(by_day),
             "officers": officers,
+            "plans": plans,
+            "today": date.today().isoformat(),
             "error": request.query_params.get("error", "")[:300],
+            "done": request.query_params.get("done", "")[:300],
         },
     )
 
@@ -195,25 +200,30 @@ def plan_page(request: Request, state: State, session: Analyst) -> Response:
 async def assign(
     request: Request, state: State, session: Analyst, form: Annotated[dict[str, str], Depends(checked_form)]
 ) -> Response:
-    """Assign a patrol to an officer (CSRF-checked form)."""
+    """Assign a patrol to an officer (CSRF-checked form): one of a chosen plan's areas, today or later."""
     try:
         text = form.get("minutes") or "15"
         if not (text.isascii() and text.isdigit() and len(text) < 6):
             raise InputError(f"'minutes' must be a whole number from 1 to 1440; received {data.shown(text)}.")
         minutes = int(text)
-        await run_in_threadpool(
-            state.change,
-            lambda ws: data.assign_patrol(
+        area_id = form.get("area_id", "").strip()
+
+        def assign(ws: Any) -> int:
+            plan = form.get("plan_id", "")
+            plan_id, day = visits.check_manual(ws, plan, area_id, form.get("date", ""), date.today())
+            return data.assign_patrol(
                 ws,
                 officer=form.get("officer", ""),
-                area_id=form.get("area_id", "").strip(),
-                day=form.get("date", ""),
+                area_id=area_id,
+                day=day,
                 start_time=form.get("start_time") or None,
                 minutes=minutes,
                 created_by=session.user.username,
+                plan_id=plan_id,
                 note=form.get("note") or None,
-            ),
-        )
+            )
+
+        await run_in_threadpool(state.change, assign)
     except (InputError, ValueError) as exc:
         from urllib.parse import quote
 
