@@ -210,7 +210,7 @@ def test_cli_plan_json_has_the_id_and_publish_uses_it(ws: Workspace, tmp_path: P
         catch_exceptions=False,
     )
     assert made.exit_code == 0, made.output
-    plan_id = json.loads(made.output)["plan_id"]
+    plan_id = json.loads(made.stdout)["plan_id"]  # stdout: warnings go to stderr
     with Workspace(path) as check:
         assert check.con.execute("SELECT max(plan_id) FROM plans").fetchone()[0] == plan_id
     roster = tmp_path / "roster.csv"
@@ -231,7 +231,7 @@ def test_cli_plan_json_has_the_id_and_publish_uses_it(ws: Workspace, tmp_path: P
     ]
     done = runner.invoke(app, args, catch_exceptions=False)
     assert done.exit_code == 0, done.output
-    payload = json.loads(done.output)
+    payload = json.loads(done.stdout)
     with Workspace(path) as check:
         planned = _planned(check, plan_id, date(2030, 1, 8), date(2030, 1, 9))
         published = len(_published(check, plan_id))
