@@ -115,8 +115,9 @@ def trial(tmp_path_factory: pytest.TempPathFactory, bedfordshire_areas: gpd.GeoD
         ingest_gps([gps], ws, officers=roster, now=pd.Timestamp("2025-01-01"))
         day3 = plan.schedule[pd.to_datetime(plan.schedule["date"]) == pd.Timestamp("2024-01-03")].iloc[0]
         # as the dashboard's phone page stores a visit: now() cast into the connection's zone
-        ws.con.execute("INSERT INTO officer_patrols VALUES (1, 'pc_one', ?, ?, NULL, 15, 1, NULL, 'analyst', "
-                       "now())", [day3["area_id"], day3["date"]])
+        ws.con.execute("INSERT INTO officer_patrols (patrol_id, officer, area_id, date, start_time, minutes, "
+                       "plan_id, note, created_by, created_at) VALUES (1, 'pc_one', ?, ?, NULL, 15, 1, NULL, "
+                       "'analyst', now())", [day3["area_id"], day3["date"]])
         ws.con.execute(
             "INSERT INTO officer_visits VALUES (1, 1, 'pc_one', ?, "
             "CAST(CAST(? AS TIMESTAMPTZ) AS TIMESTAMP), CAST(CAST(? AS TIMESTAMPTZ) AS TIMESTAMP))",

@@ -47,7 +47,8 @@ SERIOUS = ("Violence and sexual offences", "Robbery", "Possession of weapons")
 def _record(ws: Workspace, area: str, start: pd.Timestamp, minutes: int, plan_id: int) -> None:
     """A visit as the dashboard's phone page stores it (as in tests/dosage/test_compliance_job.py)."""
     ws.con.execute(
-        "INSERT INTO officer_patrols VALUES (1, 'pc_one', ?, ?, NULL, 15, ?, NULL, 'analyst', now())",
+        "INSERT INTO officer_patrols (patrol_id, officer, area_id, date, start_time, minutes, plan_id, note, "
+        "created_by, created_at) VALUES (1, 'pc_one', ?, ?, NULL, 15, ?, NULL, 'analyst', now())",
         [area, start.date(), plan_id],
     )
     stop = start + pd.Timedelta(minutes=minutes)
