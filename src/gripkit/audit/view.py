@@ -34,10 +34,10 @@ def num(value: Any, digits: int = 1) -> str:
 
 
 def _names(codes: list[str]) -> dict[str, str]:
-    """LSOA 2011 names of the codes the bundled Bedfordshire polygons know (others: none)."""
+    """LSOA 2011 names of the codes the bundled England and Wales polygons know (others: none)."""
     from gripkit import datasets  # deferred: geopandas is read only when a page is drawn
 
-    frame = datasets.bedfordshire_lsoa()
+    frame = datasets.lsoa_2011()
     known = frame[frame["lsoa11cd"].isin(codes)]
     return dict(zip(known["lsoa11cd"], known["lsoa11nm"], strict=True))
 

@@ -4,7 +4,8 @@
   published (gzipped): 2021-05..2024-04 is in the project's shared data; these are its last 12 months.
 * The 43 police force areas of England and Wales (dissolved from ONS LSOA 2011 super-generalised
   boundaries), used to check that coordinates lie within the force that recorded them.
-* The 381 LSOA (2011) polygons of Bedfordshire with 2011 census population.
+* The 34,753 LSOA (2011) polygons of England and Wales with their police force and 2011 census
+  population (:func:`lsoa_2011`; built by :mod:`gripkit.datasets.build_lsoa`).
 
 Contains public sector information licensed under the Open Government Licence v3.0.
 Contains OS data © Crown copyright and database right.
@@ -19,6 +20,7 @@ Example
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -33,6 +35,7 @@ BOUNDARY_ATTRIBUTION = (
     "and database right; Open Government Licence v3.0."
 )
 _DATA = resources.files("gripkit.datasets") / "data"
+LSOA_FILE = "lsoa_2011_ew.parquet"
 
 
 def data_dir() -> Path:
@@ -51,9 +54,33 @@ def force_areas() -> gpd.GeoDataFrame:
     return gpd.read_parquet(data_dir() / "police_force_areas_ew.parquet")
 
 
+def lsoa_2011(forces: str | Iterable[str] | None = None) -> gpd.GeoDataFrame:
+    """LSOA 2011 polygons (EPSG:27700) of the given police force(s), all of England and Wales if None.
+
+    Columns ``lsoa11cd, lsoa11nm, lad11cd, lad11nm, police_force, force_source, population_2011``,
+    rows sorted by force then code. Forces are named as the force areas are (any published form is
+    normalised, e.g. ``"West Yorkshire Police"``); unknown names select nothing. Only the requested
+    forces' row groups are read (a parquet filter); the result is cached, each call gets a copy.
+
+    >>> len(lsoa_2011("Bedfordshire")), len(lsoa_2011(["Bedfordshire", "Cleveland"]))
+    (381, 733)
+    """
+    if forces is None:
+        return _lsoa_2011(None).copy()
+    names = [forces] if isinstance(forces, str) else list(forces)
+    return _lsoa_2011(tuple(sorted({normalise_force(str(n)) for n in names}))).copy()
+
+
+@lru_cache(maxsize=8)
+def _lsoa_2011(forces: tuple[str, ...] | None) -> gpd.GeoDataFrame:
+    filters = None if forces is None else [("police_force", "in", list(forces))]
+    frame = gpd.read_parquet(data_dir() / LSOA_FILE, filters=filters)
+    return frame.reset_index(drop=True)
+
+
 def bedfordshire_lsoa() -> gpd.GeoDataFrame:
-    """The 381 Bedfordshire LSOA 2011 polygons (EPSG:27700), ``lsoa11cd, lsoa11nm, population_2011``."""
-    return gpd.read_parquet(data_dir() / "bedfordshire_lsoa_2011.parquet")
+    """The 381 Bedfordshire LSOA 2011 polygons: ``lsoa_2011("Bedfordshire")``."""
+    return lsoa_2011("Bedfordshire")
 
 
 _SUFFIXES = re.compile(r"\b(police service|police force|constabulary|police)\b", re.IGNORECASE)

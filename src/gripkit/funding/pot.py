@@ -69,13 +69,11 @@ def lsoa_authorities(boundaries: str | Path | None = None, force: str | None = N
     """``lsoa11cd -> local authority`` of one force's LSOAs.
 
     From a boundary file with ``lsoa11cd, lad11nm, police_force`` (rows of ``force`` only, when
-    given), else from the bundled Bedfordshire LSOAs (only for Bedfordshire; empty otherwise). The
+    given), else from the bundled England and Wales LSOAs (of ``force`` when given). The
     " UA" (unitary authority) suffix of ``lad11nm`` is dropped: "Luton UA" -> "Luton".
     """
     if boundaries is None:
-        if force is not None and force != "Bedfordshire":
-            return {}
-        frame = datasets.bedfordshire_lsoa()
+        frame = datasets.lsoa_2011(force)
     else:
         import pyogrio
 

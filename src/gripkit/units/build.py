@@ -44,7 +44,7 @@ class UnitSpec:
     resolution
         H3 resolution (None: the one closest to Chainey's cell size, announced).
     boundaries
-        LSOA boundary file (None: bundled polygons for Bedfordshire, else codes only).
+        LSOA boundary file (None: the bundled LSOA 2011 polygons of the crimes' forces).
     network, road_classes, max_length, snap
         Road network file, road classes to keep (None: documented default; "all"), segment
         length cap (m) and snapping tolerance (m) for street segments.
@@ -108,9 +108,10 @@ def build_units(crimes: pd.DataFrame, spec: UnitSpec) -> tuple[Units, dict[str, 
         else:
             units = H3Units.from_crimes(crimes, resolution=spec.resolution, area=area)
     elif spec.kind == "lsoa":
-        force = force_of(crimes)
         polygons = (
-            read_lsoa_boundaries(spec.boundaries, force=force) if spec.boundaries else _bundled_lsoa(force)
+            read_lsoa_boundaries(spec.boundaries, force=force_of(crimes))
+            if spec.boundaries
+            else _bundled_lsoa(crimes)
         )
         units = LsoaUnits.from_crimes(crimes, boundaries=polygons)
         meta["boundaries"] = (
@@ -126,9 +127,26 @@ def build_units(crimes: pd.DataFrame, spec: UnitSpec) -> tuple[Units, dict[str, 
     return units, meta
 
 
-def _bundled_lsoa(force: str | None) -> gpd.GeoDataFrame | None:
-    if force == "Bedfordshire":
-        log.info("LSOA polygons: bundled Bedfordshire LSOA 2011 boundaries")
-        return datasets.bedfordshire_lsoa()
-    log.info("no LSOA boundary file given: units are the LSOA codes in the data, without polygons")
-    return None
+def forces_of(crimes: pd.DataFrame) -> list[str]:
+    """The distinct forces of the crimes (most common first), or [] without a force column."""
+    forces = crimes[C.FORCE].dropna() if C.FORCE in crimes.columns else pd.Series(dtype=object)
+    return [str(f) for f in forces.value_counts().index]
+
+
+def _bundled_lsoa(crimes: pd.DataFrame) -> gpd.GeoDataFrame | None:
+    """The bundled LSOA 2011 polygons of the crimes' force(s), or None when no force is known.
+
+    Without a force column the forces are those of the LSOA codes the crimes carry.
+    """
+    forces = forces_of(crimes)
+    if not forces and C.LSOA_CODE in crimes.columns:
+        codes = set(crimes[C.LSOA_CODE].dropna().astype(str).str.strip())
+        everywhere = datasets.lsoa_2011()
+        forces = sorted(set(everywhere.loc[everywhere["lsoa11cd"].isin(codes), "police_force"]))
+    polygons = datasets.lsoa_2011(forces) if forces else None
+    if polygons is None or polygons.empty:
+        log.info("no LSOA boundary file given and no bundled polygons for force(s) %s: units are the LSOA "
+                 "codes in the data, without polygons", ", ".join(forces) or "unknown")
+        return None
+    log.info("LSOA polygons: bundled LSOA 2011 boundaries of %s (%d)", ", ".join(forces), len(polygons))
+    return polygons
