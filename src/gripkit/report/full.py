@@ -46,6 +46,7 @@ from gripkit.report.page import (
     _fmt_share,
     _lorenz_figure,
     _png,
+    _whole,
 )
 from gripkit.report.text import fmt, fmt_named, inline, is_crs_text, td
 from gripkit.results import KINDS, StoredResult
@@ -344,8 +345,8 @@ def _top_table(ranked: pd.DataFrame) -> str:
     rows = []
     for rec in ranked.iloc[:TOP_ROWS].to_dict("records"):
         cells = (
-            f'<td class="num">{int(rec[C.HARM_RANK])}</td><td>{_esc(place(rec))}</td>'
-            f'<td class="num">{int(rec[C.CRIMES]):,}</td><td class="num">{float(rec[C.HARM]):,.1f}</td>'
+            f'<td class="num">{_whole(rec[C.HARM_RANK])}</td><td>{_esc(place(rec))}</td>'
+            f'<td class="num">{_whole(rec[C.CRIMES])}</td><td class="num">{float(rec[C.HARM]):,.1f}</td>'
             f'<td class="num">{_fmt_share(rec[C.SHARE_OF_HARM])}</td>'
             f'<td class="num">{_fmt_share(rec[C.CUMULATIVE_SHARE])}</td>'
             f'<td class="num">{float(rec[C.AREA_M2]):,.0f}</td>'

@@ -156,13 +156,14 @@ def _top_table(ranked: gpd.GeoDataFrame, share: bool = False) -> str:
     rows = []
     for rec in head.itertuples(index=False):
         row = rec._asdict()
-        crimes, harm = f"{int(row[col.CRIMES]):,}", f"{float(row[col.HARM]):,.1f}"
+        crimes, harm = _whole(row[col.CRIMES]), f"{float(row[col.HARM]):,.1f}"
         unit_share = _fmt_share(row[col.SHARE_OF_HARM])
-        if share and 0 < int(row[col.CRIMES]) < SMALL_NUMBER_THRESHOLD:  # gripkit.output.suppress_small
+        # gripkit.output.suppress_small ("–": no count to suppress)
+        if share and crimes != "–" and 0 < int(row[col.CRIMES]) < SMALL_NUMBER_THRESHOLD:
             crimes, harm, unit_share = f"&lt;{SMALL_NUMBER_THRESHOLD}", "", ""
         rows.append(
             "<tr>"
-            f'<td class="num">{int(row[col.HARM_RANK])}</td><td>{_esc(place(row))}</td>'
+            f'<td class="num">{_whole(row[col.HARM_RANK])}</td><td>{_esc(place(row))}</td>'
             f'<td class="num">{crimes}</td><td class="num">{harm}</td>'
             f'<td class="num">{unit_share}</td>'
             f'<td class="num">{"" if share else _fmt_share(row[col.CUMULATIVE_SHARE])}</td>'
@@ -173,6 +174,15 @@ def _top_table(ranked: gpd.GeoDataFrame, share: bool = False) -> str:
         "<table><thead><tr><th>rank</th><th>unit</th><th>crimes</th><th>harm</th><th>share of harm</th>"
         "<th>cumulative share</th><th>area (m²)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
+
+
+def _whole(value: object) -> str:
+    """A count or rank with thousands separators; ``–`` when missing (NaN or NA, e.g. float columns)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except TypeError:  # pandas.NA, None
+        return "–"
+    return "–" if not np.isfinite(number) else f"{int(number):,}"
 
 
 def _fmt_share(value: object) -> str:
