@@ -84,5 +84,9 @@ def test_lsoa_corner_touch_counts_and_order_follows_frame() -> None:
 
 def test_lsoa_without_boundaries_is_an_input_error() -> None:
     units = LsoaUnits.from_crimes(pd.DataFrame({"lsoa_code": ["E01000001", "E01000002"]}))
-    with pytest.raises(InputError, match=r"LSOA neighbours need boundaries; received 2 LSOA units"):
+    with pytest.raises(
+        InputError, match=r"LSOA neighbours \(Gi\*, contiguous areas\) need polygons; received 2 LSOA units"
+    ) as err:
         units.neighbours()
+    # the fix names the parameter (the CLI turns 'boundaries' into --boundaries), never a Python class
+    assert "'boundaries'" in str(err.value) and "LsoaUnits" not in str(err.value)

@@ -228,9 +228,9 @@ class LsoaUnits(Units):
         """
         if not self.has_boundaries:
             raise InputError(
-                f"LSOA neighbours need boundaries; received {len(self._frame)} LSOA units built from "
-                "codes only (no polygons). Build the units with LsoaUnits(boundaries), e.g. from "
-                "gripkit.units.read_lsoa_boundaries(path) or gripkit.datasets.bedfordshire_lsoa()."
+                f"LSOA neighbours (Gi*, contiguous areas) need polygons; received {len(self._frame)} LSOA "
+                "units built from codes only (no bundled LSOA 2011 polygons for the crimes' force). Pass "
+                "'boundaries', an LSOA polygon file with lsoa11cd such as lsoa_2011_ew.gpkg."
             )
         polygons = self._frame.geometry.to_numpy()
         left, right = shapely.STRtree(polygons).query(polygons, predicate="intersects")
