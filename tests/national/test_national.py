@@ -60,8 +60,8 @@ def test_national_table_columns_sums_and_files(tmp_path: Path, national_input: P
             assert row.trend == pytest.approx(harm / before)
             assert 0 < row.grid_top5_share <= 1 and 0 < row.lsoa_top5_share <= 1
             assert 1 <= row.patrol_areas <= 5
-        # only Bedfordshire has bundled LSOA polygons (gripkit.datasets)
-        assert table["lsoa_polygons"].tolist() == ["bundled", "codes", "codes"]
+        # every force of England and Wales has bundled LSOA polygons (gripkit.datasets.lsoa_2011)
+        assert table["lsoa_polygons"].tolist() == ["bundled", "bundled", "bundled"]
         # the pot is split to the penny (gripkit.funding.split: largest remainder), in proportion
         # to each force's harm: share = harm / total harm within a penny of the pot
         assert table["allocation"].sum() == pytest.approx(1_000_000, abs=0.005)

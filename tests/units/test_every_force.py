@@ -166,3 +166,47 @@ def test_dashboard_lsoa_layer_has_polygons(wy_workspace: tuple[Path, pd.DataFram
         layer = hotspots_geojson(compute_hotspots(ws, query), query)
     assert len(layer["features"]) > 100
     assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in layer["features"])
+
+
+COMMANDS = (["hotspots"], ["allocate"], ["plan"], ["power"], ["report"], ["serve"], ["national"])
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_every_lsoa_command_takes_the_shared_boundaries_option(command: list[str]) -> None:
+    got = CliRunner().invoke(app, [*command, "--help"], catch_exceptions=False, env={"COLUMNS": "200"})
+    assert got.exit_code == 0 and "--boundaries" in got.output
+    assert "Your own LSOA polygon file" in got.output  # the one shared help text (cli/options.py)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--experiment", "--days", "15", "-o", "p.csv"],
+        ["power", "--sims", "10", "--last", "3"],
+        ["national", "x", "-o", "out"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_boundaries_option_reaches_the_library(
+    args: list[str], wy_workspace: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    db, _ = wy_workspace
+    missing = tmp_path / "no-such.gpkg"
+    got = CliRunner().invoke(app, [*args, "-w", str(db), "--boundaries", str(missing)])
+    message = f"{got.output} {got.exception}"  # the runner keeps the InputError the CLI would print
+    assert got.exit_code != 0
+    assert "LSOA boundary file not found" in message and "no-such.gpkg" in message
+
+
+def test_own_boundaries_file_gives_the_bundled_result(
+    wy_workspace: tuple[Path, pd.DataFrame], tmp_path: Path, shared_data
+) -> None:
+    db, _ = wy_workspace
+    gpkg = shared_data("boundaries", "lsoa_2011_ew.gpkg")
+    for name, extra in (("bundled", []), ("file", ["--boundaries", str(gpkg)])):
+        run("hotspots", "-w", str(db), "--unit", "lsoa", "-o", str(tmp_path / f"{name}.parquet"), *extra)
+    with Workspace(db) as ws:
+        assert ws.latest_result("hotspots").meta["boundaries"] == str(gpkg)
+    bundled, own = (gpd.read_parquet(tmp_path / f"{n}.parquet") for n in ("bundled", "file"))
+    cols = ["unit_id", "crimes", "harm", "harm_rank"]
+    pd.testing.assert_frame_equal(bundled[cols], own[cols])

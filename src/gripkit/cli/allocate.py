@@ -24,6 +24,7 @@ from gripkit.cli.common import (
 from gripkit.cli.options import (
     HARM_DEFAULT,
     AllowGapsOption,
+    BoundariesOption,
     ExcludeForceOption,
     ForceOption,
     HarmOption,
@@ -66,7 +67,7 @@ def allocate_command(
     floor: Annotated[float, typer.Option(help="Minimum per recipient, pounds.")] = 0.0,
     cap: Annotated[float | None, typer.Option(help="Maximum per recipient, pounds.")] = None,
     need: Annotated[Path | None, typer.Option(help="CSV name,weight multiplying each score.")] = None,
-    boundaries: Annotated[Path | None, typer.Option(help="LSOA file with lad11nm for --by area.")] = None,
+    boundaries: BoundariesOption = None,
     sensitivity_harm: Annotated[
         str | None,
         typer.Option(help="Alternative harm table for the sensitivity table [default: ons_css, or cchi]."),

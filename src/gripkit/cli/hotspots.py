@@ -21,6 +21,7 @@ from gripkit.cli.common import (
 from gripkit.cli.options import (
     HARM_DEFAULT,
     AlphaOption,
+    BoundariesOption,
     ForceOption,
     HarmOption,
     LastOption,
@@ -75,7 +76,7 @@ def hotspots_command(
         float | None, typer.Option(help="Grid cell size in metres [default: chosen].")
     ] = None,
     resolution: Annotated[int | None, typer.Option(help="H3 resolution [default: chosen].")] = None,
-    boundaries: Annotated[Path | None, typer.Option(help="LSOA boundary file for --unit lsoa.")] = None,
+    boundaries: BoundariesOption = None,
     network: Annotated[Path | None, typer.Option(help="Road network file for --unit segment.")] = None,
     road_classes: Annotated[
         str | None, typer.Option(help="Road classes to keep, comma-separated, or all.")

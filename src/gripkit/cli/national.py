@@ -23,7 +23,14 @@ from gripkit.cli.common import (
     progress_bar,
     setup_logging,
 )
-from gripkit.cli.options import HARM_DEFAULT, AllowGapsOption, ExcludeForceOption, HarmOption, LastOption
+from gripkit.cli.options import (
+    HARM_DEFAULT,
+    AllowGapsOption,
+    BoundariesOption,
+    ExcludeForceOption,
+    HarmOption,
+    LastOption,
+)
 
 
 def _fmt(value: object, spec: str) -> str:
@@ -43,6 +50,7 @@ def national_command(
     harm: HarmOption = HARM_DEFAULT,
     cell_size: Annotated[float | None, typer.Option(help="Grid cell side, metres (default: auto).")] = None,
     areas: Annotated[int, typer.Option(help="Most proposed patrol areas per force.")] = 20,
+    boundaries: BoundariesOption = None,
     workers: Annotated[int | None, typer.Option(
         help="Processes for the ingest and the per-force work [default: CPUs, for large inputs].")] = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per ingest transaction.")] = 500_000,
@@ -62,7 +70,8 @@ def national_command(
     from gripkit.national import NationalParams, run_national
 
     setup_logging(quiet=json_out)
-    params = NationalParams(last=12 if last is None else last, harm=harm, cell_size=cell_size, n_areas=areas)
+    params = NationalParams(last=12 if last is None else last, harm=harm, cell_size=cell_size, n_areas=areas,
+                            boundaries=boundaries)
     with open_workspace(workspace) as ws, progress_bar("ingest", enabled=not json_out) as update:
         result = run_national(paths, ws, out, params=params, pot=pot, workers=workers, progress=update,
                               batch_rows=batch_rows, allow_gaps=allow_gaps,

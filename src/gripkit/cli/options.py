@@ -5,6 +5,8 @@
   ``--months N``);
 * ``--harm``          the harm table (``cchi`` by default everywhere, ``ons_css``, a CSV, or ``none``);
 * ``--force``         the force whose crimes are read;
+* ``--boundaries``    your own LSOA polygon file (default: the bundled LSOA 2011 polygons of the crimes'
+  forces, every force of England and Wales);
 * ``--alpha``         a significance level only (``--dispersion`` is the negative-binomial parameter);
 * ``--json``          one JSON object on stdout and nothing else;
 * ``--exclude-force FORCE`` leave a force out of a computation over a window (named as excluded;
@@ -45,6 +47,14 @@ HarmOption = Annotated[
 ]
 ForceOption = Annotated[
     str | None, typer.Option("--force", help="Only this force's crimes, e.g. Bedfordshire [default: all].")
+]
+BoundariesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--boundaries",
+        help="Your own LSOA polygon file (lsoa11cd; lad11nm, police_force if any), e.g. lsoa_2011_ew.gpkg "
+        "[default: the bundled LSOA 2011 polygons of the crimes' force].",
+    ),
 ]
 AlphaOption = Annotated[float, typer.Option("--alpha", help="Significance level.", min=0.0, max=1.0)]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed [default: drawn and reported].")]

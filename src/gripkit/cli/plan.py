@@ -24,6 +24,7 @@ from gripkit.cli.common import (
 from gripkit.cli.options import (
     HARM_DEFAULT,
     AllowGapsOption,
+    BoundariesOption,
     ForceOption,
     HarmOption,
     LastOption,
@@ -50,6 +51,7 @@ def plan_command(
     experiment: Annotated[bool, typer.Option(help="Randomise place-days (Op Rowan design).")] = False,
     areas: Annotated[int, typer.Option(help="Number of areas (top LSOAs by serious-violence harm).")] = 21,
     areas_file: Annotated[Path | None, typer.Option(help="Candidate areas from the hotspot step.")] = None,
+    boundaries: BoundariesOption = None,
     treated_per_day: Annotated[int, typer.Option(help="Experiment: areas treated each day.")] = 7,
     days: Annotated[int, typer.Option(help="Days in the plan.")] = 90,
     seed: SeedOption = None,
@@ -153,6 +155,7 @@ def plan_command(
             mode="experiment" if experiment else "budget",
             areas=areas,
             areas_file=areas_file,
+            boundaries=boundaries,
             treated_per_day=treated_per_day,
             days=days,
             seed=seed,

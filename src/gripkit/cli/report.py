@@ -16,7 +16,7 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.cli.options import OutOption
+from gripkit.cli.options import BoundariesOption, OutOption
 from gripkit.errors import InputError
 
 ResultOption = Annotated[
@@ -53,6 +53,7 @@ def report_command(
     workspace: WorkspaceOption = None,
     title: Annotated[str, typer.Option(help="Report heading.")] = "gripkit programme report",
     result_ids: ResultOption = None,
+    boundaries: BoundariesOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Write the programme report of the stored results: hotspots, backtest, plan, dosage, power,
@@ -60,7 +61,7 @@ def report_command(
     from gripkit.report.full import ReportOptions, build_report
 
     setup_logging(quiet=json_out)
-    options = ReportOptions(title=title, result_ids=parse_result_ids(result_ids))
+    options = ReportOptions(title=title, result_ids=parse_result_ids(result_ids), boundaries=boundaries)
     with open_workspace(workspace) as ws:
         report = build_report(ws, options)
     written = report.write(out)

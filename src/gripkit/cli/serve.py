@@ -29,6 +29,7 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
+from gripkit.cli.options import BoundariesOption
 from gripkit.dashboard.tiles import OSM_URL, TileLayer, tile_layer
 from gripkit.errors import InputError
 
@@ -148,6 +149,7 @@ def serve_command(
             "(repeatable; default none: the client address is the TCP peer's)."
         ),
     ] = None,
+    boundaries: BoundariesOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Serve the dashboard: hotspot map, patrols, dosage, evaluation; login required."""
@@ -175,6 +177,7 @@ def serve_command(
         tiles_attribution=layer.attribution if layer else "",
         tiles_attribution_url=layer.attribution_url if layer else "",
         tiles_subdomains=",".join(layer.subdomains) if layer else "",
+        boundaries=boundaries,
     )
 
     def announce(bound_port: int) -> None:

@@ -66,7 +66,8 @@ METHOD_ORDER = {"gistar": "gi_z", "kde": "density"}
 @dataclass(frozen=True)
 class HotspotQuery:
     """The map's filters: unit, method, crime types, months (inclusive ``YYYY-MM``), harm table,
-    weights (``auto``, ``harm`` or ``crimes``: decided by :class:`HotspotRequest`), limit."""
+    weights (``auto``, ``harm`` or ``crimes``: decided by :class:`HotspotRequest`), limit; and the
+    server's LSOA ``boundaries`` file (not a URL filter; None: the bundled LSOA 2011 polygons)."""
 
     unit: str = "grid"
     method: str = "count"
@@ -76,6 +77,7 @@ class HotspotQuery:
     harm: str = C.DEFAULT_HARM_TABLE
     weights: str = AUTO
     limit: int = DEFAULT_LIMIT
+    boundaries: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("unit", "method", "harm", "weights"):
@@ -123,6 +125,7 @@ class HotspotQuery:
             months=months,
             harm=self.harm,
             weights=self.weights,
+            boundaries=self.boundaries,
         )
 
     @property
@@ -136,6 +139,7 @@ class HotspotQuery:
             self.month_to,
             self.harm,
             self.weights,
+            self.boundaries,
         )
 
     def as_params(self) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def query_from(
     harm: str = C.DEFAULT_HARM_TABLE,
     limit: int = data.DEFAULT_LIMIT,
     weights: str = "auto",
+    boundaries: str | None = None,
 ) -> data.HotspotQuery:
     """Build a :class:`~gripkit.dashboard.data.HotspotQuery` from query-string filters (400 if invalid)."""
     return data.HotspotQuery(
@@ -51,6 +52,7 @@ def query_from(
         harm=harm,
         weights=weights,
         limit=limit,
+        boundaries=boundaries,
     )
 
 
@@ -82,7 +84,9 @@ async def hotspot_query(
         times = len(request.query_params.getlist(name))
         if times > 1:
             raise InputError(f"'{name}' may be given once; received it {times} times. Give one value.")
-    return query_from(unit, method, crime_type, month_from, month_to, harm, limit, weights)
+    given = request.app.state.dashboard.settings.boundaries  # `gripkit serve --boundaries`
+    boundaries = str(given) if given else None
+    return query_from(unit, method, crime_type, month_from, month_to, harm, limit, weights, boundaries)
 
 
 HotspotFilters = Annotated[data.HotspotQuery, Depends(hotspot_query)]

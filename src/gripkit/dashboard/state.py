@@ -141,6 +141,7 @@ class Settings:
     login_window_s: float = 900.0
     session_hours: float = auth.SESSION_HOURS
     map_workers: int = MAP_WORKERS
+    boundaries: Path | None = None  # LSOA polygon file of the map's LSOA layer (None: bundled)
 
 
 @dataclass

@@ -18,6 +18,7 @@ than the trial's and power correspondingly optimistic for that narrower outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,7 @@ def op_rowan_power(
     last: int = 12,
     harm: str = C.DEFAULT_HARM_TABLE,
     force: str | None = None,
+    boundaries: str | Path | None = None,
     sims: int = 500,
     seed: int = 0,
     significance: float = 0.05,
@@ -162,6 +164,8 @@ def op_rowan_power(
         Harm table ranking areas and weighting harm.
     force : str, optional
         Only this force's crimes (default: every force in the workspace).
+    boundaries : str or Path, optional
+        LSOA polygon file (default: the bundled LSOA 2011 polygons of the crimes' forces).
     sims, seed : int
         Simulated trials per effect, and the seed of both design and simulations.
     significance : float
@@ -195,7 +199,7 @@ def op_rowan_power(
     if len(held) < coverage.months:  # allow_gaps: only the months every force holds
         crimes = crimes[pd.to_datetime(crimes[C.MONTH]).isin(held).to_numpy()]
     crimes[C.HARM] = apply_harm(crimes, table)
-    units, unit_meta = build_units(crimes, UnitSpec(kind="lsoa"))
+    units, unit_meta = build_units(crimes, UnitSpec(kind="lsoa", boundaries=boundaries))
     ids = units.assign(crimes)
     assigned = ids.notna().to_numpy()
     crimes, ids = crimes[assigned], ids[assigned]

@@ -56,12 +56,15 @@ class NationalParams:
         Grid cell side in metres (None: Chainey's rule per force, announced and recorded).
     n_areas
         Most proposed patrol areas per force (:func:`gripkit.hotspots.candidate_areas`).
+    boundaries
+        LSOA polygon file (None: the bundled LSOA 2011 polygons of each force).
     """
 
     last: int = 12
     harm: str = C.DEFAULT_HARM_TABLE
     cell_size: float | None = None
     n_areas: int = 20
+    boundaries: str | Path | None = None
 
     def __post_init__(self) -> None:
         if self.last < 1:
@@ -70,10 +73,18 @@ class NationalParams:
             raise InputError(f"'n_areas' must be >= 1; received {self.n_areas}. Pass e.g. 20.")
         if self.cell_size is not None and not self.cell_size > 0:
             raise InputError(f"'cell_size' must be > 0 metres; received {self.cell_size}. Pass e.g. 150.")
+        if self.boundaries is not None and not Path(self.boundaries).is_file():
+            raise InputError(
+                f"LSOA boundary file not found; received boundaries={str(self.boundaries)!r}. Pass the path "
+                "of a GeoPackage such as lsoa_2011_ew.gpkg, or leave it out (bundled LSOA 2011 polygons)."
+            )
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe parameters (the harm table by name; its SHA-256 goes in the key apart)."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        out = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        if out["boundaries"] is None:  # keys of runs with the bundled polygons stay as before
+            del out["boundaries"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -286,7 +297,8 @@ def summarise_data(
         # polygons only for cells with crimes: the patrol areas grow from those (~10% of ~760k cells)
         grid = hotspots_from_crimes(crimes, UnitSpec("grid", cell_size=params.cell_size), method, table,
                                     serious_violence=True, workspace=workspace, geometry="with_crimes")
-        lsoa = hotspots_from_crimes(crimes, UnitSpec("lsoa"), method, table, serious_violence=True,
+        lsoa_spec = UnitSpec("lsoa", boundaries=params.boundaries)
+        lsoa = hotspots_from_crimes(crimes, lsoa_spec, method, table, serious_violence=True,
                                     workspace=workspace)
     except InputError as exc:  # e.g. no serious violence in the window
         row.update(NO_HOTSPOTS, note=str(exc), seconds=time.perf_counter() - started)
@@ -313,7 +325,7 @@ def hotspot_fields(grid: HotspotResult, lsoa: HotspotResult, n_areas: int) -> di
         grid_cell_m=grid.meta.get("cell_size_m"),
         grid_units=int(grid.concentration.n_units),
         lsoa_units=int(lsoa.concentration.n_units),
-        lsoa_polygons="bundled" if lsoa.meta.get("boundaries") == "bundled" else "codes",
+        lsoa_polygons={"bundled": "bundled", "none": "codes"}.get(str(lsoa.meta.get("boundaries")), "file"),
         patrol_areas=len(areas),
         patrol_area_harm_share=float(areas[C.SHARE_OF_HARM].sum()) if len(areas) else 0.0,
     )
@@ -330,9 +342,9 @@ def summarise_force(ws: Workspace, force: str, params: NationalParams) -> dict[s
     ``months_held`` (months of the last window with crimes of the force), ``months_missing`` and
     ``previous_missing`` (months of either window without them, as runs; ``""`` if none),
     ``grid_top5_share`` and ``lsoa_top5_share`` (share of harm in the top 5% of units),
-    ``grid_cell_m``, ``grid_units``, ``lsoa_units``, ``lsoa_polygons`` (``bundled`` or ``codes``:
-    LSOA codes as published, without polygons), ``patrol_areas``, ``patrol_area_harm_share``,
-    ``seconds`` and ``note``.
+    ``grid_cell_m``, ``grid_units``, ``lsoa_units``, ``lsoa_polygons`` (``bundled``, ``file`` (from
+    ``params.boundaries``) or ``codes``: LSOA codes as published, without polygons), ``patrol_areas``,
+    ``patrol_area_harm_share``, ``seconds`` and ``note``.
 
     Examples
     --------

@@ -85,6 +85,7 @@ def workspace_areas(
     months: tuple[Any, Any] | None = None,
     allow_gaps: bool = False,
     sources: tuple[str, ...] | None = None,
+    boundaries: str | Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`default_areas` and their provenance (harm table and SHA-256, months, share of harm).
 
@@ -114,6 +115,7 @@ def workspace_areas(
     result = find_hotspots(
         ws, unit="lsoa", serious_violence=True, harm=harm, force=force, months=(first, last), sources=sources,
         store=False,
+        boundaries=boundaries,
     )
     ranked = result.hotspots[result.hotspots[C.HARM] > 0]
     if len(ranked) < count:

@@ -219,6 +219,7 @@ def plan_patrols(
     mode: str = "experiment",
     areas: int = 21,
     areas_file: str | Path | pd.DataFrame | None = None,
+    boundaries: str | Path | None = None,
     treated_per_day: int = 7,
     days: int = 90,
     seed: int | None = None,
@@ -261,6 +262,9 @@ def plan_patrols(
     areas : int, default 21
         Number of candidate areas: the top LSOAs by serious-violence harm in the workspace, or the
         first of ``areas_file`` by ``weights``.
+    boundaries : path, optional
+        LSOA polygon file for the workspace's top LSOAs (default: the bundled LSOA 2011 polygons of
+        the crimes' forces); not used with ``areas_file``.
     areas_file : path or DataFrame, optional
         Candidate areas from the hotspot step (GeoParquet, GeoPackage, GeoJSON or CSV, or a
         frame with ``area_id`` or ``unit_id``); a unit's ``unit_id`` becomes the ``area_id`` unchanged.
@@ -368,6 +372,7 @@ def plan_patrols(
     candidates, source = _candidates(
         ws, areas, areas_file, weights=weights, harm=harm, force=force, months=months, allow_gaps=allow_gaps,
         sources=sources,
+        boundaries=boundaries,
     )
     counted = {"harm": harm, "force": force, "serious_violence": True, "months": source.get("area_window"),
                "sources": sources}
@@ -474,6 +479,7 @@ def _candidates(
     months: tuple[Any, Any] | None = None,
     allow_gaps: bool = False,
     sources: tuple[str, ...] | None = None,
+    boundaries: str | Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """The candidate areas and where they came from."""
     if given is None:
@@ -483,7 +489,8 @@ def _candidates(
                 "workspace to plan its top LSOAs, or areas_file= (a hotspot layer or a frame)."
             )
         return workspace_areas(
-            ws, n, harm=harm, force=force, months=months, allow_gaps=allow_gaps, sources=sources
+            ws, n, harm=harm, force=force, months=months, allow_gaps=allow_gaps, sources=sources,
+            boundaries=boundaries,
         )
     if isinstance(given, pd.DataFrame):
         return select_areas(given, n, what="areas_file", weights=weights), {"source": "frame"}

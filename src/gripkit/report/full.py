@@ -116,11 +116,15 @@ class ReportOptions:
         ``{"hotspots": 12}`` (ids from :meth:`Workspace.results_log` or the report's "Stored steps").
     extra
         More labels and values for the report's parameters section.
+    boundaries
+        LSOA polygon file to draw a stored LSOA layer that has no polygons (None: the bundled LSOA
+        2011 polygons).
     """
 
     title: str = "gripkit programme report"
     result_ids: Mapping[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    boundaries: str | Path | None = None
 
 
 @dataclass(frozen=True)
@@ -358,13 +362,31 @@ def _top_table(ranked: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _hotspot_sections(ws: Workspace, stored: StoredResult | None) -> list[_Section]:
+def _with_polygons(layer: pd.DataFrame, boundaries: str | Path | None) -> pd.DataFrame:
+    """An LSOA layer stored without polygons, given those of its codes (unchanged if none known)."""
+    from gripkit.units.build import lsoa_polygons
+
+    codes = layer[C.UNIT_ID].astype(str)
+    polygons = lsoa_polygons(codes, boundaries)
+    if polygons is None:
+        return layer
+    name = layer.geometry.name if isinstance(layer, gpd.GeoDataFrame) else None
+    frame = pd.DataFrame(layer.drop(columns=name) if name else layer)
+    return gpd.GeoDataFrame(frame, geometry=codes.map(polygons).to_numpy(), crs=polygons.crs)
+
+
+def _hotspot_sections(
+    ws: Workspace, stored: StoredResult | None, boundaries: str | Path | None = None
+) -> list[_Section]:
     """Map, concentration and top-hotspot sections of the stored hotspot result."""
     names = {"map": "Hotspot map", "concentration": "Concentration", "top": "Top hotspots"}
     if stored is None:
         return [_Section(sid, name, _not_run(name, HOTSPOTS_RUN), NOT_RUN) for sid, name in names.items()]
     method = describe_method(stored.meta)
     layer = ws.result_table(stored.result_id, "hotspots") if "hotspots" in stored.table_names else None
+    bare = not isinstance(layer, gpd.GeoDataFrame) or not layer.geometry.notna().any()
+    if layer is not None and bare and stored.meta.get("unit") == "lsoa":
+        layer = _with_polygons(layer, boundaries)
     ranked = layer.sort_values(C.HARM_RANK, kind="stable") if layer is not None else None
     payload = stored.payload if isinstance(stored.payload, dict) else {}
     n_units = payload.get("units", len(ranked) if ranked is not None else None)
@@ -611,7 +633,7 @@ def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
     """
     opts = options or ReportOptions()
     shown = _chosen(ws, opts)
-    sections = _hotspot_sections(ws, shown.get("hotspots"))
+    sections = _hotspot_sections(ws, shown.get("hotspots"), opts.boundaries)
     sections.append(_heatmap(ws))
     for stage in STAGES:
         made = _stage_section(ws, stage, shown.get(stage.kind))

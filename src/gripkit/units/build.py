@@ -8,6 +8,7 @@ are counted (``unassigned``), never dropped silently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,17 @@ def _bundled_lsoa(crimes: pd.DataFrame) -> gpd.GeoDataFrame | None:
         return None
     log.info("LSOA polygons: bundled LSOA 2011 boundaries of %s (%d)", ", ".join(forces), len(polygons))
     return polygons
+
+
+def lsoa_polygons(codes: Iterable[str], boundaries: str | Path | None = None) -> gpd.GeoSeries | None:
+    """Polygons of LSOA ``codes`` (indexed by code) from ``boundaries`` or the bundled LSOA 2011 file.
+
+    For drawing a stored LSOA layer that was computed without polygons; codes not found are left
+    out. None when none of the codes is found.
+    """
+    wanted = set(map(str, codes))
+    frame = read_lsoa_boundaries(boundaries) if boundaries else datasets.lsoa_2011()
+    if "lsoa11cd" not in frame.columns:
+        return None
+    found = frame[frame["lsoa11cd"].astype(str).isin(wanted)]
+    return found.set_index(found["lsoa11cd"].astype(str)).geometry if len(found) else None
