@@ -104,7 +104,8 @@ def test_meeting_point_names_the_nearest_street(shared_data: Callable[..., Path]
         assert met.group(1) == expected and best["name"] in set(raw["name"])  # a real street of the file
         assert int(met.group(2)) == round(distance.min())
         assert "http://10.1.2.3:8000/officer" in section and "OpenStreetMap contributors" in section
-        assert "ONS LSOA" not in section  # no bundled LSOA boundaries under a Leeds map: not credited
+        # the Leeds map is drawn over the bundled LSOA 2011 boundaries (every force now), so credited
+        assert "ONS LSOA" in section
 
 
 def test_officer_url_and_missing_chromium(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Who lives in the chosen hotspots: 2011 census residents and households, crimes and harm per 1,000.
 
 For Bedfordshire the package carries what it needs: residents per LSOA 2011 come with the bundled
-LSOA polygons (:func:`gripkit.datasets.bedfordshire_lsoa`, ``population_2011``) and households from
+LSOA polygons (:func:`gripkit.datasets.lsoa_2011`, ``population_2011``) and households from
 ``data/bedfordshire_households_2011.csv`` (the 381 Bedfordshire rows of the ONS 2011 census file
 ``census_2011_population_hh.csv`` as shipped in the PyPI package crime-sim-toolkit 1.5.0; ONS, Open
 Government Licence v3.0). Other forces pass the all-England-and-Wales census file (``population=``):

@@ -9,7 +9,7 @@ page (where the officer records the visit).
 The meeting point is the area's representative point (:meth:`shapely.Polygon.representative_point`,
 always inside the area, near its centre for compact areas) and, with roads, the named street
 nearest it (:func:`gripkit.mapcontext.nearest_street`). Maps draw on what gripkit holds: the
-bundled Bedfordshire LSOA boundaries where the map lies in Bedfordshire, else the plan's areas;
+bundled LSOA 2011 boundaries of England and Wales where the map lies in them, else the plan's areas;
 street maps need ``roads`` (OpenStreetMap or OS Open Roads / OpenMap Local lines).
 
 PDF is printed by headless Chromium (``chromium --print-to-pdf``): Debian's ``chromium``
@@ -31,7 +31,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gripkit import columns as C
-from gripkit.datasets import ATTRIBUTION, BOUNDARY_ATTRIBUTION, bedfordshire_lsoa
+from gripkit.datasets import ATTRIBUTION, BOUNDARY_ATTRIBUTION, lsoa_2011
 from gripkit.errors import InputError
 from gripkit.figures import png_base64
 from gripkit.patrol.export import _check, _write
@@ -236,7 +236,7 @@ def _context(frame: gpd.GeoDataFrame | None, roads: Any) -> tuple[Any, gpd.GeoDa
     from gripkit.mapcontext import read_roads
 
     x0, y0, x1, y1 = frame.total_bounds
-    lsoa = bedfordshire_lsoa().to_crs(frame.crs).cx[x0:x1, y0:y1]
+    lsoa = lsoa_2011().to_crs(frame.crs).cx[x0:x1, y0:y1]  # every force of England and Wales
     layer = lsoa if len(lsoa) else frame
     pad = 2000.0
     road_frame = (
