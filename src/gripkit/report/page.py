@@ -20,10 +20,10 @@ from gripkit.hotspots.concentration import RANDOM_DRAWS, Concentration, units_in
 from gripkit.hotspots.labels import place
 from gripkit.output import SMALL_NUMBER_THRESHOLD
 from gripkit.report.maps import OUTLINE as _OUTLINE
+from gripkit.report.maps import Lattice, regular_grid
 from gripkit.report.maps import map_figure as _map_figure
 from gripkit.report.maps import method_figure as _method_figure
 from gripkit.report.maps import png as _png
-from gripkit.report.maps import regular_grid
 from gripkit.report.text import PRINT_CSS, WRAP_CSS, inline, td
 from gripkit.validate import projected_crs
 
@@ -176,6 +176,21 @@ def _top_table(ranked: gpd.GeoDataFrame, share: bool = False) -> str:
     )
 
 
+def _maps(ranked: gpd.GeoDataFrame, n_top: int, lattice: Lattice | None) -> str:
+    """The harm map and the method's map; a note instead when no unit has a polygon (LSOA codes only)."""
+    if not ranked.geometry.notna().any():
+        return (
+            "<p>No map: the units have no polygons (LSOA codes only). Pass an LSOA boundary file "
+            "(<code>--boundaries</code>) to draw them.</p>"
+        )
+    return (
+        f'<figure><img src="{_map_figure(ranked, n_top, lattice)}" alt="Map of units coloured by harm">'
+        "<figcaption>Units coloured by harm (square-root colour scale; grey: no harm). The top 1% of units "
+        f"by harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>"
+        + _method_figure(ranked, lattice)
+    )
+
+
 def _whole(value: object) -> str:
     """A count or rank with thousands separators; ``–`` when missing (NaN or NA, e.g. float columns)."""
     try:
@@ -275,12 +290,9 @@ def write_hotspot_page(
 <h1>{_esc(title)}</h1>
 <h2>Map and concentration</h2>
 <div class="figs">
-<figure><img src="{_map_figure(ranked, n_top, lattice)}" alt="Map of units coloured by harm">
-<figcaption>Units coloured by harm (square-root colour scale; grey: no harm). The top 1% of units by
-harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>
+{_maps(ranked, n_top, lattice)}
 <figure><img src="{_lorenz_figure(concentration)}" alt="Lorenz curve of harm across units">
 <figcaption>Lorenz curve: share of harm held by the highest-harm share of units.</figcaption></figure>
-{_method_figure(ranked, lattice)}
 </div>
 <h2>How concentrated is harm?</h2>
 <p class="summary">The top {_label(concentration.tops[0])} of units hold
