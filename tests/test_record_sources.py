@@ -85,6 +85,24 @@ def test_backtest_combined_counts_a_police_ed_pair_once(ws: Workspace) -> None:
     assert n <= dropped <= 3 * n == len(health)
 
 
+def test_report_shows_the_results_of_the_chosen_sources(ws: Workspace) -> None:
+    from gripkit.hotspots.find import find_hotspots
+    from gripkit.report.full import ReportOptions, build_report
+
+    police = find_hotspots(ws, cell_size=500, sources=("police",))
+    health = find_hotspots(ws, cell_size=500, sources=("health",))
+    both = find_hotspots(ws, cell_size=500)
+    shown = {
+        choice: build_report(ws, ReportOptions(sources=choice)).result_ids.get("hotspots")
+        for choice in (None, "all", "police", ("health",), "health,police")
+    }
+    ids = {name: r.meta["result_id"] for name, r in (("police", police), ("health", health), ("all", both))}
+    assert shown[None] == ids["all"]  # no filter: the latest hotspot run
+    assert shown["all"] == ids["all"] and shown["police"] == ids["police"]
+    assert shown[("health",)] == ids["health"]
+    assert shown["health,police"] is None  # never run on exactly those two: the section is not run yet
+
+
 def test_cli_plan_source(ws: Workspace, tmp_path: Path) -> None:
     ws.close()  # hand the file to the command (it reopens on the next use)
     out = tmp_path / "plan.csv"

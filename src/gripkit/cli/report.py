@@ -54,6 +54,14 @@ def report_command(
     title: Annotated[str, typer.Option(help="Report heading.")] = "gripkit programme report",
     result_ids: ResultOption = None,
     boundaries: BoundariesOption = None,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="Show results run on these record sources: any (the latest of each kind), all (all "
+            "combined), or police, health, a partner, several comma-separated.",
+        ),
+    ] = "any",
     json_out: JsonOption = False,
 ) -> None:
     """Write the programme report of the stored results: hotspots, backtest, plan, dosage, power,
@@ -61,7 +69,12 @@ def report_command(
     from gripkit.report.full import ReportOptions, build_report
 
     setup_logging(quiet=json_out)
-    options = ReportOptions(title=title, result_ids=parse_result_ids(result_ids), boundaries=boundaries)
+    options = ReportOptions(
+        title=title,
+        result_ids=parse_result_ids(result_ids),
+        boundaries=boundaries,
+        sources=None if source.strip() == "any" else source,
+    )
     with open_workspace(workspace) as ws:
         report = build_report(ws, options)
     written = report.write(out)

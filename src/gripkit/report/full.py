@@ -119,12 +119,18 @@ class ReportOptions:
     boundaries
         LSOA polygon file to draw a stored LSOA layer that has no polygons (None: the bundled LSOA
         2011 polygons).
+    sources
+        Record sources the shown results were run on: None shows the latest result of each kind;
+        ``"all"`` the latest counted from all sources combined; ``("police",)`` or ``("health",)``
+        the latest counted from exactly those sources. Kinds that do not count records by source
+        (power, allocation, ...) are shown as usual (:func:`result_sources`).
     """
 
     title: str = "gripkit programme report"
     result_ids: Mapping[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     boundaries: str | Path | None = None
+    sources: tuple[str, ...] | str | None = None
 
 
 @dataclass(frozen=True)
@@ -313,13 +319,46 @@ def _chosen(ws: Workspace, opts: ReportOptions) -> dict[str, StoredResult]:
                 f'Pass the id of a {kind!r} result (the report\'s "Stored steps" list them).'
             )
         picked[kind] = stored
+    wanted = _wanted_sources(opts.sources)
+    log = ws.results_log() if wanted is not None else None
     for kind, spec in KINDS.items():
         if spec.internal or kind in picked:
             continue
-        found = ws.latest_result(kind)
+        if log is None:
+            found = ws.latest_result(kind)
+        else:
+            ids = log.loc[log["kind"] == kind, "result_id"].iloc[::-1]
+            runs = (ws.stored_result(int(i)) for i in ids)
+            found = next((r for r in runs if result_sources(r) in (NOT_BY_SOURCE, wanted)), None)
         if found is not None:
             picked[kind] = found
     return picked
+
+
+#: :func:`result_sources` of a result that does not count records by source
+NOT_BY_SOURCE = "not by source"
+
+
+def result_sources(stored: StoredResult) -> Any:
+    """The record sources a stored result was counted from, as a sorted tuple (``()``: all combined),
+    or :data:`NOT_BY_SOURCE` when the result does not record one (it does not count by source)."""
+    meta = stored.meta or {}
+    found = meta.get("request")
+    request: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    holder = meta if "sources" in meta else request if "sources" in request else None
+    if holder is None:
+        return NOT_BY_SOURCE
+    return tuple(sorted(holder["sources"] or ()))
+
+
+def _wanted_sources(sources: tuple[str, ...] | str | None) -> tuple[str, ...] | None:
+    """:attr:`ReportOptions.sources` as :func:`result_sources` gives it (None: no filter)."""
+    if sources is None:
+        return None
+    if isinstance(sources, str):
+        parts = [p.strip() for p in sources.split(",") if p.strip()]
+        return () if parts == ["all"] else tuple(sorted(parts))
+    return tuple(sorted(str(s) for s in sources))
 
 
 # -- hotspots ----------------------------------------------------------------------------------------
