@@ -52,7 +52,8 @@ def plan_csv(assignments: pd.DataFrame, path: str | Path | None = None) -> str:
 
 
 def schedule_csv(schedule: pd.DataFrame, path: str | Path | None = None) -> str:
-    """The schedule as CSV (local Europe/London times with offsets, plus UTC); return the text.
+    """The schedule as CSV (local Europe/London times with offsets, plus UTC, and the ``team`` of
+    each visit when the plan assigned teams); return the text.
 
     Examples
     --------
@@ -63,7 +64,8 @@ def schedule_csv(schedule: pd.DataFrame, path: str | Path | None = None) -> str:
     'date,shift,area_id,visit,start_local,end_local,officers,start_utc,end_utc'
     """
     _check(schedule)
-    frame = schedule[[*CSV_COLUMNS, C.START_UTC, C.END_UTC]].copy()
+    team = ["team"] if "team" in schedule.columns else []
+    frame = schedule[[*CSV_COLUMNS, C.START_UTC, C.END_UTC, *team]].copy()
     frame[C.DATE] = [pd.Timestamp(d).date().isoformat() for d in frame[C.DATE]]
     for name in (C.START_UTC, C.END_UTC):
         frame[name] = pd.to_datetime(frame[name]).dt.strftime("%Y-%m-%dT%H:%MZ")
