@@ -129,11 +129,11 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Loop:
     assert hot["meta"]["window"] == {"first": "2023-05", "last": "2024-04"}
     layer = gpd.read_file(folder / "hot.gpkg")
     layer[layer["hot"].astype(bool)].to_file(folder / "hot_cells.gpkg")  # the candidates: Gi* hot cells
-    run_json("audit", "--seed", "1", "--null-draws", "50", *ws)
+    run_json("audit", "--seed", "1", "--null-draws", "50", "--rounds", "3", *ws)
     run_json("backtest", "--models", "naive", "--train", "3M", "--horizon", "1M", "--cell-size", "500",
              "--workers", "1", "-o", str(folder / "backtest.csv"), *ws)
     run_json("power", "--areas", str(AREAS), "--treated-per-day", str(PER_DAY), "--days", str(DAYS), "--last", "6",
-             "--sims", "50", "--seed", "3", *ws)
+             "--sims", "20", "--seed", "3", *ws)
     run_json("allocate", "--pot", "1000000", "--by", "area", "--last", "6", *ws)
     state.plan = run_json(
         "plan", "--experiment", "--areas-file", str(folder / "hot_cells.gpkg"), "--areas", str(AREAS),
@@ -190,7 +190,6 @@ def test_step1_plan_windows_from_data_and_teams(loop: Loop) -> None:
 
 
 def test_step2_publish_then_an_officer_starts_and_stops_a_visit(loop: Loop) -> None:
-    pytest.importorskip("gripkit.patrol.publish")  # `gripkit plan publish` lands with branch h/publish
     ws = ["-w", str(loop.ws)]
     roster = {f"pc_t{t}{x}": t for t in range(1, TEAMS + 1) for x in "ab"}
     roster = {OFFICER: 1, **{k: v for k, v in roster.items() if k != "pc_t1a"}}
@@ -323,12 +322,6 @@ def test_step3_trial_records_compliance_and_evaluation(loop: Loop) -> None:
     radios = ",".join(f"R{t}{x}" for t in range(1, TEAMS + 1) for x in "ab")
     pings = run_json("gps", "ingest", str(gps), "--roster", radios, *ws)
     assert pings["quarantined"] == 0, pings  # no radio had to move faster than the team schedule allows
-    seen = run_json("gps", "visits", "--plan", str(loop.plan["plan_id"]), *ws)
-    # hand: two radios at each followed visit (merged into one patrol visit each); the officer's
-    # start/stop of today is a closed record in a plan area (too short to count as delivered)
-    assert seen["officer_visits"] == 2 * len(followed) + seen["officer_records"]
-    if "officer_visit" in loop.done:
-        assert seen["officer_records"] == 1 and seen["officer_records_open"] == 0, seen
     dosage = run_json("gps", "compliance", "--plan", str(loop.plan["plan_id"]), *ws)
     # hand: the radios followed len(followed) visits, 15 minutes at the cell each, all on time
     assert dosage["planned_visits"] == PER_DAY * DAYS and dosage["delivered_visits"] == len(followed)
@@ -336,6 +329,10 @@ def test_step3_trial_records_compliance_and_evaluation(loop: Loop) -> None:
     result = run_json("evaluate", "--plan", str(loop.plan["plan_id"]), "--to", YESTERDAY.isoformat(),
                       "--ri-draws", "99", "--models", "poisson", "--seed", "1", *ws)
     loop.done["evaluation"] = result
+    seen = result["meta"]["plan"]["visits"]  # the visits measured: GPS and officers' records
+    assert seen["gps_officer_visits"] == 2 * len(followed), seen  # hand: two radios at each followed visit
+    # the officer's start/stop of today (step 2): one closed record in a plan area
+    assert "officer_visit" in loop.done and seen["officer_records"] == 1 and seen["officer_records_open"] == 0, seen
     effects = {(e["outcome"], e["model"]): e for e in result["effects"] if not e["label"].startswith("per ")}
     count = effects[("count", "poisson")]
     truth = -100 * EFFECT
