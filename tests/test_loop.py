@@ -37,6 +37,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -49,6 +51,7 @@ import pandas as pd
 import pytest
 
 from gripkit import Workspace, datasets
+from gripkit.dashboard.auth import add_user
 from gripkit.patrol.windows import WeekWindows
 
 from dashboard.dashboard_helpers import csrf, login  # tests/dashboard (tests/ is on sys.path)  # isort: skip
@@ -122,18 +125,20 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Loop:
     ws = ["-w", str(state.ws)]
     police = run_json("ingest", *map(str, datasets.bedfordshire_street_files()[:6]), *ws)
     assert police["files"] == 6 and police["months"] == {"first": "2023-05", "last": "2023-10"}
-    force = run_json("ingest", str(history_csv(folder / "force_history.csv")), *FORCE_COLS, "--col", "lon=Longitude",
-                     "--col", "lat=Latitude", "--col", "lsoa_code=LSOA", "--date-format", "%Y-%m-%d %H:%M", *ws)
+    force = run_json("ingest", str(history_csv(folder / "force_history.csv")), *FORCE_COLS, "--col",
+                     "lon=Longitude", "--col", "lat=Latitude", "--col", "lsoa_code=LSOA", "--date-format",
+                     "%Y-%m-%d %H:%M", *ws)
     assert force["loaded"] > 25_000, force
-    hot = run_json("hotspots", "--method", "gistar", "--cell-size", "250", "--out", str(folder / "hot.gpkg"), *ws)
+    hot = run_json("hotspots", "--method", "gistar", "--cell-size", "250", "--out", str(folder / "hot.gpkg"),
+                   *ws)
     assert hot["meta"]["window"] == {"first": "2023-05", "last": "2024-04"}
     layer = gpd.read_file(folder / "hot.gpkg")
     layer[layer["hot"].astype(bool)].to_file(folder / "hot_cells.gpkg")  # the candidates: Gi* hot cells
     run_json("audit", "--seed", "1", "--null-draws", "50", "--rounds", "3", *ws)
     run_json("backtest", "--models", "naive", "--train", "3M", "--horizon", "1M", "--cell-size", "500",
              "--workers", "1", "-o", str(folder / "backtest.csv"), *ws)
-    run_json("power", "--areas", str(AREAS), "--treated-per-day", str(PER_DAY), "--days", str(DAYS), "--last", "6",
-             "--sims", "20", "--seed", "3", *ws)
+    run_json("power", "--areas", str(AREAS), "--treated-per-day", str(PER_DAY), "--days", str(DAYS), "--last",
+             "6", "--sims", "20", "--seed", "3", *ws)
     run_json("allocate", "--pot", "1000000", "--by", "area", "--last", "6", *ws)
     state.plan = run_json(
         "plan", "--experiment", "--areas-file", str(folder / "hot_cells.gpkg"), "--areas", str(AREAS),
@@ -173,8 +178,9 @@ def _bad_hops(visits: pd.DataFrame, travel: pd.DataFrame, who: str) -> int:
 
 def test_step1_plan_windows_from_data_and_teams(loop: Loop) -> None:
     plan, schedule = loop.plan, loop.schedule
-    assert plan["figures"]["place_days"] == AREAS * DAYS and plan["figures"]["treated_place_days"] == PER_DAY * DAYS
-    assert plan["figures"]["teams"] == TEAMS and plan["figures"]["teams_needed"] <= TEAMS
+    figures = plan["figures"]
+    assert figures["place_days"] == AREAS * DAYS and figures["treated_place_days"] == PER_DAY * DAYS
+    assert figures["teams"] == TEAMS and figures["teams_needed"] <= TEAMS
     # --window auto found the synthetic 17:00-23:00 peak on every weekday
     week = _windows(plan)
     assert all([(w.start, w.end) for w in week.on(d)] == [(PEAK[0] * 60, PEAK[1] * 60)] for d in range(7))
@@ -193,10 +199,15 @@ def test_step2_publish_then_an_officer_starts_and_stops_a_visit(loop: Loop) -> N
     ws = ["-w", str(loop.ws)]
     roster = {f"pc_t{t}{x}": t for t in range(1, TEAMS + 1) for x in "ab"}
     roster = {OFFICER: 1, **{k: v for k, v in roster.items() if k != "pc_t1a"}}
-    for name in roster:  # one CLI call per user, as an admin adds them
-        run_json("users", "add", name, "--role", "officer", "--password-stdin", *ws, stdin=f"{PASSWORD}\n")
+    # the officer who logs in is added as an admin adds users; the teammates (SYNTHETIC users) through
+    # the library, to keep the loop's time
+    run_json("users", "add", OFFICER, "--role", "officer", "--password-stdin", *ws, stdin=f"{PASSWORD}\n")
+    with Workspace(loop.ws) as w:
+        for name in roster:
+            if name != OFFICER:
+                add_user(w, name, "officer", PASSWORD)
     path = loop.folder / "roster.csv"
-    pd.DataFrame({"officer": list(roster), "team": list(roster.values()), "role": ""}).to_csv(path, index=False)
+    pd.DataFrame({"officer": list(roster), "team": list(roster.values())}).to_csv(path, index=False)
     published = run_json("plan", "publish", str(loop.plan["plan_id"]), "--roster", str(path), *ws)
     # hand: every planned visit to both officers of its team
     assert published["visits"] == PER_DAY * DAYS and published["assignments"] == 2 * PER_DAY * DAYS
@@ -210,15 +221,43 @@ def test_step2_publish_then_an_officer_starts_and_stops_a_visit(loop: Loop) -> N
     assert rows.groupby("officer").size().to_dict() == {o: int((loop.schedule["team"] == t).sum())
                                                         for o, t in roster.items()}
     mine = loop.schedule[(loop.schedule["team"] == 1) & (loop.schedule["date"] == TODAY.isoformat())]
-    expected = {(a, s.strftime("%Y-%m-%dT%H:%M")) for a, s in zip(mine["area_id"], mine["start_utc"], strict=True)}
+    expected = {(a, f"{s:%Y-%m-%dT%H:%M}") for a, s in zip(mine["area_id"], mine["start_utc"], strict=True)}
+    with serving(loop.ws) as base, httpx.Client(base_url=base, timeout=30) as officer:
+        assert login(officer, OFFICER, PASSWORD).status_code == 303
+        visits = _today(officer)
+        seen = {(v["area_id"], f"{pd.Timestamp(v['start']).tz_convert('UTC'):%Y-%m-%dT%H:%M}")
+                for v in visits}
+        assert seen == expected and len(visits) == len(mine) > 0  # today's visits of team 1, from the plan
+        assert all(v["team_officers"] == sorted([OFFICER, "pc_t1b"]) for v in visits)
+        phone = officer.get("/officer").text
+        assert phone.count('data-team="1"') == len(mine) and 'data-team="2"' not in phone
+        pid = visits[0]["patrol_id"]
+        start, stop = f"/officer/patrols/{pid}/start", f"/officer/patrols/{pid}/stop"
+        # CSRF enforced: no token or a forged one is refused and records nothing
+        assert officer.post(start, data={}).status_code == 403
+        assert officer.post(start, data={"csrf_token": "forged"}).status_code == 403
+        assert _mine(_today(officer), pid)["visits"] == 0
+        token = csrf(officer, "/officer")
+        assert officer.post(start, data={"csrf_token": token}).status_code == 303
+        assert _mine(_today(officer), pid)["open_visit"] is not None
+        assert officer.post(stop, data={"csrf_token": token}).status_code == 303
+        row = _mine(_today(officer), pid)
+        assert row["open_visit"] is None and row["visits"] == 1
+    loop.done["officer_visit"] = row["area_id"]
+
+
+@contextmanager
+def serving(path: Path) -> Iterator[str]:
+    """A real ``gripkit serve`` of the workspace on a free loopback port; its base URL; stopped on leaving."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     script = Path(sys.executable).with_name("gripkit")
-    server = subprocess.Popen([str(script), "serve", *ws, "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    args = ["serve", "-w", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen([str(script), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=os.environ.copy())
+    base = f"http://127.0.0.1:{port}"
     try:
-        base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -227,34 +266,22 @@ def test_step2_publish_then_an_officer_starts_and_stops_a_visit(loop: Loop) -> N
             except httpx.HTTPError:
                 assert server.poll() is None and time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        with httpx.Client(base_url=base, timeout=30) as officer:
-            assert login(officer, OFFICER, PASSWORD).status_code == 303
-            today = officer.get("/api/me/visits", params={"from": TODAY.isoformat(), "to": TODAY.isoformat()})
-            assert today.status_code == 200, today.text
-            visits = today.json()
-            seen = {(v["area_id"], pd.Timestamp(v["start"]).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M"))
-                    for v in visits}
-            assert seen == expected and len(visits) == len(mine) > 0  # today's visits of team 1
-            assert all(v["team_officers"] == sorted([OFFICER, "pc_t1b"]) for v in visits)
-            phone = officer.get("/officer").text
-            assert phone.count('data-team="1"') == len(mine) and 'data-team="2"' not in phone
-            pid = visits[0]["patrol_id"]
-            # CSRF enforced: no token or a forged one is refused and records nothing
-            assert officer.post(f"/officer/patrols/{pid}/start", data={}).status_code == 403
-            assert officer.post(f"/officer/patrols/{pid}/start", data={"csrf_token": "forged"}).status_code == 403
-            token = csrf(officer, "/officer")
-            assert officer.post(f"/officer/patrols/{pid}/start", data={"csrf_token": token}).status_code == 303
-            now = officer.get("/api/me/visits", params={"from": TODAY.isoformat(), "to": TODAY.isoformat()})
-            assert next(v for v in now.json() if v["patrol_id"] == pid)["open_visit"] is not None
-            assert officer.post(f"/officer/patrols/{pid}/stop", data={"csrf_token": token}).status_code == 303
-            after = officer.get("/api/me/visits", params={"from": TODAY.isoformat(), "to": TODAY.isoformat()})
-            row = next(v for v in after.json() if v["patrol_id"] == pid)
-            assert row["open_visit"] is None and row["visits"] == 1
-        assert server.poll() is None
+        yield base
+        assert server.poll() is None, "the server stopped"
     finally:
         server.terminate()
         server.wait(timeout=30)
-    loop.done["officer_visit"] = visits[0]["area_id"]
+
+
+def _today(client: httpx.Client) -> list[dict[str, Any]]:
+    got = client.get("/api/me/visits", params={"from": TODAY.isoformat(), "to": TODAY.isoformat()})
+    assert got.status_code == 200, got.text
+    visits: list[dict[str, Any]] = got.json()
+    return visits
+
+
+def _mine(visits: list[dict[str, Any]], patrol_id: int) -> dict[str, Any]:
+    return next(v for v in visits if v["patrol_id"] == patrol_id)
 
 
 def trial_records(loop: Loop, seed: int = 5) -> pd.DataFrame:
@@ -332,7 +359,8 @@ def test_step3_trial_records_compliance_and_evaluation(loop: Loop) -> None:
     seen = result["meta"]["plan"]["visits"]  # the visits measured: GPS and officers' records
     assert seen["gps_officer_visits"] == 2 * len(followed), seen  # hand: two radios at each followed visit
     # the officer's start/stop of today (step 2): one closed record in a plan area
-    assert "officer_visit" in loop.done and seen["officer_records"] == 1 and seen["officer_records_open"] == 0, seen
+    assert "officer_visit" in loop.done, "step 2 records the officer's visit"
+    assert seen["officer_records"] == 1 and seen["officer_records_open"] == 0, seen
     effects = {(e["outcome"], e["model"]): e for e in result["effects"] if not e["label"].startswith("per ")}
     count = effects[("count", "poisson")]
     truth = -100 * EFFECT
