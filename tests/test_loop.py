@@ -362,9 +362,10 @@ def test_step3_trial_records_compliance_and_evaluation(loop: Loop) -> None:
     assert "officer_visit" in loop.done, "step 2 records the officer's visit"
     assert seen["officer_records"] == 1 and seen["officer_records_open"] == 0, seen
     effects = {(e["outcome"], e["model"]): e for e in result["effects"] if not e["label"].startswith("per ")}
-    count = effects[("count", "poisson")]
+    count, harm = effects[("count", "poisson")], effects[("harm", "poisson")]
     truth = -100 * EFFECT
     assert count["ci_low"] <= truth <= count["ci_high"], count
+    assert harm["ci_low"] <= truth <= harm["ci_high"], harm  # thinning every crime thins its harm alike
     assert count["ri_p_value"] is not None and count["ri_p_value"] <= 0.05
     # hand: 12 cells x 89 days; the counted crimes are exactly the generator's in-window ones
     assert result["meta"]["rows"] == AREAS * (DAYS - 1)
@@ -374,8 +375,15 @@ def test_step3_trial_records_compliance_and_evaluation(loop: Loop) -> None:
     to_date = result["meta"]["plan"]["compliance"]
     assert to_date["planned_visits"] == planned and to_date["delivered_visits"] == len(followed)
     assert result["meta"]["plan"]["judged"] == f"{START} to {YESTERDAY}"
-    loop.done["numbers"] = {"effect": count["pct_change"], "ci": (count["ci_low"], count["ci_high"]),
-                            "p": count["ri_p_value"], "delivered": len(followed), "planned": planned}
+    sentence = (f"compliance to {YESTERDAY}: {len(followed)} of {planned} planned visits delivered "
+                f"({100 * len(followed) / planned:.1f}%)")
+    assert sentence in " ".join(result["summary"].split())
+    loop.done["sentence"] = sentence
+    loop.done["numbers"] = {
+        "effect": count["pct_change"], "ci": (count["ci_low"], count["ci_high"]), "p": count["ri_p_value"],
+        "harm": (harm["pct_change"], harm["ci_low"], harm["ci_high"]), "delivered": len(followed),
+        "planned": planned,
+    }
     print("loop:", loop.done["numbers"])
 
 
@@ -386,10 +394,7 @@ def test_step4_report_has_every_section_filled(loop: Loop) -> None:
     assert set(answer["sections"].values()) == {"shown"}, answer["sections"]
     html = out.read_text()
     assert "not run yet" not in html and "no offence times" not in html
-    numbers = loop.done["numbers"]
-    text = " ".join(html.split())  # the evaluation section names the compliance to date
-    assert (f"compliance to {YESTERDAY}: {numbers['delivered']} of {numbers['planned']} planned visits "
-            f"delivered ({100 * numbers['delivered'] / numbers['planned']:.1f}%)") in text
+    assert loop.done["sentence"] in " ".join(html.split())  # the evaluation names the compliance to date
     seconds = time.perf_counter() - loop.started
     print(f"loop: {seconds:.0f} s")
     assert seconds < SECONDS

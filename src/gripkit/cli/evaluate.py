@@ -276,7 +276,7 @@ def evaluate_command(
         )
         html.write_text(section, encoding="utf-8")
     if json_out:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "summary": result.summary()})
         return
     console.print(result.summary(), highlight=False)
     console.print(_effects_table(result.effects))
