@@ -186,6 +186,7 @@ def test_step1_plan_windows_from_data_and_teams(loop: Loop) -> None:
     assert all([(w.start, w.end) for w in week.on(d)] == [(PEAK[0] * 60, PEAK[1] * 60)] for d in range(7))
     share = float(plan["summary"].split("holding ")[1].split("%")[0]) / 100
     assert 0.75 < share < 0.95, share  # hand: 0.85 expected (module docstring); flat times give 0.25
+    print(f"loop: window share {share:.3f}, teams needed {figures['teams_needed']}")
     # the schedule: one visit per treated place-day, all inside the window, and its teams over the
     # WHOLE 90-day plan: no team overlaps itself or has to walk faster than 4 km/h between cells
     assert len(schedule) == PER_DAY * DAYS and set(schedule["team"]) == set(range(1, TEAMS + 1))
@@ -197,8 +198,7 @@ def test_step1_plan_windows_from_data_and_teams(loop: Loop) -> None:
 
 def test_step2_publish_then_an_officer_starts_and_stops_a_visit(loop: Loop) -> None:
     ws = ["-w", str(loop.ws)]
-    roster = {f"pc_t{t}{x}": t for t in range(1, TEAMS + 1) for x in "ab"}
-    roster = {OFFICER: 1, **{k: v for k, v in roster.items() if k != "pc_t1a"}}
+    roster = {OFFICER: 1, "pc_t1b": 1, "pc_t2a": 2, "pc_t2b": 2, "pc_t3a": 3, "pc_t3b": 3}  # 2 per team
     # the officer who logs in is added as an admin adds users; the teammates (SYNTHETIC users) through
     # the library, to keep the loop's time
     run_json("users", "add", OFFICER, "--role", "officer", "--password-stdin", *ws, stdin=f"{PASSWORD}\n")
@@ -364,6 +364,7 @@ def test_step3_trial_records_compliance_and_evaluation(loop: Loop) -> None:
     effects = {(e["outcome"], e["model"]): e for e in result["effects"] if not e["label"].startswith("per ")}
     count, harm = effects[("count", "poisson")], effects[("harm", "poisson")]
     truth = -100 * EFFECT
+    # measured: count -34.6% [-45.4, -21.6] (randomisation p 0.01), harm -43.1% [-56.9, -25.0]
     assert count["ci_low"] <= truth <= count["ci_high"], count
     assert harm["ci_low"] <= truth <= harm["ci_high"], harm  # thinning every crime thins its harm alike
     assert count["ri_p_value"] is not None and count["ri_p_value"] <= 0.05
