@@ -61,6 +61,7 @@ LAYERS = (
     "ingestion",
     "fetch",
     "units",
+    "maptiles",
     "mapcontext",
     "hotspots",
     "forecast",

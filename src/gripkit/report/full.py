@@ -37,6 +37,7 @@ from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.hotspots.find import describe_method, unit_phrase
 from gripkit.hotspots.labels import place
 from gripkit.report import inputs
+from gripkit.report.context import map_context
 from gripkit.report.headline import serious_violence_headline
 from gripkit.report.maps import crs_label, map_figure, method_figure, regular_grid
 from gripkit.report.page import (
@@ -98,8 +99,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluation", "evaluation", "`gripkit evaluate` or `gripkit.evaluate_experiment(...)`"),
     Stage("allocation", "allocation", "`gripkit allocate` or `gripkit.allocate(ws, ...)`"),
     Stage("national", "national", "`gripkit national` or `gripkit.run_national(...)`", optional=True),
-    Stage("returns", "returns", "`gripkit returns` or `gripkit.funding.returns.home_office_returns(ws, ...)`",
-          optional=True),
+    Stage(
+        "returns",
+        "returns",
+        "`gripkit returns` or `gripkit.funding.returns.home_office_returns(ws, ...)`",
+        optional=True,
+    ),
 )
 
 
@@ -124,6 +129,11 @@ class ReportOptions:
         ``"all"`` the latest counted from all sources combined; ``("police",)`` or ``("health",)``
         the latest counted from exactly those sources. Kinds that do not count records by source
         (power, allocation, ...) are shown as usual (:func:`result_sources`).
+    roads
+        Road lines (OSM or OS file or frame) drawn under the hotspot maps; None: no roads.
+    tiles, tiles_attribution
+        A tile URL template drawn under the hotspot maps, and its attribution; None: no tiles (the
+        default: the report fetches nothing).
     """
 
     title: str = "gripkit programme report"
@@ -131,6 +141,9 @@ class ReportOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     boundaries: str | Path | None = None
     sources: tuple[str, ...] | str | None = None
+    roads: Any = None
+    tiles: str | None = None
+    tiles_attribution: str = ""
 
 
 @dataclass(frozen=True)
@@ -414,9 +427,7 @@ def _with_polygons(layer: pd.DataFrame, boundaries: str | Path | None) -> pd.Dat
     return gpd.GeoDataFrame(frame, geometry=codes.map(polygons).to_numpy(), crs=polygons.crs)
 
 
-def _hotspot_sections(
-    ws: Workspace, stored: StoredResult | None, boundaries: str | Path | None = None
-) -> list[_Section]:
+def _hotspot_sections(ws: Workspace, stored: StoredResult | None, opts: ReportOptions) -> list[_Section]:
     """Map, concentration and top-hotspot sections of the stored hotspot result."""
     names = {"map": "Hotspot map", "concentration": "Concentration", "top": "Top hotspots"}
     if stored is None:
@@ -425,7 +436,7 @@ def _hotspot_sections(
     layer = ws.result_table(stored.result_id, "hotspots") if "hotspots" in stored.table_names else None
     bare = not isinstance(layer, gpd.GeoDataFrame) or not layer.geometry.notna().any()
     if layer is not None and bare and stored.meta.get("unit") == "lsoa":
-        layer = _with_polygons(layer, boundaries)
+        layer = _with_polygons(layer, opts.boundaries)
     ranked = layer.sort_values(C.HARM_RANK, kind="stable") if layer is not None else None
     payload = stored.payload if isinstance(stored.payload, dict) else {}
     n_units = payload.get("units", len(ranked) if ranked is not None else None)
@@ -449,11 +460,17 @@ def _hotspot_sections(
             return f"<p>{_esc(title)} ({_esc(origin)}); the units have no polygons to map.</p>"
         n_top = units_in_top(len(ranked), 0.01)
         lattice = regular_grid(ranked.geometry)  # a grid is drawn as one image, other units as shapes
+        context = map_context(
+            ranked, roads=opts.roads, tiles=opts.tiles, tiles_attribution=opts.tiles_attribution
+        )
+        credits = "".join(f" {_esc(c)}" for c in (context.credits if context else ()))
         return (
-            _summary(stored) + f'<div class="figs"><figure><img src="{map_figure(ranked, n_top, lattice)}" '
+            _summary(stored)
+            + f'<div class="figs"><figure><img src="{map_figure(ranked, n_top, lattice, context)}" '
             'alt="Map of units coloured by harm">'
             f"<figcaption>{_esc(title)} ({_esc(origin)}). {len(ranked):,} units coloured by harm; the top "
-            f"1% ({n_top:,}) outlined.</figcaption></figure>{method_figure(ranked, lattice)}</div>"
+            f"1% ({n_top:,}) outlined.{credits}</figcaption></figure>"
+            f"{method_figure(ranked, lattice, context)}</div>"
         )
 
     def concentration_html() -> str:
@@ -672,7 +689,7 @@ def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
     """
     opts = options or ReportOptions()
     shown = _chosen(ws, opts)
-    sections = _hotspot_sections(ws, shown.get("hotspots"), opts.boundaries)
+    sections = _hotspot_sections(ws, shown.get("hotspots"), opts)
     sections.append(_heatmap(ws))
     for stage in STAGES:
         made = _stage_section(ws, stage, shown.get(stage.kind))

@@ -7,6 +7,9 @@ cells as polygons took minutes and gigabytes; the image takes well under a secon
 megabytes. Only the outlined units (top 1%, or Gi* hot units) are drawn as shapes on top. Irregular
 units keep their shapes: simple polygons (hexagons) as one ``PolyCollection``, anything else (LSOA
 multipolygons, polygons with holes, street segments as lines) through geopandas.
+
+Every map carries its context (:mod:`gripkit.report.context`): force outline, LSOA boundaries, the
+top hotspots labelled, north arrow and scale bar, roads and tiles when given; no metre axes.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from matplotlib.ticker import StrMethodFormatter
 
 from gripkit import columns as col
 from gripkit.figures import png_data_uri
+from gripkit.report.context import MapContext, clear_zero, map_context
 
 __all__ = ["Lattice", "crs_label", "draw_units", "map_figure", "method_figure", "png", "regular_grid"]
 
 CMAP = "YlOrRd"
 ZERO_COLOUR = (0.93, 0.93, 0.93, 1.0)
 OUTLINE = "#1f3a93"
+#: Units are drawn over roads and tiles (zorder 1-2) and under LSOA boundaries (3) and labels.
+UNITS_ZORDER = 2.5
 #: Largest lattice extent (rows x cols) drawn as one image; a sparser layer keeps its shapes.
 MAX_IMAGE_CELLS = 12_000_000
 _POLYGON = 3  # shapely type id
@@ -126,7 +132,13 @@ def regular_grid(geometry: gpd.GeoSeries) -> Lattice | None:
     return Lattice(x0, y0, size, n_cols, n_rows, cols, rows)
 
 
-def draw_units(ax: Axes, geometry: gpd.GeoSeries, colours: np.ndarray, lattice: Lattice | None) -> None:
+def draw_units(
+    ax: Axes,
+    geometry: gpd.GeoSeries,
+    colours: np.ndarray,
+    lattice: Lattice | None,
+    zorder: float = UNITS_ZORDER,
+) -> None:
     """Fill each unit with its RGBA colour (``colours``: one row per unit, in ``geometry``'s order).
 
     ``lattice`` is :func:`regular_grid` of ``geometry`` (computed once by the caller for every map
@@ -139,6 +151,7 @@ def draw_units(ax: Axes, geometry: gpd.GeoSeries, colours: np.ndarray, lattice: 
             extent=lattice.extent,
             interpolation="nearest",
             resample=False,
+            zorder=zorder,
         )
         return
     geoms = np.asarray(geometry.array)
@@ -146,11 +159,13 @@ def draw_units(ax: Axes, geometry: gpd.GeoSeries, colours: np.ndarray, lattice: 
     if polygons and not shapely.get_num_interior_rings(geoms).any():  # hexagons: one collection
         coords, index = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
         rings = np.split(coords, np.flatnonzero(np.diff(index)) + 1)
-        ax.add_collection(PolyCollection(rings, facecolors=colours, edgecolors="none", linewidths=0))
+        ax.add_collection(
+            PolyCollection(rings, facecolors=colours, edgecolors="none", linewidths=0, zorder=zorder)
+        )
         ax.autoscale_view()
         return
     lines = geometry.geom_type.str.contains("LineString").any()  # street segments: coloured lines
-    geometry.plot(ax=ax, color=colours, linewidth=1.0 if lines else 0)
+    geometry.plot(ax=ax, color=colours, linewidth=1.0 if lines else 0, zorder=zorder)
 
 
 def _outline(
@@ -161,13 +176,17 @@ def _outline(
         return
     width = width if keep.sum() <= 500 else width / 2  # thousands of outlines would hide the colours
     if lattice is None:
-        ranked.geometry[keep].boundary.plot(ax=ax, color=colour, linewidth=width)
+        ranked.geometry[keep].boundary.plot(ax=ax, color=colour, linewidth=width, zorder=UNITS_ZORDER + 0.1)
         return
     x = lattice.x0 + lattice.cols[keep] * lattice.size
     y = lattice.y0 + lattice.rows[keep] * lattice.size
     corners = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], dtype=float) * lattice.size
     squares = np.stack([x, y], axis=1)[:, None, :] + corners[None, :, :]
-    ax.add_collection(PolyCollection(list(squares), facecolors="none", edgecolors=colour, linewidths=width))
+    ax.add_collection(
+        PolyCollection(
+            list(squares), facecolors="none", edgecolors=colour, linewidths=width, zorder=UNITS_ZORDER + 0.1
+        )
+    )
 
 
 def _colorbar(fig: Figure, ax: Axes, sm: ScalarMappable, label: str, vmax: float) -> None:
@@ -177,37 +196,50 @@ def _colorbar(fig: Figure, ax: Axes, sm: ScalarMappable, label: str, vmax: float
         bar.update_ticks()
 
 
-def _finish(ax: Axes, crs: object) -> None:
+def _finish(ax: Axes, crs: object, context: MapContext | None) -> None:
+    if crs is not None:
+        ax.set_title(crs_label(crs), fontsize=8, color="#555")
+    if context is not None:  # context, north arrow, scale bar; the metre axes hidden
+        context.draw(ax)
+        return
     ax.set_aspect("equal")
     ax.set_xlabel("easting (m)")
     ax.set_ylabel("northing (m)")
     ax.ticklabel_format(style="plain", useOffset=False)
     ax.tick_params(labelsize=7)
-    if crs is not None:
-        ax.set_title(crs_label(crs), fontsize=8, color="#555")
 
 
-def map_figure(ranked: gpd.GeoDataFrame, n_top: int, lattice: Lattice | None) -> str:
+def map_figure(
+    ranked: gpd.GeoDataFrame, n_top: int, lattice: Lattice | None, context: MapContext | None = None
+) -> str:
     """The units coloured by harm (square-root scale, grey: none), the first ``n_top`` outlined; a PNG URI.
 
     ``lattice``: :func:`regular_grid` of ``ranked.geometry`` (draw a grid as one image) or None.
+    ``context``: :func:`~gripkit.report.context.map_context` of ``ranked`` (made here when None: no
+    roads, no tiles). Over roads or tiles, units without harm are left clear rather than grey.
     """
+    context = context if context is not None else map_context(ranked)
     harm = ranked[col.HARM].to_numpy(dtype=float)
     vmax = float(harm.max()) if harm.max() > 0 else 1.0
     sm = ScalarMappable(norm=PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax), cmap=CMAP)
     colours = sm.to_rgba(harm)
     colours[harm <= 0] = ZERO_COLOUR
+    colours = clear_zero(colours, harm, context)
     fig = Figure(figsize=(7.5, 7.0))
     ax = fig.subplots()
     draw_units(ax, ranked.geometry, colours, lattice)
     _outline(ax, ranked, (np.arange(len(ranked)) < n_top) & (harm > 0), OUTLINE, 0.5, lattice)
     _colorbar(fig, ax, sm, "harm per unit (square-root scale)", vmax)
-    _finish(ax, ranked.crs)
+    _finish(ax, ranked.crs, context)
     return png(fig)
 
 
-def method_figure(ranked: gpd.GeoDataFrame, lattice: Lattice | None) -> str:
-    """A second map for the hotspot method, when the frame carries its columns (Gi*, KDE); else ``""``."""
+def method_figure(
+    ranked: gpd.GeoDataFrame, lattice: Lattice | None, context: MapContext | None = None
+) -> str:
+    """A second map for the hotspot method, when the frame carries its columns (Gi*, KDE); else ``""``.
+
+    ``context`` as :func:`map_figure`'s."""
     if "gi_z" in ranked.columns:
         z = ranked["gi_z"].to_numpy(dtype=float)
         limit = min(max(float(np.nanmax(np.abs(z))), 1.0), 6.0)  # |z| > 6 shown at full colour
@@ -226,13 +258,14 @@ def method_figure(ranked: gpd.GeoDataFrame, lattice: Lattice | None) -> str:
         label, caption = "density per km²", "Kernel density per km² (square-root colour scale)."
     else:
         return ""
+    context = context if context is not None else map_context(ranked)
     fig = Figure(figsize=(7.5, 7.0))
     ax = fig.subplots()
     draw_units(ax, ranked.geometry, sm.to_rgba(np.nan_to_num(values)), lattice)
     if "hot" in ranked.columns:
         _outline(ax, ranked, ranked["hot"].fillna(False).to_numpy(dtype=bool), "black", 0.4, lattice)
     _colorbar(fig, ax, sm, label, float(np.nanmax(np.abs(values))))
-    _finish(ax, ranked.crs)
+    _finish(ax, ranked.crs, context)
     return (
         f'<figure><img src="{png(fig)}" alt="Map of the hotspot statistic">'
         f"<figcaption>{caption}</figcaption></figure>"

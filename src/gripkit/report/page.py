@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +20,7 @@ from gripkit.errors import InputError
 from gripkit.hotspots.concentration import RANDOM_DRAWS, Concentration, units_in_top
 from gripkit.hotspots.labels import place
 from gripkit.output import SMALL_NUMBER_THRESHOLD
+from gripkit.report.context import MapContext, map_context
 from gripkit.report.maps import OUTLINE as _OUTLINE
 from gripkit.report.maps import Lattice, regular_grid
 from gripkit.report.maps import map_figure as _map_figure
@@ -176,18 +178,19 @@ def _top_table(ranked: gpd.GeoDataFrame, share: bool = False) -> str:
     )
 
 
-def _maps(ranked: gpd.GeoDataFrame, n_top: int, lattice: Lattice | None) -> str:
+def _maps(ranked: gpd.GeoDataFrame, n_top: int, lattice: Lattice | None, context: MapContext | None) -> str:
     """The harm map and the method's map; a note instead when no unit has a polygon (LSOA codes only)."""
     if not ranked.geometry.notna().any():
         return (
             "<p>No map: the units have no polygons (LSOA codes only). Pass an LSOA boundary file "
             "(<code>--boundaries</code>) to draw them.</p>"
         )
+    picture = _map_figure(ranked, n_top, lattice, context)
     return (
-        f'<figure><img src="{_map_figure(ranked, n_top, lattice)}" alt="Map of units coloured by harm">'
+        f'<figure><img src="{picture}" alt="Map of units coloured by harm">'
         "<figcaption>Units coloured by harm (square-root colour scale; grey: no harm). The top 1% of units "
         f"by harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>"
-        + _method_figure(ranked, lattice)
+        + _method_figure(ranked, lattice, context)
     )
 
 
@@ -226,6 +229,9 @@ def write_hotspot_page(
     title: str,
     meta: Mapping[str, object],
     share: bool = False,
+    roads: Any = None,
+    tiles: str | None = None,
+    tiles_attribution: str = "",
 ) -> Path:
     """Write one self-contained, offline HTML page describing the hotspots.
 
@@ -252,6 +258,14 @@ def write_hotspot_page(
     share : bool
         For sharing: the top-units table shows counts of 1-4 as ``<5`` and blanks what would reveal
         them (:func:`gripkit.output.suppress_small`, the rule of ``gripkit hotspots --share``).
+    roads : path or GeoDataFrame, optional
+        Road lines (OpenStreetMap or OS) drawn under the units (:func:`gripkit.mapcontext.read_roads`).
+    tiles, tiles_attribution : str, optional
+        A tile URL template (as ``gripkit serve --tiles``) and its attribution: tiles under the maps,
+        fetched once while writing (the page itself stays offline); none by default. An unreachable
+        server leaves them out with a warning. The maps always show the force outline, LSOA
+        boundaries, the top 5 units labelled, a north arrow and a scale bar
+        (:mod:`gripkit.report.context`).
 
     Returns
     -------
@@ -280,7 +294,9 @@ def write_hotspot_page(
         )
     n_top = units_in_top(len(ranked), 0.01)
     lattice = regular_grid(ranked.geometry)  # a grid is drawn as one image, other units as shapes
+    context = map_context(ranked, roads=roads, tiles=tiles, tiles_attribution=tiles_attribution)
     meta_table, attribution = _meta_parts(meta)
+    attribution += list(context.credits if context else ())
     footer = "".join(f"<p>{_esc(line)}</p>" for line in attribution)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -290,7 +306,7 @@ def write_hotspot_page(
 <h1>{_esc(title)}</h1>
 <h2>Map and concentration</h2>
 <div class="figs">
-{_maps(ranked, n_top, lattice)}
+{_maps(ranked, n_top, lattice, context)}
 <figure><img src="{_lorenz_figure(concentration)}" alt="Lorenz curve of harm across units">
 <figcaption>Lorenz curve: share of harm held by the highest-harm share of units.</figcaption></figure>
 </div>
