@@ -27,7 +27,11 @@ from gripkit.cli.options import (
     LastOption,
     MonthsOption,
     OutOption,
+    RoadsOption,
     SourceOption,
+    StaticTilesOption,
+    TilesAttributionOption,
+    check_tiles,
     sources_choice,
     split_list,
 )
@@ -136,6 +140,9 @@ def hotspots_command(
         ),
     ] = False,
     top: Annotated[int, typer.Option(help="Rows of the top-hotspots table to print.")] = 10,
+    roads: RoadsOption = None,
+    tiles: StaticTilesOption = None,
+    tiles_attribution: TilesAttributionOption = "",
     json_out: JsonOption = False,
 ) -> None:
     """Find hotspots: crimes and harm per unit, a hotspot statistic, and the concentration of harm.
@@ -153,6 +160,12 @@ def hotspots_command(
     setup_logging(quiet=json_out)
     if top < 0:
         raise InputError(f"--top must be >= 0; received {top}.")
+    if (roads is not None or tiles) and html is None:
+        raise InputError(
+            f"--roads and --tiles draw on the --html page's maps; received "
+            f"{'--roads' if roads is not None else '--tiles'} without --html. Add --html hotspots.html."
+        )
+    check_tiles(tiles, tiles_attribution)
     if months and last:
         raise InputError(
             f"--months and --last both give the window; received --months {months} and --last {last}. "
@@ -202,7 +215,11 @@ def hotspots_command(
         result = find_hotspots(ws, request)
     layer = shared_layer(result.hotspots) if share else result.hotspots
     written = write_layer(layer, out)
-    page = write_page(result, html, share=share) if html else None
+    page = (
+        write_page(result, html, share=share, roads=roads, tiles=tiles, tiles_attribution=tiles_attribution)
+        if html
+        else None
+    )
     if json_out:
         meta = result.meta
         shared = {"top": to_jsonable(shared_layer(result.top(20))), "shared": True} if share else {}
@@ -250,8 +267,17 @@ def _focus(
     return chosen, False, floor
 
 
-def write_page(result: HotspotResult, path: Path, *, share: bool = False) -> Path:
-    """The hotspot page (map, Lorenz curve, concentration, top units, parameters)."""
+def write_page(
+    result: HotspotResult,
+    path: Path,
+    *,
+    share: bool = False,
+    roads: Path | None = None,
+    tiles: str | None = None,
+    tiles_attribution: str = "",
+) -> Path:
+    """The hotspot page (map, Lorenz curve, concentration, top units, parameters); roads and tiles under
+    its maps when given."""
     from gripkit.hotspots.find import describe_method
     from gripkit.report import write_hotspot_page
 
@@ -263,6 +289,9 @@ def write_page(result: HotspotResult, path: Path, *, share: bool = False) -> Pat
         title=f"gripkit hotspots: {describe_method(result.meta)} on {result.meta['unit']} units",
         meta=meta,
         share=share,
+        roads=roads,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
     )
 
 

@@ -16,6 +16,9 @@
 * ``--source``        record sources read: police, health, a partner, several comma-separated, or
   ``all`` (combined; the default);
 * ``--plan ID``       a stored patrol plan (default: the latest);
+* ``--roads FILE``    road lines (OpenStreetMap or OS .gpkg/.shp) drawn on static maps;
+* ``--tiles URL``     a tile URL template ({z}/{x}/{y}) under the maps: ``gripkit serve``'s meaning; static
+  maps default to none (offline);
 * ``-w/--workspace``  the DuckDB workspace.
 
 Library errors name Python parameters (``'cell_size'``); :func:`flag_message` turns them into the
@@ -60,14 +63,32 @@ AlphaOption = Annotated[float, typer.Option("--alpha", help="Significance level.
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed [default: drawn and reported].")]
 ExcludeForceOption = Annotated[
     list[str] | None,
-    typer.Option("--exclude-force", help="Leave this force out, named in the output (repeatable).",
-                 metavar="FORCE"),
+    typer.Option(
+        "--exclude-force", help="Leave this force out, named in the output (repeatable).", metavar="FORCE"
+    ),
 ]
 AllowGapsOption = Annotated[
     bool,
     typer.Option("--allow-gaps", help="Proceed when a force misses months of the window (flagged)."),
 ]
 PlanOption = Annotated[int | None, typer.Option("--plan", help="Plan id [default: the latest].")]
+RoadsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--roads", help="Road lines (OSM or OS .gpkg) drawn on the static maps, under the hotspots."
+    ),
+]
+StaticTilesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tiles",
+        help="Tile URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png, under the static maps "
+        "(fetched once; unreachable: left out) [default: none, offline].",
+    ),
+]
+TilesAttributionOption = Annotated[
+    str, typer.Option("--tiles-attribution", help="The tile provider's notice, written on the map.")
+]
 PerForceOption = Annotated[
     bool,
     typer.Option("--per-force", help="Weigh each force's crimes by its own offence mix (cchi, ons_css)."),
@@ -86,6 +107,7 @@ def flag_message(message: str, flags: dict[str, str]) -> str:
     """
     return _QUOTED.sub(lambda m: flags.get(m.group(1), m.group(0)), message)
 
+
 SourceOption = Annotated[
     str,
     typer.Option(
@@ -93,6 +115,14 @@ SourceOption = Annotated[
         help="Record sources: police, health, a partner, several comma-separated, or all (combined).",
     ),
 ]
+
+
+def check_tiles(url: str | None, attribution: str = "") -> None:
+    """Refuse a bad ``--tiles`` before any work (the check of ``gripkit serve --tiles``)."""
+    if url:
+        from gripkit.maptiles.layer import tile_layer
+
+        tile_layer(url, attribution)
 
 
 def split_list(text: str | None) -> list[str] | None:

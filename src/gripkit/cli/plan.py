@@ -30,6 +30,7 @@ from gripkit.cli.options import (
     LastOption,
     MonthsOption,
     OptionalOutOption,
+    RoadsOption,
     SeedOption,
     SourceOption,
     sources_choice,
@@ -113,9 +114,7 @@ def plan_command(
     briefing_day: Annotated[
         str | None, typer.Option(help="Day of the briefing [default: first day].")
     ] = None,
-    roads: Annotated[
-        Path | None, typer.Option(help="Road lines (OSM or OS .gpkg) for the briefing's street maps.")
-    ] = None,
+    roads: RoadsOption = None,
     officer_url: Annotated[
         str, typer.Option(help="Dashboard address the briefing's QR codes link to (<url>/officer).")
     ] = "http://127.0.0.1:8000",  # gripkit.patrol.briefing.DEFAULT_OFFICER_URL (not imported: startup time)

@@ -16,7 +16,14 @@ from gripkit.cli.common import (
     print_json,
     setup_logging,
 )
-from gripkit.cli.options import BoundariesOption, OutOption
+from gripkit.cli.options import (
+    BoundariesOption,
+    OutOption,
+    RoadsOption,
+    StaticTilesOption,
+    TilesAttributionOption,
+    check_tiles,
+)
 from gripkit.errors import InputError
 
 ResultOption = Annotated[
@@ -62,6 +69,9 @@ def report_command(
             "combined), or police, health, a partner, several comma-separated.",
         ),
     ] = "any",
+    roads: RoadsOption = None,
+    tiles: StaticTilesOption = None,
+    tiles_attribution: TilesAttributionOption = "",
     json_out: JsonOption = False,
 ) -> None:
     """Write the programme report of the stored results: hotspots, backtest, plan, dosage, power,
@@ -69,11 +79,15 @@ def report_command(
     from gripkit.report.full import ReportOptions, build_report
 
     setup_logging(quiet=json_out)
+    check_tiles(tiles, tiles_attribution)
     options = ReportOptions(
         title=title,
         result_ids=parse_result_ids(result_ids),
         boundaries=boundaries,
         sources=None if source.strip() == "any" else source,
+        roads=roads,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
     )
     with open_workspace(workspace) as ws:
         report = build_report(ws, options)
