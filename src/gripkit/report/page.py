@@ -188,8 +188,8 @@ def _maps(ranked: gpd.GeoDataFrame, n_top: int, lattice: Lattice | None, context
     picture = _map_figure(ranked, n_top, lattice, context)
     return (
         f'<figure><img src="{picture}" alt="Map of units coloured by harm">'
-        "<figcaption>Units coloured by harm (square-root colour scale; grey: no harm). The top 1% of units "
-        f"by harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>"
+        f"<figcaption>Units coloured by harm (square-root colour scale; {_none_shown(context)}). The top 1% "
+        f"of units by harm ({n_top:,} of {len(ranked):,}) are outlined in blue.</figcaption></figure>"
         + _method_figure(ranked, lattice, context)
     )
 
@@ -327,6 +327,14 @@ and notes before relying on them.</p></footer>
 """
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _none_shown(context: MapContext | None) -> str:
+    return (
+        "clear over the roads and tiles: no harm"
+        if context is not None and context.backdrop
+        else "grey: no harm"
+    )
 
 
 def _gini_or_na(value: float | None) -> str:
