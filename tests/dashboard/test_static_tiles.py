@@ -70,3 +70,38 @@ def test_no_tiles_unless_asked(shared_data: Callable[..., Path]) -> None:
     assert context is not None and context.basemap is None and not context.backdrop
     assert context.forces == ("West Yorkshire",)  # Leeds lies in West Yorkshire's police force area
     assert np.isfinite(context.bounds).all()
+
+
+def test_cli_hotspots_html_and_report_draw_roads_and_tiles(
+    tmp_path: Path, shared_data: Callable[..., Path]
+) -> None:
+    from typer.testing import CliRunner
+
+    from gripkit import Workspace, datasets
+    from gripkit.cli import app
+    from gripkit.ingestion import ingest
+
+    workspace = tmp_path / "gripkit.duckdb"
+    with Workspace(workspace) as ws:  # the 12 bundled months of Bedfordshire street crime (police.uk)
+        ingest(datasets.bedfordshire_street_files(), ws)
+    roads = str(
+        shared_data("cleveland", "cleveland_roads.gpkg")
+    )  # OS roads (outside Bedfordshire: credit only)
+    runner = CliRunner()
+    with tile_server() as tiles:
+        extra = ["--roads", roads, "--tiles", tiles.template, "--tiles-attribution", "© Test tiles"]
+        page = tmp_path / "hotspots.html"
+        found = runner.invoke(app, ["hotspots", "-w", str(workspace), "-o", str(tmp_path / "h.gpkg"),
+                                    "--html", str(page), *extra])  # fmt: skip
+        assert found.exit_code == 0, found.output
+        served = tiles.tiles_served()
+        report = tmp_path / "report.html"
+        made = runner.invoke(app, ["report", "-w", str(workspace), "-o", str(report), *extra])
+        assert made.exit_code == 0, made.output
+    assert served > 0 and tiles.tiles_served() > served  # both commands fetched tiles
+    for text in (page.read_text(encoding="utf-8"), report.read_text(encoding="utf-8")):
+        assert "Roads: contains OS data © Crown copyright" in text and "Map tiles: © Test tiles" in text
+    refused = runner.invoke(
+        app, ["hotspots", "-w", str(workspace), "-o", str(tmp_path / "x.gpkg"), "--roads", roads]
+    )
+    assert refused.exit_code != 0 and "without --html" in str(refused.exception)

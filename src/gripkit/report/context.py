@@ -9,7 +9,8 @@ Rules (docs/report.md, "Map context"):
   when the view is at most :data:`LSOA_MAX_KM` across; their names only when it is at most
   :data:`LSOA_NAMES_MAX_KM` across (a town-centre LSOA is then some 100 px wide on the 7.5 inch
   figure, room for an 8 pt name);
-* labels: the :data:`N_LABELS` units of highest harm rank with harm, by rank and their ``label``;
+* labels: the :data:`N_LABELS` units of highest harm rank with harm, by rank and their ``label``
+  (its street: no "On or near", no LSOA after a comma);
 * roads (``roads``) are read once, clipped to the view; tiles (``tiles``) are fetched once
   (:func:`gripkit.maptiles.fetch_basemap`), none by default.
 """
@@ -142,7 +143,8 @@ def _labels(ranked: gpd.GeoDataFrame) -> list[tuple[float, float, str]]:
         if point is None or point.is_empty:
             continue
         named = isinstance(name, str) and bool(name.strip())
-        text = name.removeprefix("On or near ").strip() if named else str(unit)
+        # "On or near Flowers Way, Luton 021G" -> "Flowers Way": the place; the table gives the rest
+        text = name.removeprefix("On or near ").split(", ")[0].strip() if named else str(unit)
         text = text if len(text) <= 32 else text[:31] + "…"
         x, y, text = float(point.x), float(point.y), f"{int(rank)}. {text}"
         near = next((i for i, (a, b, _) in enumerate(out) if abs(a - x) + abs(b - y) < width / 6), None)
