@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gripkit.maptiles import fetch_basemap, tile_layer
+from gripkit.maptiles.fetch import fetch_basemap
+from gripkit.maptiles.layer import tile_layer
 from gripkit.report.context import map_context
 
 from static_map_helpers import leeds_hotspots  # isort: skip

@@ -29,7 +29,8 @@ from matplotlib.axes import Axes
 from gripkit import columns as col
 from gripkit import datasets
 from gripkit.mapcontext import draw_context, read_roads, road_attribution
-from gripkit.maptiles import Basemap, draw_basemap, fetch_basemap, tile_layer
+from gripkit.maptiles.fetch import Basemap, draw_basemap, fetch_basemap
+from gripkit.maptiles.layer import tile_layer
 
 __all__ = ["LSOA_MAX_KM", "LSOA_NAMES_MAX_KM", "N_LABELS", "MapContext", "map_context"]
 
