@@ -2,7 +2,7 @@
 
 Run from a checkout with the project's shared data (not needed at run time; the parquet is shipped)::
 
-    python -m gripkit.datasets.build_lsoa /work/shared/data
+    python -m gripkit.datasets.build_lsoa DATA   # the folder holding boundaries/ and population/
 
 Inputs (all ONS / Open Government Licence v3.0, see ``data/README.md``):
 
@@ -54,5 +54,7 @@ def build(shared: Path, out: Path | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    path = build(Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data"))
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m gripkit.datasets.build_lsoa DATA (the folder with boundaries/)")
+    path = build(Path(sys.argv[1]))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
