@@ -146,3 +146,21 @@ def test_empty_schedule_with_visits_counts_them_as_unplanned() -> None:
     found = match_visits(schedule, visits)
     assert found.figures["planned_visits"] == 0 and found.figures["delivered_visits"] == 0
     assert found.figures["unplanned_visits"] == 1 and found.figures["compliance"] is None
+
+
+def test_compliance_to_date_judges_only_the_days_up_to_it(tmp_path: Path) -> None:
+    """The 4-day plan (2024-06-01..04, one visit a day) judged to 2024-06-02: 2 planned visits, both
+    delivered; the 2 later ones are not judged yet (hand count), and the summary says so. Visits of
+    the last day (skipped here) would otherwise count against the plan."""
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        schedule = planned(ws)
+        ingest_gps([follow(schedule, tmp_path, skip=(3,))], ws, officers=["R1", "R2"], now=NOW)
+        to_date = gk.compliance(ws, to="2024-06-02", store=False)
+        whole = gk.compliance(ws, store=False)  # default: today, after the plan's last day
+        with pytest.raises(InputError, match="'to'"):
+            gk.compliance(ws, to="June", store=False)
+    assert to_date.figures["planned_visits"] == 2 and to_date.figures["delivered_visits"] == 2
+    assert to_date.meta["to"] == "2024-06-02" and to_date.meta["later_visits"] == 2
+    assert "Judged to 2024-06-02: 2 planned visit(s) after it are not counted yet." in to_date.summary()
+    assert whole.figures["planned_visits"] == 4 and whole.figures["delivered_visits"] == 3
+    assert whole.meta["later_visits"] == 0 and "Judged to" not in whole.summary()

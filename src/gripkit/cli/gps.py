@@ -174,10 +174,15 @@ def gps_compliance(
         float, typer.Option("--min-dwell", help="Shortest visit (minutes) that counts as delivered.")
     ] = 10.0,
     sources: SourcesOption = "gps,officer",
+    to: Annotated[
+        str | None, typer.Option("--to", help="Judge the plan to this day (YYYY-MM-DD) [default: today].")
+    ] = None,
     out: OptionalOutOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Planned against delivered visits, per area-day, area and officer (stored in the workspace)."""
+    """Planned against delivered visits, per area-day, area and officer (stored in the workspace).
+
+    Compliance to date: planned visits after --to (default today) are not judged yet."""
     from gripkit.dosage import compliance
     from gripkit.output import write_table
 
@@ -186,6 +191,7 @@ def gps_compliance(
         result = compliance(
             ws,
             plan_id=plan_id,
+            to=to,
             buffer_m=buffer_m,
             gap_minutes=gap_minutes,
             tolerance_minutes=tolerance_minutes,

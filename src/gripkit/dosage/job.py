@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -28,7 +29,8 @@ from gripkit.dosage.ingest import workspace_pings
 from gripkit.dosage.tracking import Compliance, match_visits
 from gripkit.dosage.visits import OFFICER_VISIT_COLUMNS, SOURCE, officer_visits, patrol_visits
 from gripkit.errors import InputError
-from gripkit.patrol.schedule import local_date
+from gripkit.patrol.experiment import parse_date
+from gripkit.patrol.schedule import LONDON, local_date, timezone
 from gripkit.patrol.store import StoredPlan, load_plan
 from gripkit.workspace import Workspace
 
@@ -123,10 +125,18 @@ def plan_visits(
     return PlanVisits(plan, officer_level, patrol_visits(officer_level, gap_minutes=gap_minutes), counts)
 
 
+def judged_until(to: date | str | None, tz: str = LONDON) -> tuple[date, bool]:
+    """``to`` as a date, or today in ``tz`` (and True: the default, to be announced)."""
+    if to is None:
+        return datetime.now(timezone(tz)).date(), True
+    return parse_date("to", to), False
+
+
 def compliance(
     ws: Workspace,
     *,
     plan_id: int | None = None,
+    to: date | str | None = None,
     buffer_m: float = 25.0,
     gap_minutes: float = 5.0,
     tolerance_minutes: float = 30.0,
@@ -143,6 +153,10 @@ def compliance(
         visits officers recorded on the dashboard.
     plan_id : int, optional
         The plan (default: the latest).
+    to : date or str, optional
+        Compliance *to date*: only planned visits on days up to ``to`` (default today in
+        Europe/London, announced) are judged, and only measured visits up to it count, so a
+        running plan is not marked down for days still to come.
     buffer_m, gap_minutes, sources
         How visits are measured (see :func:`plan_visits`).
     tolerance_minutes : float, default 30
@@ -163,15 +177,22 @@ def compliance(
     >>> print(result.summary())  # doctest: +SKIP
     Of 630 planned visits in plan 1, 598 (94.9%) were delivered and 573 (91%) on time ...
     """
+    last, default = judged_until(to)  # a bad date is refused before the visits are measured
     visits = plan_visits(
         ws, plan_id=plan_id, buffer_m=buffer_m, gap_minutes=gap_minutes, sources=sources, store=store
     )
     plan = visits.plan
+    if default:
+        log.info("compliance of plan %s to %s (today; pass to=/--to DATE for another day)", plan.plan_id,
+                 last)
     result = match_visits(
-        plan.schedule, visits.patrol, plan.assignments,
+        _until(plan.schedule, last), _until(visits.patrol, last), _until(plan.assignments, last),
         tolerance_minutes=tolerance_minutes, min_dwell_minutes=min_dwell_minutes,
     )
+    later = len(plan.schedule) - len(_until(plan.schedule, last))
     result.meta.update(
+        to=last.isoformat(),
+        later_visits=later,
         plan_id=plan.plan_id,
         plan_kind=plan.kind,
         plan_seed=plan.seed,
@@ -183,6 +204,13 @@ def compliance(
     if store:
         ws.save_result(result)
     return result
+
+
+def _until(frame: pd.DataFrame, last: date) -> pd.DataFrame:
+    """The rows of ``frame`` dated up to ``last`` (its ``date`` column)."""
+    if frame is None or frame.empty or C.DATE not in frame.columns:
+        return frame
+    return frame[[pd.Timestamp(d).date() <= last for d in frame[C.DATE]]].reset_index(drop=True)
 
 
 def officer_records(ws: Workspace, plan: StoredPlan) -> tuple[pd.DataFrame, int]:

@@ -114,6 +114,9 @@ class Compliance(ResultMixin):
             names = {"gps": "GPS pings", "officer": "officers' own records", "gps;officer": "both"}
             parts = [f"{names.get(k, k)} ({v:,})" for k, v in sorted(by_source.items())]
             text += " Delivered visits were seen in " + ", ".join(parts) + "."
+        later = int(self.meta.get("later_visits") or 0)
+        if later:
+            text += f" Judged to {self.meta['to']}: {later:,} planned visit(s) after it are not counted yet."
         return text
 
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,12 @@ import pandas as pd
 from gripkit import columns as C
 from gripkit.dosage import Compliance, dosage, match_visits, plan_visits
 from gripkit.dosage.job import SOURCES as VISIT_SOURCES
+from gripkit.dosage.job import judged_until
 from gripkit.errors import InputError
 from gripkit.evaluate.experiment import MODELS, EvaluationResult, evaluate_experiment, read_place_days
 from gripkit.evaluate.place_days import area_windows, outcome_place_days
 from gripkit.evaluate.plan_design import PlanDesign, load_plan_design, plan_design
 from gripkit.harm import load_harm_table
-from gripkit.patrol.experiment import parse_date
-from gripkit.patrol.schedule import LONDON, timezone
 from gripkit.patrol.store import load_plan
 from gripkit.patrol.windows import DEFAULT_WINDOW
 from gripkit.workspace import Workspace
@@ -84,13 +83,6 @@ class PlanPlaceDays:
     compliance: Compliance | None = None
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def judged_until(to: date | str | None, tz: str = LONDON) -> tuple[date, bool]:
-    """``to`` as a date, or today in ``tz`` (and True: the default, to be announced)."""
-    if to is None:
-        return datetime.now(timezone(tz)).date(), True
-    return parse_date("to", to), False
 
 
 def plan_place_days(
