@@ -176,11 +176,15 @@ async def hotspot_page(
 
 
 @router.get("/plan")
-def plan_page(request: Request, state: State, session: Analyst) -> Response:
-    """The latest patrol plan (patrol stage) and the calendar of patrols assigned to officers."""
-    plan = state.db(inputs.latest_plan)
+def plan_page(request: Request, state: State, session: Analyst, plan_id: int | None = None) -> Response:
+    """A stored patrol plan (the latest, or ``?plan_id=N`` from the picker): its summary, compliance
+    to date and published assignments; the publish and assign forms."""
+    plan = state.db(lambda ws: inputs.latest_plan(ws, plan_id))
     plans = state.db(visits.plans)
-    assigned = state.patrols()
+    shown = plan["plan_id"] if plan else None
+    summaries = state.db(lambda ws: visits.plan_results(ws, shown)) if shown is not None else {}
+    # the shown plan's published patrols, and patrols typed in before a plan was required
+    assigned = [p for p in state.patrols() if shown is None or p.get("plan_id") in (shown, None)]
     officers = [u.username for u in state.db(auth.list_users) if u.role == "officer"]
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in sorted(assigned, key=lambda p: (p["date"], p["start_time"] or "")):
@@ -190,6 +194,8 @@ def plan_page(request: Request, state: State, session: Analyst) -> Response:
         "plan.html",
         {
             "plan": plan,
+            "asked": plan_id,
+            "summaries": summaries,
             "by_day": dict(by_day),
             "officers": officers,
             "plans": plans,

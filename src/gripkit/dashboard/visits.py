@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from gripkit.dashboard.data import shown
 from gripkit.errors import InputError
 from gripkit.patrol.schedule import LONDON
+from gripkit.results import decode_json
 from gripkit.workspace import Workspace
 
 #: days ``/api/me/visits`` covers when ``to`` is not given (today and the next six)
@@ -155,3 +156,18 @@ def _start(day: date, clock: str | None, start_utc: datetime | None) -> datetime
     hours, _, minutes = clock.partition(":")
     local = datetime.combine(day, datetime.min.time()) + timedelta(hours=int(hours), minutes=int(minutes))
     return local.replace(tzinfo=_ZONE)
+
+
+def plan_results(ws: Workspace, plan_id: int) -> dict[str, str | None]:
+    """Plain-English summaries of plan ``plan_id``'s stored results: the plan itself and its latest
+    compliance (to date), each None when not stored."""
+    out: dict[str, str | None] = {"plan": None, "compliance": None}
+    rows = ws.con.execute(
+        "SELECT kind, summary, params FROM results WHERE kind IN ('plan', 'compliance') "
+        "ORDER BY result_id DESC"
+    ).fetchall()
+    for kind, summary, params in rows:
+        meta = decode_json(params) or {}
+        if out[kind] is None and meta.get("plan_id") == plan_id:
+            out[kind] = summary
+    return out

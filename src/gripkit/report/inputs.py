@@ -49,9 +49,13 @@ def table_frame(
 
 
 
-def latest_plan(ws: Workspace) -> dict[str, Any] | None:
-    """The newest patrol plan (``plans`` row) with its areas and day-by-area assignment, or None."""
-    plans = table_frame(ws, "plans", "ORDER BY created_at DESC, plan_id DESC LIMIT 1")
+def latest_plan(ws: Workspace, plan_id: int | None = None) -> dict[str, Any] | None:
+    """The newest patrol plan (``plans`` row), or plan ``plan_id``, with its areas and day-by-area
+    assignment; None when there is no such plan."""
+    if plan_id is None:
+        plans = table_frame(ws, "plans", "ORDER BY created_at DESC, plan_id DESC LIMIT 1")
+    else:
+        plans = table_frame(ws, "plans", "WHERE plan_id = ?", [int(plan_id)])
     if plans.empty:
         return None
     plan = plans.iloc[0].to_dict()
