@@ -141,6 +141,7 @@ class ReportOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     boundaries: str | Path | None = None
     sources: tuple[str, ...] | str | None = None
+    plan_id: int | None = None
     roads: Any = None
     tiles: str | None = None
     tiles_attribution: str = ""
@@ -333,7 +334,14 @@ def _chosen(ws: Workspace, opts: ReportOptions) -> dict[str, StoredResult]:
             )
         picked[kind] = stored
     wanted = _wanted_sources(opts.sources)
-    log = ws.results_log() if wanted is not None else None
+    log = ws.results_log() if wanted is not None or opts.plan_id is not None else None
+
+    def fits(stored: StoredResult) -> bool:
+        plan = result_plan(stored)
+        return (wanted is None or result_sources(stored) in (NOT_BY_SOURCE, wanted)) and (
+            opts.plan_id is None or plan is None or plan == int(opts.plan_id)
+        )
+
     for kind, spec in KINDS.items():
         if spec.internal or kind in picked:
             continue
@@ -341,8 +349,7 @@ def _chosen(ws: Workspace, opts: ReportOptions) -> dict[str, StoredResult]:
             found = ws.latest_result(kind)
         else:
             ids = log.loc[log["kind"] == kind, "result_id"].iloc[::-1]
-            runs = (ws.stored_result(int(i)) for i in ids)
-            found = next((r for r in runs if result_sources(r) in (NOT_BY_SOURCE, wanted)), None)
+            found = next((r for r in (ws.stored_result(int(i)) for i in ids) if fits(r)), None)
         if found is not None:
             picked[kind] = found
     return picked
@@ -362,6 +369,15 @@ def result_sources(stored: StoredResult) -> Any:
     if holder is None:
         return NOT_BY_SOURCE
     return tuple(sorted(holder["sources"] or ()))
+
+
+def result_plan(stored: StoredResult) -> int | None:
+    """The stored patrol plan a result was made or run on (``meta["plan_id"]``, or an evaluation's
+    ``meta["plan"]["plan_id"]``); None for a result not tied to a plan."""
+    meta = stored.meta or {}
+    plan = meta.get("plan")
+    found = meta.get("plan_id", plan.get("plan_id") if isinstance(plan, Mapping) else None)
+    return int(found) if found is not None else None
 
 
 def _wanted_sources(sources: tuple[str, ...] | str | None) -> tuple[str, ...] | None:
