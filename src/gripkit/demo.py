@@ -10,7 +10,7 @@ from gripkit import columns as C
 from gripkit import datasets
 from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
 from gripkit.ingestion import IngestReport, ingest
-from gripkit.ingestion.run import Progress
+from gripkit.progress import Progress
 from gripkit.report import write_hotspot_page
 from gripkit.report.full import write_report
 from gripkit.workspace import Workspace

@@ -28,11 +28,11 @@ from gripkit.errors import InputError
 from gripkit.funding import split_pot
 from gripkit.harm import load_harm_table
 from gripkit.ingestion import IngestReport, ingest
-from gripkit.ingestion.run import Progress
 from gripkit.months import trailing
 from gripkit.national.compute import compute_rows
 from gripkit.national.force import NationalParams
 from gripkit.national.output import check_output_dir, write_map, write_table
+from gripkit.progress import Progress
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.workspace import Workspace
 
