@@ -39,9 +39,11 @@ def throttled(progress: Progress | None, total: int, limit: int = MAX_CALLS) -> 
         return None
     every = max(1, math.ceil(total / max(1, limit)))
     target = progress
+    last = [0]  # the last bucket of ``every`` steps reported
 
     def update(done: int, total_now: int, name: str) -> None:
-        if done % every == 0 or done >= total_now:
+        if done // every > last[0] or done >= total_now:
+            last[0] = done // every
             target(done, total_now, name)
 
     return update
@@ -76,8 +78,9 @@ class Steps:
         if self.progress is not None:
             self.progress(self.done, self.total, name)
 
-    def part(self, n: int) -> Progress | None:
-        """A callback for a callee's ``n`` steps, reported as the next ``n`` steps of this scale."""
+    def part(self, n: int, label: str = "") -> Progress | None:
+        """A callback for a callee's ``n`` steps, reported as the next ``n`` steps of this scale
+        (its names prefixed with ``label``, e.g. ``"harm: "``)."""
         if self.progress is None:
             return None
         start = self.done
@@ -86,7 +89,7 @@ class Steps:
 
         def update(done: int, total_part: int, name: str) -> None:
             scaled = n if total_part <= 0 else round(n * min(done, total_part) / total_part)
-            progress(min(total, start + scaled), total, name)
+            progress(min(total, start + scaled), total, label + name)
 
         return update
 
