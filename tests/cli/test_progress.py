@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from gripkit import datasets
 from gripkit.cli import app, common
 from gripkit.evaluate.design import place_day_design
+from gripkit.evaluate.experiment import evaluate_experiment
 from gripkit.evaluate.inference import RI_CHUNKS, poisson_fe, randomisation_inference, to_panel
 from gripkit.evaluate.power import simulate_power
 from gripkit.hotspots.count import count
@@ -124,6 +125,15 @@ def test_randomisation_inference_chunks_change_no_number() -> None:
     redrawn = design.draw(np.random.default_rng(4), size=99)
     whole, _ = poisson_fe(y[:, order][None], redrawn)
     np.testing.assert_array_equal(result.draws, whole)
+
+
+def test_evaluate_counts_models_then_randomisation_chunks() -> None:
+    design = place_day_design(list("abcdef"), days=30, treated_per_day=2, start="2024-01-01", seed=0)
+    frame = design.assignment.assign(count=np.random.default_rng(1).poisson(3.0, 180))
+    rec = Recorder()
+    evaluate_experiment(None, frame, models=["poisson"], ri_draws=99, design=design, progress=rec)
+    # 1 outcome x (1 model + 20 randomisation chunks)
+    assert rec.check(1 + RI_CHUNKS)[0] == 1 and rec.calls[0][2] == "count: poisson"
 
 
 def test_find_hotspots_puts_every_phase_on_one_scale(workspace: Path) -> None:
