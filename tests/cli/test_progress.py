@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from gripkit import datasets
 from gripkit.cli import app, common
+from gripkit.dosage import ingest_gps
 from gripkit.evaluate.design import place_day_design
 from gripkit.evaluate.experiment import evaluate_experiment
 from gripkit.evaluate.inference import RI_CHUNKS, poisson_fe, randomisation_inference, to_panel
@@ -143,6 +144,23 @@ def test_find_hotspots_puts_every_phase_on_one_scale(workspace: Path) -> None:
     # reading crimes, building units, counting, Gi* test, 5 null permutations, concentration, storing
     assert rec.check(11) == list(range(1, 12))
     assert [n for _, _, n in rec.calls][:4] == ["reading crimes", "building units", "counting", "Gi* test"]
+
+
+def test_gps_ingest_reports_each_file_skipped_or_read(tmp_path: Path) -> None:
+    # SIMULATED pings at a real place in Luton (EPSG:27700), one officer, 30 s apart
+    paths = []
+    for day in ("2024-06-01", "2024-06-02"):
+        times = pd.date_range(f"{day}T14:00:00Z", periods=5, freq="30s")
+        frame = pd.DataFrame({"officer_id": "R1", "timestamp": times.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                              "x": 509100.0, "y": 221100.0})
+        paths.append(tmp_path / f"{day}.csv")
+        frame.to_csv(paths[-1], index=False)
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        rec = Recorder()
+        ingest_gps(paths, ws, area=None, progress=rec)
+        again = Recorder()
+        ingest_gps(paths, ws, area=None, progress=again)  # both skipped (same SHA-256): still reported
+    assert rec.calls == again.calls == [(1, 2, str(paths[0])), (2, 2, str(paths[1]))]
 
 
 def test_throttled_and_steps() -> None:
