@@ -49,6 +49,25 @@ def throttled(progress: Progress | None, total: int, limit: int = MAX_CALLS) -> 
     return update
 
 
+def after(progress: Progress | None, before: int) -> Progress | None:
+    """``progress`` for a part that follows ``before`` steps already reported, whose size was not
+    known when they were: ``(done, total)`` becomes ``(before + done, before + total)``.
+
+    >>> seen = []
+    >>> after(lambda done, total, name: seen.append((done, total)), 12)(3, 43, "Kent")
+    >>> seen
+    [(15, 55)]
+    """
+    if progress is None:
+        return None
+    target = progress
+
+    def update(done: int, total: int, name: str) -> None:
+        target(before + done, before + total, name)
+
+    return update
+
+
 class Steps:
     """One progress scale over the parts of a run: whole steps, and parts reported by callees.
 
