@@ -2,7 +2,8 @@
 bar draws only on a terminal and never touches ``--json`` stdout.
 
 Expected step counts are counted by hand from each function's documented steps (stated at each
-test). Crimes are one month (May 2023) of the bundled real Bedfordshire police.uk street file.
+test). Crimes are two months (May and June 2023) of the bundled real Bedfordshire police.uk street
+files.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gripkit.evaluate.experiment import evaluate_experiment
 from gripkit.evaluate.inference import RI_CHUNKS, poisson_fe, randomisation_inference, to_panel
 from gripkit.evaluate.power import simulate_power
 from gripkit.hotspots.count import count
+from gripkit.hotspots.emerging_job import emerging_hotspots
 from gripkit.hotspots.find import find_hotspots
 from gripkit.hotspots.gistar import gistar
 from gripkit.hotspots.kde import kde
@@ -62,7 +64,7 @@ class Recorder:
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("progress") / "w.duckdb"
     with Workspace(path) as ws:
-        ingest(datasets.bedfordshire_street_files()[:1], ws)
+        ingest(datasets.bedfordshire_street_files()[:2], ws)
     yield path
 
 
@@ -161,6 +163,19 @@ def test_gps_ingest_reports_each_file_skipped_or_read(tmp_path: Path) -> None:
         again = Recorder()
         ingest_gps(paths, ws, area=None, progress=again)  # both skipped (same SHA-256): still reported
     assert rec.calls == again.calls == [(1, 2, str(paths[0])), (2, 2, str(paths[1]))]
+
+
+def test_emerging_reports_slices_of_the_data_then_of_each_shuffle(workspace: Path) -> None:
+    rec = Recorder()
+    with Workspace(workspace) as ws:
+        emerging_hotspots(ws, cell_size=1000, null_runs=2, store=False, progress=rec)
+    # 2 months (slices) of the data + of each of 2 month-shuffled runs = 6 steps; a step is reported
+    # when slice 2 starts (1 done) and when the trends start (2 done)
+    assert rec.calls == [
+        (1, 6, "data: 2023-06"), (2, 6, "data: trends"),
+        (3, 6, "shuffle 1 of 2: 2023-06"), (4, 6, "shuffle 1 of 2: trends"),
+        (5, 6, "shuffle 2 of 2: 2023-06"), (6, 6, "shuffle 2 of 2: trends"),
+    ]
 
 
 def test_throttled_and_steps() -> None:
