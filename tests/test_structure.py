@@ -46,6 +46,7 @@ PACKAGE = SRC / "gripkit"
 #: ``report``. ``gripkit/__init__.py`` is the front door, exempt: it names every verb lazily.
 LAYERS = (
     "errors",
+    "progress",
     "columns",
     "results",
     "validate",

@@ -10,7 +10,7 @@ from gripkit import columns as C
 from gripkit import datasets
 from gripkit.hotspots.find import HotspotResult, find_hotspots, write_layer
 from gripkit.ingestion import IngestReport, ingest
-from gripkit.ingestion.run import Progress
+from gripkit.progress import Progress, Steps
 from gripkit.report import write_hotspot_page
 from gripkit.report.full import write_report
 from gripkit.workspace import Workspace
@@ -46,6 +46,9 @@ def run_demo(
     ``hotspots.gpkg`` (every grid cell), ``top_hotspots.csv`` (the top 50 cells), ``index.html``
     (map, Lorenz curve, concentration figures) and ``report.html`` (the programme report, with the
     stages not run yet marked as such). Running it again reuses the ingested files.
+
+    ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`): one step per bundled file
+    ingested, then 2 for the hotspots, 1 for the report and 1 for the layers and page.
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,10 +60,12 @@ def run_demo(
         "page": folder / "index.html",
         "report": folder / "report.html",
     }
+    paths = datasets.bedfordshire_street_files()
+    steps = Steps(progress, len(paths) + 4)
     with Workspace(files["workspace"]) as ws:
-        report = ingest(datasets.bedfordshire_street_files(), ws, progress=progress)
-        result = find_hotspots(ws, unit="grid", harm=harm, force=force)
-        write_report(ws, files["report"])
+        report = ingest(paths, ws, progress=steps.part(len(paths)))
+        result = find_hotspots(ws, unit="grid", harm=harm, force=force, progress=steps.part(2, "hotspots: "))
+        write_report(ws, files["report"], progress=steps.part(1, "report: "))
     write_layer(result.hotspots, files["geoparquet"])
     if files["geopackage"].exists():
         files["geopackage"].unlink()
@@ -82,6 +87,7 @@ def run_demo(
         title="gripkit demo: harm hotspots in Bedfordshire",
         meta=meta,
     )
+    steps.step("layers and page")
     return DemoResult(folder, files, report, result)
 
 

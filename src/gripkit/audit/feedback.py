@@ -36,6 +36,7 @@ from gripkit import columns as C
 from gripkit.audit.rests_on import select_top
 from gripkit.errors import InputError
 from gripkit.hotspots.concentration import gini_sorted
+from gripkit.progress import Progress, Steps, throttled
 
 #: percentiles of the null band (a 99% band; from ``null_draws`` re-draws its ends are about the
 #: (0.005 * draws + 1)-th smallest and largest, so a null round leaves it with probability about
@@ -104,6 +105,7 @@ def simulate_feedback(
     chosen: list[str],
     proactive: frozenset[str],
     params: FeedbackParams,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run the simulation (see the module docstring) and its no-uplift twin.
 
@@ -120,6 +122,9 @@ def simulate_feedback(
         The types whose recording rises by ``params.uplift`` in patrolled areas.
     params
         :class:`FeedbackParams`.
+    progress
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`) over the
+        ``null_draws + 2 x rounds`` simulated selections (at most about 100 calls).
 
     Returns
     -------
@@ -134,11 +139,13 @@ def simulate_feedback(
     w = weights.reindex(counts.columns).fillna(0).to_numpy(dtype=float)
     is_proactive = np.array([c in proactive for c in counts.columns])
     n = len(chosen)
-    band = _null_band(ids, lam, w, chosen, params)
+    selections = params.null_draws + 2 * params.rounds
+    steps = Steps(throttled(progress, selections), selections)
+    band = _null_band(ids, lam, w, chosen, params, steps)
     runs = {}
     for name, up, reactive_up in (("rounds", params.uplift, params.reactive_uplift), ("no_uplift", 0.0, 0.0)):
         uplift = np.where(is_proactive, up, reactive_up)
-        runs[name] = _run(ids, lam, w, uplift, chosen, n, params, band)
+        runs[name] = _run(ids, lam, w, uplift, chosen, n, params, band, steps)
     return {
         "params": {
             **params.__dict__,
@@ -153,7 +160,7 @@ def simulate_feedback(
 
 
 def _null_band(
-    ids: np.ndarray, lam: np.ndarray, w: np.ndarray, chosen: list[str], params: FeedbackParams
+    ids: np.ndarray, lam: np.ndarray, w: np.ndarray, chosen: list[str], params: FeedbackParams, steps: Steps
 ) -> dict[str, list[float]]:
     rng = np.random.default_rng([params.seed, 1])
     stats = []
@@ -163,6 +170,7 @@ def _null_band(
         picked = _select(ids, harm, draws.sum(axis=1), len(chosen))
         gini, top = _round_stats(ids, harm, picked)
         stats.append((gini, top, _jaccard(picked, chosen)))
+        steps.step("null re-draws")
     values = np.array(stats)
     low, high = np.percentile(values, NULL_BAND, axis=0)
     return {name: [float(low[k]), float(high[k])] for k, name in enumerate(BAND_STATS)}
@@ -177,6 +185,7 @@ def _run(
     n: int,
     params: FeedbackParams,
     band: dict[str, list[float]],
+    steps: Steps,
 ) -> list[dict[str, Any]]:
     rng = np.random.default_rng([params.seed, 2])
     base = (lam * w).sum(axis=1)
@@ -231,4 +240,5 @@ def _run(
             }
         )
         chosen = picked
+        steps.step(f"round {number}")
     return rows

@@ -18,6 +18,7 @@ from gripkit.audit.stops import GROUPS, SUPPRESS_BELOW, stops
 from gripkit.errors import InputError
 from gripkit.harm import apply_harm, load_harm_table, serious_violence_types
 from gripkit.ingestion.searches import workspace_searches
+from gripkit.progress import Progress
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace
@@ -187,6 +188,7 @@ def audit_hotspots(
     population: str | Path | None = None,
     suppress_below: int = SUPPRESS_BELOW,
     store: bool = True,
+    progress: Progress | None = None,
 ) -> AuditResult:
     """Audit the Operation Rowan style hotspot selection of a workspace.
 
@@ -214,6 +216,9 @@ def audit_hotspots(
         Stop-search counts below this are shown as ``"<10"`` (with complementary suppression).
     store
         Store the result in the workspace (``ws.save_result``).
+    progress
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`) over the feedback
+        simulation's selections (:func:`~gripkit.audit.feedback.simulate_feedback`), most of the time.
 
     Examples
     --------
@@ -269,7 +274,7 @@ def audit_hotspots(
         unit_ids, fill_value=0
     )
     weights = on_basis.groupby(C.CRIME_TYPE)[C.HARM].mean()
-    fed = simulate_feedback(counts, weights, chosen, found, params)
+    fed = simulate_feedback(counts, weights, chosen, found, params, progress=progress)
     people = residents(crimes, unit_ids, chosen, load_population(population))
     searches = workspace_searches(ws, first, last, force=force)
     frame = (

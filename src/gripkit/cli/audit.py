@@ -16,6 +16,7 @@ from gripkit.cli.common import (
     console,
     open_workspace,
     print_json,
+    progress_bar,
     setup_logging,
 )
 from gripkit.cli.options import HARM_DEFAULT, ForceOption, HarmOption, SeedOption
@@ -55,7 +56,7 @@ def audit_command(
     from gripkit.audit import audit_hotspots
 
     setup_logging(quiet=json_out)
-    with open_workspace(workspace) as ws:
+    with open_workspace(workspace) as ws, progress_bar("audit", enabled=not json_out) as update:
         result = audit_hotspots(
             ws,
             unit=unit,
@@ -71,6 +72,7 @@ def audit_command(
             seed=seed,
             population=population,
             suppress_below=suppress_below,
+            progress=update,
         )
     if json_out:
         print_json(result.to_dict())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
+from gripkit.progress import Progress
 from gripkit.workspace import ENV_VAR, Workspace, default_path
 
 app = typer.Typer(
@@ -62,9 +64,13 @@ def print_json(payload: Any) -> None:
 
 
 @contextmanager
-def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int, int, str], None]]:
-    """A Rich progress bar on stderr; yields ``update(done, total, name)``."""
-    if not enabled:
+def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Progress]:
+    """A Rich progress bar on stderr; yields ``update(done, total, name)`` (a :data:`Progress`).
+
+    Draws nothing (the callback does nothing) when ``enabled`` is False (``--json``) or standard
+    error is not a terminal (a pipe, a file, CI), so logs and captured output stay clean.
+    """
+    if not enabled or not console_err.is_terminal:
         yield lambda done, total, name: None
         return
     columns = (
@@ -74,7 +80,7 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
         TimeElapsedColumn(),
         TextColumn("{task.fields[name]}", style="dim"),
     )
-    with Progress(*columns, console=console_err, transient=True) as bar:
+    with RichProgress(*columns, console=console_err, transient=True) as bar:
         task = bar.add_task(label, total=None, name="")
 
         def update(done: int, total: int, name: str) -> None:

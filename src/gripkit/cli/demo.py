@@ -27,7 +27,7 @@ def demo_command(
     from gripkit.demo import run_demo
 
     setup_logging(quiet=json_out)
-    with progress_bar("ingesting bundled Bedfordshire data", enabled=not json_out) as update:
+    with progress_bar("demo (bundled Bedfordshire data)", enabled=not json_out) as update:
         result = run_demo(out, harm=harm, force=force, progress=update)
     d = result.ingest.to_dict()
     if json_out:

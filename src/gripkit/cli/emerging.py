@@ -14,6 +14,7 @@ from gripkit.cli.common import (
     console,
     open_workspace,
     print_json,
+    progress_bar,
     setup_logging,
 )
 from gripkit.cli.options import (
@@ -82,7 +83,7 @@ def emerging_command(
         )
     if weights not in ("crimes", "harm"):
         raise InputError(f"--weights must be crimes or harm; received {weights!r}.")
-    with open_workspace(workspace) as ws:
+    with open_workspace(workspace) as ws, progress_bar("emerging hot spots", enabled=not json_out) as update:
         window: tuple[Any, Any] | None = (
             trailing_window(ws, last, force=force) if last else parse_window(months)
         )
@@ -103,6 +104,7 @@ def emerging_command(
             seed=seed,
             allow_gaps=allow_gaps,
             exclude_forces=tuple(exclude_forces or ()),
+            progress=update,
         )
     written = None
     if out is not None:

@@ -23,6 +23,7 @@ from gripkit.cli.common import (
     console,
     open_workspace,
     print_json,
+    progress_bar,
     setup_logging,
 )
 from gripkit.cli.options import (
@@ -137,6 +138,7 @@ def power_command(
         with contextlib.ExitStack() as stack:
             keep = workspace is not None or _keep()
             ws = stack.enter_context(open_workspace(workspace)) if keep else None
+            update = stack.enter_context(progress_bar("power simulations", enabled=not json_out))
             main = simulate_power(
                 [rate] * areas,
                 dispersion,
@@ -148,10 +150,12 @@ def power_command(
                 seed=seed,
                 significance=alpha,
                 workspace=ws,
+                progress=update,
             )
         title = f"Power, rate {rate:g}/area/day, daily dispersion {dispersion:g}"
     else:
-        with open_workspace(workspace) as ws:
+        bar = progress_bar("power simulations", enabled=not json_out)
+        with open_workspace(workspace) as ws, bar as update:
             rowan = op_rowan_power(
                 ws,
                 n_areas=areas,
@@ -166,6 +170,7 @@ def power_command(
                 seed=seed,
                 significance=alpha,
                 allow_gaps=allow_gaps,
+                progress=update,
             )
         main, bounds = rowan.main, rowan.table()
         title = "Power for harm (day shocks independent: conservative)"
@@ -253,6 +258,7 @@ def evaluate_command(
             )
         else:
             assert place_days is not None
+            update = stack.enter_context(progress_bar("evaluate", enabled=not json_out))
             result = evaluate_experiment(
                 ws,
                 place_days,
@@ -265,6 +271,7 @@ def evaluate_command(
                 group=group,
                 seed=seed,
                 store=keep,
+                progress=update,
             )
     if out is not None:
         write_table(result.table(), out)

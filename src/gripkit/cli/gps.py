@@ -20,6 +20,7 @@ from gripkit.cli.common import (
     console,
     open_workspace,
     print_json,
+    progress_bar,
     setup_logging,
 )
 from gripkit.cli.options import OptionalOutOption, PlanOption
@@ -91,7 +92,7 @@ def gps_ingest(
 
     setup_logging(quiet=json_out)
     offsets = {k: float(v) for k, v in _pairs(clock_offsets, "--clock-offset").items()}
-    with open_workspace(workspace) as ws:
+    with open_workspace(workspace) as ws, progress_bar("GPS ingest", enabled=not json_out) as update:
         report = ingest_gps(
             paths,
             ws,
@@ -102,6 +103,7 @@ def gps_ingest(
             area_buffer_m=area_buffer_m,
             max_speed_kmh=max_speed_kmh,
             clock_offsets=offsets,
+            progress=update,
         )
     if json_out:
         print_json(report.to_dict())

@@ -16,6 +16,7 @@ from gripkit.cli.common import (
     console,
     open_workspace,
     print_json,
+    progress_bar,
     setup_logging,
 )
 from gripkit.cli.options import (
@@ -212,7 +213,8 @@ def hotspots_command(
                 f"records of all sources combined ({', '.join(present) or 'none'}); --source to choose",
                 highlight=False,
             )
-        result = find_hotspots(ws, request)
+        with progress_bar(f"hotspots ({method})", enabled=not json_out) as update:
+            result = find_hotspots(ws, request, progress=update)
     layer = shared_layer(result.hotspots) if share else result.hotspots
     written = write_layer(layer, out)
     page = (

@@ -72,7 +72,7 @@ def national_command(
     setup_logging(quiet=json_out)
     params = NationalParams(last=12 if last is None else last, harm=harm, cell_size=cell_size, n_areas=areas,
                             boundaries=boundaries)
-    with open_workspace(workspace) as ws, progress_bar("ingest", enabled=not json_out) as update:
+    with open_workspace(workspace) as ws, progress_bar("national", enabled=not json_out) as update:
         result = run_national(paths, ws, out, params=params, pot=pot, workers=workers, progress=update,
                               batch_rows=batch_rows, allow_gaps=allow_gaps,
                               exclude_forces=tuple(exclude_forces or ()))

@@ -14,6 +14,7 @@ from gripkit.cli.common import (
     console,
     open_workspace,
     print_json,
+    progress_bar,
     setup_logging,
 )
 from gripkit.cli.options import (
@@ -89,8 +90,8 @@ def report_command(
         tiles=tiles,
         tiles_attribution=tiles_attribution,
     )
-    with open_workspace(workspace) as ws:
-        report = build_report(ws, options)
+    with open_workspace(workspace) as ws, progress_bar("report", enabled=not json_out) as update:
+        report = build_report(ws, options, progress=update)
     written = report.write(out)
     if json_out:
         print_json({"out": str(written), **report.to_dict()})

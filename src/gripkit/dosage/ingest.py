@@ -23,6 +23,7 @@ from gripkit import datasets
 from gripkit.dosage.clean import MAX_SPEED_KMH, clean_pings
 from gripkit.dosage.read import read_pings
 from gripkit.errors import InputError
+from gripkit.progress import Progress, throttled
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -61,6 +62,7 @@ def ingest_gps(
     max_speed_kmh: float = MAX_SPEED_KMH,
     clock_offsets: Mapping[str, float] | None = None,
     now: pd.Timestamp | None = None,
+    progress: Progress | None = None,
 ) -> GpsIngestReport:
     """Read, check and store GPS pings from CSV/GPX files.
 
@@ -74,6 +76,9 @@ def ingest_gps(
     area : geometry, "auto" or None, default "auto"
         Study area (EPSG:27700); ``"auto"`` uses the bundled force area of the workspace's
         crimes when known, None skips the out-of-area check.
+    progress : callable, optional
+        ``progress(done, total, path)`` (:data:`gripkit.progress.Progress`) after each file
+        (at most about 100 calls).
 
     Returns
     -------
@@ -96,7 +101,8 @@ def ingest_gps(
     roster = None if officers is None else sorted({str(o).strip() for o in officers})
     study = _area(ws, area)
     report = GpsIngestReport()
-    for path in paths:
+    update = throttled(progress, len(paths))
+    for done, path in enumerate(paths, start=1):
         data = Path(path).read_bytes() if Path(path).is_file() else None
         if data is None:
             raise InputError(f"GPS file not found; received {str(path)!r}. Check the path.")
@@ -105,6 +111,8 @@ def ingest_gps(
         if seen and seen[0]:
             report.skipped_files.append(str(path))
             log.info("%s already ingested (same SHA-256); skipped", path)
+            if update is not None:
+                update(done, len(paths), str(path))
             continue
         raw = read_pings(path, mapping)
         clean, bad = clean_pings(
@@ -132,6 +140,8 @@ def ingest_gps(
         if unknown:
             log.warning("%s: %d ping(s) from officer id(s) not on the roster (%s) quarantined",
                         path, counts.get("unknown_officer", 0), ", ".join(unknown[:5]))
+        if update is not None:
+            update(done, len(paths), str(path))
     return report
 
 

@@ -36,8 +36,9 @@ from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.evaluate.design import Design, load_design
 from gripkit.evaluate.effects import EffectResult, difference_in_differences, dosage_response, estimate_effect
-from gripkit.evaluate.inference import RandomisationResult, randomisation_inference
+from gripkit.evaluate.inference import RI_CHUNKS, RandomisationResult, randomisation_inference
 from gripkit.evaluate.plan_design import PlanDesign
+from gripkit.progress import Progress, Steps
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.workspace import Workspace
 
@@ -191,6 +192,7 @@ def evaluate_experiment(
     group: str = "group",
     seed: int = 0,
     store: bool = True,
+    progress: Progress | None = None,
 ) -> EvaluationResult:
     """Estimate the effect of patrols on each outcome with each model (see the module docstring).
 
@@ -217,6 +219,9 @@ def evaluate_experiment(
         Seed of the randomisation inference.
     store
         Store the result in ``workspace``.
+    progress
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`): per outcome, one step
+        per model and :data:`~gripkit.evaluate.inference.RI_CHUNKS` for the randomisation inference.
     """
     chosen = _names("models", models, "'poisson,nb'")
     bad = [m for m in chosen if m not in MODELS]
@@ -248,6 +253,9 @@ def evaluate_experiment(
     effects: list[EffectResult] = []
     randomisation: dict[str, RandomisationResult] = {}
     notes: list[str] = []
+    # per outcome: one step per model, RI_CHUNKS for the randomisation inference
+    ri_steps = RI_CHUNKS if ri_draws and not did_start else 0
+    steps = Steps(progress, len(wanted) * (len(chosen) + ri_steps))
     for outcome in wanted:
         rows: list[EffectResult] = []
         for model in chosen:
@@ -265,11 +273,15 @@ def evaluate_experiment(
             else:
                 row = estimate_effect(frame, outcome=outcome, model=model, time_effects=time_effects)
             rows.append(row)
+            steps.step(f"{outcome}: {model}")
         if not rows:
             continue
         if not did_start:
             if ri_draws:
-                ri = randomisation_inference(frame, design, outcome=outcome, draws=int(ri_draws), seed=seed)
+                ri = randomisation_inference(
+                    frame, design, outcome=outcome, draws=int(ri_draws), seed=seed,
+                    progress=steps.part(ri_steps, f"{outcome}: "),
+                )
                 randomisation[outcome] = ri
                 for row in rows:
                     row.ri_p_value = ri.p_value
@@ -281,6 +293,7 @@ def evaluate_experiment(
                 dose.ri_note = NO_RI_DOSAGE
                 rows.append(dose)
         effects += rows
+    steps.finish()  # a model skipped (nb on harm) leaves its step undone
     if not effects:
         raise InputError(
             f"nothing could be estimated: received 'models' {chosen} for 'outcomes' {wanted} ("

@@ -38,8 +38,11 @@ from gripkit.errors import InputError
 from gripkit.evaluate.design import Design
 from gripkit.evaluate.effects import check_place_days
 from gripkit.evaluate.plan_design import PlanDesign
+from gripkit.progress import Progress
 
 BETA_BOUND = 10.0
+#: Randomisation inference estimates its re-draws in at most this many chunks (one progress call each).
+RI_CHUNKS = 20
 
 
 def poisson_fe(
@@ -229,6 +232,7 @@ def randomisation_inference(
     outcome: str = C.COUNT,
     draws: int = 999,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> RandomisationResult:
     """Locate the observed effect among effects under re-drawn assignments.
 
@@ -245,6 +249,9 @@ def randomisation_inference(
         Number of re-drawn assignments.
     seed : int
         Seed of the re-draws (recorded on the result).
+    progress : callable, optional
+        ``progress(done, draws, name)`` (:data:`gripkit.progress.Progress`) as the re-drawn
+        assignments are estimated, in at most :data:`RI_CHUNKS` chunks (the same numbers as in one).
 
     Examples
     --------
@@ -279,7 +286,15 @@ def randomisation_inference(
         redrawn = ranks < d.sum(axis=1)[None, :, None]
         scheme = "treated permuted across areas within each day"
     beta, _ = poisson_fe(y, d)
-    null, _ = poisson_fe(y[None], redrawn)
+    # chunks of re-draws: each draw's estimate is computed on its own, so chunking changes no number
+    size = -(-draws // RI_CHUNKS)
+    parts = []
+    for start in range(0, draws, size):
+        parts.append(poisson_fe(y[None], redrawn[start : start + size])[0])
+        if progress is not None:
+            done = min(draws, start + size)
+            progress(done, draws, f"re-draw {done} of {draws}")
+    null = np.concatenate(parts)
     p = (1 + np.sum(np.abs(null) >= abs(float(beta)) - 1e-12)) / (1 + draws)
     return RandomisationResult(float(beta), float(p), null, scheme, seed)
 

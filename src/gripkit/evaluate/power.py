@@ -41,6 +41,7 @@ from gripkit.errors import InputError
 from gripkit.evaluate.design import Design
 from gripkit.evaluate.effects import one_blas_thread
 from gripkit.evaluate.inference import poisson_fe
+from gripkit.progress import Progress, throttled
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.validate import fraction, positive
 
@@ -247,6 +248,7 @@ def simulate_power(
     design: Design | None = None,
     effect: float | None = None,
     workspace: Workspace | None = None,
+    progress: Progress | None = None,
 ) -> PowerResult:
     """Power of a place-day design to detect each planted reduction in ``effects``.
 
@@ -275,6 +277,9 @@ def simulate_power(
         The reduction of interest (added to ``effects``); the summary reports power for it.
     workspace : Workspace, optional
         Store the result there (kind ``power``).
+    progress : callable, optional
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`) after each effect's
+        simulations: ``done`` simulated trials of ``total = len(effects) x sims``.
     """
     mu = np.asarray(rates, dtype=float)
     if mu.ndim != 1 or len(mu) < 2 or not np.all(np.isfinite(mu)) or (mu < 0).any():
@@ -306,7 +311,9 @@ def simulate_power(
     # power may be optimistic (HC0 sizes: benchmarks/cluster_size.py, docs/evaluate.md).
     z = stats.norm.isf(significance / 2)
     rows = []
-    for planted in effects_arr:
+    total = len(effects_arr) * int(sims)
+    update = throttled(progress, total)
+    for i, planted in enumerate(effects_arr, start=1):
         treated = design.draw(rng, size=int(sims))
         if treated.ndim == 2:
             treated = np.repeat(treated[:, None, :], days, axis=1)
@@ -314,6 +321,8 @@ def simulate_power(
         beta, se = poisson_fe(y, treated)
         significant = (beta / se < -z) & np.isfinite(se)
         rows.append((planted, float(significant.mean()), float(np.nanmean(np.expm1(beta)) * 100)))
+        if update is not None:
+            update(i * int(sims), total, f"effect -{planted:.0%}")
     curve = pd.DataFrame(rows, columns=["effect", "power", "mean_pct_change"])
     params = {
         "n_areas": len(mu),

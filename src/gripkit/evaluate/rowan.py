@@ -33,6 +33,7 @@ from gripkit.evaluate.power import simulate_power as _simulate
 from gripkit.harm import apply_harm, load_harm_table
 from gripkit.hotspots.find import select_crimes
 from gripkit.months import trailing_window
+from gripkit.progress import Progress, Steps
 from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace
 
@@ -147,6 +148,7 @@ def op_rowan_power(
     start: str = "2024-06-01",
     allow_gaps: bool = False,
     store: bool = True,
+    progress: Progress | None = None,
 ) -> RowanResult:
     """Build the Op Rowan design on the workspace's data and report its power.
 
@@ -178,6 +180,10 @@ def op_rowan_power(
         and dispersion from the months every force holds only, recorded in ``meta["coverage"]``.
     store : bool
         Store :attr:`RowanResult.main` (kind ``power``) in the workspace.
+    progress : callable, optional
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`): simulated trials done
+        of the 4 scenarios (counts and harm, day shocks independent and shared), each
+        ``len(effects) x sims`` trials (:func:`~gripkit.evaluate.power.simulate_power`).
 
     Notes
     -----
@@ -221,6 +227,8 @@ def op_rowan_power(
     grid = list(DEFAULT_EFFECTS)
     mix = _harm_mix(crimes, ids, areas, table.weights)
     power = {}
+    per_run = len({*(round(float(e), 4) for e in grid), round(float(effect), 4)}) * int(sims)
+    steps = Steps(progress, 4 * per_run)
     for outcome, harm_mix in ((C.COUNT, None), (C.HARM, mix)):
         for assumption in ("independent", "shared"):
             power[f"{outcome}_{assumption}"] = _simulate(
@@ -235,6 +243,7 @@ def op_rowan_power(
                 harm_mix=harm_mix,
                 design=design,
                 effect=effect,
+                progress=steps.part(per_run, f"{outcome}, {assumption}: "),
             )
     result = RowanResult(chosen, dispersion, design, power, effect, {})
     mdes = [r.mde for r in power.values() if r.mde is not None]

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +26,7 @@ import httpx
 
 from gripkit.fetch.http import Client, FetchError
 from gripkit.months import shift
+from gripkit.progress import Progress
 
 log = logging.getLogger("gripkit")
 INDEX_URL = "/data/archive/"
@@ -34,7 +35,6 @@ _ARCHIVE = re.compile(r"/data/archive/(\d{4}-\d{2})\.zip")
 _MEMBER = re.compile(r"^(?:.*/)?(\d{4}-\d{2})/(\d{4}-\d{2})-(.+)-(street|outcomes|stop-and-search)\.csv$")
 _BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout, httpx.WriteError)
 _ATTEMPTS = 4
-Progress = Callable[[int, int, str], None]
 
 
 def month_add(month: str, n: int) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,7 @@ from gripkit.errors import InputError
 from gripkit.fetch import api
 from gripkit.fetch import archive as arc
 from gripkit.fetch.http import DEFAULT_BASE_URL, Client
+from gripkit.progress import Progress
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("gripkit")
 KINDS = ("street", "outcomes", "stop-and-search")
 MANIFEST = ".gripkit-fetch.json"
-Progress = Callable[[int, int, str], None]
 
 
 def force_slug(force: str) -> str:

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +39,13 @@ from gripkit.harm import HarmTable, apply_harm, load_harm_table
 from gripkit.hotspots.combined import ED_ONLY, VIOLENCE, combine_sources
 from gripkit.hotspots.find import select_crimes
 from gripkit.months import parse_window
+from gripkit.progress import Progress
 from gripkit.units.base import Units, check_crimes
 from gripkit.units.grid import GridUnits
 from gripkit.validate import fraction, one_of
 from gripkit.workspace import Workspace
 
 logger = logging.getLogger("gripkit")
-Progress = Callable[[int, int, str], None]
 MODEL_NAMES = ("naive", "naiveK (e.g. naive3: mean of last 3 periods)", "kde", "prospective", "etas")
 #: ``weights="auto"``: weigh the models by harm when a harm table is applied, else count crimes.
 AUTO = "auto"

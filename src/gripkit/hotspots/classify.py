@@ -30,6 +30,7 @@ from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.hotspots.count import count
 from gripkit.hotspots.multiple import adjust_pvalues
+from gripkit.progress import Progress, throttled
 from gripkit.units.base import Units, check_crimes
 from gripkit.validate import fraction, one_of
 
@@ -388,11 +389,13 @@ def _emerging(
     window: tuple[Any, Any] | None = None,
     time_step: int = 1,
     trend: str = "z",
+    progress: Progress | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`emerging` and its parameters: ``slices`` (period labels), ``period``, ``weights``, ``alpha``.
 
     ``window`` (first, last) sets the slices (every period from first to last, crimes outside
-    it dropped) instead of the crimes' own first and last periods.
+    it dropped) instead of the crimes' own first and last periods. ``progress(done, slices, label)``
+    (:data:`gripkit.progress.Progress`) is called after each slice (at most about 100 times).
     """
     from gripkit.hotspots.gistar import gistar  # lazy: built in parallel
 
@@ -419,7 +422,10 @@ def _emerging(
     cold = np.zeros(z.shape, dtype=bool)
     share = np.zeros(z.shape)
     codes = pd.Categorical(slices, categories=labels).codes
+    update = throttled(progress, len(labels))
     for k in range(len(labels)):
+        if update is not None and k:
+            update(k, len(labels), str(labels[k]))  # k slices done, working on slice k
         inside = (codes >= 0) & (codes <= k) & (codes > k - steps)
         if not inside.any():
             continue  # no crimes in the bin's slices: z = 0, neither hot nor cold
@@ -444,6 +450,8 @@ def _emerging(
         hot[:, k] = gi["hot"].fillna(False).to_numpy(dtype=bool)
         sig = gi["gi_q"].to_numpy(dtype=float, na_value=np.nan) < alpha
         cold[:, k] = sig & (z[:, k] < 0)
+    if update is not None:
+        update(len(labels), len(labels), "trends")
     trends = classify_trends(
         z,
         hot,

@@ -19,6 +19,7 @@ import pandas as pd
 from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.hotspots.classify import CATEGORIES, _emerging, slice_source
+from gripkit.progress import Progress, Steps
 from gripkit.results import ResultMixin, to_jsonable
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def month_shuffled_counts(
     *,
     runs: int = 2,
     seed: int | None = 0,
+    progress: Progress | None = None,
     **kwargs: Any,
 ) -> list[dict[str, int]]:
     """Category counts of :func:`~gripkit.hotspots.classify.emerging` on ``runs`` month-shuffled copies.
@@ -46,13 +48,14 @@ def month_shuffled_counts(
     empty in at least 95% of runs (5% trend tests); persistent and sporadic hot spots remain,
     since a place with a steady high rate is hot in most months and crosses the line at random
     in others. ``kwargs`` go to ``emerging``. Returns one ``category -> units`` dict per run.
+    ``progress(done, total, name)``: the slices of every run, ``total`` = runs x slices.
     """
     rng = np.random.default_rng(seed)
     source = slice_source(crimes) or col.MONTH
     out = []
-    for _ in range(runs):
+    for i in range(runs):
         shuffled = crimes.assign(**{source: rng.permutation(crimes[source].to_numpy())})
-        result, _ = _emerging(shuffled, units, **kwargs)
+        result, _ = _emerging(shuffled, units, progress=_run_part(progress, i, runs), **kwargs)
         real = result["category"].astype(str).value_counts()
         out.append({c: int(real.get(c, 0)) for c in CATEGORIES})
     return out
@@ -147,6 +150,18 @@ class EmergingResult(ResultMixin):
         return {"emerging": self.units, "counts": self.counts()}
 
 
+def _run_part(progress: Progress | None, run: int, runs: int) -> Progress | None:
+    """Run ``run``'s slices (``done`` of ``n``) as steps ``run x n + done`` of ``runs x n``."""
+    if progress is None:
+        return None
+    target = progress
+
+    def update(done: int, total: int, name: str) -> None:
+        target(run * total + done, runs * total, f"shuffle {run + 1} of {runs}: {name}")
+
+    return update
+
+
 def emerging_hotspots(
     ws: Workspace,
     *,
@@ -167,6 +182,7 @@ def emerging_hotspots(
     allow_gaps: bool = False,
     exclude_forces: tuple[str, ...] | list[str] = (),
     store: bool = True,
+    progress: Progress | None = None,
 ) -> EmergingResult:
     """Emerging hot spots of a workspace's crimes, with a month-shuffled null beside them.
 
@@ -197,6 +213,9 @@ def emerging_hotspots(
         Forces left out (their crimes are not read; named in ``meta``).
     store
         Store the result in the workspace (kind ``"emerging"``).
+    progress
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`): the monthly Gi* slices
+        of the data, then of each month-shuffled run; ``total`` = (1 + ``null_runs``) x months.
     """
     from gripkit.coverage import check_window, excluded_forces
     from gripkit.harm import apply_harm, load_harm_table
@@ -244,8 +263,12 @@ def emerging_hotspots(
         "trend": trend,
         "window": (first, last),
     }
-    result, record = _emerging(crimes, units, **options)
-    null = month_shuffled_counts(crimes, units, runs=runs, seed=seed, **options)
+    n_slices = len(pd.period_range(first, last, freq="M"))  # _emerging's slices: every month of the window
+    steps = Steps(progress, (1 + runs) * n_slices)
+    result, record = _emerging(crimes, units, progress=steps.part(n_slices, "data: "), **options)
+    null = month_shuffled_counts(
+        crimes, units, runs=runs, seed=seed, progress=steps.part(runs * n_slices), **options
+    )
     meta.update(
         record,
         p_value_method=P_VALUE_LABELS.get(p_values, p_values),

@@ -27,9 +27,10 @@ from gripkit.harm.asb import with_asb_floor
 from gripkit.hotspots.combined import ED_ONLY, ED_ONLY_COUNT, HIDDEN_SHARE, combine_sources, hidden_share
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
 from gripkit.hotspots.count import _count
-from gripkit.hotspots.methods import MethodSpec, apply_method
+from gripkit.hotspots.methods import MethodSpec, apply_method, method_steps
 from gripkit.hotspots.request import AUTO, HotspotRequest
 from gripkit.output import write_table
+from gripkit.progress import Progress, Steps
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.units.build import UnitSpec, build_units
 from gripkit.workspace import Workspace, parse_month
@@ -333,6 +334,7 @@ def find_hotspots(
     weights: str | None = AUTO,
     sources: tuple[str, ...] | list[str] | str | None = None,
     store: bool = True,
+    progress: Progress | None = None,
 ) -> HotspotResult:
     """Count crimes and harm per unit, rank them, run a hotspot method and measure concentration.
 
@@ -365,6 +367,9 @@ def find_hotspots(
     store
         Store the result in the workspace (:meth:`~gripkit.workspace.Workspace.save_result`:
         meta, summary, concentration and the hotspot layer), so the report and dashboard see it.
+    progress
+        ``progress(done, total, phase)`` (:data:`gripkit.progress.Progress`) after reading the
+        crimes, then each phase of :func:`hotspots_from_crimes`, then storing.
 
     Examples
     --------
@@ -398,23 +403,34 @@ def find_hotspots(
                 f"{', '.join(repr(k) for k in changed)}. Put them in the HotspotRequest."
             )
     request.announce()
+    method_spec = request.method_spec()
+    inner = hotspots_steps(method_spec)
+    steps = Steps(progress, 1 + inner + int(store))
     table = request_harm_table(request)
     crimes = request_crimes(ws, request)
     matching = crimes.attrs.get("matching")
+    steps.step("reading crimes")
     result = hotspots_from_crimes(
         crimes,
         request.unit_spec(),
-        request.method_spec(),
+        method_spec,
         table,
         serious_violence=request.serious_violence,
         workspace=ws.path,
         request=request,
+        progress=steps.part(inner),
     )
     if matching:
         result.meta["matching"] = matching
     if store:
         ws.save_result(result)
+        steps.step("storing")
     return result
+
+
+def hotspots_steps(method: MethodSpec) -> int:
+    """Progress steps :func:`hotspots_from_crimes` reports: units, counting, the method's, concentration."""
+    return 3 + method_steps(method)
 
 
 def hotspots_from_crimes(
@@ -427,6 +443,7 @@ def hotspots_from_crimes(
     workspace: str | None = None,
     geometry: str = "all",
     request: HotspotRequest | None = None,
+    progress: Progress | None = None,
 ) -> HotspotResult:
     """The body of :func:`find_hotspots` on crimes already selected: harm -> units -> counts -> method.
 
@@ -447,6 +464,10 @@ def hotspots_from_crimes(
         ``count`` method only, as the others use every unit's geometry.
     request
         The request this run answers, recorded as ``meta["request"]`` (with its weights decision).
+    progress
+        ``progress(done, total, phase)`` after building the units, counting, each step of the
+        method (:func:`~gripkit.hotspots.methods.method_steps`) and the concentration;
+        ``total`` is :func:`hotspots_steps`.
 
     Examples
     --------
@@ -475,14 +496,17 @@ def hotspots_from_crimes(
             f"the selected {len(crimes)} crimes carry no harm under table {table.name if table else 'none'} "
             "(e.g. only anti-social behaviour, weighted 0). Choose other crime types or harm='none'."
         )
+    steps = Steps(progress, hotspots_steps(method))
     units, meta = build_units(crimes, unit)
+    steps.step("building units")
     counts, counted = _count(crimes, units, geometry=geometry)
+    steps.step("counting")
     if "length_m" in units.extra_columns:
         lengths = units.frame.set_index(units.frame[C.UNIT_ID].astype(str))["length_m"]
         counts.insert(
             counts.columns.get_loc(C.AREA_M2), "length_m", counts[C.UNIT_ID].astype(str).map(lengths)
         )
-    hotspots, method_meta = apply_method(counts, crimes, units, method)
+    hotspots, method_meta = apply_method(counts, crimes, units, method, steps.part(method_steps(method)))
     if ED_ONLY in crimes.columns:  # police and ED records combined (gripkit.hotspots.combined)
         hotspots[ED_ONLY_COUNT], hotspots[HIDDEN_SHARE] = hidden_share(crimes, units, hotspots, geometry)
     areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
@@ -491,6 +515,7 @@ def hotspots_from_crimes(
         areas if (areas > 0).all() else None,
         counts=_harm_bearing(crimes, units, hotspots, geometry),
     )
+    steps.step("concentration")
     first, last = (f"{pd.Timestamp(m):%Y-%m}" for m in (crimes[C.MONTH].min(), crimes[C.MONTH].max()))
     unassigned = int(counted["unassigned"])
     meta.update(

@@ -49,6 +49,7 @@ from gripkit.errors import InputError
 from gripkit.hotspots._align import unit_positions
 from gripkit.hotspots.multiple import METHODS, adjust_pvalues
 from gripkit.hotspots.permutation import NeighbourhoodNull, null_flag_counts
+from gripkit.progress import Progress, Steps
 from gripkit.units.base import Units
 from gripkit.units.grid import GridUnits
 from gripkit.validate import fraction, one_of, positive, projected_crs
@@ -90,6 +91,7 @@ def gistar(
     p_values: str = "permutation",
     null_runs: int = NULL_RUNS,
     seed: int | None = 0,
+    progress: Progress | None = None,
 ) -> gpd.GeoDataFrame:
     """Getis–Ord Gi* z-scores, p-values adjusted for multiple testing, and hot units.
 
@@ -120,6 +122,9 @@ def gistar(
         to report how many units chance alone flags (0 skips it).
     seed : int or None, default 0
         Seed of those permutations (``numpy.random.default_rng``).
+    progress : callable, optional
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`): ``total`` is
+        ``1 + null_runs``, one step for the test of the data, then one per null permutation.
 
     Returns
     -------
@@ -165,7 +170,7 @@ def gistar(
     """
     return _gistar(
         hotspots, units, weights=weights, distance=distance, correction=correction, alpha=alpha,
-        p_values=p_values, null_runs=null_runs, seed=seed,
+        p_values=p_values, null_runs=null_runs, seed=seed, progress=progress,
     )[0]
 
 
@@ -180,6 +185,7 @@ def _gistar(
     p_values: str = "permutation",
     null_runs: int = NULL_RUNS,
     seed: int | None = 0,
+    progress: Progress | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`gistar` and its JSON-safe parameters (what the hotspot job records in its meta)."""
     _check_units(units)
@@ -196,7 +202,9 @@ def _gistar(
     z, p = tests.z, tests.p
     q = adjust_pvalues(p, correction)
     hot = (q < level) & (z > 0)
-    null_hot = tests.null_hot(correction, level, runs=runs, seed=seed)
+    steps = Steps(progress, 1 + runs)
+    steps.step("Gi* test")
+    null_hot = tests.null_hot(correction, level, runs=runs, seed=seed, progress=steps.part(runs))
 
     # pandas >= 3 copies on write: a shallow copy never lets the new columns reach the caller's frame
     source = hotspots if isinstance(hotspots, gpd.GeoDataFrame) else gpd.GeoDataFrame(hotspots)
@@ -263,14 +271,16 @@ class LocalTests:
         p = np.minimum(2.0 * np.minimum(upper, lower), 1.0)
         return z, p, upper, lower
 
-    def null_hot(self, correction: str, alpha: float, *, runs: int, seed: int | None) -> list[int]:
+    def null_hot(
+        self, correction: str, alpha: float, *, runs: int, seed: int | None, progress: Progress | None = None
+    ) -> list[int]:
         """Hot units the same test flags on ``runs`` seeded permutations of the population."""
 
         def flagged(values: np.ndarray) -> int:
             z, p, _, _ = self.test(values)
             return int(((adjust_pvalues(p, correction) < alpha) & (z > 0)).sum())
 
-        return null_flag_counts(self.population, flagged, runs=runs, seed=seed)
+        return null_flag_counts(self.population, flagged, runs=runs, seed=seed, progress=progress)
 
     def describe(self) -> dict[str, Any]:
         """``p_values`` (the option), its label, and the lattice of the permutation test."""

@@ -39,6 +39,7 @@ import pandas as pd
 from gripkit import columns as col
 from gripkit.errors import InputError
 from gripkit.hotspots import _binned_kde as core
+from gripkit.progress import Progress, Steps
 from gripkit.units.base import check_crimes, crime_xy
 from gripkit.units.grid import GridUnits
 from gripkit.validate import one_of, positive
@@ -53,6 +54,8 @@ RATIO = "ratio"
 #: Default floor of dual_kde: the ratio is NaN where the denominator density is below this share
 #: of the denominator's peak density.
 MIN_DENOMINATOR_SHARE = 0.01
+#: What :func:`kde` reports to its ``progress`` callback, in order.
+KDE_PHASES = ("binning points", "smoothing", "ranking")
 
 
 def kde(
@@ -65,6 +68,7 @@ def kde(
     weights: str | None = None,
     area: Any = None,
     oversample: int | None = None,
+    progress: Progress | None = None,
 ) -> gpd.GeoDataFrame:
     """Kernel density of crimes at the centre of every grid cell.
 
@@ -89,6 +93,9 @@ def kde(
         Odd binning refinement ``k`` (points are binned on a lattice of ``cell_size / k``). None
         chooses the smallest ``k`` whose ``binning_error_bound`` is at most 1% (module notes);
         1 bins on the cell centres themselves, like KDEpy's ``FFTKDE``.
+    progress : callable, optional
+        ``progress(done, 3, phase)`` (:data:`gripkit.progress.Progress`) after each of the phases
+        ``binning points``, ``smoothing`` (the kernel) and ``ranking`` (the cells' shares).
 
     Returns
     -------
@@ -113,7 +120,7 @@ def kde(
     """
     return _kde(
         crimes, units, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel, weights=weights,
-        area=area, oversample=oversample,
+        area=area, oversample=oversample, progress=progress,
     )[0]
 
 
@@ -127,12 +134,15 @@ def _kde(
     weights: str | None = None,
     area: Any = None,
     oversample: int | None = None,
+    progress: Progress | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """:func:`kde` and its record (see Returns there)."""
     kernel = _check_kernel(kernel)
     units = _check_units(crimes, units, cell_size, area)
+    steps = Steps(progress, len(KDE_PHASES))
     x, y, w, n_missing = _points(crimes, units, weights)
-    return _evaluate(units, x, y, w, kernel, bandwidth, weights, n_missing, oversample)
+    steps.step(KDE_PHASES[0])
+    return _evaluate(units, x, y, w, kernel, bandwidth, weights, n_missing, oversample, steps)
 
 
 def dual_kde(
@@ -257,6 +267,7 @@ def _evaluate(
     weights: str | None,
     n_missing: int,
     oversample: int | None,
+    steps: Steps | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Density at the units' cell centres, and the record of how it was computed."""
     h, auto, rule = _bandwidth(kernel, bandwidth, x, y, w)
@@ -274,6 +285,8 @@ def _evaluate(
         bandwidth=h,
         k=k,
     )
+    if steps is not None:
+        steps.step(KDE_PHASES[1])
     cols, rows = _cell_positions(frame, units)
     density = extent[rows, cols]
     n_outside = _outside(x, y, units, cols, rows)
@@ -295,6 +308,8 @@ def _evaluate(
         "oversample": k,
         "binning_error_bound": core.binning_error_bound(kernel, h, size, k),
     }
+    if steps is not None:
+        steps.step(KDE_PHASES[2])
     return frame, record
 
 

@@ -21,10 +21,11 @@ from gripkit import columns as C
 from gripkit.errors import InputError
 from gripkit.hotspots._binned_kde import KERNELS as KDE_KERNELS
 from gripkit.hotspots.gistar import NULL_RUNS, P_VALUES, _gistar, check_runs
-from gripkit.hotspots.kde import _kde
+from gripkit.hotspots.kde import KDE_PHASES, _kde
 from gripkit.hotspots.multiple import METHODS as CORRECTIONS
 from gripkit.hotspots.netkde import KERNELS as NETWORK_KERNELS
 from gripkit.hotspots.netkde import _network_kde
+from gripkit.progress import Progress, Steps
 from gripkit.units.base import Units
 from gripkit.units.grid import GridUnits
 from gripkit.units.segments import SegmentUnits
@@ -118,12 +119,27 @@ def check_weights(weights: Any) -> str | None:
     return None if weights is None else str(weights)
 
 
+def method_steps(spec: MethodSpec) -> int:
+    """Progress steps :func:`apply_method` reports for ``spec``: Gi* 1 + its null runs, KDE its 3
+    phases, network KDE 1, counts 0.
+
+    >>> method_steps(MethodSpec("gistar", null_runs=5)), method_steps(MethodSpec("kde"))
+    (6, 3)
+    """
+    return {"count": 0, "gistar": 1 + spec.null_runs, "kde": len(KDE_PHASES)}.get(spec.name, 1)
+
+
 def apply_method(
-    counts: gpd.GeoDataFrame, crimes: pd.DataFrame, units: Units, spec: MethodSpec
+    counts: gpd.GeoDataFrame,
+    crimes: pd.DataFrame,
+    units: Units,
+    spec: MethodSpec,
+    progress: Progress | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Add the method's columns to ``counts`` (from :func:`~gripkit.hotspots.count.count`).
 
-    Returns the frame and the method's record of what it did (JSON-safe).
+    Returns the frame and the method's record of what it did (JSON-safe). ``progress`` gets the
+    :func:`method_steps` of the method.
     """
     if spec.name == "count":
         return counts, {}
@@ -138,6 +154,7 @@ def apply_method(
             p_values=spec.p_values,
             null_runs=spec.null_runs,
             seed=spec.seed,
+            progress=progress,
         )
     if spec.name == "kde":
         if not isinstance(units, GridUnits):
@@ -146,7 +163,8 @@ def apply_method(
                 "or method='gistar' for these units."
             )
         surface, record = _kde(
-            crimes, units, bandwidth=spec.bandwidth, kernel=spec.kernel, weights=spec.weights
+            crimes, units, bandwidth=spec.bandwidth, kernel=spec.kernel, weights=spec.weights,
+            progress=progress,
         )
         return _merge(counts, surface, ["density", "density_share"]), record
     if not isinstance(units, SegmentUnits):
@@ -157,6 +175,7 @@ def apply_method(
     surface, record = _network_kde(
         crimes, units, bandwidth=spec.bandwidth or 200.0, kernel=spec.kernel, weights=spec.weights
     )
+    Steps(progress, 1).step("network KDE")
     return _merge(counts, surface, ["density"]), record
 
 

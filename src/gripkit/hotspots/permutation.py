@@ -54,6 +54,8 @@ from typing import Final
 import numpy as np
 from scipy import special
 
+from gripkit.progress import Progress, throttled
+
 #: real values start on a lattice of (largest value) / LATTICE_LEVELS
 LATTICE_LEVELS: Final = 2048
 #: the dynamic programme's budget: distinct lattice values x (largest k + 1) x (sum range + 1)
@@ -177,15 +179,23 @@ def null_flag_counts(
     *,
     runs: int,
     seed: int | None,
+    progress: Progress | None = None,
 ) -> list[int]:
     """How many units ``flagged`` marks on ``runs`` random permutations of ``x`` over the units.
 
     ``flagged`` takes a vector of unit values and returns the number of hot units the full
     procedure (statistic, p-values, correction, level) finds; the permutations come from
-    ``numpy.random.default_rng(seed)``.
+    ``numpy.random.default_rng(seed)``. ``progress(done, runs, name)`` is called after each run
+    (at most :data:`~gripkit.progress.MAX_CALLS` times).
     """
     rng = np.random.default_rng(seed)
-    return [int(flagged(rng.permutation(x))) for _ in range(runs)]
+    update = throttled(progress, runs)
+    counts = []
+    for done in range(1, runs + 1):
+        counts.append(int(flagged(rng.permutation(x))))
+        if update is not None:
+            update(done, runs, f"null permutation {done} of {runs}")
+    return counts
 
 
 def _log_choose(n: int | np.ndarray, k: int | np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import asdict
@@ -36,10 +36,10 @@ from gripkit.ingestion.generic import ColumnMapping
 from gripkit.ingestion.load import Loaded, Pending, check, load
 from gripkit.ingestion.report import IngestReport
 from gripkit.ingestion.writer import Known, Writer, known_state
+from gripkit.progress import Progress
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
-Progress = Callable[[int, int, str], None]
 _THREADS = 2
 UNCHANGED = "unchanged since ingested (same path and stamp); not re-read"
 _PREFETCH = 4

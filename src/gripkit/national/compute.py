@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Iterator
+from concurrent.futures import as_completed
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from gripkit.harm import HarmTable
 from gripkit.national.force import ForceData, NationalParams, read_forces, summarise_data
+from gripkit.progress import Progress
 from gripkit.workers import forking, process_pool, worker_deaths
 from gripkit.workspace import Workspace
 
@@ -57,7 +59,12 @@ def gc_paused() -> Iterator[None]:
 
 
 def compute_rows(
-    ws: Workspace, forces: list[str], params: NationalParams, table: HarmTable | None, workers: int
+    ws: Workspace,
+    forces: list[str],
+    params: NationalParams,
+    table: HarmTable | None,
+    workers: int,
+    progress: Progress | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``{force: row}`` for ``forces``: one read of the workspace, then each row from its force's data.
 
@@ -65,6 +72,7 @@ def compute_rows(
     workspace is checkpointed (:meth:`Workspace.checkpoint`; after a monthly ingest ~0.8 s, which
     DuckDB would otherwise do at the next commit, in a parent whose pages the children share: every
     page it then writes is copied, and the same checkpoint took 1.4-2.4 s while the workers ran).
+    ``progress(done, len(forces), force)`` is called as each force's row is finished.
     """
     if not forces:
         return {}
@@ -75,8 +83,13 @@ def compute_rows(
     if processes <= 1 or crimes < (FORK_MIN_CRIMES if can_fork else SPAWN_MIN_CRIMES):
         # one BLAS thread: per-force arrays are small, and BLAS threads spinning between calls took
         # a second core (43 forces, 2 cores: 6.8 s with OpenBLAS's default, 5.4 s with one thread)
+        rows = {}
         with gc_paused(), threadpool_limits(limits=1, user_api="blas"):
-            return {f: summarise_data(data[f], params, workspace=ws.path, table=table) for f in forces}
+            for done, f in enumerate(forces, start=1):
+                rows[f] = summarise_data(data[f], params, workspace=ws.path, table=table)
+                if progress is not None:
+                    progress(done, len(forces), f)
+        return rows
     log.info("computing %d forces' rows on %d worker processes", len(forces), processes)
     largest_first = sorted(forces, key=lambda f: -data[f].n_crimes)
     ws.checkpoint()
@@ -88,6 +101,10 @@ def compute_rows(
             else:
                 futures = {f: pool.submit(summarise_data, data[f], params, workspace=ws.path, table=table)
                            for f in largest_first}
+            if progress is not None:
+                named = {future: f for f, future in futures.items()}
+                for done, future in enumerate(as_completed(named), start=1):
+                    progress(done, len(forces), named[future])
             return {f: futures[f].result() for f in forces}
     finally:
         _SHARED.clear()

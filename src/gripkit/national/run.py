@@ -28,11 +28,11 @@ from gripkit.errors import InputError
 from gripkit.funding import split_pot
 from gripkit.harm import load_harm_table
 from gripkit.ingestion import IngestReport, ingest
-from gripkit.ingestion.run import Progress
 from gripkit.months import trailing
 from gripkit.national.compute import compute_rows
 from gripkit.national.force import NationalParams
 from gripkit.national.output import check_output_dir, write_map, write_table
+from gripkit.progress import Progress, after
 from gripkit.results import ResultMixin, to_jsonable
 from gripkit.workspace import Workspace
 
@@ -232,7 +232,9 @@ def run_national(
         :func:`gripkit.ingestion.ingest`) and most processes for the per-force rows (default: CPU
         count; see :func:`gripkit.national.compute.compute_rows` for when a pool is started).
     progress, batch_rows
-        Passed to :func:`gripkit.ingestion.ingest` (a progress callback; rows per transaction).
+        ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`): the ingest's files
+        (:func:`gripkit.ingestion.ingest`), then the forces recomputed, on one scale (``total`` grows
+        from the files to files + forces once the forces are known); ``batch_rows``: rows per transaction.
     allow_gaps
         Each force's last ``params.last`` months must all hold crimes of that force (a missing month
         would count as none): otherwise InputError naming each such force, its months and its
@@ -283,7 +285,9 @@ def run_national(
     cache = cached_rows(ws)
     result.reused = [f for f, k in keys.items() if k in cache]
     result.recomputed = [f for f, k in keys.items() if k not in cache]
-    fresh = compute_rows(ws, result.recomputed, params, table, workers or os.cpu_count() or 1)
+    files = result.ingest.files if result.ingest is not None else 0  # the ingest's scale: files found
+    processes = workers or os.cpu_count() or 1
+    fresh = compute_rows(ws, result.recomputed, params, table, processes, after(progress, files))
     with ws.transaction():
         for force in result.recomputed:
             ws.record_result(

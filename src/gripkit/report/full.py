@@ -36,6 +36,7 @@ from gripkit.errors import GripkitError, InputError
 from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.hotspots.find import describe_method, unit_phrase
 from gripkit.hotspots.labels import place
+from gripkit.progress import Progress, Steps
 from gripkit.report import inputs
 from gripkit.report.context import map_context
 from gripkit.report.headline import serious_violence_headline
@@ -681,7 +682,9 @@ def _parameters_section(ws: Workspace, shown: Mapping[str, StoredResult], opts: 
 
 
 # -- the report ---------------------------------------------------------------------------------------
-def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
+def build_report(
+    ws: Workspace, options: ReportOptions | None = None, progress: Progress | None = None
+) -> Report:
     """Render the workspace's stored results as one HTML report (see the module docstring).
 
     Parameters
@@ -690,6 +693,8 @@ def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
         The workspace; only read.
     options
         Title, and which stored result of a kind to show (default: the latest of each kind).
+    progress
+        ``progress(done, total, section)`` (:data:`gripkit.progress.Progress`) after each section.
 
     Returns
     -------
@@ -705,16 +710,23 @@ def build_report(ws: Workspace, options: ReportOptions | None = None) -> Report:
     """
     opts = options or ReportOptions()
     shown = _chosen(ws, opts)
+    steps = Steps(progress, len(STAGES) + 4)
     sections = _hotspot_sections(ws, shown.get("hotspots"), opts)
+    steps.step("hotspots")
     sections.append(_heatmap(ws))
+    steps.step("heat map")
     for stage in STAGES:
         made = _stage_section(ws, stage, shown.get(stage.kind))
+        steps.step(stage.sid)
         if made is not None:
             if stage.kind == "ingest":
                 sections.insert(0, made)
             else:
                 sections.append(made)
-    sections += [_provenance(ws, shown), _parameters_section(ws, shown, opts)]
+    sections.append(_provenance(ws, shown))
+    steps.step("provenance")
+    sections.append(_parameters_section(ws, shown, opts))
+    steps.step("parameters")
     headline = serious_violence_headline(shown.get("hotspots"), shown.get("power"))
     lead = f'<p class="headline">{_esc(headline)}</p>' if headline else ""
     body = "".join(f'<section id="{s.sid}"><h2>{_esc(s.heading)}</h2>{s.body}</section>' for s in sections)
@@ -735,7 +747,9 @@ the harm table's sources and notes before relying on them.</p></footer>
     return Report(html, {s.sid: s.status for s in sections}, {k: s.result_id for k, s in shown.items()})
 
 
-def write_report(ws: Workspace, path: str | Path, options: ReportOptions | None = None) -> Path:
+def write_report(
+    ws: Workspace, path: str | Path, options: ReportOptions | None = None, progress: Progress | None = None
+) -> Path:
     """Write :func:`build_report` to ``path`` (its folder is created) and return the path.
 
     Examples
@@ -746,4 +760,4 @@ def write_report(ws: Workspace, path: str | Path, options: ReportOptions | None 
     >>> "not run yet" in write_report(Workspace(":memory:"), out).read_text()
     True
     """
-    return build_report(ws, options).write(path)
+    return build_report(ws, options, progress).write(path)
