@@ -250,11 +250,12 @@ def evaluate_command(
         ws = stack.enter_context(open_workspace(workspace)) if needs else None
         if by_plan:
             assert ws is not None
+            update = stack.enter_context(progress_bar("evaluate", enabled=not json_out))
             result = evaluate_plan(
                 ws, plan, to=to, place_days=place_days, outcomes=outcomes or "count,harm", models=models,
                 time_effects=time_effects, ri_draws=ri_draws, seed=seed, harm=harm_table,
                 crime_types=split_list(crime_types), force=force, sources=sources_choice(source),
-                store=keep,
+                store=keep, progress=update,
             )
         else:
             assert place_days is not None

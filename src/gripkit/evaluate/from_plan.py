@@ -47,6 +47,7 @@ from gripkit.evaluate.plan_design import PlanDesign, load_plan_design, plan_desi
 from gripkit.harm import load_harm_table
 from gripkit.patrol.store import load_plan
 from gripkit.patrol.windows import DEFAULT_WINDOW
+from gripkit.progress import Progress
 from gripkit.workspace import Workspace
 
 log = logging.getLogger("gripkit")
@@ -206,6 +207,7 @@ def evaluate_plan(
     sources: Sequence[str] | None = None,
     visit_sources: Iterable[str] = VISIT_SOURCES,
     store: bool = True,
+    progress: Progress | None = None,
 ) -> EvaluationResult:
     """Evaluate a stored experiment plan to date, from the workspace's own records or a given table.
 
@@ -229,7 +231,7 @@ def evaluate_plan(
         design = design.until(to) if to is not None else design
         result = evaluate_experiment(
             ws, frame, outcomes=outcomes, models=models, time_effects=time_effects, ri_draws=ri_draws,
-            design=design, seed=seed, store=False,
+            design=design, seed=seed, store=False, progress=progress,
         )
         result.meta.update(place_days=given, plan={"plan_id": design.plan_id, "days": len(design.dates),
                                  "plan_days": design.plan_days, "to": f"{design.dates[-1]:%Y-%m-%d}"})
@@ -246,7 +248,7 @@ def evaluate_plan(
     )
     result = evaluate_experiment(
         ws, built.frame, outcomes=outcomes, models=models, time_effects=time_effects, ri_draws=ri_draws,
-        design=built.design, seed=seed, store=False,
+        design=built.design, seed=seed, store=False, progress=progress,
     )
     m = built.meta
     notes = [f"plan {m['plan_id']} judged on {m['days']} of its {m['plan_days']} days ({m['judged']})"]
