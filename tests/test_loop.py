@@ -54,7 +54,8 @@ from gripkit import Workspace, datasets
 from gripkit.dashboard.auth import add_user
 from gripkit.patrol.windows import WeekWindows
 
-from dashboard.dashboard_helpers import csrf, login  # tests/dashboard (tests/ is on sys.path)  # isort: skip
+# tests/dashboard, importable because tests/ is on sys.path
+from dashboard.dashboard_helpers import csrf, login, wait_until_serving  # isort: skip
 
 TODAY = date.today()
 DAYS = 90
@@ -258,14 +259,7 @@ def serving(path: Path) -> Iterator[str]:
                               env=os.environ.copy())
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/login", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+        wait_until_serving(f"{base}/login", server)
         yield base
         assert server.poll() is None, "the server stopped"
     finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,3 +53,14 @@ def csrf(client: httpx.Client, page: str = "/") -> str:
     """The CSRF token printed in a logged-in page's forms."""
     text = client.get(page).text
     return text.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen[Any], timeout: float = 60) -> httpx.Response:
+    """Poll ``GET url`` until a server started as ``proc`` answers; fail if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.HTTPError:
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -25,7 +24,7 @@ from gripkit.dashboard.auth import (
     lookup_session,
 )
 
-from dashboard_helpers import login  # isort: skip
+from dashboard_helpers import login, wait_until_serving  # isort: skip
 
 
 def test_users_add_list_passwd_remove(tmp_path: Path) -> None:
@@ -107,14 +106,7 @@ def test_serve_starts_on_loopback(tmp_path: Path) -> None:
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+        response = wait_until_serving(f"http://127.0.0.1:{port}/login", proc)
         assert response.status_code == 200
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             assert client.get("/api/hotspots").status_code == 401

@@ -22,7 +22,7 @@ from gripkit import Workspace, datasets
 from gripkit.dashboard.auth import add_user
 from gripkit.ingestion import ingest
 
-from dashboard_helpers import login  # isort: skip
+from dashboard_helpers import login, wait_until_serving  # isort: skip
 
 CLI = [sys.executable, "-c", "from gripkit.cli import main; main()"]
 
@@ -43,14 +43,7 @@ def test_status_sources_and_ingest_while_the_server_runs(tmp_path: Path) -> None
     proc = subprocess.Popen([*CLI, "serve", "-w", str(path), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+        wait_until_serving(f"http://127.0.0.1:{port}/login", proc)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             assert login(client, "boss", "admin-pass-123").status_code == 303
             assert client.get("/api/me").status_code == 200  # the server has the workspace open
