@@ -226,13 +226,14 @@ def harm_label(table: Any) -> str:
     return f"{_HARM_NAMES.get(str(table), str(table))} harm"
 
 
-def _harm_bearing(crimes: pd.DataFrame, units: Any, hotspots: pd.DataFrame, geometry: str) -> np.ndarray:
+def _harm_bearing(crimes: pd.DataFrame, units: Any, hotspots: pd.DataFrame) -> np.ndarray:
     """Crimes per unit that carry harm (> 0): the N of the concentration of harm (a crime the table
     weighs 0, such as anti-social behaviour under the CCHI, adds nothing to concentrate)."""
     bearing = crimes[C.HARM].to_numpy(dtype=float) > 0
     if bearing.all():
         return hotspots[C.CRIMES].to_numpy()
-    counted = _count(crimes[bearing], units, geometry=geometry)[0]
+    # only the counts are read: no polygons for the ~500k cells of a fine grid (~160 MiB)
+    counted = _count(crimes[bearing], units, geometry="with_crimes")[0]
     per_unit = counted.set_index(counted[C.UNIT_ID].astype(str))[C.CRIMES]
     return hotspots[C.UNIT_ID].astype(str).map(per_unit).fillna(0).to_numpy(dtype=int)
 
@@ -513,7 +514,7 @@ def hotspots_from_crimes(
     conc = concentration(
         hotspots[C.HARM].to_numpy(dtype=float),
         areas if (areas > 0).all() else None,
-        counts=_harm_bearing(crimes, units, hotspots, geometry),
+        counts=_harm_bearing(crimes, units, hotspots),
     )
     steps.step("concentration")
     first, last = (f"{pd.Timestamp(m):%Y-%m}" for m in (crimes[C.MONTH].min(), crimes[C.MONTH].max()))

@@ -135,14 +135,17 @@ def _kde(
     area: Any = None,
     oversample: int | None = None,
     progress: Progress | None = None,
-) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """:func:`kde` and its record (see Returns there)."""
+    geometry: bool = True,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`kde` and its record (see Returns there). ``geometry=False`` leaves out the cells'
+    polygons (a plain DataFrame ``unit_id, area_m2, density, density_share``) for callers that join
+    the density onto a table that has them: building 500k boxes costs ~160 MiB."""
     kernel = _check_kernel(kernel)
     units = _check_units(crimes, units, cell_size, area)
     steps = Steps(progress, len(KDE_PHASES))
     x, y, w, n_missing = _points(crimes, units, weights)
     steps.step(KDE_PHASES[0])
-    return _evaluate(units, x, y, w, kernel, bandwidth, weights, n_missing, oversample, steps)
+    return _evaluate(units, x, y, w, kernel, bandwidth, weights, n_missing, oversample, steps, geometry)
 
 
 def dual_kde(
@@ -268,10 +271,16 @@ def _evaluate(
     n_missing: int,
     oversample: int | None,
     steps: Steps | None = None,
+    geometry: bool = True,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """Density at the units' cell centres, and the record of how it was computed."""
+    """Density at the units' cell centres, and the record of how it was computed (``geometry``:
+    the units' frame, else a DataFrame without the polygons)."""
     h, auto, rule = _bandwidth(kernel, bandwidth, x, y, w)
-    frame = units.frame
+    if geometry:
+        frame = units.frame
+    else:
+        ids, area_m2 = units.ids_and_areas()
+        frame = pd.DataFrame({col.UNIT_ID: ids, col.AREA_M2: area_m2})
     size = units.cell_size
     k = _oversample(oversample, kernel, h, size, units)
     extent, beyond = core.grid_density(
@@ -287,7 +296,7 @@ def _evaluate(
     )
     if steps is not None:
         steps.step(KDE_PHASES[1])
-    cols, rows = _cell_positions(frame, units)
+    rows, cols = units._cell_positions()  # frame order
     density = extent[rows, cols]
     n_outside = _outside(x, y, units, cols, rows)
     total = float(density.sum())
@@ -422,15 +431,6 @@ def _points(
             "Choose other crimes or weights."
         )
     return x, y, w, int((~ok).sum())
-
-
-def _cell_positions(frame: gpd.GeoDataFrame, units: GridUnits) -> tuple[np.ndarray, np.ndarray]:
-    """Column and row of each frame cell within the units' extent (from the cells' lower-left corners)."""
-    bounds = frame.geometry.bounds.to_numpy()
-    size = units.cell_size
-    cols = np.rint((bounds[:, 0] - units.origin[0]) / size).astype(np.int64)
-    rows = np.rint((bounds[:, 1] - units.origin[1]) / size).astype(np.int64)
-    return cols, rows
 
 
 def _outside(x: np.ndarray, y: np.ndarray, units: GridUnits, cols: np.ndarray, rows: np.ndarray) -> int:

@@ -165,6 +165,7 @@ def apply_method(
         surface, record = _kde(
             crimes, units, bandwidth=spec.bandwidth, kernel=spec.kernel, weights=spec.weights,
             progress=progress,
+            geometry=False,
         )
         return _merge(counts, surface, ["density", "density_share"]), record
     if not isinstance(units, SegmentUnits):
