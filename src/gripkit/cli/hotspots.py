@@ -152,8 +152,15 @@ def hotspots_command(
     --harm none or --weights crimes (the rule of gripkit.HotspotRequest). The result is stored in
     the workspace for `gripkit report` and the dashboard.
     """
+    import pyarrow as pa
+
     from gripkit.hotspots.find import find_hotspots, write_layer
     from gripkit.hotspots.request import HotspotRequest
+
+    # Arrow's default pool (mimalloc) keeps freed pages for reuse: on the 50 m Bedfordshire grid
+    # (~500k cells) the process peaked 80-100 MiB higher with it than with the system allocator
+    # (docs/report.md, benchmarks/kde_memory.py); results are the same either way
+    pa.set_memory_pool(pa.system_memory_pool())
     from gripkit.hotspots.sharing import shared_layer
     from gripkit.months import trailing_window
     from gripkit.results import to_jsonable

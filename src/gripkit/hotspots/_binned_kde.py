@@ -158,13 +158,18 @@ def grid_density(
     binned += np.bincount(flat + 1, weights=wt * (1.0 - s), minlength=size)
     binned += np.bincount(flat + lx, weights=w1t * s, minlength=size)
     binned += np.bincount(flat + lx + 1, weights=wt * s, minlength=size)
-    # at 50 m over a force area each of these arrays is ~66 MiB: free each once it is used, and
-    # let the inverse transform work in the spectrum (ours) instead of a copy
-    spectrum = fft.rfft2(binned.reshape(ly, lx), workers=-1)
+    # At 50 m over a force area each of these arrays is ~66 MiB, and rfft2/irfft2 each allocate a
+    # working copy of that size. So transform one axis at a time, the second in place, freeing each
+    # array once used: the same 1-D passes and the same single 1/(ly lx) scaling as rfft2/irfft2
+    # (pocketfft), bit for bit (tests/hotspots/test_binned_kde_memory.py).
+    spectrum = fft.rfft(binned.reshape(ly, lx), axis=1, workers=-1)
     del binned, flat, i0, j0, t, s, wt, w1t
+    spectrum = fft.fft(spectrum, axis=0, workers=-1, overwrite_x=True)
     spectrum *= _kernel_spectrum(kernel, bandwidth, step, reach, (ly, lx))
-    full = fft.irfft2(spectrum, s=(ly, lx), workers=-1, overwrite_x=True)
+    spectrum = fft.ifft(spectrum, axis=0, workers=-1, overwrite_x=True, norm="forward")  # unscaled
+    full = fft.irfft(spectrum, n=lx, axis=1, workers=-1, overwrite_x=True, norm="forward")
     del spectrum
+    full *= np.float64(1 / np.longdouble(ly * lx))  # pocketfft's norm_fct: 1 / N in long double
     centre = pad + (k - 1) // 2
     return full[centre : pad + n_rows * k : k, centre : pad + n_cols * k : k], beyond
 
@@ -184,12 +189,15 @@ def _kernel_spectrum(
         gy[np.arange(-reach, reach + 1) % ly] = g
         gx[np.arange(-reach, reach + 1) % lx] = g
         return fft.fft(gy, workers=-1)[:, None] * fft.rfft(gx, workers=-1)[None, :]
-    wrapped = np.zeros((ly, lx))
+    # rfft2 is an rfft along x, then an fft along y (what scipy's rfft2 does). Only the kernel's
+    # 2 reach + 1 rows are non-zero, and the rfft of a zero row is zero: transform those rows along
+    # x, then the whole spectrum along y in place, with no full-size real array (~66 MiB at 50 m)
     d2 = offsets[:, None] ** 2 + offsets[None, :] ** 2
-    wrapped[np.ix_(np.arange(-reach, reach + 1) % ly, np.arange(-reach, reach + 1) % lx)] = kernel_values(
-        kernel, d2, bandwidth
-    )
-    return fft.rfft2(wrapped, workers=-1, overwrite_x=True)
+    rows = np.zeros((2 * reach + 1, lx))
+    rows[:, np.arange(-reach, reach + 1) % lx] = kernel_values(kernel, d2, bandwidth)
+    spectrum = np.zeros((ly, lx // 2 + 1), dtype=complex)
+    spectrum[np.arange(-reach, reach + 1) % ly] = fft.rfft(rows, axis=1, workers=-1)
+    return fft.fft(spectrum, axis=0, workers=-1, overwrite_x=True)
 
 
 def scott_gaussian(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:

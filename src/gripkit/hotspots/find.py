@@ -26,7 +26,7 @@ from gripkit.harm import HarmTable, apply_harm, load_harm_table, serious_violenc
 from gripkit.harm.asb import with_asb_floor
 from gripkit.hotspots.combined import ED_ONLY, ED_ONLY_COUNT, HIDDEN_SHARE, combine_sources, hidden_share
 from gripkit.hotspots.concentration import Concentration, concentration, units_in_top
-from gripkit.hotspots.count import _count
+from gripkit.hotspots.count import _count, _positions
 from gripkit.hotspots.methods import MethodSpec, apply_method, method_steps
 from gripkit.hotspots.request import AUTO, HotspotRequest
 from gripkit.output import write_table
@@ -232,7 +232,12 @@ def _harm_bearing(crimes: pd.DataFrame, units: Any, hotspots: pd.DataFrame) -> n
     bearing = crimes[C.HARM].to_numpy(dtype=float) > 0
     if bearing.all():
         return hotspots[C.CRIMES].to_numpy()
-    # only the counts are read: no polygons for the ~500k cells of a fine grid (~160 MiB)
+    positions = units.positions(crimes[bearing])
+    if positions is not None:  # units that place crimes by row (grid cells): count by row, as count does
+        unit_ids, _ = units.ids_and_areas()
+        per_row = np.bincount(positions[positions >= 0], minlength=len(unit_ids))
+        return per_row[_positions(pd.Index(hotspots[C.UNIT_ID].array), pd.Series(unit_ids))]
+    # only the counts are read: no polygons for units without crimes
     counted = _count(crimes[bearing], units, geometry="with_crimes")[0]
     per_unit = counted.set_index(counted[C.UNIT_ID].astype(str))[C.CRIMES]
     return hotspots[C.UNIT_ID].astype(str).map(per_unit).fillna(0).to_numpy(dtype=int)
@@ -508,6 +513,7 @@ def hotspots_from_crimes(
             counts.columns.get_loc(C.AREA_M2), "length_m", counts[C.UNIT_ID].astype(str).map(lengths)
         )
     hotspots, method_meta = apply_method(counts, crimes, units, method, steps.part(method_steps(method)))
+    del counts  # apply_method returns a copy with the method's columns: keep one table, not two
     if ED_ONLY in crimes.columns:  # police and ED records combined (gripkit.hotspots.combined)
         hotspots[ED_ONLY_COUNT], hotspots[HIDDEN_SHARE] = hidden_share(crimes, units, hotspots, geometry)
     areas = hotspots[C.AREA_M2].to_numpy(dtype=float)
