@@ -5,7 +5,8 @@ that already holds the crimes (``gripkit ingest``; benchmarks/kde_html.py builds
 folder). The command runs in this process with the pipeline's steps wrapped: at every step's start
 and end the kernel's resident high-water mark (``VmHWM`` of /proc/self/status) is read and then
 reset (``echo 5 > /proc/self/clear_refs``), so each line is the peak RSS *within* one stretch of
-the run (Linux only). Stretches nest: "in X" is X's own work after its last wrapped sub-step.
+the run (Linux only). Stretches nest: "after X" is the caller's work after X returned.
+``TRIM=1`` also calls ``malloc_trim(0)`` at every mark, to see how much glibc holds freed.
 """
 
 from __future__ import annotations
