@@ -202,3 +202,11 @@ def test_property_each_crime_in_its_cell(xs: list[float], ys: list[float], cell_
     all_b = shapely.bounds(units.frame.geometry.to_numpy())
     inside = ((all_b[:, [0]] <= x) & (x < all_b[:, [2]]) & (all_b[:, [1]] <= y) & (y < all_b[:, [3]]))
     assert (inside.sum(axis=0) == 1).all()
+
+
+def test_a_crime_just_below_a_cell_edge_gets_the_cell_below() -> None:
+    """Found by the property test above: -5e-324 / 25 rounds to -0.0, whose floor (0) once put the
+    grid's first row above the crime; cell k is [k * size, (k + 1) * size), so y = -5e-324 is in row -1."""
+    crimes = pd.DataFrame({"x": [0.0, 10.0], "y": [-5e-324, 3.0]})
+    units = GridUnits.from_crimes(crimes, cell_size=25.0)
+    assert units.assign(crimes).tolist() == ["g0_-1", "g0_0"]

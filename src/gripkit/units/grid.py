@@ -120,10 +120,11 @@ class GridUnits(Units):
         xmin, ymin, xmax, ymax = _check_bounds(bounds)
         self.cell_size_auto = bool(cell_size_auto)
         size = self.cell_size
-        self._col0 = math.floor(xmin / size)
-        self._row0 = math.floor(ymin / size)
-        self.n_cols = math.floor(xmax / size) - self._col0 + 1
-        self.n_rows = math.floor(ymax / size) - self._row0 + 1
+        # the same corrected floor as positions(), so the bounds' own corners are inside the grid
+        first, last = _cell_index(np.array([xmin, ymin, xmax, ymax], dtype=float), size).reshape(2, 2)
+        self._col0, self._row0 = int(first[0]), int(first[1])
+        self.n_cols = int(last[0]) - self._col0 + 1
+        self.n_rows = int(last[1]) - self._row0 + 1
         self.origin = (self._col0 * size, self._row0 * size)
         if self.n_cols * self.n_rows > MAX_CELLS:
             raise InputError(
