@@ -48,7 +48,8 @@ def run_demo(
     stages not run yet marked as such). Running it again reuses the ingested files.
 
     ``progress(done, total, name)`` (:data:`gripkit.progress.Progress`): one step per bundled file
-    ingested, then 2 for the hotspots, 1 for the report and 1 for the layers and page.
+    ingested, then 2 for the serious-violence hotspots (stored for the report's headline), 2 for the
+    hotspots, 1 for the report and 1 for the layers and page.
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,9 +62,14 @@ def run_demo(
         "report": folder / "report.html",
     }
     paths = datasets.bedfordshire_street_files()
-    steps = Steps(progress, len(paths) + 4)
+    steps = Steps(progress, len(paths) + 6)
     with Workspace(files["workspace"]) as ws:
         report = ingest(paths, ws, progress=steps.part(len(paths)))
+        # serious violence first, stored for the report's headline; then every crime type for the map
+        find_hotspots(
+            ws, unit="grid", harm=harm, force=force, serious_violence=True,
+            progress=steps.part(2, "serious-violence hotspots: "),
+        )
         result = find_hotspots(ws, unit="grid", harm=harm, force=force, progress=steps.part(2, "hotspots: "))
         write_report(ws, files["report"], progress=steps.part(1, "report: "))
     write_layer(result.hotspots, files["geoparquet"])

@@ -372,6 +372,19 @@ def result_sources(stored: StoredResult) -> Any:
     return tuple(sorted(holder["sources"] or ()))
 
 
+def _sv_hotspots(ws: Workspace, shown: StoredResult | None) -> StoredResult | None:
+    """The hotspot result the headline reads: the one shown when it counted serious violence, else
+    the latest stored serious-violence hotspot run (e.g. the demo's, beside its all-crime map)."""
+    if shown is not None and str(shown.meta.get("serious_violence")).lower() in ("true", "1"):
+        return shown
+    log = ws.results_log()
+    for result_id in log.loc[log["kind"] == "hotspots", "result_id"].iloc[::-1]:
+        stored = ws.stored_result(int(result_id))
+        if str(stored.meta.get("serious_violence")).lower() in ("true", "1"):
+            return stored
+    return shown
+
+
 def result_plan(stored: StoredResult) -> int | None:
     """The stored patrol plan a result was made or run on (``meta["plan_id"]``, or an evaluation's
     ``meta["plan"]["plan_id"]``); None for a result not tied to a plan."""
@@ -727,7 +740,7 @@ def build_report(
     steps.step("provenance")
     sections.append(_parameters_section(ws, shown, opts))
     steps.step("parameters")
-    headline = serious_violence_headline(shown.get("hotspots"), shown.get("power"))
+    headline = serious_violence_headline(_sv_hotspots(ws, shown.get("hotspots")), shown.get("power"))
     lead = f'<p class="headline">{_esc(headline)}</p>' if headline else ""
     body = "".join(f'<section id="{s.sid}"><h2>{_esc(s.heading)}</h2>{s.body}</section>' for s in sections)
     toc = "".join(f'<li><a href="#{s.sid}">{_esc(s.heading)}</a></li>' for s in sections)

@@ -5,7 +5,8 @@ police.uk proxy: Violence and sexual offences, Robbery, Possession of weapons). 
 report, the headline is read from STORED results, never recomputed:
 
 1. the stored hotspot result shown, when it was a serious-violence run (``serious_violence`` in its
-   parameters): the share of its serious-violence harm in the top 1% and 5% of its units; else
+   parameters), else the latest stored serious-violence hotspot run (the report picks it): the share
+   of its serious-violence harm in the top 1% and 5% of its units; else
 2. the stored power result (``gripkit power`` ranks areas by serious-violence harm): the share of
    that harm in its chosen areas; else
 3. no headline (the hotspot result counted every crime type, and no power result is stored): a
