@@ -39,7 +39,7 @@ from gripkit.hotspots.labels import place
 from gripkit.progress import Progress, Steps
 from gripkit.report import inputs
 from gripkit.report.context import map_context
-from gripkit.report.headline import serious_violence_headline
+from gripkit.report.headline import is_serious_violence, serious_violence_headline
 from gripkit.report.maps import crs_label, map_figure, method_figure, regular_grid
 from gripkit.report.page import (
     _CSS,
@@ -190,10 +190,6 @@ def _code(text: str) -> str:
 
 def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float | str)
-
-
-def _fmt(value: Any) -> str:
-    return fmt(value)
 
 
 def _kv(value: Any, depth: int = 0, key: Any = "") -> str:
@@ -375,12 +371,12 @@ def result_sources(stored: StoredResult) -> Any:
 def _sv_hotspots(ws: Workspace, shown: StoredResult | None) -> StoredResult | None:
     """The hotspot result the headline reads: the one shown when it counted serious violence, else
     the latest stored serious-violence hotspot run (e.g. the demo's, beside its all-crime map)."""
-    if shown is not None and str(shown.meta.get("serious_violence")).lower() in ("true", "1"):
+    if shown is not None and is_serious_violence(shown.meta):
         return shown
     log = ws.results_log()
     for result_id in log.loc[log["kind"] == "hotspots", "result_id"].iloc[::-1]:
         stored = ws.stored_result(int(result_id))
-        if str(stored.meta.get("serious_violence")).lower() in ("true", "1"):
+        if is_serious_violence(stored.meta):
             return stored
     return shown
 
@@ -439,7 +435,7 @@ def _top_table(ranked: pd.DataFrame) -> str:
         )
         for name in extra:
             value = rec[name]
-            cells += f'<td class="num">{_esc(_fmt(value if name == C.HOT else float(value)))}</td>'
+            cells += f'<td class="num">{_esc(fmt(value if name == C.HOT else float(value)))}</td>'
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -23,10 +23,11 @@ from gripkit.hotspots.concentration import Concentration, units_in_top
 from gripkit.hotspots.find import harm_label, unit_phrase
 from gripkit.results import StoredResult
 
-__all__ = ["serious_violence_headline"]
+__all__ = ["is_serious_violence", "serious_violence_headline"]
 
 
-def _is_serious_violence(meta: Mapping[str, Any]) -> bool:
+def is_serious_violence(meta: Mapping[str, Any]) -> bool:
+    """Whether a stored hotspot run counted serious violence only (``serious_violence`` in its meta)."""
     return str(meta.get("serious_violence")).strip().lower() in ("true", "1")
 
 
@@ -57,7 +58,7 @@ def serious_violence_headline(hotspots: StoredResult | None, power: StoredResult
     >>> serious_violence_headline(None, None) is None
     True
     """
-    if hotspots is not None and _is_serious_violence(hotspots.meta):
+    if hotspots is not None and is_serious_violence(hotspots.meta):
         data = hotspots.payload.get("concentration") if isinstance(hotspots.payload, dict) else None
         if isinstance(data, dict):
             conc = Concentration.from_dict(data)
