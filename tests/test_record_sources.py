@@ -94,13 +94,13 @@ def test_report_shows_the_results_of_the_chosen_sources(ws: Workspace) -> None:
     both = find_hotspots(ws, cell_size=500)
     shown = {
         choice: build_report(ws, ReportOptions(sources=choice)).result_ids.get("hotspots")
-        for choice in (None, "all", "police", ("health",), "health,police")
+        for choice in (None, (), ("police",), ("health",), ("health", "police"))
     }
     ids = {name: r.meta["result_id"] for name, r in (("police", police), ("health", health), ("all", both))}
     assert shown[None] == ids["all"]  # no filter: the latest hotspot run
-    assert shown["all"] == ids["all"] and shown["police"] == ids["police"]
+    assert shown[()] == ids["all"] and shown[("police",)] == ids["police"]  # (): all combined
     assert shown[("health",)] == ids["health"]
-    assert shown["health,police"] is None  # never run on exactly those two: the section is not run yet
+    assert shown[("health", "police")] is None  # never run on exactly those two: the section is not run yet
 
 
 def test_cli_plan_source(ws: Workspace, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from gripkit.cli.options import (
     StaticTilesOption,
     TilesAttributionOption,
     check_tiles,
+    split_list,
 )
 from gripkit.errors import InputError
 
@@ -53,6 +54,16 @@ def parse_result_ids(values: list[str] | None) -> dict[str, int]:
             )
         out[kind.strip()] = int(number)
     return out
+
+
+def _sources(text: str) -> tuple[str, ...] | None:
+    """``--source`` as ReportOptions takes it: ``any`` None, ``all`` () (combined), else the names.
+
+    >>> _sources("any"), _sources("all"), _sources("police, health")
+    (None, (), ('police', 'health'))
+    """
+    chosen = split_list(text) or ["any"]
+    return None if chosen == ["any"] else () if chosen == ["all"] else tuple(chosen)
 
 
 @app.command("report")
@@ -85,7 +96,7 @@ def report_command(
         title=title,
         result_ids=parse_result_ids(result_ids),
         boundaries=boundaries,
-        sources=None if source.strip() == "any" else source,
+        sources=_sources(source),
         roads=roads,
         tiles=tiles,
         tiles_attribution=tiles_attribution,

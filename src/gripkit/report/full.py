@@ -127,7 +127,7 @@ class ReportOptions:
         2011 polygons).
     sources
         Record sources the shown results were run on: None shows the latest result of each kind;
-        ``"all"`` the latest counted from all sources combined; ``("police",)`` or ``("health",)``
+        ``()`` the latest counted from all sources combined; ``("police",)`` or ``("health",)``
         the latest counted from exactly those sources. Kinds that do not count records by source
         (power, allocation, ...) are shown as usual (:func:`result_sources`).
     roads
@@ -141,7 +141,7 @@ class ReportOptions:
     result_ids: Mapping[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     boundaries: str | Path | None = None
-    sources: tuple[str, ...] | str | None = None
+    sources: tuple[str, ...] | None = None
     plan_id: int | None = None
     roads: Any = None
     tiles: str | None = None
@@ -330,7 +330,7 @@ def _chosen(ws: Workspace, opts: ReportOptions) -> dict[str, StoredResult]:
                 f'Pass the id of a {kind!r} result (the report\'s "Stored steps" list them).'
             )
         picked[kind] = stored
-    wanted = _wanted_sources(opts.sources)
+    wanted = None if opts.sources is None else tuple(sorted(opts.sources))  # as result_sources gives it
     log = ws.results_log() if wanted is not None or opts.plan_id is not None else None
 
     def fits(stored: StoredResult) -> bool:
@@ -388,16 +388,6 @@ def result_plan(stored: StoredResult) -> int | None:
     plan = meta.get("plan")
     found = meta.get("plan_id", plan.get("plan_id") if isinstance(plan, Mapping) else None)
     return int(found) if found is not None else None
-
-
-def _wanted_sources(sources: tuple[str, ...] | str | None) -> tuple[str, ...] | None:
-    """:attr:`ReportOptions.sources` as :func:`result_sources` gives it (None: no filter)."""
-    if sources is None:
-        return None
-    if isinstance(sources, str):
-        parts = [p.strip() for p in sources.split(",") if p.strip()]
-        return () if parts == ["all"] else tuple(sorted(parts))
-    return tuple(sorted(str(s) for s in sources))
 
 
 # -- hotspots ----------------------------------------------------------------------------------------
