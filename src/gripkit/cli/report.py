@@ -20,6 +20,7 @@ from gripkit.cli.common import (
 from gripkit.cli.options import (
     BoundariesOption,
     OutOption,
+    PlanOption,
     RoadsOption,
     StaticTilesOption,
     TilesAttributionOption,
@@ -81,6 +82,7 @@ def report_command(
             "combined), or police, health, a partner, several comma-separated.",
         ),
     ] = "any",
+    plan_id: PlanOption = None,
     roads: RoadsOption = None,
     tiles: StaticTilesOption = None,
     tiles_attribution: TilesAttributionOption = "",
@@ -97,6 +99,7 @@ def report_command(
         result_ids=parse_result_ids(result_ids),
         boundaries=boundaries,
         sources=_sources(source),
+        plan_id=plan_id,
         roads=roads,
         tiles=tiles,
         tiles_attribution=tiles_attribution,
