@@ -185,11 +185,12 @@ def compliance(
     if default:
         log.info("compliance of plan %s to %s (today; pass to=/--to DATE for another day)", plan.plan_id,
                  last)
+    judged = _until(plan.schedule, last)
     result = match_visits(
-        _until(plan.schedule, last), _until(visits.patrol, last), _until(plan.assignments, last),
+        judged, _until(visits.patrol, last), _until(plan.assignments, last),
         tolerance_minutes=tolerance_minutes, min_dwell_minutes=min_dwell_minutes,
     )
-    later = len(plan.schedule) - len(_until(plan.schedule, last))
+    later = len(plan.schedule) - len(judged)
     result.meta.update(
         to=last.isoformat(),
         later_visits=later,
