@@ -155,9 +155,9 @@ def _replace_by_cells(
     replaced = [r for r in records if r["action"] == "replaced"]
     if replaced:
         log.info(
-            "%d large area(s) replaced by their hottest %s grid cell: %s",
+            "%d large area(s) replaced by their hottest %g m grid cell: %s",
             len(replaced),
-            grid.meta.get("cell_size", "default"),
+            grid.meta["cell_size_m"],
             ", ".join(f"{r['area_id']} -> {r['cell']}" for r in replaced),
         )
     out = gpd.GeoDataFrame(rows, geometry=areas.geometry.name, crs=areas.crs).reset_index(drop=True)
